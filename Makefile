@@ -1,0 +1,51 @@
+# Huddle — `make help` lists the targets.
+GO            ?= go
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN           := bin/huddle
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -X main.version=$(VERSION)
+GOFILES       := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './compat/node_modules/*')
+
+.DEFAULT_GOAL := help
+
+.PHONY: help run build test test-go test-compat bench lint fmt tidy-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: build ## build everything, then serve on the defaults (127.0.0.1:8080, ./data)
+	./$(BIN) serve
+
+build: $(BIN) ## build the huddle binary into bin/
+
+$(BIN): $(GOFILES) go.mod go.sum
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/huddle
+
+test: lint test-go test-compat ## everything: lint, Go tests, SDK compatibility tests
+
+test-go: ## Go unit and integration tests (race detector on)
+	$(GO) test -race -count=1 ./...
+
+test-compat: build compat/node_modules ## the official Azure SDKs against the real binary
+	cd compat && HUDDLE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-reporter=spec
+
+compat/node_modules: compat/package.json compat/package-lock.json
+	cd compat && npm ci --no-audit --no-fund
+	@touch $@
+
+bench: build ## Go benchmarks of the hot paths (see BENCHMARKS.md for the load generator)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+lint: tidy-check ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+tidy-check: ## fail when go.mod or go.sum is not tidy
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
+
+fmt: ## format the Go code
+	gofmt -w $(GOFILES)
+
+clean: ## remove build outputs
+	rm -rf bin

@@ -1,0 +1,180 @@
+// Package app builds every component of huddle from its configuration and runs their lifecycles
+// under one supervisor: if one part fails the others are stopped, and a shutdown drains client
+// connections before the process exits.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/webpubsub"
+	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
+)
+
+// ShutdownTimeout bounds how long a shutdown waits for queued messages to reach clients.
+const ShutdownTimeout = 15 * time.Second
+
+// App is a configured, not yet running huddle server.
+type App struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	keys     accesskey.Keys
+	registry *prometheus.Registry
+	pubsub   *pubsub.Service
+	wps      *webpubsub.Server
+	handler  http.Handler
+	ready    atomic.Bool
+}
+
+// New builds every component; nothing listens until Run.
+func New(cfg config.Config, logger *slog.Logger) (*App, error) {
+	keys, err := accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey)
+	if err != nil {
+		return nil, fmt.Errorf("access key: %w", err)
+	}
+	if cfg.SecondaryAccessKey != "" {
+		keys.Secondary = cfg.SecondaryAccessKey
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc, err := pubsub.NewService(pubsub.Options{
+		Limits:      cfg.Limits,
+		ParseFilter: webpubsub.ParseFilter,
+		Logger:      logger,
+		Registerer:  reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	handlers := make(map[string][]upstream.Handler)
+	for hub, h := range cfg.Hubs {
+		for _, eh := range h.EventHandlers {
+			handlers[hub] = append(handlers[hub], upstream.Handler{
+				URLTemplate:  eh.URLTemplate,
+				UserEvents:   eh.UserEvents,
+				SystemEvents: eh.SystemEvents,
+			})
+		}
+	}
+	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, pubsub: svc}
+	a.wps = webpubsub.New(webpubsub.Options{
+		Service:       svc,
+		Keys:          keys,
+		PublicURL:     cfg.PublicURL,
+		EventHandlers: handlers,
+		Logger:        logger,
+	})
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// ConnectionString is what app servers and SDKs use to reach this server listening on addr.
+func (a *App) ConnectionString(addr string) string {
+	return accesskey.ConnectionString(PublicURL(a.cfg, addr), a.keys.Primary)
+}
+
+// PublicURL is the configured public URL or, by default, the URL of the address listened on.
+func PublicURL(cfg config.Config, addr string) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return "http://" + hostForURL(addr)
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
+	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
+	a.wps.Register(mux)
+	return mux
+}
+
+// Run serves until ctx ends, then shuts down gracefully. ready, if not nil, receives the bound
+// address once the server accepts connections.
+func (a *App) Run(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error { return a.pubsub.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		a.ready.Store(false)
+		a.logger.Info("shutting down")
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+		defer scancel()
+		// Stop taking requests first so nothing new is accepted while the hub drains.
+		herr := srv.Shutdown(sctx)
+		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
+		werr := a.wps.Close(sctx)
+		return errors.Join(herr, perr, werr)
+	})
+	addr := ln.Addr().String()
+	a.ready.Store(true)
+	a.logger.Info("huddle is serving", "addr", addr, "url", PublicURL(a.cfg, addr))
+	if ready != nil {
+		ready(addr)
+	}
+	return g.Wait()
+}
+
+// hostForURL turns a listen address into one a browser can open.
+func hostForURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + port
+}

@@ -1,0 +1,176 @@
+// Package config loads huddle's configuration from a YAML file, the environment and flags, in
+// that order of precedence (flags win), and validates it once at start with errors that name the
+// field and the fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/huddle-dev/huddle/internal/pubsub"
+)
+
+// Config is everything `huddle serve` needs. Zero values mean the defaults in the comments.
+type Config struct {
+	// Addr is the HTTP listen address (HUDDLE_ADDR, --addr; default 127.0.0.1:8080).
+	Addr string `yaml:"addr"`
+	// DataDir keeps the access key and, later, the stores (HUDDLE_DATA_DIR, --data-dir; default ./data).
+	DataDir string `yaml:"dataDir"`
+	// PublicURL is the base URL clients and app servers use to reach this server, written into
+	// connection strings (HUDDLE_PUBLIC_URL; default http://<the address listened on>).
+	PublicURL string `yaml:"publicURL"`
+	// AccessKey signs and verifies every token (HUDDLE_ACCESS_KEY; default: generated once and
+	// kept in the data dir). A secondary key may be added for rotation.
+	AccessKey          string `yaml:"accessKey"`
+	SecondaryAccessKey string `yaml:"secondaryAccessKey"`
+	// LogLevel is debug, info, warn or error (HUDDLE_LOG_LEVEL; default info).
+	LogLevel string `yaml:"logLevel"`
+	// Limits bound what one connection may cost; see pubsub.Limits for defaults.
+	Limits pubsub.Limits `yaml:"limits"`
+	// Hubs configure hubs by name (case-insensitive); hubs not listed work with no event handler.
+	Hubs map[string]Hub `yaml:"hubs"`
+}
+
+// Hub is one hub's settings.
+type Hub struct {
+	// EventHandlers are the app's CloudEvents endpoints, tried in order for each event.
+	EventHandlers []EventHandler `yaml:"eventHandlers"`
+}
+
+// EventHandler is one upstream endpoint of a hub, as in the Azure portal's hub settings.
+type EventHandler struct {
+	// URLTemplate may contain {hub} and {event}, e.g. http://localhost:3000/eventhandler/{event}.
+	URLTemplate string `yaml:"urlTemplate"`
+	// UserEvents is "*" for every user event, a comma-separated list of names, or empty for none.
+	UserEvents string `yaml:"userEvents"`
+	// SystemEvents lists which of connect, connected and disconnected the app wants.
+	SystemEvents []string `yaml:"systemEvents"`
+}
+
+// Flags are the command-line values that override the file and the environment; empty ones do not.
+type Flags struct {
+	ConfigFile string
+	Addr       string
+	DataDir    string
+}
+
+// Load reads the file named by flags or HUDDLE_CONFIG, applies the environment and flags, fills
+// defaults and validates the result.
+func Load(flags Flags, getenv func(string) string) (Config, error) {
+	var c Config
+	path := flags.ConfigFile
+	if path == "" {
+		path = getenv("HUDDLE_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		// io.EOF is an empty file: no settings, not an error.
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	setFrom := func(dst *string, values ...string) {
+		for _, v := range values {
+			if v != "" {
+				*dst = v
+			}
+		}
+	}
+	setFrom(&c.Addr, getenv("HUDDLE_ADDR"), flags.Addr)
+	setFrom(&c.DataDir, getenv("HUDDLE_DATA_DIR"), flags.DataDir)
+	setFrom(&c.PublicURL, getenv("HUDDLE_PUBLIC_URL"))
+	setFrom(&c.AccessKey, getenv("HUDDLE_ACCESS_KEY"))
+	setFrom(&c.LogLevel, getenv("HUDDLE_LOG_LEVEL"))
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) fillDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}
+
+// Validate reports every problem at once, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "%q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr)
+	}
+	if c.PublicURL != "" && !absoluteHTTP(c.PublicURL) {
+		bad("publicURL", "%q must be an absolute http:// or https:// URL", c.PublicURL)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.LogLevel)) {
+		bad("logLevel", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if strings.ContainsAny(c.AccessKey, ";\n") || strings.ContainsAny(c.SecondaryAccessKey, ";\n") {
+		bad("accessKey", "must not contain ';' or a newline: it is written into connection strings")
+	}
+	l := c.Limits
+	for name, v := range map[string]int64{
+		"limits.maxMessageBytes": l.MaxMessageBytes, "limits.maxQueuedFrames": int64(l.MaxQueuedFrames),
+		"limits.maxQueuedBytes": int64(l.MaxQueuedBytes), "limits.maxGroupsPerConnection": int64(l.MaxGroupsPerConn),
+		"limits.maxInboundPerSecond": int64(l.MaxInboundPerSecond), "limits.maxUnacked": int64(l.MaxUnacked),
+		"limits.maxUnackedBytes": int64(l.MaxUnackedBytes), "limits.reconnectWindow": int64(l.ReconnectWindow),
+		"limits.writeTimeout": int64(l.WriteTimeout),
+	} {
+		if v < 0 {
+			bad(name, "must not be negative (0 means the default)")
+		}
+	}
+	for name, h := range c.Hubs {
+		for i, eh := range h.EventHandlers {
+			field := fmt.Sprintf("hubs.%s.eventHandlers[%d]", name, i)
+			probe := strings.NewReplacer("{hub}", "h", "{event}", "e", "{Hub}", "h", "{Event}", "e").Replace(eh.URLTemplate)
+			if !absoluteHTTP(probe) {
+				bad(field+".urlTemplate", "%q must be an absolute http:// or https:// URL", eh.URLTemplate)
+			}
+			for _, e := range eh.SystemEvents {
+				if !slices.Contains([]string{"connect", "connected", "disconnected"}, strings.ToLower(e)) {
+					bad(field+".systemEvents", "unknown event %q: use connect, connected or disconnected", e)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SlogLevel is LogLevel as a slog level; Validate has checked that it parses.
+func (c *Config) SlogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel))
+	return l
+}
+
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}

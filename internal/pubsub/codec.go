@@ -1,0 +1,25 @@
+package pubsub
+
+// Codec renders messages for one wire format. The protocol packages implement it; the hub calls
+// Encode at most once per message and format and shares the result between recipients.
+type Codec interface {
+	// Format is this codec's slot in the per-message cache; distinct codecs need distinct formats.
+	Format() Format
+	// Encode renders a data message. For a reliable format the payload stops short of the
+	// sequence id, which AppendSequence adds per connection.
+	Encode(m *Message) Frame
+	// AppendSequence completes a reliable data frame with its sequence id; unreliable codecs are
+	// never asked.
+	AppendSequence(dst []byte, seq uint64) []byte
+	// Goodbye is the text payload sent before the service closes a connection, or nil for none.
+	Goodbye(reason string) []byte
+}
+
+// The wire formats of this service. They are declared together so that no two codecs share a
+// cache slot.
+const (
+	FormatWebPubSubRaw Format = iota
+	FormatWebPubSubJSON
+	FormatWebPubSubReliableJSON
+	FormatSignalRJSON
+)

@@ -1,0 +1,512 @@
+package pubsub
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Socket is the write side of a live WebSocket: the hub writes complete frames to it. A net.Conn
+// satisfies it.
+type Socket interface {
+	Write(p []byte) (int, error)
+	SetWriteDeadline(t time.Time) error
+	Close() error
+}
+
+// ConnOptions describe a connection being registered with [Hub.Connect].
+type ConnOptions struct {
+	ID     string // empty: a random id is generated
+	UserID string
+	Roles  []string
+	Codec  Codec
+	// Reliable connections number data messages and keep them until acknowledged.
+	Reliable bool
+	// Attachment is the protocol layer's own per-connection state; it survives reconnects.
+	Attachment any
+	// OnClose runs once when the connection ends for good, with the reason given to the client.
+	OnClose func(c *Conn, reason string)
+}
+
+// ErrClosed is returned for operations on a connection that has ended.
+var ErrClosed = errors.New("connection closed")
+
+// Conn is one logical client connection. For reliable connections it outlives its sockets:
+// between a drop and a reconnect it keeps buffering messages.
+type Conn struct {
+	id         string
+	userID     string
+	roles      []string
+	hub        *Hub
+	codec      Codec
+	reliable   bool
+	attachment any
+	onClose    func(*Conn, string)
+	grants     *grants
+	limits     *Limits
+	metrics    *metrics
+
+	// groups is guarded by hub.mu; groupList mirrors it sorted, for filters that read it per message.
+	groups    map[string]struct{}
+	groupList []string
+
+	mu           sync.Mutex
+	sock         Socket // nil while a reliable session waits for its client to come back
+	writing      bool   // a writer goroutine owns the queue
+	queue        []outbound
+	spare        []outbound // the previous batch's backing array, reused to avoid garbage
+	queuedBytes  int
+	nextSeq      uint64
+	unacked      []outbound // reliable data messages not yet acknowledged, in sequence order
+	unackedBytes int
+	ended        bool // no more traffic: the session is over
+	detachTimer  *time.Timer
+
+	// inbound rate accounting, touched only by the connection's reader.
+	inWindow time.Time
+	inCount  int
+}
+
+// outbound is one queued frame: a shared message, or a connection's own frame (ack, pong, close).
+type outbound struct {
+	msg *Message
+	seq uint64
+	raw []byte
+	op  byte
+}
+
+func (o outbound) size() int {
+	if o.msg != nil {
+		return o.msg.Size()
+	}
+	return len(o.raw) + 16
+}
+
+// ID is the connection id clients and REST calls use.
+func (c *Conn) ID() string { return c.id }
+
+// UserID is the authenticated user, or "" for an anonymous connection.
+func (c *Conn) UserID() string { return c.userID }
+
+// Roles are the roles the connection was granted when it connected.
+func (c *Conn) Roles() []string { return c.roles }
+
+// Hub is the hub the connection belongs to.
+func (c *Conn) Hub() *Hub { return c.hub }
+
+// Reliable reports whether the connection numbers and resends its messages.
+func (c *Conn) Reliable() bool { return c.reliable }
+
+// Attachment is the protocol layer's state given at connect time.
+func (c *Conn) Attachment() any { return c.attachment }
+
+// FilterUserID, FilterConnectionID and FilterGroups expose the connection to REST filters.
+func (c *Conn) FilterUserID() string       { return c.userID }
+func (c *Conn) FilterConnectionID() string { return c.id }
+func (c *Conn) FilterGroups() []string     { return c.groupList }
+
+// Can reports whether the connection holds p for group.
+func (c *Conn) Can(p Permission, group string) bool { return c.grants.Has(p, group) }
+
+// AllowInbound counts one client message and reports whether it is within the per-second limit.
+// Only the connection's reader may call it.
+func (c *Conn) AllowInbound(now time.Time) bool {
+	if now.Sub(c.inWindow) >= time.Second {
+		c.inWindow, c.inCount = now, 0
+	}
+	c.inCount++
+	return c.inCount <= c.limits.MaxInboundPerSecond
+}
+
+// Attach starts writing to sock. A reliable connection that is attached again (a reconnect)
+// replays every unacknowledged message in order before anything new; a previous socket still
+// open is closed, since only one client can own the session.
+func (c *Conn) Attach(sock Socket) error {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	old := c.sock
+	c.sock = sock
+	if c.detachTimer != nil {
+		c.detachTimer.Stop()
+		c.detachTimer = nil
+	}
+	if c.reliable {
+		// Whatever was queued for the old socket is either in unacked (data) or meaningless now
+		// (acks and pongs answered requests the client will not wait for).
+		c.queue = append(c.queue[:0], c.unacked...)
+		c.queuedBytes = c.unackedBytes
+	}
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if old != nil && old != sock {
+		_ = old.Close()
+	}
+	if start {
+		go c.writeLoop()
+	}
+	return nil
+}
+
+// Deliver queues a shared message. It never blocks: a connection that cannot keep up loses
+// ephemeral messages and is then closed as a slow consumer.
+func (c *Conn) Deliver(m *Message) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	o := outbound{msg: m}
+	if c.reliable {
+		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+m.Size() > c.limits.MaxUnackedBytes {
+			c.mu.Unlock()
+			c.metrics.slowConsumers.Inc()
+			c.Close(ClosePolicyViolation, "The reliable message buffer is full.")
+			return
+		}
+		c.nextSeq++
+		o.seq = c.nextSeq
+		c.unacked = append(c.unacked, o)
+		c.unackedBytes += m.Size()
+		if c.sock == nil {
+			c.mu.Unlock()
+			return
+		}
+	}
+	if !c.fitsLocked(o) {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, o)
+	c.queuedBytes += o.size()
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
+// dropped first, and a queue full of durable traffic ends the connection.
+func (c *Conn) fitsLocked(o outbound) bool {
+	over := func() bool {
+		return len(c.queue) >= c.limits.MaxQueuedFrames || c.queuedBytes+o.size() > c.limits.MaxQueuedBytes
+	}
+	if !over() {
+		return true
+	}
+	if o.msg != nil && o.msg.Ephemeral {
+		c.metrics.dropped.Inc()
+		return false
+	}
+	kept := c.queue[:0]
+	for _, q := range c.queue {
+		if q.msg != nil && q.msg.Ephemeral && q.seq == 0 {
+			c.queuedBytes -= q.size()
+			c.metrics.dropped.Inc()
+			continue
+		}
+		kept = append(kept, q)
+	}
+	clear(c.queue[len(kept):])
+	c.queue = kept
+	if !over() {
+		return true
+	}
+	if c.reliable {
+		// Reliable data is safe in unacked; only the socket is too slow, so drop it and let
+		// the client recover from where it acknowledged.
+		sock := c.sock
+		c.detachLocked()
+		if sock != nil {
+			go sock.Close()
+		}
+		return false
+	}
+	c.metrics.slowConsumers.Inc()
+	go c.Close(ClosePolicyViolation, "slow consumer: outbound queue full")
+	return false
+}
+
+// Send queues a frame that belongs to this connection alone (an ack, a pong, a system message).
+func (c *Conn) Send(payload []byte, binary bool) {
+	op := byte(opText)
+	if binary {
+		op = opBinary
+	}
+	c.sendRaw(outbound{raw: payload, op: op})
+}
+
+// Pong answers a client's ping.
+func (c *Conn) Pong(data []byte) { c.sendRaw(outbound{raw: data, op: opPong}) }
+
+// ping asks the client for a sign of life; its reader's deadline ends a client that gives none.
+func (c *Conn) ping() { c.sendRaw(outbound{op: opPing}) }
+
+func (c *Conn) sendRaw(o outbound) {
+	c.mu.Lock()
+	if c.ended || c.sock == nil || !c.fitsLocked(o) {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, o)
+	c.queuedBytes += o.size()
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// Ack drops every reliable message up to and including seq from the resend buffer.
+func (c *Conn) Ack(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, _ := slices.BinarySearchFunc(c.unacked, seq+1, func(o outbound, s uint64) int {
+		switch {
+		case o.seq < s:
+			return -1
+		case o.seq > s:
+			return 1
+		}
+		return 0
+	})
+	for _, o := range c.unacked[:n] {
+		c.unackedBytes -= o.size()
+	}
+	c.unacked = slices.Delete(c.unacked, 0, n)
+}
+
+// Dropped tells the connection that sock failed or was closed by the client without a close frame.
+// A reliable session then waits for its client to reconnect; any other connection ends.
+func (c *Conn) Dropped(sock Socket, reason string) {
+	c.mu.Lock()
+	if c.ended || c.sock != sock {
+		c.mu.Unlock()
+		return
+	}
+	if c.reliable {
+		c.detachLocked()
+		c.mu.Unlock()
+		_ = sock.Close()
+		return
+	}
+	c.mu.Unlock()
+	c.end(reason)
+}
+
+// detachLocked parks a reliable session without a socket until its reconnect window runs out.
+func (c *Conn) detachLocked() {
+	c.sock = nil
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.queuedBytes = 0
+	c.detachTimer = time.AfterFunc(c.limits.ReconnectWindow, func() {
+		c.mu.Lock()
+		expired := c.sock == nil && !c.ended
+		c.mu.Unlock()
+		if expired {
+			c.end("reconnect window expired")
+		}
+	})
+}
+
+// ClosedByClient ends the connection after the client's close frame, echoing it as RFC 6455
+// requires.
+func (c *Conn) ClosedByClient(code int) {
+	if code == 0 || code == 1005 {
+		code = CloseNormal
+	}
+	c.mu.Lock()
+	if !c.ended && c.sock != nil {
+		c.queue = append(c.queue, outbound{raw: closePayload(code, ""), op: opClose})
+		if c.startWriterLocked() {
+			go c.writeLoop()
+		}
+	}
+	c.mu.Unlock()
+	c.end("")
+}
+
+// Close ends the connection from the service side: the client gets what was already queued (except
+// after a policy violation), then the codec's goodbye and a close frame with code and reason, and the
+// session is over (a reliable client cannot recover it).
+func (c *Conn) Close(code int, reason string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	if c.sock != nil {
+		if code == ClosePolicyViolation {
+			// A slow or misbehaving client: what was waiting would only delay the goodbye.
+			clear(c.queue)
+			c.queue = c.queue[:0]
+		}
+		if g := c.codec.Goodbye(reason); g != nil {
+			c.queue = append(c.queue, outbound{raw: g, op: opText})
+		}
+		c.queue = append(c.queue, outbound{raw: closePayload(code, reason), op: opClose})
+		if c.startWriterLocked() {
+			go c.writeLoop()
+		}
+	}
+	c.mu.Unlock()
+	c.end(reason)
+}
+
+// end finishes the session exactly once: no more traffic, out of the hub, OnClose called.
+func (c *Conn) end(reason string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	if c.detachTimer != nil {
+		c.detachTimer.Stop()
+	}
+	c.unacked, c.unackedBytes = nil, 0
+	sock, writing := c.sock, c.writing
+	c.mu.Unlock()
+	if sock != nil && !writing {
+		_ = sock.Close()
+	}
+	c.hub.remove(c)
+	if c.onClose != nil {
+		c.onClose(c, reason)
+	}
+}
+
+func (c *Conn) startWriterLocked() bool {
+	if c.writing || c.sock == nil || len(c.queue) == 0 {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// writeBatchBytes is how much the writer renders before it writes; a few wake-ups' worth of
+// typical messages, small enough that a pool of them stays cheap.
+const writeBatchBytes = 64 << 10
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeBatchBytes); return &b }}
+
+// writeLoop drains the queue into the socket, one write call per batch, and exits when the queue
+// is empty so that an idle connection costs no goroutine.
+func (c *Conn) writeLoop() {
+	bufp := writeBufPool.Get().(*[]byte)
+	defer writeBufPool.Put(bufp)
+	for {
+		c.mu.Lock()
+		sock := c.sock
+		if sock == nil || len(c.queue) == 0 {
+			c.writing = false
+			ended := c.ended
+			c.mu.Unlock()
+			if ended && sock != nil {
+				_ = sock.Close()
+			}
+			return
+		}
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.queuedBytes = 0
+		c.mu.Unlock()
+
+		closed, err := c.writeBatch(sock, bufp, batch)
+		clear(batch)
+		c.mu.Lock()
+		c.spare = batch[:0]
+		c.mu.Unlock()
+		if err != nil {
+			c.metrics.writeErrors.Inc()
+			c.Dropped(sock, "write failed")
+		}
+		if closed {
+			_ = sock.Close()
+		}
+	}
+}
+
+// writeBatch renders batch into as few writes as fit writeBatchBytes each. It reports whether a
+// close frame was written, after which nothing else may follow.
+func (c *Conn) writeBatch(sock Socket, bufp *[]byte, batch []outbound) (closed bool, err error) {
+	buf := (*bufp)[:0]
+	now := time.Now()
+	var oldest time.Time
+	delivered := 0
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		_ = sock.SetWriteDeadline(time.Now().Add(c.limits.WriteTimeout))
+		_, err := sock.Write(buf)
+		c.metrics.bytesOut.Add(float64(len(buf)))
+		buf = buf[:0]
+		return err
+	}
+	for _, o := range batch {
+		switch {
+		case o.msg != nil:
+			if o.msg.expired(now) {
+				continue
+			}
+			buf = c.appendMessage(buf, o)
+			delivered++
+			if oldest.IsZero() || o.msg.Published.Before(oldest) {
+				oldest = o.msg.Published
+			}
+		default:
+			buf = appendFrameHeader(buf, o.op, len(o.raw))
+			buf = append(buf, o.raw...)
+			closed = o.op == opClose
+		}
+		if closed {
+			break
+		}
+		if len(buf) >= writeBatchBytes {
+			if err = flush(); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = flush()
+	}
+	*bufp = buf[:0]
+	if delivered > 0 {
+		c.metrics.messagesOut.Add(float64(delivered))
+		if !oldest.IsZero() {
+			c.metrics.fanoutLatency.Observe(time.Since(oldest).Seconds())
+		}
+	}
+	return closed, err
+}
+
+func (c *Conn) appendMessage(buf []byte, o outbound) []byte {
+	f := o.msg.Encoded(c.codec)
+	op := byte(opText)
+	if f.Binary {
+		op = opBinary
+	}
+	if !c.reliable {
+		buf = appendFrameHeader(buf, op, len(f.Payload))
+		return append(buf, f.Payload...)
+	}
+	var suffix [32]byte
+	s := c.codec.AppendSequence(suffix[:0], o.seq)
+	buf = appendFrameHeader(buf, op, len(f.Payload)+len(s))
+	buf = append(buf, f.Payload...)
+	return append(buf, s...)
+}
+
+// flushing reports whether a writer is still emptying the queue.
+func (c *Conn) flushing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writing
+}

@@ -1,0 +1,52 @@
+package pubsub
+
+import "time"
+
+// Limits bound what one connection may cost. The zero value of each field means the default in
+// its comment, so Limits{} is a working configuration.
+type Limits struct {
+	// MaxMessageBytes is the largest inbound message accepted (default 1 MiB); larger ones close
+	// the connection with 1009.
+	MaxMessageBytes int64 `yaml:"maxMessageBytes"`
+	// MaxQueuedFrames and MaxQueuedBytes bound the outbound queue (defaults 1,024 and 4 MiB).
+	MaxQueuedFrames int `yaml:"maxQueuedFrames"`
+	MaxQueuedBytes  int `yaml:"maxQueuedBytes"`
+	// MaxGroupsPerConn bounds the groups one connection may be in (default 100).
+	MaxGroupsPerConn int `yaml:"maxGroupsPerConnection"`
+	// MaxInboundPerSecond bounds client messages per connection per second (default 200).
+	MaxInboundPerSecond int `yaml:"maxInboundPerSecond"`
+	// MaxUnacked and MaxUnackedBytes bound a reliable connection's resend buffer (defaults 1,000
+	// messages and 16 MiB); overflow ends the session.
+	MaxUnacked      int `yaml:"maxUnacked"`
+	MaxUnackedBytes int `yaml:"maxUnackedBytes"`
+	// ReconnectWindow is how long a reliable session outlives its socket (default 30 s).
+	ReconnectWindow time.Duration `yaml:"reconnectWindow"`
+	// WriteTimeout is how long one socket write may block before the client counts as gone
+	// (default 10 s).
+	WriteTimeout time.Duration `yaml:"writeTimeout"`
+}
+
+// withDefaults returns l with every zero field replaced by its default.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = 1 << 20
+	}
+	def(&l.MaxQueuedFrames, 1024)
+	def(&l.MaxQueuedBytes, 4<<20)
+	def(&l.MaxGroupsPerConn, 100)
+	def(&l.MaxInboundPerSecond, 200)
+	def(&l.MaxUnacked, 1000)
+	def(&l.MaxUnackedBytes, 16<<20)
+	if l.ReconnectWindow <= 0 {
+		l.ReconnectWindow = 30 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	return l
+}

@@ -1,0 +1,109 @@
+package pubsub
+
+import (
+	"sync"
+	"time"
+)
+
+// DataType says how a message's Data is to be read.
+type DataType uint8
+
+const (
+	// JSON data is one serialised JSON value.
+	JSON DataType = iota
+	// Text data is UTF-8 text.
+	Text
+	// Binary data is opaque bytes.
+	Binary
+)
+
+func (d DataType) String() string {
+	switch d {
+	case Text:
+		return "text"
+	case Binary:
+		return "binary"
+	default:
+		return "json"
+	}
+}
+
+// ParseDataType maps a wire name to a DataType; the empty name means JSON, as in Web PubSub.
+func ParseDataType(s string) (DataType, bool) {
+	switch s {
+	case "", "json":
+		return JSON, true
+	case "text":
+		return Text, true
+	case "binary", "protobuf":
+		return Binary, true
+	}
+	return 0, false
+}
+
+// Origin says who produced a message.
+type Origin uint8
+
+const (
+	// FromServer messages come from the service or an app server (REST, event handler replies).
+	FromServer Origin = iota
+	// FromGroup messages were published to a group by a client.
+	FromGroup
+)
+
+// Format identifies a wire encoding; each message caches one rendering per format.
+type Format uint8
+
+// MaxFormats bounds the per-message encoding cache.
+const MaxFormats = 8
+
+// Message is one immutable payload on its way to recipients. Create it with [NewMessage] and do
+// not modify it after it has been sent: recipients share it.
+type Message struct {
+	Origin     Origin
+	Group      string // set when Origin is FromGroup
+	FromUserID string
+	DataType   DataType
+	Data       []byte
+	// Target names the client method a SignalR message invokes; other formats ignore it.
+	Target string
+	// Ephemeral messages (cursors, presence pings) may be dropped for a lagging reader.
+	Ephemeral bool
+	// Expires is when an undelivered message stops being worth delivering; zero means never.
+	Expires time.Time
+	// Published is when the message entered the service; it feeds the fan-out latency metric.
+	Published time.Time
+
+	encoded [MaxFormats]encoding
+}
+
+type encoding struct {
+	once  sync.Once
+	frame Frame
+}
+
+// Frame is a rendered payload and the kind of WebSocket frame that carries it.
+type Frame struct {
+	Payload []byte
+	Binary  bool
+}
+
+// NewMessage returns a message stamped with the current time.
+func NewMessage(dt DataType, data []byte) *Message {
+	return &Message{DataType: dt, Data: data, Published: time.Now()}
+}
+
+// Encoded returns m rendered by c, rendering it on first use only; concurrent writers of the same
+// message wait for one rendering instead of each doing their own.
+func (m *Message) Encoded(c Codec) Frame {
+	e := &m.encoded[c.Format()]
+	e.once.Do(func() { e.frame = c.Encode(m) })
+	return e.frame
+}
+
+func (m *Message) expired(now time.Time) bool {
+	return !m.Expires.IsZero() && now.After(m.Expires)
+}
+
+// Size is the number of bytes a message counts for in buffer limits.
+func (m *Message) Size() int { return len(m.Data) + len(m.Group) + len(m.FromUserID) + 64 }

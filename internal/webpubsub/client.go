@@ -1,0 +1,592 @@
+package webpubsub
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
+)
+
+// hubNamePattern is the hub name rule of the official SDKs.
+var hubNamePattern = regexp.MustCompile("^[A-Za-z][A-Za-z0-9_`,.\\[\\]]{0,127}$")
+
+// ValidHubName reports whether name is a hub name the SDKs accept.
+func ValidHubName(name string) bool { return hubNamePattern.MatchString(name) }
+
+// eventTimeout bounds one blocking call to an app's event handler.
+const eventTimeout = 30 * time.Second
+
+// readTimeout ends a client that has sent nothing, not even a pong, for this long.
+const readTimeout = 3 * pubsub.KeepAliveInterval
+
+// session is the Web PubSub state of one connection, kept across reliable reconnects.
+type session struct {
+	protocol string // negotiated subprotocol; "" for a simple WebSocket client
+	// A simple client in sendToGroup mode publishes every frame to group.
+	toGroup  string
+	events   *upstream.Client // nil when the hub has no event handler
+	upstream *upstream.Conn
+	acks     ackCache
+}
+
+func (s *session) simple() bool { return s.protocol == "" }
+
+// serveClient accepts a client WebSocket: a reconnect of a reliable session, or a new connection
+// authorised by its access token and, when configured, by the app's connect handler.
+func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName string) {
+	if !ValidHubName(hubName) {
+		writeError(w, http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]")
+		return
+	}
+	q := r.URL.Query()
+	if id := q.Get("awps_connection_id"); id != "" {
+		s.recover(w, r, hubName, id, q.Get("awps_reconnection_token"))
+		return
+	}
+	hub := s.svc.Hub(hubName)
+	claims, err := s.verifyClientToken(r, hubName)
+	if err != nil {
+		s.logger.Info("client token rejected", "hub", hubName, "remote", r.RemoteAddr, "err", err)
+		writeError(w, http.StatusUnauthorized, "Unauthorized", tokenProblem(err))
+		return
+	}
+	offered := websocket.Subprotocols(r)
+	sess := &session{protocol: chooseProtocol(offered), events: s.events(hubName)}
+	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
+	for _, g := range groups {
+		if !pubsub.ValidGroupName(g) {
+			writeError(w, http.StatusBadRequest, "InvalidGroup", fmt.Sprintf("invalid group name in token: %q", g))
+			return
+		}
+	}
+	if sess.simple() {
+		if err := sess.simpleMode(q); err != nil {
+			writeError(w, http.StatusBadRequest, "BadRequest", err.Error())
+			return
+		}
+	}
+	connID := pubsub.NewID()
+	sess.upstream = &upstream.Conn{ConnectionID: connID, UserID: userID, Subprotocol: sess.protocol}
+	if sess.events != nil && sess.events.HasConnect() {
+		res, err := sess.events.Connect(r.Context(), sess.upstream, connectRequest(r, claims.Forward(), offered))
+		if err != nil {
+			var rej *upstream.RejectError
+			if errors.As(err, &rej) {
+				w.Header().Set("Content-Type", rej.ContentType)
+				w.WriteHeader(rej.Status)
+				_, _ = w.Write(rej.Body)
+				return
+			}
+			s.logger.Warn("connect event handler failed", "hub", hubName, "err", err)
+			writeError(w, http.StatusInternalServerError, "InternalServerError", "the connect event handler did not answer")
+			return
+		}
+		if res.UserID != nil {
+			userID = *res.UserID
+		}
+		if res.Roles != nil {
+			roles = res.Roles
+		}
+		if len(res.Groups) > 0 {
+			groups = res.Groups
+		}
+		if res.Subprotocol != "" {
+			if !slices.Contains(offered, res.Subprotocol) {
+				writeError(w, http.StatusInternalServerError, "InternalServerError", "the connect event handler chose a subprotocol the client did not offer")
+				return
+			}
+			sess.protocol = res.Subprotocol
+		}
+		sess.upstream.UserID = userID
+		sess.upstream.Subprotocol = sess.protocol
+	}
+
+	conn, err := hub.Connect(pubsub.ConnOptions{
+		ID:         connID,
+		UserID:     userID,
+		Roles:      roles,
+		Codec:      sess.codec(),
+		Reliable:   sess.protocol == ProtocolReliableJSON,
+		Attachment: sess,
+		OnClose:    s.onClose,
+	}, nil)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalServerError", "could not register the connection")
+		return
+	}
+	ws, err := s.upgrade(w, r, sess.protocol)
+	if err != nil {
+		conn.Close(pubsub.CloseNormal, "upgrade failed")
+		return
+	}
+	sock := ws.NetConn()
+	_ = conn.Attach(sock)
+	if !sess.simple() {
+		token := ""
+		if conn.Reliable() {
+			if token, err = s.keys.SignReconnectionToken(conn.ID(), time.Now()); err != nil {
+				s.logger.Error("sign reconnection token", "err", err)
+			}
+		}
+		conn.Send(connectedMessage(userID, conn.ID(), token), false)
+	}
+	// Initial groups are joined after the connected message is queued so that it comes first.
+	for _, g := range groups {
+		if err := hub.Join(conn, g); err != nil {
+			s.logger.Info("initial group not joined", "conn", conn.ID(), "group", g, "err", err)
+		}
+	}
+	if sess.events != nil {
+		s.background(func(ctx context.Context) { sess.events.Connected(ctx, sess.upstream) })
+	}
+	s.readLoop(ws, conn, sess)
+}
+
+// recover reattaches a reliable session. Failure is told after the upgrade with 1008, as the SDK
+// expects: an HTTP error would make it retry the hopeless reconnect until its budget runs out.
+func (s *Server) recover(w http.ResponseWriter, r *http.Request, hubName, connID, token string) {
+	conn, ok := s.svc.Hub(hubName).Connection(connID)
+	var sess *session
+	if ok {
+		sess, _ = conn.Attachment().(*session)
+	}
+	valid := ok && sess != nil && conn.Reliable() && s.keys.VerifyReconnectionToken(token, connID, time.Now()) == nil
+	protocol := ProtocolReliableJSON
+	if sess != nil {
+		protocol = sess.protocol
+	}
+	ws, err := s.upgrade(w, r, protocol)
+	if err != nil {
+		return
+	}
+	if !valid {
+		s.logger.Info("reconnect refused", "hub", hubName, "conn", connID)
+		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
+		return
+	}
+	if err := conn.Attach(ws.NetConn()); err != nil {
+		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
+		return
+	}
+	s.readLoop(ws, conn, sess)
+}
+
+func closeRaw(ws *websocket.Conn, code int, reason string) {
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(5*time.Second))
+	_ = ws.Close()
+}
+
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, protocol string) (*websocket.Conn, error) {
+	h := http.Header{}
+	if protocol != "" && slices.Contains(websocket.Subprotocols(r), protocol) {
+		h.Set("Sec-WebSocket-Protocol", protocol)
+	}
+	ws, err := s.upgrader.Upgrade(w, r, h)
+	if err != nil {
+		// The upgrader has already answered the client with the reason.
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	return ws, nil
+}
+
+func chooseProtocol(offered []string) string {
+	for _, p := range offered {
+		if p == ProtocolJSON || p == ProtocolReliableJSON {
+			return p
+		}
+	}
+	return ""
+}
+
+func (s *session) codec() pubsub.Codec {
+	switch s.protocol {
+	case ProtocolJSON:
+		return jsonCodec
+	case ProtocolReliableJSON:
+		return reliableJSONCodec
+	}
+	return rawCodec
+}
+
+// simpleMode reads how a simple client's frames are routed: to the event handler (the default) or
+// to one group.
+func (s *session) simpleMode(q map[string][]string) error {
+	mode := first(q["webpubsub_mode"])
+	switch strings.ToLower(mode) {
+	case "", "sendevent":
+		return nil
+	case "sendtogroup":
+		g := first(q["group"])
+		if !pubsub.ValidGroupName(g) {
+			return errors.New("webpubsub_mode=sendToGroup needs a valid group query parameter")
+		}
+		s.toGroup = g
+		return nil
+	}
+	return fmt.Errorf("unknown webpubsub_mode %q: use sendEvent or sendToGroup", mode)
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// connectRequest is what the connect handler learns of the client; the token itself stays out.
+func connectRequest(r *http.Request, claims map[string][]string, offered []string) upstream.ConnectRequest {
+	query := map[string][]string{}
+	for k, v := range r.URL.Query() {
+		if k != "access_token" {
+			query[k] = v
+		}
+	}
+	headers := map[string][]string{"Host": {r.Host}}
+	for k, v := range r.Header {
+		if k != "Authorization" {
+			headers[k] = v
+		}
+	}
+	if offered == nil {
+		offered = []string{}
+	}
+	return upstream.ConnectRequest{Claims: claims, Query: query, Headers: headers, Subprotocols: offered}
+}
+
+// onClose tells the app's handler that a connection it accepted is gone.
+func (s *Server) onClose(c *pubsub.Conn, reason string) {
+	sess, ok := c.Attachment().(*session)
+	if !ok || sess.events == nil {
+		return
+	}
+	s.background(func(ctx context.Context) { sess.events.Disconnected(ctx, sess.upstream, reason) })
+}
+
+// readLoop handles one socket's inbound frames until it fails or closes.
+func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) {
+	sock := ws.NetConn()
+	ws.SetReadLimit(s.svc.Limits().MaxMessageBytes)
+	// Control frames go through the connection's queue: it is the socket's only writer.
+	ws.SetPingHandler(func(data string) error {
+		conn.Pong([]byte(data))
+		return ws.SetReadDeadline(time.Now().Add(readTimeout))
+	})
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(readTimeout)) })
+	ws.SetCloseHandler(func(int, string) error { return nil })
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(readTimeout))
+		kind, data, err := ws.ReadMessage()
+		if err != nil {
+			s.readFailed(conn, sock, err)
+			return
+		}
+		s.svc.CountInbound(len(data))
+		if !conn.AllowInbound(time.Now()) {
+			s.logger.Info("client over its message rate, closing", "conn", conn.ID())
+			conn.Close(pubsub.ClosePolicyViolation, "too many messages: the limit is "+fmt.Sprint(s.svc.Limits().MaxInboundPerSecond)+" per second")
+			return
+		}
+		if sess.simple() {
+			s.handleSimple(conn, sess, kind, data)
+			continue
+		}
+		if kind != websocket.TextMessage {
+			conn.Close(pubsub.CloseUnsupportedData, "the JSON subprotocol requires text messages")
+			return
+		}
+		if !s.handleJSON(conn, sess, data) {
+			return
+		}
+	}
+}
+
+func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		conn.ClosedByClient(ce.Code)
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.logger.Info("client message too large", "conn", conn.ID())
+		// The reader has already sent 1009; the session cannot continue past a lost message.
+		conn.Close(pubsub.CloseTooBig, "message too large")
+	default:
+		conn.Dropped(sock, "connection lost")
+	}
+}
+
+// inbound is one message of the JSON subprotocol. Unknown fields are ignored so that newer
+// clients keep working.
+type inbound struct {
+	Type       string          `json:"type"`
+	Group      string          `json:"group"`
+	Event      string          `json:"event"`
+	AckID      *uint64         `json:"ackId"`
+	NoEcho     bool            `json:"noEcho"`
+	DataType   string          `json:"dataType"`
+	Data       json.RawMessage `json:"data"`
+	SequenceID *uint64         `json:"sequenceId"`
+	TTLSeconds *int            `json:"ttlSeconds"`
+}
+
+// requestError is a client request that failed; it becomes an error ack, or closes the
+// connection when the client asked for no ack.
+type requestError struct{ name, msg string }
+
+// handleJSON serves one JSON subprotocol message; it reports whether the connection goes on.
+func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool {
+	var m inbound
+	if err := json.Unmarshal(data, &m); err != nil {
+		s.logger.Info("invalid JSON from client", "conn", conn.ID(), "err", err)
+		conn.Close(pubsub.CloseInvalidPayload, "invalid JSON message")
+		return false
+	}
+	if m.AckID != nil && m.Type != "sequenceAck" && m.Type != "ping" && sess.acks.seen(*m.AckID) {
+		conn.Send(ackMessage(*m.AckID, ackDuplicate, fmt.Sprintf("Message with ack-id: %d has been processed", *m.AckID)), false)
+		return true
+	}
+	var rerr *requestError
+	switch m.Type {
+	case "ping":
+		conn.Send(pongMessage, false)
+		return true
+	case "sequenceAck":
+		if m.SequenceID == nil {
+			conn.Close(pubsub.CloseInvalidPayload, "sequenceAck needs a sequenceId")
+			return false
+		}
+		conn.Ack(*m.SequenceID)
+		return true
+	case "joinGroup", "leaveGroup":
+		rerr = s.joinLeave(conn, m)
+	case "sendToGroup":
+		rerr = s.sendToGroup(conn, m)
+	case "event":
+		rerr = s.userEvent(conn, sess, m)
+	default:
+		rerr = &requestError{ackBadRequest, fmt.Sprintf("unsupported message type %q", m.Type)}
+	}
+	if m.AckID == nil {
+		if rerr != nil && rerr.name == ackBadRequest {
+			s.logger.Info("bad request from client", "conn", conn.ID(), "type", m.Type, "err", rerr.msg)
+			conn.Close(pubsub.CloseInvalidPayload, rerr.msg)
+			return false
+		}
+		return true
+	}
+	if rerr != nil {
+		conn.Send(ackMessage(*m.AckID, rerr.name, rerr.msg), false)
+		return true
+	}
+	sess.acks.record(*m.AckID)
+	conn.Send(ackMessage(*m.AckID, "", ""), false)
+	return true
+}
+
+func (s *Server) joinLeave(conn *pubsub.Conn, m inbound) *requestError {
+	if !pubsub.ValidGroupName(m.Group) {
+		return &requestError{ackBadRequest, "group name must be 1 to 1024 characters and not only white space"}
+	}
+	if !conn.Can(pubsub.JoinLeaveGroup, m.Group) {
+		return &requestError{ackForbidden, fmt.Sprintf("no permission to join or leave group %q", m.Group)}
+	}
+	if m.Type == "leaveGroup" {
+		conn.Hub().Leave(conn, m.Group)
+		return nil
+	}
+	switch err := conn.Hub().Join(conn, m.Group); {
+	case errors.Is(err, pubsub.ErrTooManyGroups):
+		return &requestError{ackBadRequest, fmt.Sprintf("a connection may be in at most %d groups", s.svc.Limits().MaxGroupsPerConn)}
+	case err != nil:
+		return &requestError{ackInternalError, "the group could not be joined"}
+	}
+	return nil
+}
+
+func (s *Server) sendToGroup(conn *pubsub.Conn, m inbound) *requestError {
+	if !pubsub.ValidGroupName(m.Group) {
+		return &requestError{ackBadRequest, "group name must be 1 to 1024 characters and not only white space"}
+	}
+	if !conn.Can(pubsub.SendToGroup, m.Group) {
+		return &requestError{ackForbidden, fmt.Sprintf("no permission to send to group %q", m.Group)}
+	}
+	dt, payload, rerr := decodeData(m.DataType, m.Data)
+	if rerr != nil {
+		return rerr
+	}
+	msg := pubsub.NewMessage(dt, payload)
+	msg.Origin, msg.Group, msg.FromUserID = pubsub.FromGroup, m.Group, conn.UserID()
+	if m.TTLSeconds != nil {
+		if *m.TTLSeconds < 0 || *m.TTLSeconds > 300 {
+			return &requestError{ackBadRequest, "ttlSeconds must be between 0 and 300"}
+		}
+		if *m.TTLSeconds > 0 {
+			msg.Expires = msg.Published.Add(time.Duration(*m.TTLSeconds) * time.Second)
+		}
+	}
+	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: m.Group}
+	if m.NoEcho {
+		to.ExceptConnection = conn.ID()
+	}
+	if err := conn.Hub().Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: msg}); err != nil {
+		s.logger.Error("publish to group", "conn", conn.ID(), "group", m.Group, "err", err)
+		return &requestError{ackInternalError, "the message could not be published"}
+	}
+	return nil
+}
+
+// decodeData turns a JSON subprotocol payload into message bytes for its dataType.
+func decodeData(dataType string, raw json.RawMessage) (pubsub.DataType, []byte, *requestError) {
+	dt, ok := pubsub.ParseDataType(dataType)
+	if !ok {
+		return 0, nil, &requestError{ackBadRequest, fmt.Sprintf("unknown dataType %q: use json, text or binary", dataType)}
+	}
+	if len(raw) == 0 {
+		raw = json.RawMessage("null")
+	}
+	switch dt {
+	case pubsub.Text:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, nil, &requestError{ackBadRequest, "data must be a string when dataType is text"}
+		}
+		return dt, []byte(s), nil
+	case pubsub.Binary:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, nil, &requestError{ackBadRequest, "data must be a base64 string when dataType is binary"}
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return 0, nil, &requestError{ackBadRequest, "data is not valid base64"}
+		}
+		return dt, b, nil
+	}
+	// The raw value came out of a successful decode of the whole message, so it is valid JSON; it
+	// is copied because the read buffer is reused.
+	return dt, append([]byte(nil), raw...), nil
+}
+
+func (s *Server) userEvent(conn *pubsub.Conn, sess *session, m inbound) *requestError {
+	if m.Event == "" {
+		return &requestError{ackBadRequest, "event needs a name"}
+	}
+	dt, payload, rerr := decodeData(m.DataType, m.Data)
+	if rerr != nil {
+		return rerr
+	}
+	if sess.events == nil || !sess.events.Wants(m.Event) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
+	reply, err := sess.events.UserEvent(ctx, sess.upstream, m.Event, contentTypeOf(dt), payload)
+	if err != nil {
+		s.logger.Info("user event handler failed", "conn", conn.ID(), "event", m.Event, "err", err)
+		return &requestError{ackInternalError, "the event handler failed"}
+	}
+	if reply != nil {
+		conn.Deliver(pubsub.NewMessage(reply.DataType, reply.Data))
+	}
+	return nil
+}
+
+// handleSimple routes a simple client's frame to its group or to the app's "message" event; the
+// handler's answer goes back as a frame.
+func (s *Server) handleSimple(conn *pubsub.Conn, sess *session, kind int, data []byte) {
+	dt := pubsub.Text
+	if kind == websocket.BinaryMessage {
+		dt = pubsub.Binary
+	}
+	if sess.toGroup != "" {
+		if !conn.Can(pubsub.SendToGroup, sess.toGroup) {
+			conn.Close(pubsub.ClosePolicyViolation, "no permission to send to group "+sess.toGroup)
+			return
+		}
+		msg := pubsub.NewMessage(dt, data)
+		msg.Origin, msg.Group, msg.FromUserID = pubsub.FromGroup, sess.toGroup, conn.UserID()
+		_ = conn.Hub().Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: pubsub.Selector{Kind: pubsub.ToGroup, Name: sess.toGroup}, Message: msg})
+		return
+	}
+	if sess.events == nil || !sess.events.Wants("message") {
+		conn.Close(pubsub.ClosePolicyViolation, "no event handler is configured to receive messages")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
+	reply, err := sess.events.UserEvent(ctx, sess.upstream, "message", contentTypeOf(dt), data)
+	if err != nil {
+		s.logger.Info("message event handler failed, closing", "conn", conn.ID(), "err", err)
+		conn.Close(pubsub.CloseInternalError, "the event handler failed")
+		return
+	}
+	if reply != nil {
+		conn.Deliver(pubsub.NewMessage(reply.DataType, reply.Data))
+	}
+}
+
+func contentTypeOf(dt pubsub.DataType) string {
+	switch dt {
+	case pubsub.Text:
+		return "text/plain"
+	case pubsub.Binary:
+		return "application/octet-stream"
+	}
+	return "application/json"
+}
+
+// ackCache remembers the last ackIds that succeeded, so a retried request is not done twice. It is
+// locked because for a moment after a reconnect the old socket's reader may still be finishing.
+type ackCache struct {
+	mu   sync.Mutex
+	ids  map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+const ackCacheSize = 1000
+
+func (a *ackCache) seen(id uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.ids[id]
+	return ok
+}
+
+func (a *ackCache) record(id uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ids == nil {
+		a.ids = make(map[uint64]struct{})
+	}
+	if len(a.ring) < ackCacheSize {
+		a.ring = append(a.ring, id)
+	} else {
+		delete(a.ids, a.ring[a.next])
+		a.ring[a.next] = id
+		a.next = (a.next + 1) % ackCacheSize
+	}
+	a.ids[id] = struct{}{}
+}
+
+// writeError answers in the service's REST error shape.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-ms-error-code", code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code, msg})
+}
