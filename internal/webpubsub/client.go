@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -315,7 +316,8 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
 	var ce *websocket.CloseError
 	switch {
-	case errors.As(err, &ce):
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
+		// 1006 is the library's name for a socket that ended without a close frame: a drop.
 		conn.ClosedByClient(ce.Code)
 	case errors.Is(err, websocket.ErrReadLimit):
 		s.logger.Info("client message too large", "conn", conn.ID())
@@ -473,8 +475,12 @@ func decodeData(dataType string, raw json.RawMessage) (pubsub.DataType, []byte, 
 		}
 		return dt, b, nil
 	}
-	// The raw value came out of a successful decode of the whole message, so it is valid JSON; it
-	// is copied because the read buffer is reused.
+	// The raw value came out of a successful decode of the whole message, so it is valid JSON, but
+	// the decoder does not check UTF-8 inside it: text frames must be UTF-8 or every recipient
+	// fails. It is copied because the read buffer is reused.
+	if !utf8.Valid(raw) {
+		return 0, nil, &requestError{ackBadRequest, "data must be valid UTF-8"}
+	}
 	return dt, append([]byte(nil), raw...), nil
 }
 
@@ -508,6 +514,11 @@ func (s *Server) handleSimple(conn *pubsub.Conn, sess *session, kind int, data [
 	dt := pubsub.Text
 	if kind == websocket.BinaryMessage {
 		dt = pubsub.Binary
+	} else if !utf8.Valid(data) {
+		// RFC 6455 requires text frames to be UTF-8; passing one on would break every recipient.
+		s.logger.Info("client text frame is not UTF-8, closing", "conn", conn.ID())
+		conn.Close(pubsub.CloseInvalidPayload, "text frames must be valid UTF-8")
+		return
 	}
 	if sess.toGroup != "" {
 		if !conn.Can(pubsub.SendToGroup, sess.toGroup) {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
@@ -166,6 +167,9 @@ func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
 	}
 	if int64(len(body)) > limit {
 		return nil, &apiError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("the message is larger than %d bytes", limit)}
+	}
+	if dt != pubsub.Binary && !utf8.Valid(body) {
+		return nil, badRequest("the body is not valid UTF-8; send bytes as application/octet-stream")
 	}
 	if dt == pubsub.JSON && !json.Valid(body) {
 		return nil, badRequest("the body is not valid JSON although the content type is application/json")
