@@ -47,6 +47,12 @@ type Conn struct {
 	limits     *Limits
 	metrics    *metrics
 
+	// writeFn is writeLoop bound once: `go c.writeLoop()` would allocate a closure per wake-up.
+	writeFn func()
+	// seqBuf is the writer's scratch for sequence ids; a local array would escape through the
+	// Codec interface and cost an allocation per reliable message.
+	seqBuf []byte
+
 	// groups is guarded by hub.mu; groupList mirrors it sorted, for filters that read it per message.
 	groups    map[string]struct{}
 	groupList []string
@@ -61,6 +67,7 @@ type Conn struct {
 	unacked      []outbound // reliable data messages not yet acknowledged, in sequence order
 	unackedBytes int
 	ended        bool // no more traffic: the session is over
+	closing      bool // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
 	// inbound rate accounting, touched only by the connection's reader.
@@ -146,7 +153,7 @@ func (c *Conn) Attach(sock Socket) error {
 		_ = old.Close()
 	}
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 	return nil
 }
@@ -155,16 +162,18 @@ func (c *Conn) Attach(sock Socket) error {
 // ephemeral messages and is then closed as a slow consumer.
 func (c *Conn) Deliver(m *Message) {
 	c.mu.Lock()
-	if c.ended {
+	if c.ended || c.closing {
 		c.mu.Unlock()
 		return
 	}
 	o := outbound{msg: m}
 	if c.reliable {
 		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+m.Size() > c.limits.MaxUnackedBytes {
+			c.closing = true
 			c.mu.Unlock()
 			c.metrics.slowConsumers.Inc()
-			c.Close(ClosePolicyViolation, "The reliable message buffer is full.")
+			// Not inline: the hub calls Deliver under its read lock and Close takes the write lock.
+			go c.Close(ClosePolicyViolation, "The reliable message buffer is full.")
 			return
 		}
 		c.nextSeq++
@@ -185,7 +194,7 @@ func (c *Conn) Deliver(m *Message) {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 }
 
@@ -227,6 +236,7 @@ func (c *Conn) fitsLocked(o outbound) bool {
 		return false
 	}
 	c.metrics.slowConsumers.Inc()
+	c.closing = true
 	go c.Close(ClosePolicyViolation, "slow consumer: outbound queue full")
 	return false
 }
@@ -248,7 +258,7 @@ func (c *Conn) ping() { c.sendRaw(outbound{op: opPing}) }
 
 func (c *Conn) sendRaw(o outbound) {
 	c.mu.Lock()
-	if c.ended || c.sock == nil || !c.fitsLocked(o) {
+	if c.ended || c.closing || c.sock == nil || !c.fitsLocked(o) {
 		c.mu.Unlock()
 		return
 	}
@@ -257,7 +267,7 @@ func (c *Conn) sendRaw(o outbound) {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 }
 
@@ -265,7 +275,8 @@ func (c *Conn) sendRaw(o outbound) {
 func (c *Conn) Ack(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, _ := slices.BinarySearchFunc(c.unacked, seq+1, func(o outbound, s uint64) int {
+	// Search for seq itself, not seq+1, which wraps to 0 for the largest id.
+	n, found := slices.BinarySearchFunc(c.unacked, seq, func(o outbound, s uint64) int {
 		switch {
 		case o.seq < s:
 			return -1
@@ -274,6 +285,9 @@ func (c *Conn) Ack(seq uint64) {
 		}
 		return 0
 	})
+	if found {
+		n++
+	}
 	for _, o := range c.unacked[:n] {
 		c.unackedBytes -= o.size()
 	}
@@ -324,7 +338,7 @@ func (c *Conn) ClosedByClient(code int) {
 	if !c.ended && c.sock != nil {
 		c.queue = append(c.queue, outbound{raw: closePayload(code, ""), op: opClose})
 		if c.startWriterLocked() {
-			go c.writeLoop()
+			go c.writeFn()
 		}
 	}
 	c.mu.Unlock()
@@ -351,7 +365,7 @@ func (c *Conn) Close(code int, reason string) {
 		}
 		c.queue = append(c.queue, outbound{raw: closePayload(code, reason), op: opClose})
 		if c.startWriterLocked() {
-			go c.writeLoop()
+			go c.writeFn()
 		}
 	}
 	c.mu.Unlock()
@@ -497,8 +511,8 @@ func (c *Conn) appendMessage(buf []byte, o outbound) []byte {
 		buf = appendFrameHeader(buf, op, len(f.Payload))
 		return append(buf, f.Payload...)
 	}
-	var suffix [32]byte
-	s := c.codec.AppendSequence(suffix[:0], o.seq)
+	c.seqBuf = c.codec.AppendSequence(c.seqBuf[:0], o.seq)
+	s := c.seqBuf
 	buf = appendFrameHeader(buf, op, len(f.Payload)+len(s))
 	buf = append(buf, f.Payload...)
 	return append(buf, s...)

@@ -76,6 +76,7 @@ func (h *Hub) Connect(opts ConnOptions, initialGroups []string) (*Conn, error) {
 		metrics:    h.svc.metrics,
 		groups:     make(map[string]struct{}),
 	}
+	c.writeFn = c.writeLoop
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, dup := h.conns[id]; dup {

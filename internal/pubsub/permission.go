@@ -1,9 +1,9 @@
 package pubsub
 
 import (
-	"path"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Permission is a right a connection may hold, for every group or for some of them.
@@ -119,7 +119,7 @@ func (g *grants) Has(p Permission, group string) bool {
 }
 
 // matchGroupPattern matches dot-separated group names segment by segment: `*` and `?` stay within
-// one segment (path.Match rules) and a whole-segment `**` spans any number of segments. Matching is
+// one segment (see matchSegment) and a whole-segment `**` spans any number of segments. Matching is
 // dynamic programming over segments, so hostile patterns cost at most len(pattern)×len(group).
 func matchGroupPattern(pattern, group string) bool {
 	pats := strings.Split(pattern, ".")
@@ -137,15 +137,42 @@ func matchGroupPattern(pattern, group string) bool {
 				for k := j; k <= len(segs); k++ {
 					next[k] = true
 				}
-				continue
+				break // every later j is already covered
 			}
-			if j < len(segs) {
-				if ok, err := path.Match(p, segs[j]); err == nil && ok {
-					next[j+1] = true
-				}
+			if j < len(segs) && matchSegment(p, segs[j]) {
+				next[j+1] = true
 			}
 		}
 		reach = next
 	}
 	return reach[len(segs)]
+}
+
+// matchSegment matches one segment: `*` is any run of characters, `?` is one character, and
+// everything else (`[`, `\`, `/` included, which path.Match would treat specially) stands for itself.
+func matchSegment(p, s string) bool {
+	px, sx := 0, 0
+	star, mark := -1, 0 // the last `*` seen and where its match would next end
+	for sx < len(s) {
+		switch {
+		case px < len(p) && p[px] == '*':
+			star, mark = px, sx
+			px++
+		case px < len(p) && p[px] == '?':
+			_, n := utf8.DecodeRuneInString(s[sx:])
+			px, sx = px+1, sx+n
+		case px < len(p) && p[px] == s[sx]:
+			px, sx = px+1, sx+1
+		case star >= 0:
+			_, n := utf8.DecodeRuneInString(s[mark:])
+			mark += n
+			px, sx = star+1, mark
+		default:
+			return false
+		}
+	}
+	for px < len(p) && p[px] == '*' {
+		px++
+	}
+	return px == len(p)
 }
