@@ -1,0 +1,169 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/config"
+)
+
+const testKey = "app-test-key-0123456789abcdefghijklmnopqrs"
+
+// startApp runs a whole huddle on a free loopback port in a temporary data dir and returns its
+// base URL and a function that stops it and returns Run's error.
+func startApp(t *testing.T) (string, func() error) {
+	t.Helper()
+	cfg, err := config.Load(config.Flags{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, func(k string) string {
+		if k == "HUDDLE_ACCESS_KEY" {
+			return testKey
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, func(addr string) { addrc <- addr }) }()
+	var base string
+	select {
+	case addr := <-addrc:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(ShutdownTimeout + 5*time.Second):
+			return errors.New("Run did not return after shutdown")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, stop
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestOperationalEndpoints(t *testing.T) {
+	base, _ := startApp(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, _ := get(t, base+path); code != http.StatusOK {
+			t.Errorf("%s: %d", path, code)
+		}
+	}
+	ws := dialClient(t, base, "chat", "g")
+	defer ws.Close()
+	code, body := get(t, base+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{"huddle_connections 1", "huddle_groups 1", "huddle_fanout_latency_seconds_bucket",
+		"huddle_messages_delivered_total", "huddle_slow_consumer_closes_total", "process_resident_memory_bytes"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func dialClient(t *testing.T, base, hub, group string) *websocket.Conn {
+	t.Helper()
+	keys := accesskey.Keys{Primary: testKey}
+	tok, err := keys.SignClientToken(base+"/client/hubs/"+hub, accesskey.ClientClaims{Groups: []string{group}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{"json.webpubsub.azure.v1"}}
+	ws, _, err := d.Dial("ws"+strings.TrimPrefix(base, "http")+"/client/hubs/"+hub+"?access_token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var connected map[string]any
+	if err := ws.ReadJSON(&connected); err != nil || connected["event"] != "connected" {
+		t.Fatalf("connected message %v (%v)", connected, err)
+	}
+	return ws
+}
+
+// A message the REST API accepted (202) reaches its recipient even when shutdown starts right
+// after: shutdown writes out every queue before it closes the connection.
+func TestShutdownDeliversAcceptedMessages(t *testing.T) {
+	base, stop := startApp(t)
+	ws := dialClient(t, base, "chat", "g")
+	defer ws.Close()
+	const n = 300
+	keys := accesskey.Keys{Primary: testKey}
+	path := "/api/hubs/chat/groups/g/:send?api-version=2024-12-01"
+	tok, err := keys.SignClientToken(base+path, accesskey.ClientClaims{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(fmt.Sprint(i)))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("send %d: %d", i, resp.StatusCode)
+		}
+	}
+	stopErr := make(chan error, 1)
+	go func() { stopErr <- stop() }()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range n {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if m["data"] != float64(i) {
+			t.Fatalf("message %d: %v", i, m)
+		}
+	}
+	var bye map[string]any
+	if err := ws.ReadJSON(&bye); err != nil || bye["event"] != "disconnected" {
+		t.Fatalf("after the messages %v (%v), want the disconnected system message", bye, err)
+	}
+	_, _, err = ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("close: %v, want 1000", err)
+	}
+	if err := <-stopErr; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "huddle.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedence(t *testing.T) {
+	path := writeFile(t, "addr: 127.0.0.1:1000\ndataDir: /from/file\nlogLevel: debug\nlimits:\n  reconnectWindow: 45s\n")
+	cases := []struct {
+		name     string
+		flags    Flags
+		env      map[string]string
+		wantAddr string
+		wantDir  string
+	}{
+		{"defaults", Flags{}, nil, "127.0.0.1:8080", "./data"},
+		{"file", Flags{ConfigFile: path}, nil, "127.0.0.1:1000", "/from/file"},
+		{"env over file", Flags{ConfigFile: path}, map[string]string{"HUDDLE_ADDR": "127.0.0.1:2000"}, "127.0.0.1:2000", "/from/file"},
+		{"flags over env", Flags{ConfigFile: path, Addr: "127.0.0.1:3000", DataDir: "/flag"}, map[string]string{"HUDDLE_ADDR": "127.0.0.1:2000"}, "127.0.0.1:3000", "/flag"},
+		{"file named by env", Flags{}, map[string]string{"HUDDLE_CONFIG": path}, "127.0.0.1:1000", "/from/file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(tc.flags, env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Addr != tc.wantAddr || c.DataDir != tc.wantDir {
+				t.Fatalf("addr %q dir %q, want %q %q", c.Addr, c.DataDir, tc.wantAddr, tc.wantDir)
+			}
+		})
+	}
+	c, _ := Load(Flags{ConfigFile: path}, env(nil))
+	if c.Limits.ReconnectWindow != 45*time.Second || c.LogLevel != "debug" {
+		t.Fatalf("limits %+v level %q", c.Limits, c.LogLevel)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	cases := []struct{ name, file, want string }{
+		{"unknown field", "adress: x\n", "field adress not found"},
+		{"broken YAML", "addr: [\n", "config file"},
+		{"bad addr", "addr: nowhere\n", "addr:"},
+		{"bad public URL", "publicURL: ftp://x\n", "publicURL"},
+		{"bad level", "logLevel: loud\n", "logLevel"},
+		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
+		{"bad handler URL", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: /relative/{event}\n", "hubs.chat.eventHandlers[0].urlTemplate"},
+		{"bad system event", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: http://x/{event}\n        systemEvents: [boom]\n", `unknown event "boom"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(Flags{ConfigFile: writeFile(t, tc.file)}, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Load(Flags{ConfigFile: writeFile(t, "")}, env(nil)); err != nil {
+		t.Fatalf("an empty file: %v", err)
+	}
+	if _, err := Load(Flags{ConfigFile: "/does/not/exist.yaml"}, env(nil)); err == nil {
+		t.Fatal("a missing file was accepted")
+	}
+}
