@@ -1,0 +1,346 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestValidation(t *testing.T) {
+	type answer struct {
+		status  int
+		origins []string // WebHook-Allowed-Origin values
+	}
+	ok := func(origins ...string) answer { return answer{200, origins} }
+	tests := []struct {
+		name        string
+		options     answer
+		get         *answer // nil: GET is not expected
+		wantMethods []string
+		allowed     bool
+	}{
+		{name: "any origin", options: ok("*"), allowed: true},
+		{name: "this origin, any case", options: ok("HUDDLE.test:8080"), allowed: true},
+		{name: "one of several header values", options: ok("other.test", testOrigin), allowed: true},
+		{name: "one of a comma list", options: ok("other.test, " + testOrigin), allowed: true},
+		{name: "204 counts as success", options: answer{204, []string{"*"}}, allowed: true},
+		{name: "another origin", options: ok("other.test")},
+		{name: "same host, no port", options: ok("huddle.test")},
+		{name: "no header", options: ok()},
+		{name: "error status", options: answer{500, []string{"*"}}},
+		{name: "405 is not retried", options: answer{405, nil}},
+		{name: "404 retries with GET", options: answer{404, nil}, get: &answer{200, []string{"*"}}, allowed: true},
+		{name: "404 twice", options: answer{404, nil}, get: &answer{404, nil}},
+		{name: "GET must allow too", options: answer{404, nil}, get: &answer{200, nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			probes := make(chan request, 4)
+			events := make(chan request, 4)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var a answer
+				switch r.Method {
+				case http.MethodOptions:
+					a = tt.options
+				case http.MethodGet:
+					a = *tt.get
+				default:
+					events <- record(r)
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				probes <- record(r)
+				for _, o := range a.origins {
+					w.Header().Add("WebHook-Allowed-Origin", o)
+				}
+				w.WriteHeader(a.status)
+			}))
+			t.Cleanup(srv.Close)
+			c := newClient(t, everything(srv), Options{Sign: sign})
+			_, err := c.Connect(context.Background(), &Conn{ConnectionID: "c"}, ConnectRequest{})
+
+			wantMethods := []string{http.MethodOptions}
+			if tt.get != nil {
+				wantMethods = append(wantMethods, http.MethodGet)
+			}
+			for _, m := range wantMethods {
+				p := next(t, probes)
+				if p.Method != m || p.Path != "/api/Chat/validate" {
+					t.Errorf("validation request = %s %s, want %s /api/Chat/validate", p.Method, p.Path, m)
+				}
+				if o, v := p.Header.Get("WebHook-Request-Origin"), p.Header.Get("ce-awpsversion"); o != testOrigin || v != "1.0" {
+					t.Errorf("WebHook-Request-Origin %q, ce-awpsversion %q", o, v)
+				}
+				if s := p.Header.Get("ce-signature"); s != "" {
+					t.Errorf("validation signed: %q", s)
+				}
+			}
+			noMore(t, probes)
+			if tt.allowed {
+				if err != nil {
+					t.Fatal(err)
+				}
+				next(t, events)
+				return
+			}
+			if !errors.Is(err, ErrNotValidated) {
+				t.Fatalf("err = %v, want ErrNotValidated", err)
+			}
+			noMore(t, events)
+		})
+	}
+}
+
+// fakeApp is an event handler in a synctest bubble whose validation answer the test controls.
+type fakeApp struct {
+	mu       sync.Mutex
+	allow    bool
+	probes   int
+	events   int
+	block    chan struct{} // when not nil, validations wait for it to close
+	hangPost bool          // events wait until their request ends
+}
+
+func (a *fakeApp) serve(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	block, hang := a.block, a.hangPost
+	if r.Method == http.MethodOptions {
+		a.probes++
+		allow := a.allow
+		a.mu.Unlock()
+		if block != nil {
+			select {
+			case <-block:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if allow {
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+		}
+		return
+	}
+	a.events++
+	a.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *fakeApp) set(f func(a *fakeApp)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f(a)
+}
+
+func (a *fakeApp) counts() (probes, events int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.probes, a.events
+}
+
+func newFakeClient(t *testing.T, a *fakeApp, l *logs, opts Options) *Client {
+	opts.HTTPClient = memClient(a.serve)
+	if l != nil {
+		opts.Logger = l.logger()
+	}
+	return newClient(t, []Handler{{URLTemplate: "http://app.test/{event}", UserEvents: "*"}}, opts)
+}
+
+// TestValidationSchedule walks fake time through the life of one handler URL: trusted for a
+// minute, refreshed in the background, refused with backoff capped at a minute, accepted
+// again, each change logged once however many events pass.
+func TestValidationSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeApp{allow: true}
+		var l logs
+		c := newFakeClient(t, a, &l, Options{})
+		conn := &Conn{ConnectionID: "c"}
+		probes, events := 0, 0
+		// expect sends an event and checks whether it passed and whether it started a validation.
+		expect := func(step string, passes, validates bool) {
+			t.Helper()
+			_, err := c.UserEvent(context.Background(), conn, "e", "text/plain", nil)
+			synctest.Wait() // lets a background validation finish
+			if passes && err != nil || !passes && !errors.Is(err, ErrNotValidated) {
+				t.Fatalf("%s: err = %v, want passed %v", step, err, passes)
+			}
+			if passes {
+				events++
+			}
+			if validates {
+				probes++
+			}
+			if p, e := a.counts(); p != probes || e != events {
+				t.Fatalf("%s: %d validations and %d events, want %d and %d", step, p, e, probes, events)
+			}
+		}
+		expect("the first event waits for validation", true, true)
+		time.Sleep(revalidateAfter - time.Millisecond)
+		expect("a success is trusted for a minute", true, false)
+
+		time.Sleep(time.Millisecond)
+		a.set(func(a *fakeApp) { a.allow = false })
+		expect("a stale success is used while it is refreshed", true, true)
+		expect("the refresh refused the URL", false, false)
+		backoff := func(waits ...time.Duration) {
+			t.Helper()
+			for _, wait := range waits {
+				time.Sleep(wait - time.Millisecond)
+				expect("no retry before the backoff ends", false, false)
+				time.Sleep(time.Millisecond)
+				expect("retry when the backoff ends", false, true)
+			}
+		}
+		backoff(time.Second, 2*time.Second, 4*time.Second, 8*time.Second, 16*time.Second, 32*time.Second, time.Minute, time.Minute)
+
+		a.set(func(a *fakeApp) { a.allow = true })
+		time.Sleep(time.Minute)
+		expect("a stale refusal is used while it is refreshed", false, true)
+		expect("accepted again", true, false)
+
+		a.set(func(a *fakeApp) { a.allow = false })
+		time.Sleep(time.Minute)
+		expect("a success is refreshed a minute later", true, true)
+		backoff(time.Second, 2*time.Second) // a success starts the backoff over
+
+		if n := l.count("event handler validated"); n != 2 {
+			t.Errorf("%d acceptances logged, want 2", n)
+		}
+		if n := l.count("event handler failed validation"); n != 2 {
+			t.Errorf("%d refusals logged, want 2", n)
+		}
+	})
+}
+
+func TestFirstValidationBlocksOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		a := &fakeApp{allow: true, block: release}
+		c := newFakeClient(t, a, nil, Options{})
+		results := make(chan error, 3)
+		for i := range 3 {
+			go func() {
+				_, err := c.UserEvent(context.Background(), &Conn{ConnectionID: string(rune('a' + i))}, "e", "text/plain", nil)
+				results <- err
+			}()
+		}
+		synctest.Wait()
+		if p, e := a.counts(); p != 1 || e != 0 || len(results) != 0 {
+			t.Fatalf("while validating: %d validations, %d events, %d returned; want 1, 0, 0", p, e, len(results))
+		}
+		close(release)
+		for range 3 {
+			if err := <-results; err != nil {
+				t.Error(err)
+			}
+		}
+		if p, e := a.counts(); p != 1 || e != 3 {
+			t.Errorf("%d validations, %d events; want 1, 3", p, e)
+		}
+	})
+}
+
+func TestTimeouts(t *testing.T) {
+	hangingEvents := func() *fakeApp { return &fakeApp{allow: true, hangPost: true} }
+	// The channel is made inside the bubble: only such channels count as durably blocking.
+	hangingValidation := func() *fakeApp { return &fakeApp{allow: true, block: make(chan struct{})} }
+	tests := []struct {
+		name    string
+		app     func() *fakeApp
+		timeout time.Duration
+		ctx     time.Duration // the caller's own deadline; 0 for none
+		want    time.Duration
+		wantErr error
+	}{
+		{name: "event handler hangs", app: hangingEvents, want: defaultTimeout, wantErr: context.DeadlineExceeded},
+		{name: "option", app: hangingEvents, timeout: 5 * time.Second, want: 5 * time.Second, wantErr: context.DeadlineExceeded},
+		{name: "caller deadline", app: hangingEvents, ctx: 2 * time.Second, want: 2 * time.Second, wantErr: context.DeadlineExceeded},
+		{name: "validation hangs", app: hangingValidation, want: validationTimeout, wantErr: ErrNotValidated},
+		{name: "waiting for validation", app: hangingValidation, ctx: time.Second, want: time.Second, wantErr: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newFakeClient(t, tt.app(), nil, Options{Timeout: tt.timeout})
+				ctx := context.Background()
+				if tt.ctx > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tt.ctx)
+					defer cancel()
+				}
+				start := time.Now()
+				_, err := c.UserEvent(ctx, &Conn{ConnectionID: "c"}, "e", "text/plain", nil)
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("err = %v, want %v", err, tt.wantErr)
+				}
+				if d := time.Since(start); d != tt.want {
+					t.Errorf("failed after %v, want %v", d, tt.want)
+				}
+			})
+		})
+	}
+}
+
+func TestClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeApp{allow: true, block: make(chan struct{})}
+		var l logs
+		c := newFakeClient(t, a, &l, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			_, _ = c.UserEvent(ctx, &Conn{ConnectionID: "c"}, "e", "text/plain", nil)
+		}()
+		synctest.Wait()
+		cancel()
+		c.Close() // returns: the validation under way ends with it
+		c.Close()
+		if n := l.count(""); n != 0 {
+			t.Errorf("logged %d messages while closing", n)
+		}
+		_, err := c.UserEvent(context.Background(), &Conn{ConnectionID: "c"}, "e", "text/plain", nil)
+		if !errors.Is(err, ErrNotValidated) {
+			t.Errorf("after Close: err = %v, want ErrNotValidated", err)
+		}
+		if p, _ := a.counts(); p != 1 {
+			t.Errorf("%d validations, want 1", p)
+		}
+
+		unused := newFakeClient(t, a, nil, Options{})
+		unused.Close()
+		_, err = unused.UserEvent(context.Background(), &Conn{ConnectionID: "c"}, "e", "text/plain", nil)
+		if !errors.Is(err, ErrNotValidated) {
+			t.Errorf("never validated, closed: err = %v, want ErrNotValidated", err)
+		}
+		if p, _ := a.counts(); p != 1 {
+			t.Errorf("a closed client validated")
+		}
+	})
+}
+
+// TestSharedValidation checks that handlers with one validation URL are validated once.
+func TestSharedValidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeApp{allow: true}
+		c := newClient(t, []Handler{
+			{URLTemplate: "http://app.test/{event}", UserEvents: "a"},
+			{URLTemplate: "http://app.test/{Event}", UserEvents: "b"},
+			{URLTemplate: "http://app.test/other/{event}", UserEvents: "c"},
+		}, Options{HTTPClient: memClient(a.serve)})
+		for _, e := range []string{"a", "b", "c"} {
+			if _, err := c.UserEvent(context.Background(), &Conn{ConnectionID: "x"}, e, "text/plain", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, e := a.counts(); p != 2 || e != 3 {
+			t.Errorf("%d validations, %d events; want 2, 3", p, e)
+		}
+	})
+}
