@@ -42,11 +42,6 @@ func decodeInbound(frame []byte) (r inboundResult, ok bool) {
 	return r, true
 }
 
-// skipInvalidUTF8 lets the fuzzer look past a known bug: JSON data is forwarded byte for byte,
-// so a client can make the service send text frames that are not UTF-8 (see
-// TestInboundDataMustBeUTF8). Set it to false once decodeData rejects such data.
-const skipInvalidUTF8 = true
-
 func FuzzDecodeInbound(f *testing.F) {
 	for _, s := range sdkFrames {
 		f.Add([]byte(s))
@@ -82,9 +77,6 @@ func FuzzDecodeInbound(f *testing.F) {
 			// The error ack quotes client input; it must still be valid JSON.
 			checkFrame(t, "error ack", ackMessage(7, r.rerr.name, r.rerr.msg), true)
 			return
-		}
-		if skipInvalidUTF8 && !utf8.Valid(frame) {
-			t.Skip("known bug: invalid UTF-8 is forwarded (TestInboundDataMustBeUTF8)")
 		}
 		user := r.m.Event // any client-controlled string will do as a user id
 		fromGroup := groupMessage(r.dt, string(r.data), r.m.Group, user)
@@ -237,8 +229,8 @@ func TestDecodeInboundSDKFrames(t *testing.T) {
 // that is not, and a reliable client would get the same frame again after every reconnect. So a
 // client's data must either be refused or reach the other members as valid UTF-8.
 //
-// This fails today: JSON data is copied byte for byte (json.Unmarshal does not check UTF-8 inside
-// a RawMessage), so one client can disconnect every member of a group it may send to.
+// json.Unmarshal does not check UTF-8 inside a RawMessage, so JSON data copied byte for byte
+// would let one client disconnect every member of a group it may send to.
 func TestInboundDataMustBeUTF8(t *testing.T) {
 	for _, frame := range []string{
 		"{\"type\":\"sendToGroup\",\"group\":\"g1\",\"dataType\":\"json\",\"data\":\"\xff\"}",
@@ -259,7 +251,7 @@ func TestInboundDataMustBeUTF8(t *testing.T) {
 	}
 }
 
-// The same bug end to end: what one client sends reaches another as a text frame that is not
+// The same end to end: nothing one client sends may reach another as a text frame that is not
 // UTF-8, which a browser answers by failing the connection.
 func TestInvalidUTF8DoesNotReachGroup(t *testing.T) {
 	ts := newTestServer(t, pubsub.Limits{})
