@@ -66,7 +66,8 @@ type Conn struct {
 	nextSeq      uint64
 	unacked      []outbound // reliable data messages not yet acknowledged, in sequence order
 	unackedBytes int
-	ended        bool // no more traffic: the session is over
+	greeting     []byte // written first by the next Attach
+	ended        bool   // no more traffic: the session is over
 	closing      bool // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
@@ -116,6 +117,10 @@ func (c *Conn) FilterGroups() []string     { return c.groupList }
 // Can reports whether the connection holds p for group.
 func (c *Conn) Can(p Permission, group string) bool { return c.grants.Has(p, group) }
 
+// Flooding reports whether the client has sent more than twice its per-second limit in the
+// current second: past a grace of refusals, such a client is closed.
+func (c *Conn) Flooding() bool { return c.inCount > 2*c.limits.MaxInboundPerSecond }
+
 // AllowInbound counts one client message and reports whether it is within the per-second limit.
 // Only the connection's reader may call it.
 func (c *Conn) AllowInbound(now time.Time) bool {
@@ -147,6 +152,10 @@ func (c *Conn) Attach(sock Socket) error {
 		c.queue = append(c.queue[:0], c.unacked...)
 		c.queuedBytes = c.unackedBytes
 	}
+	if c.greeting != nil {
+		c.queue = slices.Insert(c.queue, 0, outbound{raw: c.greeting, op: opText})
+		c.greeting = nil
+	}
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if old != nil && old != sock {
@@ -156,6 +165,15 @@ func (c *Conn) Attach(sock Socket) error {
 		go c.writeFn()
 	}
 	return nil
+}
+
+// Greet sets a frame the client hears before anything else once it is attached, even messages
+// that reached the connection in between: registering (and joining groups) before the socket is
+// attached then loses nothing and reorders nothing.
+func (c *Conn) Greet(payload []byte) {
+	c.mu.Lock()
+	c.greeting = payload
+	c.mu.Unlock()
 }
 
 // Deliver queues a shared message. It never blocks: a connection that cannot keep up loses

@@ -114,6 +114,8 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		sess.upstream.Subprotocol = sess.protocol
 	}
 
+	// Initial groups are joined as the connection registers, and the connected message is set to
+	// go first, so that neither a group message nor the greeting can be missed or overtaken.
 	conn, err := hub.Connect(pubsub.ConnOptions{
 		ID:         connID,
 		UserID:     userID,
@@ -122,18 +124,11 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		Reliable:   sess.protocol == ProtocolReliableJSON,
 		Attachment: sess,
 		OnClose:    s.onClose,
-	}, nil)
+	}, groups)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "InternalServerError", "could not register the connection")
 		return
 	}
-	ws, err := s.upgrade(w, r, sess.protocol)
-	if err != nil {
-		conn.Close(pubsub.CloseNormal, "upgrade failed")
-		return
-	}
-	sock := ws.NetConn()
-	_ = conn.Attach(sock)
 	if !sess.simple() {
 		token := ""
 		if conn.Reliable() {
@@ -141,14 +136,14 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 				s.logger.Error("sign reconnection token", "err", err)
 			}
 		}
-		conn.Send(connectedMessage(userID, conn.ID(), token), false)
+		conn.Greet(connectedMessage(userID, conn.ID(), token))
 	}
-	// Initial groups are joined after the connected message is queued so that it comes first.
-	for _, g := range groups {
-		if err := hub.Join(conn, g); err != nil {
-			s.logger.Info("initial group not joined", "conn", conn.ID(), "group", g, "err", err)
-		}
+	ws, err := s.upgrade(w, r, sess.protocol)
+	if err != nil {
+		conn.Close(pubsub.CloseNormal, "upgrade failed")
+		return
 	}
+	_ = conn.Attach(ws.NetConn())
 	if sess.events != nil {
 		s.background(func(ctx context.Context) { sess.events.Connected(ctx, sess.upstream) })
 	}
@@ -295,9 +290,14 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 		}
 		s.svc.CountInbound(len(data))
 		if !conn.AllowInbound(time.Now()) {
-			s.logger.Info("client over its message rate, closing", "conn", conn.ID())
-			conn.Close(pubsub.ClosePolicyViolation, "too many messages: the limit is "+fmt.Sprint(s.svc.Limits().MaxInboundPerSecond)+" per second")
-			return
+			limit := fmt.Sprintf("too many messages: the limit is %d per second", s.svc.Limits().MaxInboundPerSecond)
+			if conn.Flooding() {
+				s.logger.Info("client flooding past its message rate, closing", "conn", conn.ID())
+				conn.Close(pubsub.ClosePolicyViolation, limit)
+				return
+			}
+			refuseOverLimit(conn, sess, data, limit)
+			continue
 		}
 		if sess.simple() {
 			s.handleSimple(conn, sess, kind, data)
@@ -310,6 +310,20 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 		if !s.handleJSON(conn, sess, data) {
 			return
 		}
+	}
+}
+
+// refuseOverLimit drops a message over the rate limit, telling a JSON client that asked for an
+// ack so that it can slow down and retry.
+func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason string) {
+	if sess.simple() {
+		return
+	}
+	var m struct {
+		AckID *uint64 `json:"ackId"`
+	}
+	if json.Unmarshal(data, &m) == nil && m.AckID != nil {
+		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
 	}
 }
 

@@ -125,6 +125,8 @@ const (
 	ackBadRequest    = "BadRequest"
 	ackDuplicate     = "Duplicate"
 	ackInternalError = "InternalServerError"
+	// ackTooManyRequests is not among the documented names; clients are told to expect new ones.
+	ackTooManyRequests = "TooManyRequests"
 )
 
 func ackMessage(ackID uint64, errName, errMsg string) []byte {
