@@ -68,7 +68,7 @@ type Conn struct {
 	unackedBytes int
 	greeting     []byte // written first by the next Attach
 	ended        bool   // no more traffic: the session is over
-	closing      bool // a close is on its way: nothing more is queued, nor another close started
+	closing      bool   // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
 	// inbound rate accounting, touched only by the connection's reader.
