@@ -513,7 +513,7 @@ func (s *Server) userEvent(conn *pubsub.Conn, sess *session, m inbound) *request
 	defer cancel()
 	reply, err := sess.events.UserEvent(ctx, sess.upstream, m.Event, contentTypeOf(dt), payload)
 	if err != nil {
-		s.logger.Info("user event handler failed", "conn", conn.ID(), "event", m.Event, "err", err)
+		s.logEventFailure("user event handler failed", conn, err)
 		return &requestError{ackInternalError, "the event handler failed"}
 	}
 	if reply != nil {
@@ -552,12 +552,20 @@ func (s *Server) handleSimple(conn *pubsub.Conn, sess *session, kind int, data [
 	defer cancel()
 	reply, err := sess.events.UserEvent(ctx, sess.upstream, "message", contentTypeOf(dt), data)
 	if err != nil {
-		s.logger.Info("message event handler failed, closing", "conn", conn.ID(), "err", err)
+		s.logEventFailure("message event handler failed, closing", conn, err)
 		conn.Close(pubsub.CloseInternalError, "the event handler failed")
 		return
 	}
 	if reply != nil {
 		conn.Deliver(pubsub.NewMessage(reply.DataType, reply.Data))
+	}
+}
+
+// logEventFailure logs a failed user event unless the handler's URL is refused by abuse
+// protection, which upstream logs once per change rather than once per event.
+func (s *Server) logEventFailure(msg string, conn *pubsub.Conn, err error) {
+	if !errors.Is(err, upstream.ErrNotValidated) {
+		s.logger.Info(msg, "conn", conn.ID(), "err", err)
 	}
 }
 
