@@ -126,6 +126,8 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
+	// Unless configured, the public URL is the bound address, which the connection string names.
+	a.wps.SetDefaultPublicURL(PublicURL(a.cfg, ln.Addr().String()))
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,

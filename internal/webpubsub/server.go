@@ -97,6 +97,20 @@ func New(opts Options) *Server {
 	}
 }
 
+// SetDefaultPublicURL sets the public URL when Options left it empty. A server started on port 0
+// learns its address, and so the endpoint its connection string names, only once it listens;
+// without this, tokens signed for that endpoint fail when the request's Host differs (a proxy)
+// and event handlers that allow only that endpoint refuse the service. Call it before serving.
+func (s *Server) SetDefaultPublicURL(publicURL string) {
+	if s.publicURL != "" {
+		return
+	}
+	s.publicURL = strings.TrimRight(publicURL, "/")
+	if u, err := url.Parse(publicURL); err == nil {
+		s.publicHost = u.Host
+	}
+}
+
 // Register adds the client endpoint and the REST API to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /client/hubs/{hub}", func(w http.ResponseWriter, r *http.Request) {
