@@ -47,8 +47,7 @@ type Conn struct {
 	limits     *Limits
 	metrics    *metrics
 
-	// writeFn is writeLoop bound once: `go c.writeLoop()` would allocate a closure per wake-up.
-	writeFn func()
+	flusher *flusher
 	// seqBuf is the writer's scratch for sequence ids; a local array would escape through the
 	// Codec interface and cost an allocation per reliable message.
 	seqBuf []byte
@@ -59,7 +58,7 @@ type Conn struct {
 
 	mu           sync.Mutex
 	sock         Socket // nil while a reliable session waits for its client to come back
-	writing      bool   // a writer goroutine owns the queue
+	writing      bool   // a writer (pool worker or slow writer) owns the queue
 	queue        []outbound
 	spare        []outbound // the previous batch's backing array, reused to avoid garbage
 	queuedBytes  int
@@ -162,7 +161,7 @@ func (c *Conn) Attach(sock Socket) error {
 		_ = old.Close()
 	}
 	if start {
-		go c.writeFn()
+		c.flusher.schedule(c)
 	}
 	return nil
 }
@@ -179,41 +178,41 @@ func (c *Conn) Greet(payload []byte) {
 // Deliver queues a shared message. It never blocks: a connection that cannot keep up loses
 // ephemeral messages and is then closed as a slow consumer.
 func (c *Conn) Deliver(m *Message) {
+	if c.queueMessage(m) {
+		c.flusher.schedule(c)
+	}
+}
+
+// queueMessage queues m and reports whether the caller must schedule the connection's writer.
+func (c *Conn) queueMessage(m *Message) (schedule bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.ended || c.closing {
-		c.mu.Unlock()
-		return
+		return false
 	}
 	o := outbound{msg: m}
 	if c.reliable {
 		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+m.Size() > c.limits.MaxUnackedBytes {
 			c.closing = true
-			c.mu.Unlock()
 			c.metrics.slowConsumers.Inc()
-			// Not inline: the hub calls Deliver under its read lock and Close takes the write lock.
+			// Not inline: the hub queues under its read lock and Close takes the write lock.
 			go c.Close(ClosePolicyViolation, "The reliable message buffer is full.")
-			return
+			return false
 		}
 		c.nextSeq++
 		o.seq = c.nextSeq
 		c.unacked = append(c.unacked, o)
 		c.unackedBytes += m.Size()
 		if c.sock == nil {
-			c.mu.Unlock()
-			return
+			return false
 		}
 	}
 	if !c.fitsLocked(o) {
-		c.mu.Unlock()
-		return
+		return false
 	}
 	c.queue = append(c.queue, o)
 	c.queuedBytes += o.size()
-	start := c.startWriterLocked()
-	c.mu.Unlock()
-	if start {
-		go c.writeFn()
-	}
+	return c.startWriterLocked()
 }
 
 // fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
@@ -285,7 +284,7 @@ func (c *Conn) sendRaw(o outbound) {
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeFn()
+		c.flusher.schedule(c)
 	}
 }
 
@@ -356,7 +355,7 @@ func (c *Conn) ClosedByClient(code int) {
 	if !c.ended && c.sock != nil {
 		c.queue = append(c.queue, outbound{raw: closePayload(code, ""), op: opClose})
 		if c.startWriterLocked() {
-			go c.writeFn()
+			c.flusher.schedule(c)
 		}
 	}
 	c.mu.Unlock()
@@ -383,7 +382,7 @@ func (c *Conn) Close(code int, reason string) {
 		}
 		c.queue = append(c.queue, outbound{raw: closePayload(code, reason), op: opClose})
 		if c.startWriterLocked() {
-			go c.writeFn()
+			c.flusher.schedule(c)
 		}
 	}
 	c.mu.Unlock()
@@ -419,104 +418,6 @@ func (c *Conn) startWriterLocked() bool {
 	}
 	c.writing = true
 	return true
-}
-
-// writeBatchBytes is how much the writer renders before it writes; a few wake-ups' worth of
-// typical messages, small enough that a pool of them stays cheap.
-const writeBatchBytes = 64 << 10
-
-var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeBatchBytes); return &b }}
-
-// writeLoop drains the queue into the socket, one write call per batch, and exits when the queue
-// is empty so that an idle connection costs no goroutine.
-func (c *Conn) writeLoop() {
-	bufp := writeBufPool.Get().(*[]byte)
-	defer writeBufPool.Put(bufp)
-	for {
-		c.mu.Lock()
-		sock := c.sock
-		if sock == nil || len(c.queue) == 0 {
-			c.writing = false
-			ended := c.ended
-			c.mu.Unlock()
-			if ended && sock != nil {
-				_ = sock.Close()
-			}
-			return
-		}
-		batch := c.queue
-		c.queue, c.spare = c.spare[:0], nil
-		c.queuedBytes = 0
-		c.mu.Unlock()
-
-		closed, err := c.writeBatch(sock, bufp, batch)
-		clear(batch)
-		c.mu.Lock()
-		c.spare = batch[:0]
-		c.mu.Unlock()
-		if err != nil {
-			c.metrics.writeErrors.Inc()
-			c.Dropped(sock, "write failed")
-		}
-		if closed {
-			_ = sock.Close()
-		}
-	}
-}
-
-// writeBatch renders batch into as few writes as fit writeBatchBytes each. It reports whether a
-// close frame was written, after which nothing else may follow.
-func (c *Conn) writeBatch(sock Socket, bufp *[]byte, batch []outbound) (closed bool, err error) {
-	buf := (*bufp)[:0]
-	now := time.Now()
-	var oldest time.Time
-	delivered := 0
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		_ = sock.SetWriteDeadline(time.Now().Add(c.limits.WriteTimeout))
-		_, err := sock.Write(buf)
-		c.metrics.bytesOut.Add(float64(len(buf)))
-		buf = buf[:0]
-		return err
-	}
-	for _, o := range batch {
-		switch {
-		case o.msg != nil:
-			if o.msg.expired(now) {
-				continue
-			}
-			buf = c.appendMessage(buf, o)
-			delivered++
-			if oldest.IsZero() || o.msg.Published.Before(oldest) {
-				oldest = o.msg.Published
-			}
-		default:
-			buf = appendFrameHeader(buf, o.op, len(o.raw))
-			buf = append(buf, o.raw...)
-			closed = o.op == opClose
-		}
-		if closed {
-			break
-		}
-		if len(buf) >= writeBatchBytes {
-			if err = flush(); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil {
-		err = flush()
-	}
-	*bufp = buf[:0]
-	if delivered > 0 {
-		c.metrics.messagesOut.Add(float64(delivered))
-		if !oldest.IsZero() {
-			c.metrics.fanoutLatency.Observe(time.Since(oldest).Seconds())
-		}
-	}
-	return closed, err
 }
 
 func (c *Conn) appendMessage(buf []byte, o outbound) []byte {

@@ -74,9 +74,9 @@ func (h *Hub) Connect(opts ConnOptions, initialGroups []string) (*Conn, error) {
 		grants:     newGrants(opts.Roles),
 		limits:     &h.svc.limits,
 		metrics:    h.svc.metrics,
+		flusher:    h.svc.flusher,
 		groups:     make(map[string]struct{}),
 	}
-	c.writeFn = c.writeLoop
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, dup := h.conns[id]; dup {
@@ -275,10 +275,23 @@ func (h *Hub) deliver(e *Envelope) {
 		h.svc.logger.Warn("dropping message with an invalid filter", "hub", h.name, "err", err)
 		return
 	}
+	wake := wakeListPool.Get().(*[]*Conn)
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	h.forEachLocked(e.To, match, func(c *Conn) { c.Deliver(e.Message) })
+	h.forEachLocked(e.To, match, func(c *Conn) {
+		if c.queueMessage(e.Message) {
+			*wake = append(*wake, c)
+		}
+	})
+	h.mu.RUnlock()
+	h.svc.flusher.scheduleAll(*wake)
+	clear(*wake)
+	*wake = (*wake)[:0]
+	wakeListPool.Put(wake)
 }
+
+// wakeListPool recycles the lists of connections whose writers one fan-out wakes, so that waking
+// them costs one lock of the ready line, not one per recipient.
+var wakeListPool = sync.Pool{New: func() any { return new([]*Conn) }}
 
 func (h *Hub) changeGroups(e *Envelope) {
 	targets := h.selected(e.To)

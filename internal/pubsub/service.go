@@ -29,6 +29,7 @@ type Service struct {
 	parseFilter FilterParser
 	logger      *slog.Logger
 	metrics     *metrics
+	flusher     *flusher
 
 	mu   sync.Mutex
 	hubs map[string]*Hub
@@ -52,6 +53,7 @@ func NewService(opts Options) (*Service, error) {
 		parseFilter: opts.ParseFilter,
 		logger:      opts.Logger,
 		metrics:     m,
+		flusher:     newFlusher(),
 		hubs:        make(map[string]*Hub),
 	}, nil
 }
