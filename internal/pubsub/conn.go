@@ -218,6 +218,13 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 // fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
 // dropped first, and a queue full of durable traffic ends the connection.
 func (c *Conn) fitsLocked(o outbound) bool {
+	if c.reliable {
+		// The resend buffer bounds a reliable connection (its overflow ends the session, as the
+		// protocol says); the queue holds at most that plus replies to the client's own
+		// rate-limited requests. A second, smaller bound here would trip on every replay of a
+		// large buffer and drop the socket again and again.
+		return true
+	}
 	over := func() bool {
 		return len(c.queue) >= c.limits.MaxQueuedFrames || c.queuedBytes+o.size() > c.limits.MaxQueuedBytes
 	}
@@ -241,16 +248,6 @@ func (c *Conn) fitsLocked(o outbound) bool {
 	c.queue = kept
 	if !over() {
 		return true
-	}
-	if c.reliable {
-		// Reliable data is safe in unacked; only the socket is too slow, so drop it and let
-		// the client recover from where it acknowledged.
-		sock := c.sock
-		c.detachLocked()
-		if sock != nil {
-			go sock.Close()
-		}
-		return false
 	}
 	c.metrics.slowConsumers.Inc()
 	c.closing = true
