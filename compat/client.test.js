@@ -160,6 +160,10 @@ describe("connection lifecycle and system events", () => {
     await svc.group("from-connect").sendToAll({ to: "from-connect" });
     await c.inbox.waitForMarker({ to: "from-connect" });
     await c.client.joinGroup(uniq("any"));
+    // Later events carry the new user id.
+    await c.client.sendEvent("noreply", "who am i", "text");
+    const ev = seen.events.find((e) => e.context.connectionId === c.connectionId);
+    assert.equal(ev.context.userId, "renamed");
 
     const rejected = huddle.track(
       new WebPubSubClient(
@@ -182,6 +186,13 @@ describe("what the event handler learns", () => {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
     assert.ok(Array.isArray(headers["sec-websocket-protocol"] ?? headers.host), "headers are string arrays");
     assert.equal(headers.authorization, undefined);
+  });
+
+  test("the hub name is case-insensitive for event handlers too", async () => {
+    const c = await huddle.connect(huddle.service(HUB.toUpperCase()), { userId: "upper" });
+    assert.ok(seen.connect.some((r) => r.context.connectionId === c.connectionId));
+    await c.client.sendEvent("echo", "UPPER", "text");
+    assert.deepEqual(c.inbox.data, ["UPPER"]);
   });
 
   test("state set by the handler travels with the connection's later events", async () => {
@@ -321,6 +332,29 @@ describe("groups from the client", () => {
     await waitFor(() => seen.events.find((e) => e.context.connectionId === a.connectionId && e.context.eventName === "quiet"), {
       what: "the fire-and-forget event at the handler",
     });
+  });
+
+  // Known gap, reported rather than hidden: huddle limits each connection to 200 inbound messages
+  // per second (limits.maxInboundPerSecond), refuses the excess with a TooManyRequests ack and
+  // closes a connection past twice that (1008, not recoverable). The SDK writes concurrent calls
+  // at once, so a burst of 500 closes the connection; the SDK then retries the unacknowledged
+  // sends on a fresh connection with new ackIds, and the group gets duplicates, losses and
+  // reordering. Azure documents no such per-connection limit.
+  test("a burst of 500 concurrent sendToGroup calls from one client arrives exactly once, in order", {
+    todo: "per-connection inbound rate limit (200/s, close at 400) breaks SDK bursts",
+    timeout: 30_000,
+  }, async () => {
+    const g = uniq("g");
+    const a = await connect({ userId: "burst", roles: pubsubRoles });
+    const b = await connect({ userId: "sink", groups: [g] });
+    const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => a.client.sendToGroup(g, { i }, "json")));
+    await fence(b);
+    const refused = results.filter((r) => r.status === "rejected").map((r) => r.reason?.errorDetail?.name ?? r.reason?.message);
+    assert.deepEqual(refused, []);
+    assert.deepEqual(
+      groupMessages(b).map((m) => m[3]),
+      Array.from({ length: 500 }, (_, i) => ({ i })),
+    );
   });
 
   test("permission denied: a client without roles gets Forbidden for joinGroup, leaveGroup and sendToGroup", async () => {
