@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes, createHmac } from "node:crypto";
 import { once } from "node:events";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
@@ -24,12 +25,21 @@ import express from "express";
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 10_000;
 
+/** Every huddle started by this process that has not been stopped yet. */
+const running = new Set();
+
 // The client SDK leaves 20 s and 40 s keep-alive timers running after stop(), and Node 20's test
 // runner waits for the event loop to drain (there is no --test-force-exit in the Makefile's
-// command). Once every test of the file has finished and reported, exit instead of waiting. The
-// hook is registered when a test file imports this module, so it belongs to the file's root.
-after(() => {
+// command). Once every test of the file has finished, stop what is left and exit instead of
+// waiting. The hook is registered when a test file imports this module, so it belongs to the
+// file's root.
+after(async () => {
+  await Promise.all([...running].map((h) => h.stop()));
   setTimeout(() => process.exit(), 200).unref();
+});
+// Should the process end some other way, no huddle outlives it.
+process.on("exit", () => {
+  for (const h of running) h.kill();
 });
 
 /**
@@ -78,7 +88,14 @@ export async function startHuddle(config) {
       reject(new Error(`huddle exited with ${code} before it was ready:\n${stdout}\n${stderr}`));
     });
   });
-  const { url, connectionString } = await ready;
+  let url, connectionString;
+  try {
+    ({ url, connectionString } = await ready);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const clients = new Set();
   const huddle = {
     url,
@@ -122,18 +139,26 @@ export async function startHuddle(config) {
       clients.add(client);
       return client;
     },
+    /** Stops the clients, then huddle (SIGTERM, SIGKILL after 5 s), and removes its data dir. */
     async stop() {
       for (const c of clients) c.stop();
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, "exit");
         proc.kill("SIGTERM");
         const t = setTimeout(() => proc.kill("SIGKILL"), 5_000);
         await exited;
         clearTimeout(t);
       }
+      running.delete(huddle);
       await rm(dataDir, { recursive: true, force: true });
     },
+    /** Kills huddle at once, for a process on its way out. */
+    kill() {
+      proc.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
+  running.add(huddle);
   return huddle;
 }
 
