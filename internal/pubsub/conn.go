@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Socket is the write side of a live WebSocket: the hub writes complete frames to it. A net.Conn
@@ -70,9 +72,10 @@ type Conn struct {
 	closing      bool   // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
-	// inbound rate accounting, touched only by the connection's reader.
-	inWindow time.Time
-	inCount  int
+	// inbound rate accounting, touched only by the connection's reader; the limiter is made on
+	// the first message so that idle connections do not carry it.
+	inLimiter *rate.Limiter
+	refused   int // messages refused in a row
 }
 
 // outbound is one queued frame: a shared message, or a connection's own frame (ack, pong, close).
@@ -116,18 +119,24 @@ func (c *Conn) FilterGroups() []string     { return c.groupList }
 // Can reports whether the connection holds p for group.
 func (c *Conn) Can(p Permission, group string) bool { return c.grants.Has(p, group) }
 
-// Flooding reports whether the client has sent more than twice its per-second limit in the
-// current second: past a grace of refusals, such a client is closed.
-func (c *Conn) Flooding() bool { return c.inCount > 2*c.limits.MaxInboundPerSecond }
+// Flooding reports whether the client went on sending after a second's worth of its messages
+// were refused: such a client is not slowing down and is closed.
+func (c *Conn) Flooding() bool { return c.refused > c.limits.MaxInboundPerSecond }
 
-// AllowInbound counts one client message and reports whether it is within the per-second limit.
-// Only the connection's reader may call it.
+// AllowInbound counts one client message and reports whether it is within the rate limit: a
+// token bucket refilled at MaxInboundPerSecond that holds MaxInboundBurst, so that a client may
+// send a burst (an SDK flushing its queue) but not keep up more than the rate. Only the
+// connection's reader may call it.
 func (c *Conn) AllowInbound(now time.Time) bool {
-	if now.Sub(c.inWindow) >= time.Second {
-		c.inWindow, c.inCount = now, 0
+	if c.inLimiter == nil {
+		c.inLimiter = rate.NewLimiter(rate.Limit(c.limits.MaxInboundPerSecond), c.limits.MaxInboundBurst)
 	}
-	c.inCount++
-	return c.inCount <= c.limits.MaxInboundPerSecond
+	if c.inLimiter.AllowN(now, 1) {
+		c.refused = 0
+		return true
+	}
+	c.refused++
+	return false
 }
 
 // Attach starts writing to sock. A reliable connection that is attached again (a reconnect)

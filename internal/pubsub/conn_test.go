@@ -407,21 +407,27 @@ func TestExpiredMessagesAreSkipped(t *testing.T) {
 }
 
 func TestAllowInbound(t *testing.T) {
-	svc := newTestService(t, Options{Limits: Limits{MaxInboundPerSecond: 3}})
+	svc := newTestService(t, Options{Limits: Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 3}})
 	c, _ := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubJSON)}, nil)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
-		at   time.Duration
-		want bool
+		at       time.Duration
+		want     bool
+		flooding bool
 	}{
-		{0, true}, {100 * time.Millisecond, true}, {200 * time.Millisecond, true},
-		{900 * time.Millisecond, false}, {999 * time.Millisecond, false},
-		{time.Second, true}, {1500 * time.Millisecond, true}, {1600 * time.Millisecond, true},
-		{1700 * time.Millisecond, false}, {5 * time.Second, true},
+		// A burst of three passes, the fourth at once does not.
+		{0, true, false}, {0, true, false}, {0, true, false}, {0, false, false},
+		// Half a second refills one message at 2 per second.
+		{500 * time.Millisecond, true, false}, {500 * time.Millisecond, false, false},
+		// Refusals in a row beyond a second's worth (2) mean flooding.
+		{500 * time.Millisecond, false, false}, {500 * time.Millisecond, false, true},
+		// A quiet spell refills the bucket and clears the count.
+		{5 * time.Second, true, false},
 	}
 	for i, s := range steps {
-		if got := c.AllowInbound(t0.Add(s.at)); got != s.want {
-			t.Errorf("step %d at %v: AllowInbound = %v, want %v", i, s.at, got, s.want)
+		got := c.AllowInbound(t0.Add(s.at))
+		if got != s.want || c.Flooding() != s.flooding {
+			t.Errorf("step %d at %v: AllowInbound = %v, Flooding = %v, want %v, %v", i, s.at, got, c.Flooding(), s.want, s.flooding)
 		}
 	}
 }

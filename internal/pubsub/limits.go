@@ -13,8 +13,11 @@ type Limits struct {
 	MaxQueuedBytes  int `yaml:"maxQueuedBytes"`
 	// MaxGroupsPerConn bounds the groups one connection may be in (default 100).
 	MaxGroupsPerConn int `yaml:"maxGroupsPerConnection"`
-	// MaxInboundPerSecond bounds client messages per connection per second (default 200).
+	// MaxInboundPerSecond bounds client messages per connection per second (default 200), with
+	// bursts of up to MaxInboundBurst (default 5 × the rate). Messages over the limit get an error
+	// ack; a client that keeps sending through a second's worth of refusals is closed with 1008.
 	MaxInboundPerSecond int `yaml:"maxInboundPerSecond"`
+	MaxInboundBurst     int `yaml:"maxInboundBurst"`
 	// MaxUnacked and MaxUnackedBytes bound a reliable connection's resend buffer (defaults 1,000
 	// messages and 16 MiB); overflow ends the session.
 	MaxUnacked      int `yaml:"maxUnacked"`
@@ -40,6 +43,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxQueuedBytes, 4<<20)
 	def(&l.MaxGroupsPerConn, 100)
 	def(&l.MaxInboundPerSecond, 200)
+	def(&l.MaxInboundBurst, 5*l.MaxInboundPerSecond)
 	def(&l.MaxUnacked, 1000)
 	def(&l.MaxUnackedBytes, 16<<20)
 	if l.ReconnectWindow <= 0 {

@@ -53,8 +53,11 @@ type Server struct {
 	eventsMu   sync.Mutex
 	eventsBy   map[string]*upstream.Client
 
-	// bg tracks fire-and-forget event deliveries so that shutdown can wait for them.
+	// bg tracks fire-and-forget event deliveries so that shutdown can wait for them; bgClosed,
+	// under bgMu, stops new ones once Close waits, since a WaitGroup may not grow from zero then.
 	bg       sync.WaitGroup
+	bgMu     sync.Mutex
+	bgClosed bool
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 }
@@ -126,6 +129,9 @@ func (s *Server) ServeClientQuery(w http.ResponseWriter, r *http.Request) {
 
 // Close waits, until ctx ends, for event deliveries under way, then abandons the rest.
 func (s *Server) Close(ctx context.Context) error {
+	s.bgMu.Lock()
+	s.bgClosed = true
+	s.bgMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
@@ -143,6 +149,11 @@ func (s *Server) Close(ctx context.Context) error {
 
 // background runs a fire-and-forget event delivery that shutdown waits for.
 func (s *Server) background(fn func(ctx context.Context)) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return
+	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

@@ -344,10 +344,10 @@ func TestTruncatedFrameDoesNotHurtOthers(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 5})
+	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 5, MaxInboundBurst: 5})
 	c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{})
-	// Written as a burst, well inside one second: the first five pass, the next five are
-	// refused with an ack the client can act on, and one more closes the connection.
+	// Written as a burst, well inside a second: the first five pass (the burst), the next five
+	// are refused with an ack the client can act on, and one more closes the connection.
 	for i := 1; i <= 10; i++ {
 		c.send(map[string]any{"type": "event", "event": "e", "data": i, "ackId": i})
 	}
