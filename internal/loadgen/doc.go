@@ -14,8 +14,9 @@
 //     are this process, so the figures hold only when it runs on the server's machine or a
 //     clock-synchronised one.
 //   - Memory per connection is the growth of the server's process_resident_memory_bytes (and
-//     Go heap in use) between before connecting and after every connection was open, read
-//     from its /metrics; it includes whatever else the server allocated meanwhile.
+//     Go heap in use) between before connecting and after every connection was open (in idle
+//     mode, at the end of the hold), read from its /metrics; it includes whatever else the
+//     server allocated meanwhile.
 //
 // The generator is built to cost less than the server it measures: payloads are found in a
 // frame by a byte search rather than a JSON decode, frames are read into reused buffers, and

@@ -68,7 +68,8 @@ func latencyOf(h *Histogram) Latency {
 }
 
 // Memory is the server's memory from its /metrics, before the run's connections were opened
-// and once they all were. Zero values mean the figure could not be read.
+// and once they all were: after a short settling time when publishing, at the end of the hold
+// in idle mode. Zero values mean the figure could not be read.
 type Memory struct {
 	RSSBefore         float64 `json:"rss_before_bytes"`
 	RSSAfter          float64 `json:"rss_after_bytes"`

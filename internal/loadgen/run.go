@@ -110,29 +110,43 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	r.phase.Store("settling")
-	if sleepCtx(ctx, settleTime) != nil {
-		return nil, ctx.Err()
-	}
-	if rep.Memory.Error == "" {
-		rep.Memory.RSSAfter, rep.Memory.HeapAfter, err = serverMemory(ctx, r.http, cfg.URL)
-		if err != nil {
-			rep.Memory.Error = err.Error()
-		}
-		rep.Memory.perConnection(rep.Connected)
-	}
-
 	if cfg.Idle {
+		// Memory is read at the end of the hold: by then the server has returned the garbage of
+		// the handshakes to the OS, so what remains is what idle connections cost.
 		r.phase.Store("holding")
-		_ = sleepCtx(ctx, cfg.Duration)
-	} else if err := r.measure(ctx, rep); err != nil {
-		return nil, err
+		_ = sleepCtx(ctx, max(cfg.Duration, settleTime))
+		r.readMemoryAfter(context.WithoutCancel(ctx), rep)
+	} else {
+		r.phase.Store("settling")
+		if sleepCtx(ctx, settleTime) != nil {
+			return nil, ctx.Err()
+		}
+		r.readMemoryAfter(ctx, rep)
+		if err := r.measure(ctx, rep); err != nil {
+			return nil, err
+		}
 	}
 	rep.Dropped = int(r.dropped.Load())
 	if err := r.err(); err != nil {
 		rep.FirstError = err.Error()
 	}
 	return rep, nil
+}
+
+// readMemoryAfter reads the server's memory with every connection open.
+func (r *runner) readMemoryAfter(ctx context.Context, rep *Report) {
+	if rep.Memory.Error != "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	rep.Memory.RSSAfter, rep.Memory.HeapAfter, err = serverMemory(ctx, r.http, r.cfg.URL)
+	if err != nil {
+		rep.Memory.Error = err.Error()
+		return
+	}
+	rep.Memory.perConnection(rep.Connected)
 }
 
 // measure warms every subscriber up, publishes, drains and fills in the delivery figures.
