@@ -147,7 +147,9 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	if sess.events != nil {
 		s.background(func(ctx context.Context) { sess.events.Connected(ctx, sess.upstream) })
 	}
-	s.readLoop(ws, conn, sess)
+	// The HTTP handler returns so that its deep stack and request state are freed; an idle
+	// connection then costs only a small reader goroutine.
+	go s.readLoop(ws, conn, sess)
 }
 
 // recover reattaches a reliable session. Failure is told after the upgrade with 1008, as the SDK
@@ -176,7 +178,9 @@ func (s *Server) recover(w http.ResponseWriter, r *http.Request, hubName, connID
 		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
 		return
 	}
-	s.readLoop(ws, conn, sess)
+	// The HTTP handler returns so that its deep stack and request state are freed; an idle
+	// connection then costs only a small reader goroutine.
+	go s.readLoop(ws, conn, sess)
 }
 
 func closeRaw(ws *websocket.Conn, code int, reason string) {

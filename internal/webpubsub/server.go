@@ -83,8 +83,9 @@ func New(opts Options) *Server {
 		publicHost: publicHost,
 		logger:     opts.Logger,
 		upgrader: websocket.Upgrader{
-			// A small read buffer keeps idle connections cheap; larger frames are read in pieces.
-			ReadBufferSize: 1024,
+			// A small read buffer keeps idle connections cheap: it only has to hold frame
+			// headers, since payloads larger than it are read straight into the message.
+			ReadBufferSize: 256,
 			// The hub writes frames itself; the pool only serves the library's rare own writes
 			// and lets it drop the HTTP server's write buffer after the hijack.
 			WriteBufferPool:  &sync.Pool{},
