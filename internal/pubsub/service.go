@@ -89,6 +89,15 @@ func (s *Service) Hub(name string) *Hub {
 	return h
 }
 
+// LookupHub returns the hub called name if it has been used. Requests not yet authorised use
+// it, so that they cannot fill the service with hubs.
+func (s *Service) LookupHub(name string) (*Hub, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hubs[strings.ToLower(name)]
+	return h, ok
+}
+
 func (s *Service) apply(e *Envelope) { s.Hub(e.Hub).apply(e) }
 
 // CountInbound records one message received from a client.

@@ -56,13 +56,13 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		s.recover(w, r, hubName, id, q.Get("awps_reconnection_token"))
 		return
 	}
-	hub := s.svc.Hub(hubName)
 	claims, err := s.verifyClientToken(r, hubName)
 	if err != nil {
 		s.logger.Info("client token rejected", "hub", hubName, "remote", r.RemoteAddr, "err", err)
 		writeError(w, http.StatusUnauthorized, "Unauthorized", tokenProblem(err))
 		return
 	}
+	hub := s.svc.Hub(hubName)
 	offered := websocket.Subprotocols(r)
 	sess := &session{protocol: chooseProtocol(offered), events: s.events(hubName)}
 	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
@@ -155,8 +155,12 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 // recover reattaches a reliable session. Failure is told after the upgrade with 1008, as the SDK
 // expects: an HTTP error would make it retry the hopeless reconnect until its budget runs out.
 func (s *Server) recover(w http.ResponseWriter, r *http.Request, hubName, connID, token string) {
-	conn, ok := s.svc.Hub(hubName).Connection(connID)
+	var conn *pubsub.Conn
 	var sess *session
+	hub, ok := s.svc.LookupHub(hubName)
+	if ok {
+		conn, ok = hub.Connection(connID)
+	}
 	if ok {
 		sess, _ = conn.Attachment().(*session)
 	}

@@ -159,6 +159,15 @@ func TestClientTokenRejected(t *testing.T) {
 			}
 		})
 	}
+	// Nor can unauthorised requests fill the service with hubs, by connecting or by pretending
+	// to reconnect.
+	_, _, _ = websocket.DefaultDialer.Dial(ts.wsURL("spam1", "not-a-jwt"), nil)
+	_, _, _ = websocket.DefaultDialer.Dial(ts.wsURL("spam2", "x")+"&awps_connection_id=c&awps_reconnection_token=t", nil)
+	for _, h := range []string{"chat", "spam1", "spam2"} {
+		if _, ok := ts.svc.LookupHub(h); ok {
+			t.Errorf("hub %s exists after only unauthorised requests", h)
+		}
+	}
 	// The service is unaffected: a good client still connects.
 	ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "u1"})
 }
