@@ -33,6 +33,12 @@ var (
 	ErrFilterRequired = errors.New("a filter parser is not configured")
 )
 
+// FilterError is a selector's filter that does not compile; nothing was published.
+type FilterError struct{ Err error }
+
+func (e *FilterError) Error() string { return "invalid filter: " + e.Err.Error() }
+func (e *FilterError) Unwrap() error { return e.Err }
+
 // Name is the hub's name as first used.
 func (h *Hub) Name() string { return h.name }
 
@@ -234,7 +240,7 @@ func (h *Hub) Publish(ctx context.Context, e *Envelope) error {
 	e.Hub = h.name
 	if e.To.Filter != "" {
 		if _, err := e.To.compile(h.svc.parseFilter); err != nil {
-			return err
+			return &FilterError{Err: err}
 		}
 	}
 	h.svc.metrics.published.Inc()

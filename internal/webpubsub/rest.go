@@ -194,12 +194,12 @@ func selector(r *http.Request, kind pubsub.TargetKind, name string) pubsub.Selec
 }
 
 func (s *Server) publish(r *http.Request, hub *pubsub.Hub, e *pubsub.Envelope) error {
-	if e.To.Filter != "" {
-		if _, err := ParseFilter(e.To.Filter); err != nil {
-			return badRequest("invalid filter: %v", err)
-		}
+	err := hub.Publish(r.Context(), e)
+	var fe *pubsub.FilterError
+	if errors.As(err, &fe) {
+		return badRequest("%v", fe)
 	}
-	return hub.Publish(r.Context(), e)
+	return err
 }
 
 func (s *Server) send(r *http.Request, hub *pubsub.Hub, to pubsub.Selector) (int, error) {
