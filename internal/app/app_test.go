@@ -1,11 +1,9 @@
-package app
+package app_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,56 +12,11 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/config"
 )
 
-const testKey = "app-test-key-0123456789abcdefghijklmnopqrs"
-
-// startApp runs a whole huddle on a free loopback port in a temporary data dir and returns its
-// base URL and a function that stops it and returns Run's error.
-func startApp(t *testing.T) (string, func() error) {
-	t.Helper()
-	cfg, err := config.Load(config.Flags{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, func(k string) string {
-		if k == "HUDDLE_ACCESS_KEY" {
-			return testKey
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, func(addr string) { addrc <- addr }) }()
-	var base string
-	select {
-	case addr := <-addrc:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(ShutdownTimeout + 5*time.Second):
-			return errors.New("Run did not return after shutdown")
-		}
-	}
-	t.Cleanup(func() { _ = stop() })
-	return base, stop
-}
+const testKey = apptest.Key
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -77,7 +30,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestOperationalEndpoints(t *testing.T) {
-	base, _ := startApp(t)
+	base := apptest.Start(t, config.Config{}).URL
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, _ := get(t, base+path); code != http.StatusOK {
 			t.Errorf("%s: %d", path, code)
@@ -119,7 +72,8 @@ func dialClient(t *testing.T, base, hub, group string) *websocket.Conn {
 // A message the REST API accepted (202) reaches its recipient even when shutdown starts right
 // after: shutdown writes out every queue before it closes the connection.
 func TestShutdownDeliversAcceptedMessages(t *testing.T) {
-	base, stop := startApp(t)
+	srv := apptest.Start(t, config.Config{})
+	base, stop := srv.URL, srv.Stop
 	ws := dialClient(t, base, "chat", "g")
 	defer ws.Close()
 	const n = 300

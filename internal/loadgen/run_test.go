@@ -1,45 +1,19 @@
 package loadgen
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/huddle-dev/huddle/internal/app"
+	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/config"
 )
 
-const testKey = "bench-test-key-0123456789"
+const testKey = apptest.Key
 
 // startServer runs a whole huddle in-process on a free port and returns its base URL.
 func startServer(t *testing.T) string {
 	t.Helper()
-	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccessKey: testKey, LogLevel: "warn"}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, func(addr string) { ready <- addr }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready after 10 s")
-	}
-	return ""
+	return apptest.Start(t, config.Config{}).URL
 }
 
 // TestRunAgainstHuddle runs tiny benches against a real server: every message must reach every
