@@ -39,6 +39,34 @@ type Config struct {
 	Limits pubsub.Limits `yaml:"limits"`
 	// Hubs configure hubs by name (case-insensitive); hubs not listed work with no event handler.
 	Hubs map[string]Hub `yaml:"hubs"`
+	// Postgres keeps state in PostgreSQL instead of SQLite in the data dir.
+	Postgres Postgres `yaml:"postgres"`
+	// OIDC enables single sign-on with an OpenID Connect provider.
+	OIDC OIDC `yaml:"oidc"`
+}
+
+// Postgres locates the shared database of a cluster.
+type Postgres struct {
+	// URL is a postgres:// connection URL (HUDDLE_POSTGRES_URL); empty means SQLite.
+	URL string `yaml:"url"`
+}
+
+// OIDC configures login through an OpenID Connect provider (Microsoft Entra ID, Keycloak, Google,
+// Dex, …). It is off while Issuer is empty.
+type OIDC struct {
+	// Name is shown on the login button (default "single sign-on").
+	Name         string `yaml:"name"`
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"clientID"`
+	ClientSecret string `yaml:"clientSecret"` // HUDDLE_OIDC_CLIENT_SECRET
+	// Scopes requested (default openid, profile, email).
+	Scopes []string `yaml:"scopes"`
+	// RoleClaim names the claim whose values RoleMapping maps to roles (default "groups").
+	RoleClaim string `yaml:"roleClaim"`
+	// RoleMapping maps claim values to viewer, editor or admin; the highest match wins.
+	RoleMapping map[string]string `yaml:"roleMapping"`
+	// DefaultRole is given to users no mapping matches (default viewer); "none" refuses them.
+	DefaultRole string `yaml:"defaultRole"`
 }
 
 // Hub is one hub's settings.
@@ -96,6 +124,8 @@ func Load(flags Flags, getenv func(string) string) (Config, error) {
 	setFrom(&c.PublicURL, getenv("HUDDLE_PUBLIC_URL"))
 	setFrom(&c.AccessKey, getenv("HUDDLE_ACCESS_KEY"))
 	setFrom(&c.LogLevel, getenv("HUDDLE_LOG_LEVEL"))
+	setFrom(&c.Postgres.URL, getenv("HUDDLE_POSTGRES_URL"))
+	setFrom(&c.OIDC.ClientSecret, getenv("HUDDLE_OIDC_CLIENT_SECRET"))
 	c.fillDefaults()
 	if err := c.Validate(); err != nil {
 		return c, err
@@ -158,6 +188,26 @@ func (c *Config) Validate() error {
 					bad(field+".systemEvents", "unknown event %q: use connect, connected or disconnected", e)
 				}
 			}
+		}
+	}
+	if u := c.Postgres.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		bad("postgres.url", "must be a postgres:// URL, e.g. postgres://huddle@db:5432/huddle")
+	}
+	if o := c.OIDC; o.Issuer != "" {
+		if !absoluteHTTP(o.Issuer) {
+			bad("oidc.issuer", "%q must be the provider's absolute https:// URL", o.Issuer)
+		}
+		if o.ClientID == "" {
+			bad("oidc.clientID", "is required when oidc.issuer is set")
+		}
+		roles := []string{"viewer", "editor", "admin"}
+		for value, role := range o.RoleMapping {
+			if !slices.Contains(roles, role) {
+				bad("oidc.roleMapping", "%q maps to %q: use viewer, editor or admin", value, role)
+			}
+		}
+		if o.DefaultRole != "" && o.DefaultRole != "none" && !slices.Contains(roles, o.DefaultRole) {
+			bad("oidc.defaultRole", "%q must be viewer, editor, admin or none", o.DefaultRole)
 		}
 	}
 	return errors.Join(errs...)

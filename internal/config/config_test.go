@@ -60,6 +60,9 @@ func TestInvalid(t *testing.T) {
 		{"bad level", "logLevel: loud\n", "logLevel"},
 		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
 		{"bad handler URL", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: /relative/{event}\n", "hubs.chat.eventHandlers[0].urlTemplate"},
+		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
+		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},
+		{"OIDC bad role", "oidc:\n  issuer: https://id.example\n  clientID: huddle\n  roleMapping:\n    ops: root\n", "oidc.roleMapping"},
 		{"bad system event", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: http://x/{event}\n        systemEvents: [boom]\n", `unknown event "boom"`},
 	}
 	for _, tc := range cases {
