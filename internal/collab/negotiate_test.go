@@ -1,0 +1,107 @@
+package collab
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/app/apptest"
+	"github.com/huddle-dev/huddle/internal/config"
+)
+
+// staticAccess lets "ada" onto every dashboard but "secret" and nobody else on at all.
+type staticAccess struct{}
+
+func (staticAccess) DashboardMember(r *http.Request, uid string) (Member, error) {
+	switch {
+	case r.Header.Get("X-Test-User") != "ada":
+		return Member{}, ErrUnauthenticated
+	case uid == "secret":
+		return Member{}, ErrForbidden
+	}
+	return Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
+}
+
+func TestNegotiateStatuses(t *testing.T) {
+	n := &Negotiator{Keys: accesskey.Keys{Primary: apptest.Key}, Access: staticAccess{}}
+	for _, tc := range []struct {
+		name, query, user string
+		status            int
+	}{
+		{"ok", "dashboard=ops", "ada", 200},
+		{"anonymous", "dashboard=ops", "", 401},
+		{"forbidden dashboard", "dashboard=secret", "ada", 403},
+		{"missing uid", "", "ada", 400},
+		{"wildcard uid", "dashboard=*", "ada", 400},
+		{"dotted uid widens groups", "dashboard=a.b", "ada", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/api/negotiate?"+tc.query, nil)
+			req.Header.Set("X-Test-User", tc.user)
+			rec := httptest.NewRecorder()
+			n.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d (%s)", rec.Code, tc.status, rec.Body)
+			}
+		})
+	}
+}
+
+// The negotiated token works against the real hub and grants exactly one dashboard's rights.
+func TestNegotiatedTokenScope(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	n := &Negotiator{Keys: accesskey.Keys{Primary: srv.Key}, Access: staticAccess{}, PublicURL: srv.URL}
+	req := httptest.NewRequest("GET", "/api/negotiate?dashboard=ops", nil)
+	req.Header.Set("X-Test-User", "ada")
+	rec := httptest.NewRecorder()
+	n.ServeHTTP(rec, req)
+	var res NegotiateResponse
+	if err := json.NewDecoder(rec.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{"json.reliable.webpubsub.azure.v1"}}
+	ws, _, err := d.Dial(res.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() map[string]any {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := read(); m["event"] != "connected" || m["userId"] != "ada" {
+		t.Fatalf("connected message %v", m)
+	}
+	steps := []struct {
+		msg map[string]any
+		ok  bool
+	}{
+		{map[string]any{"type": "joinGroup", "group": res.MetricsGroup}, true},
+		{map[string]any{"type": "joinGroup", "group": res.CollabGroup}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.CollabGroup, "noEcho": true, "data": map[string]any{"x": 1}}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.MetricsGroup, "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": MetricsGroup("other")}, false},
+		{map[string]any{"type": "sendToGroup", "group": CollabGroup("other"), "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": "alerts"}, false},
+	}
+	for i, s := range steps {
+		s.msg["ackId"] = i + 1
+		if err := ws.WriteJSON(s.msg); err != nil {
+			t.Fatal(err)
+		}
+		ack := read()
+		if ack["type"] != "ack" || ack["ackId"] != float64(i+1) || ack["success"] != s.ok {
+			t.Fatalf("step %d %v: ack %v, want success=%v", i, s.msg, ack, s.ok)
+		}
+	}
+}
