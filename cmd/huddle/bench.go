@@ -71,7 +71,7 @@ figures were taken.`,
 	f.IntVar(&cfg.Groups, "groups", 1, "groups the subscribers are spread over (subscriber i joins group i mod groups)")
 	f.StringVar(&cfg.Join, "join", "token", "how subscribers join: token (webpubsub.group claim) or message (joinGroup)")
 	f.StringVar(&cfg.Publisher, "publisher", "rest", "rest (POST …/groups/{group}/:send) or client (sendToGroup on a WebSocket)")
-	f.IntVar(&cfg.Publishers, "publishers", 1, "concurrent publishers, each waiting for its previous message to be accepted")
+	f.IntVar(&cfg.Publishers, "publishers", 16, "concurrent publishers, each waiting for its previous message to be accepted")
 	f.Float64Var(&cfg.Rate, "rate", 0, "messages per second over all publishers; 0 = as fast as the server accepts them")
 	f.IntVar(&cfg.Size, "size", 1024, "message payload bytes")
 	f.DurationVar(&cfg.Duration, "duration", 0, "how long to publish, or to hold idle connections (default 10s)")
