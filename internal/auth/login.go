@@ -1,0 +1,293 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// LoginInput is a password login attempt.
+type LoginInput struct {
+	Login, Password string
+	// RemoteAddr is the client's address: the rate limit's key and the audit log's.
+	RemoteAddr string
+	UserAgent  string
+	// PreviousToken is the session token the client already had, replaced by the new one.
+	PreviousToken string
+}
+
+// maxLockout caps the doubling lock.
+const maxLockout = 24 * time.Hour
+
+// maxTrackedAddrs bounds the memory of the per-address rate limit and of the lockouts of
+// unknown logins.
+const maxTrackedAddrs = 10_000
+
+// Login checks a password and starts a session, returning the user and the session token.
+//
+// Failures answer the same whether or not the login exists: ErrInvalidCredentials (also for a
+// disabled user or one without a password), in about the same time (an unknown login is hashed
+// against a dummy), and ErrLocked once an account, or an unknown login, has failed
+// LockoutThreshold times in a row. A locked account is refused even with the right password until
+// the lock ends. Too many attempts from one address give ErrRateLimited. Both carry RetryAfter.
+func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error) {
+	now := s.now()
+	if ok, wait := s.limiter.allow(in.RemoteAddr, now); !ok {
+		return User{}, "", retryLater(ErrRateLimited, wait)
+	}
+	actor := Actor{Login: ActorSystem, RemoteAddr: in.RemoteAddr}
+	if len(in.Password) > maxPasswordBytes || len(in.Login) > 4*maxLoginLen {
+		return User{}, "", ErrInvalidCredentials
+	}
+	login := strings.ToLower(strings.TrimSpace(in.Login))
+	u, hash, err := s.credentials(ctx, "u.login = ?", login)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, "", s.failUnknown(ctx, login, actor, now, in.Password)
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	actor.Login = u.Login
+	if wait := u.LockedUntil.Sub(now); wait > 0 {
+		return User{}, "", retryLater(ErrLocked, wait)
+	}
+	match, rehash, err := s.hasher.verify(ctx, hash, in.Password)
+	if err != nil {
+		return User{}, "", fmt.Errorf("verify password of %s: %w", u.Login, err)
+	}
+	if !match || u.Disabled {
+		reason := "wrong password"
+		switch {
+		case u.Disabled:
+			reason = "disabled"
+		case hash == "":
+			reason = "no password (OIDC user)"
+		}
+		if wait, err := s.recordFailure(ctx, u, actor, reason); err != nil || wait > 0 {
+			if err != nil {
+				return User{}, "", err
+			}
+			return User{}, "", retryLater(ErrLocked, wait)
+		}
+		return User{}, "", ErrInvalidCredentials
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.hasher.hash(ctx, in.Password); err != nil {
+			return User{}, "", err
+		}
+	}
+	var token string
+	err = s.store.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`), u.ID); err != nil {
+			return fmt.Errorf("reset failed logins: %w", err)
+		}
+		if newHash != "" {
+			// Compare-and-set: a password changed meanwhile must not be overwritten.
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`),
+				newHash, u.ID, hash); err != nil {
+				return fmt.Errorf("rehash password: %w", err)
+			}
+		}
+		if token, err = s.createSession(ctx, tx, u.ID, client{addr: in.RemoteAddr, userAgent: in.UserAgent}, in.PreviousToken); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, ActionLogin, "user:"+u.Login, map[string]any{"method": "password"})
+	})
+	if err != nil {
+		return User{}, "", err
+	}
+	s.purgeExpiredSessions(ctx)
+	u.LockedUntil = time.Time{}
+	return u, token, nil
+}
+
+// lockFor is how long an account is locked after failed consecutive failures: nothing below
+// the threshold, then LockoutDuration, doubling with each further failure, at most maxLockout.
+func (s *Service) lockFor(failed int) time.Duration {
+	n := failed - s.lockoutThreshold
+	if n < 0 {
+		return 0
+	}
+	d := s.lockoutDuration
+	for ; n > 0 && d < maxLockout; n-- {
+		d *= 2
+	}
+	return min(d, maxLockout)
+}
+
+// recordFailure counts a failed password for u, locks the account when the count calls for it
+// and returns the lock's length (0 when not locked). A disabled user's count is left alone: the
+// account cannot be used anyway, and the answer must look like any other failure.
+func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason string) (time.Duration, error) {
+	var lock time.Duration
+	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
+		detail := map[string]any{"reason": reason}
+		if !u.Disabled {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
+				return fmt.Errorf("count failed login: %w", err)
+			}
+			var failed int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
+				return fmt.Errorf("count failed login: %w", err)
+			}
+			detail["failures"] = failed
+			lock = s.lockFor(failed)
+		}
+		if err := s.audit(ctx, tx, actor, ActionLoginFailed, "user:"+u.Login, detail); err != nil {
+			return err
+		}
+		if lock == 0 {
+			return nil
+		}
+		until := s.now().Add(lock)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET locked_until = ? WHERE id = ?`), millis(until), u.ID); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		return s.audit(ctx, tx, actor, ActionAccountLocked, "user:"+u.Login,
+			map[string]any{"until": until.UTC(), "failures": detail["failures"]})
+	})
+	return lock, err
+}
+
+// failUnknown answers a login for a user that does not exist exactly as for one that does: the
+// same hashing time, the same error and, after as many failures, the same lockout (tracked in
+// memory, so only as long as the process runs).
+func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, now time.Time, password string) error {
+	if wait := s.phantoms.lockedUntil(login).Sub(now); wait > 0 {
+		return retryLater(ErrLocked, wait)
+	}
+	if _, _, err := s.hasher.verify(ctx, "", password); err != nil {
+		return fmt.Errorf("verify dummy password: %w", err)
+	}
+	err := s.audit(ctx, s.store.DB(), actor, ActionLoginFailed, "login:"+truncate(login, maxLoginLen),
+		map[string]any{"reason": "unknown login"})
+	if err != nil {
+		return err
+	}
+	if lock := s.phantoms.fail(login, now, s.lockFor); lock > 0 {
+		return retryLater(ErrLocked, lock)
+	}
+	return ErrInvalidCredentials
+}
+
+// client is who sends r, as the rate limit and the audit log see it.
+func (s *Service) client(r *http.Request) client {
+	return client{addr: s.clientAddr(r), userAgent: r.UserAgent()}
+}
+
+func (s *Service) clientAddr(r *http.Request) string {
+	if s.trustForwarded {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			// The last entry is the one our proxy added; earlier ones are the client's word.
+			entries := strings.Split(xff[len(xff)-1], ",")
+			if ip := net.ParseIP(strings.TrimSpace(entries[len(entries)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// addrLimiter is a token bucket per client address for login attempts.
+type addrLimiter struct {
+	mu        sync.Mutex
+	perMinute int
+	max       int
+	buckets   map[string]*rate.Limiter
+}
+
+func newAddrLimiter(perMinute, max int) *addrLimiter {
+	return &addrLimiter{perMinute: perMinute, max: max, buckets: make(map[string]*rate.Limiter)}
+}
+
+// allow takes a token for addr at now, or reports how long until one is available.
+func (l *addrLimiter) allow(addr string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[addr]
+	if b == nil {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b = rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)
+		l.buckets[addr] = b
+	}
+	res := b.ReserveN(now, 1)
+	if wait := res.DelayFrom(now); wait > 0 {
+		res.CancelAt(now)
+		return false, wait
+	}
+	return true, 0
+}
+
+// evict forgets full buckets, which behave as new ones would; if every bucket is in use the
+// table is reset rather than grown, since an attacker with that many addresses gains little.
+func (l *addrLimiter) evict(now time.Time) {
+	for addr, b := range l.buckets {
+		if b.TokensAt(now) >= float64(l.perMinute) {
+			delete(l.buckets, addr)
+		}
+	}
+	if len(l.buckets) >= l.max {
+		clear(l.buckets)
+	}
+}
+
+// phantomLockouts counts failures of logins that do not exist, so that they lock like real ones.
+type phantomLockouts struct {
+	mu    sync.Mutex
+	max   int
+	state map[string]phantom
+}
+
+type phantom struct {
+	failed      int
+	lockedUntil time.Time
+}
+
+func newPhantomLockouts(max int) *phantomLockouts {
+	return &phantomLockouts{max: max, state: make(map[string]phantom)}
+}
+
+func (p *phantomLockouts) lockedUntil(login string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state[login].lockedUntil
+}
+
+// fail counts a failure and returns the lock it causes, computed as for real accounts.
+func (p *phantomLockouts) fail(login string, now time.Time, lockFor func(int) time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.state[login]
+	if !ok && len(p.state) >= p.max {
+		for l, s := range p.state {
+			if !s.lockedUntil.After(now) {
+				delete(p.state, l)
+			}
+		}
+		if len(p.state) >= p.max {
+			clear(p.state)
+		}
+	}
+	st.failed++
+	lock := lockFor(st.failed)
+	if lock > 0 {
+		st.lockedUntil = now.Add(lock)
+	}
+	p.state[login] = st
+	return lock
+}
