@@ -43,9 +43,10 @@ func openPostgres(ctx context.Context, rawURL string) (*Store, string, error) {
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "huddle" // names our sessions in pg_stat_activity
 	}
-	// pgx's default reaction to a canceled context is to abandon the socket, which leaves the
-	// statement running on the server. Ask the server to cancel it, so that a context deadline is
-	// a statement timeout.
+	// A context that ends stops the statement on the server: pgx's default handler does it by
+	// breaking the connection (a cancel request goes out as it closes), so every timeout would
+	// cost a reconnect. Sending the cancel request first keeps the connection for the pool; it is
+	// dropped only if the server has not answered within pgCancelGrace.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelGrace}
 	}

@@ -7,20 +7,22 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
 )
 
 // SQLite settings. SQLite lets one connection write at a time; WAL lets any number read meanwhile.
 const (
-	// sqliteBusyTimeoutMillis is how long a connection waits for the write lock before
-	// SQLITE_BUSY. Writes are short (a row or a few), so a wait this long means a stuck writer,
-	// not load.
-	sqliteBusyTimeoutMillis = 5000
-	// sqliteMaxConns bounds the pool. Readers run in parallel under WAL, but modernc's SQLite is
-	// CPU-bound Go code, so readers beyond the cores of a small server add nothing, and writers
-	// beyond one only wait for the write lock. Idle connections are kept (no lifetime) because
-	// each new one re-reads the schema and reruns the pragmas.
+	// sqliteBusyTimeout is how long a write waits for the write lock before it fails. Writes are
+	// short (a row or a few), so a wait this long means a stuck writer or an overload, not a
+	// burst.
+	sqliteBusyTimeout = 5 * time.Second
+	// sqliteMaxConns bounds the pool. Transactions queue for the one writer in Go
+	// (acquireWriter) and take a connection only when their turn comes, so the rest of the pool
+	// serves readers, which WAL runs in parallel. modernc's SQLite is CPU-bound Go code, so many
+	// more readers than a small server's cores add nothing. Idle connections are kept (no
+	// lifetime) because each new one re-reads the schema and reruns the pragmas.
 	sqliteMaxConns = 8
 )
 
@@ -47,7 +49,7 @@ func openSQLite(ctx context.Context, dataDir string) (*Store, string, error) {
 
 	// modernc.org/sqlite runs each _pragma on every new connection, busy_timeout first.
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMillis))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
 	// SQLite leaves foreign keys unenforced unless each connection asks.
 	q.Add("_pragma", "foreign_keys(1)")
 	// WAL: readers do not block the writer nor the writer them.
@@ -70,5 +72,27 @@ func openSQLite(ctx context.Context, dataDir string) (*Store, string, error) {
 		_ = db.Close()
 		return nil, "", fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	return &Store{db: db, dialect: SQLite}, path, nil
+	return &Store{db: db, dialect: SQLite, writer: make(chan struct{}, 1)}, path, nil
+}
+
+// acquireWriter queues for the right to write, on SQLite. Transactions queue here, in Go, rather
+// than in SQLite's busy handler, because a connection in the busy handler sleeps and polls while
+// it holds one of the pool's few connections: a burst of writers would take them all and stall
+// every reader, and polling serves waiters in no particular order. Waiting here holds no
+// connection and serves waiters about in turn. The wait is bounded like the busy timeout, so that
+// a nested Tx fails instead of hanging. On PostgreSQL (writer is nil) it does nothing.
+func (s *Store) acquireWriter(ctx context.Context) (release func(), err error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	timer := time.NewTimer(sqliteBusyTimeout)
+	defer timer.Stop()
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the SQLite writer: %w", context.Cause(ctx))
+	case <-timer.C:
+		return nil, fmt.Errorf("wait for the SQLite writer: another transaction has held it for %v (a Tx inside a Tx?)", sqliteBusyTimeout)
+	}
 }
