@@ -67,6 +67,9 @@ type OIDC struct {
 	RoleMapping map[string]string `yaml:"roleMapping"`
 	// DefaultRole is given to users no mapping matches (default viewer); "none" refuses them.
 	DefaultRole string `yaml:"defaultRole"`
+	// LoginClaim names the claim used as the huddle login (default preferred_username, then
+	// email, then sub).
+	LoginClaim string `yaml:"loginClaim"`
 }
 
 // Hub is one hub's settings.
