@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -90,10 +89,4 @@ func conflict(format string, args ...any) error {
 
 func retryLater(base *Error, after time.Duration) error {
 	return &Error{Code: base.Code, Msg: base.Msg, RetryAfter: after}
-}
-
-// isClientError reports whether err is meant for the client rather than a failure of ours.
-func isClientError(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/store"
+	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
 
 // testPassword satisfies the password rules; every test user has it.
@@ -82,6 +83,8 @@ func newEnv(t *testing.T, st *store.Store, mutate ...func(*Options)) *env {
 		Logger:   slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:      e.clock.Now,
 		Password: fastPassword,
+		// Tests sign in far more often than people; TestLoginRateLimit sets its own limit.
+		LoginAttemptsPerMinute: 1000,
 	}
 	for _, m := range mutate {
 		m(&opts)
@@ -96,6 +99,14 @@ func newEnv(t *testing.T, st *store.Store, mutate ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// sameEngine returns another fresh store on st's engine, for subtests that need an empty one.
+func sameEngine(t *testing.T, st *store.Store) *store.Store {
+	if st.Dialect() == store.Postgres {
+		return storetest.Postgres(t)
+	}
+	return storetest.SQLite(t)
 }
 
 var cliActor = Actor{Login: ActorCLI}
@@ -113,7 +124,12 @@ func (e *env) user(login string, role Role) User {
 // login signs a user in with testPassword and returns the session token.
 func (e *env) login(login string) string {
 	e.t.Helper()
-	_, token, err := e.s.Login(e.t.Context(), LoginInput{Login: login, Password: testPassword, RemoteAddr: "192.0.2.1"})
+	return e.loginWith(login, testPassword)
+}
+
+func (e *env) loginWith(login, password string) string {
+	e.t.Helper()
+	_, token, err := e.s.Login(e.t.Context(), LoginInput{Login: login, Password: password, RemoteAddr: "192.0.2.1"})
 	if err != nil {
 		e.t.Fatalf("login %s: %v", login, err)
 	}
@@ -232,3 +248,13 @@ func errorCode(err error) Code {
 	}
 	return e.Code
 }
+
+func newRequest(t *testing.T, method, path string, opts ...reqOpt) *http.Request {
+	req := httptest.NewRequestWithContext(t.Context(), method, path, nil)
+	for _, o := range opts {
+		o(req)
+	}
+	return req
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
