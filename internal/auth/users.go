@@ -249,8 +249,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 	}
 	var hash string
 	if ch.Password != nil {
-		// The login is only known inside the transaction; checking the password against it
-		// there too would hold the write lock while hashing, so look it up first.
+		// Hash before the transaction, which holds SQLite's write lock: hashing takes tens of
+		// milliseconds. The login is looked up for the rule that a password is not the login.
 		u, err := s.User(ctx, id)
 		if err != nil {
 			return User{}, err
@@ -449,6 +449,10 @@ func (s *Service) Bootstrap(ctx context.Context, password string, out io.Writer)
 		return fmt.Errorf("bootstrap: count users: %w", err)
 	}
 	if exists > 0 {
+		if password != "" {
+			// Saying so spares an operator wondering why the environment's password fails.
+			s.logger.Info("users exist: the bootstrap admin password is not used; change passwords with `huddle user passwd`")
+		}
 		return nil
 	}
 	generated := password == ""
