@@ -42,7 +42,7 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
-			a, err := app.New(cfg, logger)
+			a, err := app.New(cfg, logger, stdout)
 			if err != nil {
 				return err
 			}

@@ -21,8 +21,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/webpubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
@@ -36,18 +39,42 @@ type App struct {
 	logger   *slog.Logger
 	keys     accesskey.Keys
 	registry *prometheus.Registry
+	store    *store.Store
+	accounts *auth.Service
 	pubsub   *pubsub.Service
 	wps      *webpubsub.Server
 	handler  http.Handler
 	ready    atomic.Bool
+	bound    atomic.Value // string: the address Run listens on
 }
 
-// New builds every component; nothing listens until Run.
-func New(cfg config.Config, logger *slog.Logger) (*App, error) {
+// startTimeout bounds what New does before serving: opening and migrating the store, and the
+// first administrator.
+const startTimeout = 30 * time.Second
+
+// New builds every component; nothing listens until Run. On first start it creates the
+// administrator and writes a one-time password to console (unless HUDDLE_ADMIN_PASSWORD chose
+// it).
+func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error) {
 	keys, err := accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey)
 	if err != nil {
 		return nil, fmt.Errorf("access key: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, PostgresURL: cfg.Postgres.URL}, logger)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, cfg, logger, console, keys, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console io.Writer, keys accesskey.Keys, st *store.Store) (*App, error) {
 	if cfg.SecondaryAccessKey != "" {
 		keys.Secondary = cfg.SecondaryAccessKey
 	}
@@ -72,7 +99,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			})
 		}
 	}
-	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, pubsub: svc}
+	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, pubsub: svc}
 	a.wps = webpubsub.New(webpubsub.Options{
 		Service:       svc,
 		Keys:          keys,
@@ -80,8 +107,45 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		EventHandlers: handlers,
 		Logger:        logger,
 	})
-	a.handler = a.routes()
+	sso, err := newOIDC(cfg, PublicURL(cfg, cfg.Addr), keys.Primary)
+	if err != nil {
+		return nil, err
+	}
+	accountOpts := auth.Options{Store: st, Logger: logger}
+	if cfg.PublicURL != "" {
+		accountOpts.TrustedOrigins = []string{cfg.PublicURL}
+	}
+	if sso != nil {
+		accountOpts.OIDCName = cfg.OIDC.Name
+		if accountOpts.OIDCName == "" {
+			accountOpts.OIDCName = "single sign-on"
+		}
+	}
+	if a.accounts, err = auth.New(accountOpts); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
+		return nil, fmt.Errorf("create the first administrator: %w", err)
+	}
+	extra := []auth.Route{
+		a.homeRoute(),
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts}, PublicURL: cfg.PublicURL}),
+	}
+	if sso != nil {
+		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
+	}
+	if a.handler, err = a.routes(extra); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// addr is the address Run listens on, once it does.
+func (a *App) addr() string {
+	if s, ok := a.bound.Load().(string); ok {
+		return s
+	}
+	return a.cfg.Addr
 }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
@@ -100,7 +164,7 @@ func PublicURL(cfg config.Config, addr string) string {
 	return "http://" + hostForURL(addr)
 }
 
-func (a *App) routes() http.Handler {
+func (a *App) routes(accountRoutes []auth.Route) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
@@ -116,7 +180,12 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
 	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
 	a.wps.Register(mux)
-	return mux
+	// The Web PubSub endpoints authenticate with access-key tokens of their own; everything a
+	// person or an automation key uses goes through the accounts' route table.
+	if err := a.accounts.Register(mux, accountRoutes...); err != nil {
+		return nil, err
+	}
+	return mux, nil
 }
 
 // Run serves until ctx ends, then shuts down gracefully. ready, if not nil, receives the bound
@@ -126,6 +195,7 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
+	a.bound.Store(ln.Addr().String())
 	// Unless configured, the public URL is the bound address, which the connection string names.
 	a.wps.SetDefaultPublicURL(PublicURL(a.cfg, ln.Addr().String()))
 	srv := &http.Server{
@@ -155,7 +225,8 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		herr := srv.Shutdown(sctx)
 		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
 		werr := a.wps.Close(sctx)
-		return errors.Join(herr, perr, werr)
+		serr := a.store.Close()
+		return errors.Join(herr, perr, werr, serr)
 	})
 	addr := ln.Addr().String()
 	a.ready.Store(true)

@@ -1,4 +1,4 @@
-package collab
+package collab_test
 
 import (
 	"encoding/json"
@@ -11,24 +11,25 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/app/apptest"
+	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 )
 
 // staticAccess lets "ada" onto every dashboard but "secret" and nobody else on at all.
 type staticAccess struct{}
 
-func (staticAccess) DashboardMember(r *http.Request, uid string) (Member, error) {
+func (staticAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
 	switch {
 	case r.Header.Get("X-Test-User") != "ada":
-		return Member{}, ErrUnauthenticated
+		return collab.Member{}, collab.ErrUnauthenticated
 	case uid == "secret":
-		return Member{}, ErrForbidden
+		return collab.Member{}, collab.ErrForbidden
 	}
-	return Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
+	return collab.Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
 }
 
 func TestNegotiateStatuses(t *testing.T) {
-	n := &Negotiator{Keys: accesskey.Keys{Primary: apptest.Key}, Access: staticAccess{}}
+	n := &collab.Negotiator{Keys: accesskey.Keys{Primary: apptest.Key}, Access: staticAccess{}}
 	for _, tc := range []struct {
 		name, query, user string
 		status            int
@@ -55,12 +56,12 @@ func TestNegotiateStatuses(t *testing.T) {
 // The negotiated token works against the real hub and grants exactly one dashboard's rights.
 func TestNegotiatedTokenScope(t *testing.T) {
 	srv := apptest.Start(t, config.Config{})
-	n := &Negotiator{Keys: accesskey.Keys{Primary: srv.Key}, Access: staticAccess{}, PublicURL: srv.URL}
+	n := &collab.Negotiator{Keys: accesskey.Keys{Primary: srv.Key}, Access: staticAccess{}, PublicURL: srv.URL}
 	req := httptest.NewRequest("GET", "/api/negotiate?dashboard=ops", nil)
 	req.Header.Set("X-Test-User", "ada")
 	rec := httptest.NewRecorder()
 	n.ServeHTTP(rec, req)
-	var res NegotiateResponse
+	var res collab.NegotiateResponse
 	if err := json.NewDecoder(rec.Body).Decode(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +91,8 @@ func TestNegotiatedTokenScope(t *testing.T) {
 		{map[string]any{"type": "joinGroup", "group": res.CollabGroup}, true},
 		{map[string]any{"type": "sendToGroup", "group": res.CollabGroup, "noEcho": true, "data": map[string]any{"x": 1}}, true},
 		{map[string]any{"type": "sendToGroup", "group": res.MetricsGroup, "data": 1}, false},
-		{map[string]any{"type": "joinGroup", "group": MetricsGroup("other")}, false},
-		{map[string]any{"type": "sendToGroup", "group": CollabGroup("other"), "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": collab.MetricsGroup("other")}, false},
+		{map[string]any{"type": "sendToGroup", "group": collab.CollabGroup("other"), "data": 1}, false},
 		{map[string]any{"type": "joinGroup", "group": "alerts"}, false},
 	}
 	for i, s := range steps {

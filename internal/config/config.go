@@ -33,6 +33,9 @@ type Config struct {
 	// kept in the data dir). A secondary key may be added for rotation.
 	AccessKey          string `yaml:"accessKey"`
 	SecondaryAccessKey string `yaml:"secondaryAccessKey"`
+	// AdminPassword is the first administrator's password, used only when there is no user yet
+	// (HUDDLE_ADMIN_PASSWORD only; default: a one-time password printed at first start).
+	AdminPassword string `yaml:"-"`
 	// LogLevel is debug, info, warn or error (HUDDLE_LOG_LEVEL; default info).
 	LogLevel string `yaml:"logLevel"`
 	// Limits bound what one connection may cost; see pubsub.Limits for defaults.
@@ -128,6 +131,7 @@ func Load(flags Flags, getenv func(string) string) (Config, error) {
 	setFrom(&c.AccessKey, getenv("HUDDLE_ACCESS_KEY"))
 	setFrom(&c.LogLevel, getenv("HUDDLE_LOG_LEVEL"))
 	setFrom(&c.Postgres.URL, getenv("HUDDLE_POSTGRES_URL"))
+	setFrom(&c.AdminPassword, getenv("HUDDLE_ADMIN_PASSWORD"))
 	setFrom(&c.OIDC.ClientSecret, getenv("HUDDLE_OIDC_CLIENT_SECRET"))
 	c.fillDefaults()
 	if err := c.Validate(); err != nil {

@@ -18,6 +18,9 @@ import (
 // Key is the access key test servers use unless the config names one.
 const Key = "apptest-key-0123456789abcdefghijklmnopqrstu"
 
+// AdminPassword is the password of the first administrator, "admin", unless the config names one.
+const AdminPassword = "apptest-admin-password"
+
 // Server is a running huddle.
 type Server struct {
 	URL string // http://127.0.0.1:port
@@ -41,10 +44,13 @@ func Start(t testing.TB, cfg config.Config) *Server {
 	if cfg.AccessKey == "" {
 		cfg.AccessKey = Key
 	}
+	if cfg.AdminPassword == "" {
+		cfg.AdminPassword = AdminPassword
+	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "warn"
 	}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/auth/oidc"
+	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/config"
+)
+
+// dashboardAccess lets a signed-in user onto a dashboard when their role there, per-dashboard
+// overrides and API key caps included, is at least viewer.
+type dashboardAccess struct{ auth *auth.Service }
+
+func (d dashboardAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok {
+		return collab.Member{}, collab.ErrUnauthenticated
+	}
+	role, err := d.auth.DashboardRole(r.Context(), p, uid)
+	if err != nil {
+		return collab.Member{}, fmt.Errorf("dashboard role: %w", err)
+	}
+	if !role.AtLeast(auth.RoleViewer) {
+		return collab.Member{}, collab.ErrForbidden
+	}
+	name := p.User.Name
+	if name == "" {
+		name = p.User.Login
+	}
+	return collab.Member{Login: p.User.Login, Name: name, Role: string(role)}, nil
+}
+
+// newOIDC builds the OpenID Connect relying party, or nil when single sign-on is off. Its flow
+// cookies are sealed with a key derived from the access key, so every node of a cluster can
+// finish a login another node started.
+func newOIDC(cfg config.Config, publicURL string, accessKey string) (*oidc.Provider, error) {
+	o := cfg.OIDC
+	if o.Issuer == "" {
+		return nil, nil
+	}
+	mac := hmac.New(sha256.New, []byte(accessKey))
+	mac.Write([]byte("huddle oidc flow cookies"))
+	p, err := oidc.New(oidc.Config{
+		Issuer:       o.Issuer,
+		ClientID:     o.ClientID,
+		ClientSecret: o.ClientSecret,
+		Scopes:       o.Scopes,
+		RoleClaim:    o.RoleClaim,
+		RoleMapping:  o.RoleMapping,
+		DefaultRole:  o.DefaultRole,
+		LoginClaim:   o.LoginClaim,
+	}, oidc.Options{PublicURL: publicURL, CookieKey: mac.Sum(nil)})
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	return p, nil
+}
+
+// oidcRoutes start a single sign-on and finish it with a session of the user the provider
+// vouched for, created on first login with the role the claims map to.
+func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) []auth.Route {
+	start := func(w http.ResponseWriter, r *http.Request) error {
+		if err := p.Start(w, r); err != nil {
+			logger.Warn("single sign-on could not start", "err", err)
+			http.Redirect(w, r, "/login?error=oidc", http.StatusSeeOther)
+		}
+		return nil
+	}
+	callback := func(w http.ResponseWriter, r *http.Request) error {
+		id, err := p.Callback(w, r)
+		if err != nil {
+			var pe *oidc.ProviderError
+			if errors.As(err, &pe) || errors.Is(err, oidc.ErrDenied) {
+				logger.Info("single sign-on refused", "login", id.Login, "err", err)
+			} else {
+				logger.Warn("single sign-on failed", "err", err)
+			}
+			http.Redirect(w, r, "/login?error=oidc", http.StatusSeeOther)
+			return nil
+		}
+		user, err := accounts.UpsertOIDCUser(r.Context(), id.Issuer, id.Subject, id.Login, id.Name, id.Email, auth.Role(id.Role))
+		if err != nil {
+			return fmt.Errorf("provision single sign-on user: %w", err)
+		}
+		if err := accounts.StartSession(r.Context(), w, r, user); err != nil {
+			if errors.Is(err, auth.ErrForbidden) {
+				http.Redirect(w, r, "/login?error=session", http.StatusSeeOther)
+				return nil
+			}
+			return err
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	return []auth.Route{
+		{Method: "GET", Pattern: "/login/oidc", MinRole: auth.RoleAnonymous, Handler: start},
+		{Method: "GET", Pattern: "/login/oidc/callback", MinRole: auth.RoleAnonymous, Handler: callback},
+	}
+}
+
+// negotiateRoute serves the dashboard's client URL through the route table, so it is
+// authenticated and role-checked like every other endpoint.
+func negotiateRoute(n *collab.Negotiator) auth.Route {
+	return auth.Route{
+		Method: "GET", Pattern: "/api/negotiate", MinRole: auth.RoleViewer, Scope: auth.ScopeDashboardsRead,
+		Handler: func(w http.ResponseWriter, r *http.Request) error {
+			n.ServeHTTP(w, r)
+			return nil
+		},
+	}
+}

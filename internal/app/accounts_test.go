@@ -1,0 +1,187 @@
+package app_test
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/app/apptest"
+	"github.com/huddle-dev/huddle/internal/auth/oidc/oidctest"
+	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/store/storetest"
+)
+
+// browser is an HTTP client with its own cookies, like one person's browser.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (b *browser) do(method, path, body string) (int, string, http.Header) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data), resp.Header
+}
+
+func (b *browser) expect(method, path, body string, status int) string {
+	b.t.Helper()
+	code, resp, _ := b.do(method, path, body)
+	if code != status {
+		b.t.Fatalf("%s %s: %d %s, want %d", method, path, code, resp, status)
+	}
+	return resp
+}
+
+// The first administrator signs in, creates a viewer; the viewer can watch a dashboard (its
+// negotiated token connects to the hub) but administers nothing.
+func TestAccountsEndToEnd(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			cfg := config.Config{}
+			if engine == "postgres" {
+				cfg.Postgres.URL = storetest.PostgresURL(t)
+			}
+			srv := apptest.Start(t, cfg)
+
+			anon := newBrowser(t, srv.URL)
+			if code, _, h := anon.do("GET", "/", ""); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+				t.Fatalf("anonymous home: %d to %q, want a redirect to the login page", code, h.Get("Location"))
+			}
+			anon.expect("GET", "/login", "", 200)
+			anon.expect("GET", "/api/negotiate?dashboard=ops", "", 401)
+			anon.expect("POST", "/api/login", `{"user":"admin","password":"wrong password!"}`, 401)
+
+			admin := newBrowser(t, srv.URL)
+			admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+			if home := admin.expect("GET", "/", "", 200); !strings.Contains(home, "AccessKey=") {
+				t.Fatal("the administrator's home page does not show the connection string")
+			}
+			admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera","role":"viewer","password":"vera's long password"}`, 201)
+
+			viewer := newBrowser(t, srv.URL)
+			viewer.expect("POST", "/api/login", `{"user":"vera","password":"vera's long password"}`, 200)
+			var me struct{ Login, Role string }
+			_ = json.Unmarshal([]byte(viewer.expect("GET", "/api/me", "", 200)), &me)
+			if me.Login != "vera" || me.Role != "viewer" {
+				t.Fatalf("/api/me = %+v", me)
+			}
+			if home := viewer.expect("GET", "/", "", 200); strings.Contains(home, "AccessKey=") {
+				t.Fatal("a viewer's home page shows the connection string")
+			}
+			viewer.expect("GET", "/api/users", "", 403)
+			viewer.expect("POST", "/api/users", `{"login":"eve","role":"admin","password":"a very long password"}`, 403)
+
+			var neg struct{ URL, UserID, CollabGroup string }
+			_ = json.Unmarshal([]byte(viewer.expect("GET", "/api/negotiate?dashboard=ops", "", 200)), &neg)
+			if neg.UserID != "vera" || neg.CollabGroup != "dash.ops.collab" {
+				t.Fatalf("negotiate = %+v", neg)
+			}
+			d := websocket.Dialer{Subprotocols: []string{"json.reliable.webpubsub.azure.v1"}}
+			ws, _, err := d.Dial(neg.URL, nil)
+			if err != nil {
+				t.Fatalf("the negotiated URL does not connect: %v", err)
+			}
+			defer ws.Close()
+			_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var connected map[string]any
+			if err := ws.ReadJSON(&connected); err != nil || connected["userId"] != "vera" {
+				t.Fatalf("connected message %v (%v)", connected, err)
+			}
+
+			viewer.expect("POST", "/api/logout", "", 204)
+			viewer.expect("GET", "/api/me", "", 401)
+		})
+	}
+}
+
+// freeAddr reserves a loopback port for a server whose public URL must be known before it
+// starts, as an OIDC redirect URL must.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// A user of the identity provider lands in huddle with the role their groups map to.
+func TestOIDCLogin(t *testing.T) {
+	idp, err := oidctest.New(oidctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	addr := freeAddr(t)
+	public := "http://" + addr
+	idp.AddClient(oidctest.Client{ID: "huddle", Secret: "s3cret", RedirectURIs: []string{public + "/login/oidc/callback"}})
+	srv := apptest.Start(t, config.Config{Addr: addr, PublicURL: public, OIDC: config.OIDC{
+		Name: "Dex", Issuer: idp.URL, ClientID: "huddle", ClientSecret: "s3cret",
+		RoleMapping: map[string]string{"sre": "editor"},
+	}})
+	if page := newBrowser(t, srv.URL).expect("GET", "/login", "", 200); !strings.Contains(page, "Dex") {
+		t.Fatal("the login page does not offer the identity provider")
+	}
+
+	idp.SetNextUser(oidctest.Claims{Subject: "u-42", PreferredUsername: "grace", Name: "Grace", Groups: []string{"sre"}})
+	b := newBrowser(t, srv.URL)
+	// Follow the redirects by hand: huddle → provider → huddle's callback → home.
+	next := srv.URL + "/login/oidc"
+	for range 5 {
+		resp, err := b.c.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
+			break
+		}
+		if strings.HasPrefix(loc, "/") {
+			loc = srv.URL + loc
+		}
+		if loc == srv.URL+"/" {
+			break
+		}
+		if strings.Contains(loc, "/login?error") {
+			t.Fatalf("single sign-on failed: redirected to %s", loc)
+		}
+		next = loc
+	}
+	var me struct{ Login, Name, Role string }
+	_ = json.Unmarshal([]byte(b.expect("GET", "/api/me", "", 200)), &me)
+	if me.Login != "grace" || me.Name != "Grace" || me.Role != "editor" {
+		t.Fatalf("/api/me after single sign-on = %+v, want grace, Grace, editor", me)
+	}
+}
