@@ -86,7 +86,10 @@ func TestAccountsEndToEnd(t *testing.T) {
 			if home := admin.expect("GET", "/", "", 200); !strings.Contains(home, "AccessKey=") {
 				t.Fatal("the administrator's home page does not show the connection string")
 			}
-			admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera","role":"viewer","password":"vera's long password"}`, 201)
+			var vera struct{ ID string }
+			_ = json.Unmarshal([]byte(admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera","role":"viewer","password":"vera's long password"}`, 201)), &vera)
+			// Vera edits one dashboard and only watches the others.
+			admin.expect("PUT", "/api/dashboards/ops/permissions/"+vera.ID, `{"role":"editor"}`, 204)
 
 			viewer := newBrowser(t, srv.URL)
 			viewer.expect("POST", "/api/login", `{"user":"vera","password":"vera's long password"}`, 200)
@@ -101,11 +104,17 @@ func TestAccountsEndToEnd(t *testing.T) {
 			viewer.expect("GET", "/api/users", "", 403)
 			viewer.expect("POST", "/api/users", `{"login":"eve","role":"admin","password":"a very long password"}`, 403)
 
-			var neg struct{ URL, UserID, CollabGroup string }
+			var neg struct{ URL, UserID, Role, CollabGroup string }
 			_ = json.Unmarshal([]byte(viewer.expect("GET", "/api/negotiate?dashboard=ops", "", 200)), &neg)
-			if neg.UserID != "vera" || neg.CollabGroup != "dash.ops.collab" {
-				t.Fatalf("negotiate = %+v", neg)
+			if neg.UserID != "vera" || neg.Role != "editor" || neg.CollabGroup != "dash.ops.collab" {
+				t.Fatalf("negotiate = %+v, want vera as editor of ops", neg)
 			}
+			var other struct{ Role string }
+			_ = json.Unmarshal([]byte(viewer.expect("GET", "/api/negotiate?dashboard=db", "", 200)), &other)
+			if other.Role != "viewer" {
+				t.Fatalf("vera's role on another dashboard is %q, want viewer", other.Role)
+			}
+			viewer.expect("PUT", "/api/dashboards/ops/permissions/"+vera.ID, `{"role":"admin"}`, 403)
 			d := websocket.Dialer{Subprotocols: []string{"json.reliable.webpubsub.azure.v1"}}
 			ws, _, err := d.Dial(neg.URL, nil)
 			if err != nil {

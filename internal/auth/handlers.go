@@ -30,7 +30,42 @@ func (s *Service) Routes() []Route {
 		{Method: "DELETE", Pattern: "/api/keys/{id}", MinRole: RoleViewer, Handler: s.handleRevokeKey},
 
 		{Method: "GET", Pattern: "/api/audit", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleAudit},
+
+		// Per-dashboard role overrides are administration, whatever the dashboard role.
+		{Method: "GET", Pattern: "/api/dashboards/{uid}/permissions", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleListDashboardRoles},
+		{Method: "PUT", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleSetDashboardRole},
+		{Method: "DELETE", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleSetDashboardRole},
 	}
+}
+
+// handleListDashboardRoles is GET /api/dashboards/{uid}/permissions.
+func (s *Service) handleListDashboardRoles(w http.ResponseWriter, r *http.Request) error {
+	grants, err := s.DashboardRoles(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, grants)
+	return nil
+}
+
+// handleSetDashboardRole is PUT (body {"role":"editor"}) or DELETE of one user's override.
+func (s *Service) handleSetDashboardRole(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Role Role `json:"role"`
+	}
+	if r.Method == http.MethodPut {
+		if err := decodeJSON(w, r, &body); err != nil {
+			return err
+		}
+		if body.Role == "" {
+			return badRequest("role is required: viewer, editor or admin (DELETE removes the override)")
+		}
+	}
+	if err := s.SetDashboardRole(r.Context(), s.actor(r), r.PathValue("uid"), r.PathValue("userId"), body.Role); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // meJSON is GET /api/me: who the caller is and the role requests are checked against.

@@ -114,3 +114,32 @@ func (s *Service) SetDashboardRole(ctx context.Context, actor Actor, dashboardUI
 			map[string]any{"from": previous, "to": role})
 	})
 }
+
+// DashboardGrant is one user's role override on a dashboard.
+type DashboardGrant struct {
+	UserID string `json:"userId"`
+	Login  string `json:"login"`
+	Role   Role   `json:"role"`
+}
+
+// DashboardRoles lists a dashboard's role overrides, by login.
+func (s *Service) DashboardRoles(ctx context.Context, dashboardUID string) ([]DashboardGrant, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.q(`SELECT p.user_id, u.login, p.role FROM dashboard_permissions p
+		JOIN users u ON u.id = p.user_id WHERE p.dashboard_uid = ? ORDER BY u.login`), dashboardUID)
+	if err != nil {
+		return nil, fmt.Errorf("list dashboard roles: %w", err)
+	}
+	defer rows.Close()
+	grants := []DashboardGrant{}
+	for rows.Next() {
+		var g DashboardGrant
+		if err := rows.Scan(&g.UserID, &g.Login, &g.Role); err != nil {
+			return nil, fmt.Errorf("list dashboard roles: %w", err)
+		}
+		grants = append(grants, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list dashboard roles: %w", err)
+	}
+	return grants, nil
+}
