@@ -46,6 +46,8 @@ type App struct {
 	handler  http.Handler
 	ready    atomic.Bool
 	bound    atomic.Value // string: the address Run listens on
+	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
+	ownRoutes []auth.Route
 }
 
 // startTimeout bounds what New does before serving: opening and migrating the store, and the
@@ -134,6 +136,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
+	a.ownRoutes = extra
 	if a.handler, err = a.routes(extra); err != nil {
 		return nil, err
 	}

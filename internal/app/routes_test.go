@@ -1,0 +1,51 @@
+package app
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/huddle-dev/huddle/internal/config"
+)
+
+// ownRouteRules is the status an anonymous caller gets from each of the app's own routes (the
+// accounts' routes are checked in package auth). A route added without a line here fails the
+// test, so no endpoint goes in without someone deciding who may call it.
+var ownRouteRules = map[string]int{
+	"GET /{$}":                 http.StatusSeeOther, // to the login page
+	"GET /api/negotiate":       http.StatusUnauthorized,
+	"GET /login/oidc":          http.StatusSeeOther, // to the provider (or back with an error)
+	"GET /login/oidc/callback": http.StatusSeeOther, // back to the login page with an error
+}
+
+func TestOwnRoutesHaveRules(t *testing.T) {
+	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccessKey: "routes-test-key-0123456789",
+		AdminPassword: "routes-test-admin-password", PublicURL: "http://127.0.0.1:9",
+		OIDC: config.OIDC{Issuer: "http://127.0.0.1:9/unreachable", ClientID: "huddle"}}
+	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.store.Close() })
+	if len(a.ownRoutes) < len(ownRouteRules) {
+		t.Fatalf("%d routes registered, %d expected: is single sign-on configured?", len(a.ownRoutes), len(ownRouteRules))
+	}
+	for _, rt := range a.ownRoutes {
+		want, ok := ownRouteRules[rt.String()]
+		if !ok {
+			t.Errorf("route %s has no line in ownRouteRules", rt)
+			continue
+		}
+		path := rt.Pattern
+		if path == "/{$}" {
+			path = "/"
+		}
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, httptest.NewRequest(rt.Method, path, nil))
+		if rec.Code != want {
+			t.Errorf("anonymous %s: %d, want %d", rt, rec.Code, want)
+		}
+	}
+}
