@@ -1,0 +1,318 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
+	"github.com/prometheus/prometheus/model/timestamp"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+)
+
+// StoreOptions configures the embedded store. The zero value means the
+// documented defaults.
+type StoreOptions struct {
+	// Retention is how long samples are kept. Default 30 days.
+	Retention time.Duration
+	// QueryTimeout bounds one query's evaluation. Default 2 minutes, as
+	// Prometheus's --query.timeout.
+	QueryTimeout time.Duration
+	// MaxSamples bounds the samples one query may hold in memory at once.
+	// Default 50,000,000, as Prometheus's --query.max-samples.
+	MaxSamples int
+	// LookbackDelta is how far back an instant selector looks for a
+	// sample. Default 5 minutes.
+	LookbackDelta time.Duration
+	// MaxConcurrentQueries bounds the queries evaluated at once; the others
+	// wait (and time out). Default 20, as Prometheus's
+	// --query.max-concurrency.
+	MaxConcurrentQueries int
+}
+
+func (o StoreOptions) withDefaults() StoreOptions {
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = 2 * time.Minute
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = 50_000_000
+	}
+	if o.LookbackDelta <= 0 {
+		o.LookbackDelta = 5 * time.Minute
+	}
+	if o.MaxConcurrentQueries <= 0 {
+		o.MaxConcurrentQueries = 20
+	}
+	return o
+}
+
+// Store is the embedded time-series store: a Prometheus TSDB in
+// <dataDir>/metrics queried with the PromQL engine. It implements [Source]
+// and storage.Appendable.
+type Store struct {
+	db     *tsdb.DB
+	engine *promql.Engine
+	// slots bounds concurrent queries; Prometheus does the same with its
+	// active query tracker, which needs a file of its own.
+	slots chan struct{}
+
+	mu   sync.RWMutex
+	meta map[string]metadata.Metadata // by metric family name
+}
+
+// Open opens (creating it if needed) the store in <dataDir>/metrics and
+// replays its write-ahead log, so samples committed before a crash or a
+// clean shutdown are queryable again.
+func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
+	opts = opts.withDefaults()
+	dir := filepath.Join(dataDir, "metrics")
+	topts := tsdb.DefaultOptions()
+	topts.RetentionDuration = opts.Retention.Milliseconds()
+	db, err := tsdb.Open(dir, logger.With("component", "tsdb"), reg, topts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open metrics store %s: %w", dir, err)
+	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:               logger.With("component", "promql"),
+		Reg:                  reg,
+		MaxSamples:           opts.MaxSamples,
+		Timeout:              opts.QueryTimeout,
+		LookbackDelta:        opts.LookbackDelta,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+		// Without it a subquery with no step ([1h:]) fails to evaluate;
+		// Prometheus uses its global evaluation interval, ours is the
+		// collector's default.
+		NoStepSubqueryIntervalFn: func(int64) int64 { return (10 * time.Second).Milliseconds() },
+	})
+	return &Store{
+		db:     db,
+		engine: engine,
+		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
+		meta:   make(map[string]metadata.Metadata),
+	}, nil
+}
+
+// Close writes the head to disk and closes the store. Samples committed
+// before Close are in the WAL or a block and are found again by [Open].
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close metrics store: %w", err)
+	}
+	return nil
+}
+
+// Appender returns an appender for one batch of samples; nothing is visible
+// to queries or durable until its Commit. Metadata given to UpdateMetadata
+// is kept in memory for [Store.Metadata] (the TSDB does not index it).
+func (s *Store) Appender(ctx context.Context) storage.Appender {
+	return &appender{Appender: s.db.Appender(ctx), store: s}
+}
+
+type appender struct {
+	storage.Appender
+	store   *Store
+	pending map[string]metadata.Metadata
+}
+
+func (a *appender) UpdateMetadata(ref storage.SeriesRef, l labels.Labels, m metadata.Metadata) (storage.SeriesRef, error) {
+	ref, err := a.Appender.UpdateMetadata(ref, l, m)
+	if err != nil {
+		return ref, err
+	}
+	if a.pending == nil {
+		a.pending = make(map[string]metadata.Metadata)
+	}
+	a.pending[l.Get(model.MetricNameLabel)] = m
+	return ref, nil
+}
+
+func (a *appender) Commit() error {
+	if err := a.Appender.Commit(); err != nil {
+		return err
+	}
+	if len(a.pending) > 0 {
+		a.store.mu.Lock()
+		for name, m := range a.pending {
+			a.store.meta[name] = m
+		}
+		a.store.mu.Unlock()
+	}
+	return nil
+}
+
+// acquire waits for a query slot; release it with the returned function.
+func (s *Store) acquire(ctx context.Context) (func(), error) {
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	case <-ctx.Done():
+		return nil, &Error{Kind: kindOf(ctx.Err()), Err: fmt.Errorf("waiting for a query slot: %w", ctx.Err())}
+	}
+}
+
+// Query implements [Source].
+func (s *Store) Query(ctx context.Context, expr string, ts time.Time) (*promql.Result, error) {
+	q, err := s.engine.NewInstantQuery(ctx, s.db, nil, expr, ts)
+	if err != nil {
+		return nil, &Error{Kind: KindBadData, Err: err}
+	}
+	return s.exec(ctx, q)
+}
+
+// QueryRange implements [Source].
+func (s *Store) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (*promql.Result, error) {
+	if step <= 0 {
+		return nil, &Error{Kind: KindBadData, Err: fmt.Errorf("zero or negative query resolution step widths are not accepted")}
+	}
+	if end.Before(start) {
+		return nil, &Error{Kind: KindBadData, Err: fmt.Errorf("end timestamp must not be before start time")}
+	}
+	q, err := s.engine.NewRangeQuery(ctx, s.db, nil, expr, start, end, step)
+	if err != nil {
+		return nil, &Error{Kind: KindBadData, Err: err}
+	}
+	return s.exec(ctx, q)
+}
+
+// exec runs q. The query is deliberately not closed: Close returns the
+// result's points to the engine's pools, and the result is handed to the
+// caller (and may be cached), so the garbage collector owns them instead.
+func (s *Store) exec(ctx context.Context, q promql.Query) (*promql.Result, error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, &Error{Kind: kindOf(res.Err), Err: res.Err}
+	}
+	return res, nil
+}
+
+func parseSelectors(selectors []string) ([][]*labels.Matcher, error) {
+	sets, err := parser.ParseMetricSelectors(selectors)
+	if err != nil {
+		return nil, &Error{Kind: KindBadData, Err: err}
+	}
+	return sets, nil
+}
+
+func (s *Store) querier(start, end time.Time) (storage.Querier, error) {
+	q, err := s.db.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Err: fmt.Errorf("open querier: %w", err)}
+	}
+	return q, nil
+}
+
+// Series implements [Source].
+func (s *Store) Series(ctx context.Context, selectors []string, start, end time.Time) ([]labels.Labels, error) {
+	sets, err := parseSelectors(selectors)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.querier(start, end)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	hints := &storage.SelectHints{Start: timestamp.FromTime(start), End: timestamp.FromTime(end), Func: "series"}
+	seen := make(map[uint64]struct{})
+	var out []labels.Labels
+	for _, ms := range sets {
+		ss := q.Select(ctx, false, hints, ms...)
+		for ss.Next() {
+			l := ss.At().Labels()
+			h := l.Hash()
+			if _, ok := seen[h]; ok {
+				continue
+			}
+			seen[h] = struct{}{}
+			out = append(out, l)
+		}
+		if err := ss.Err(); err != nil {
+			return nil, &Error{Kind: kindOf(err), Err: fmt.Errorf("select series: %w", err)}
+		}
+	}
+	slices.SortFunc(out, labels.Compare)
+	return out, nil
+}
+
+// LabelNames implements [Source].
+func (s *Store) LabelNames(ctx context.Context, selectors []string, start, end time.Time) ([]string, error) {
+	return s.labelQuery(ctx, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+		names, _, err := q.LabelNames(ctx, nil, ms...)
+		return names, err
+	})
+}
+
+// LabelValues implements [Source].
+func (s *Store) LabelValues(ctx context.Context, name string, selectors []string, start, end time.Time) ([]string, error) {
+	return s.labelQuery(ctx, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+		vals, _, err := q.LabelValues(ctx, name, nil, ms...)
+		return vals, err
+	})
+}
+
+// labelQuery runs get once without matchers, or once per selector, and
+// returns the sorted union.
+func (s *Store) labelQuery(_ context.Context, selectors []string, start, end time.Time, get func(storage.Querier, []*labels.Matcher) ([]string, error)) ([]string, error) {
+	sets, err := parseSelectors(selectors)
+	if err != nil {
+		return nil, err
+	}
+	if len(sets) == 0 {
+		sets = [][]*labels.Matcher{nil}
+	}
+	q, err := s.querier(start, end)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	var out []string
+	for _, ms := range sets {
+		vals, err := get(q, ms)
+		if err != nil {
+			return nil, &Error{Kind: kindOf(err), Err: fmt.Errorf("label query: %w", err)}
+		}
+		out = append(out, vals...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Metadata implements [Source]. It knows the metadata given to appenders
+// since Open: the TSDB keeps none that can be read back.
+func (s *Store) Metadata(_ context.Context, metric string, limit int) (map[string][]metadata.Metadata, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string][]metadata.Metadata)
+	if metric != "" {
+		if m, ok := s.meta[metric]; ok {
+			out[metric] = []metadata.Metadata{m}
+		}
+		return out, nil
+	}
+	for name, m := range s.meta {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out[name] = []metadata.Metadata{m}
+	}
+	return out, nil
+}
