@@ -187,7 +187,7 @@ func badData(format string, args ...any) error {
 
 // parseTime reads unix seconds (fractions allowed) or RFC 3339.
 func parseTime(s string) (time.Time, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(math.Round(frac*1000))*int64(time.Millisecond)).UTC(), nil
 	}
@@ -200,7 +200,7 @@ func parseTime(s string) (time.Time, error) {
 // parseDuration reads seconds (fractions allowed) or a Prometheus duration
 // such as 15s or 1h30m.
 func parseDuration(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) {
 		d := f * float64(time.Second)
 		if d > math.MaxInt64 || d < math.MinInt64 {
 			return 0, fmt.Errorf("cannot parse %q to a valid duration. It overflows int64", s)

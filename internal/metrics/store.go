@@ -168,7 +168,7 @@ func (s *Store) acquire(ctx context.Context) (func(), error) {
 func (s *Store) Query(ctx context.Context, expr string, ts time.Time) (*promql.Result, error) {
 	q, err := s.engine.NewInstantQuery(ctx, s.db, nil, expr, ts)
 	if err != nil {
-		return nil, &Error{Kind: KindBadData, Err: err}
+		return nil, badQuery(err)
 	}
 	return s.exec(ctx, q)
 }
@@ -183,7 +183,7 @@ func (s *Store) QueryRange(ctx context.Context, expr string, start, end time.Tim
 	}
 	q, err := s.engine.NewRangeQuery(ctx, s.db, nil, expr, start, end, step)
 	if err != nil {
-		return nil, &Error{Kind: KindBadData, Err: err}
+		return nil, badQuery(err)
 	}
 	return s.exec(ctx, q)
 }
@@ -202,6 +202,12 @@ func (s *Store) exec(ctx context.Context, q promql.Query) (*promql.Result, error
 		return nil, &Error{Kind: kindOf(res.Err), Err: res.Err}
 	}
 	return res, nil
+}
+
+// badQuery reports a query the engine could not parse in the words of
+// Prometheus's API, so clients see the same text from every source.
+func badQuery(err error) error {
+	return &Error{Kind: KindBadData, Err: fmt.Errorf("invalid parameter %q: %w", "query", err)}
 }
 
 func parseSelectors(selectors []string) ([][]*labels.Matcher, error) {
