@@ -5,12 +5,14 @@
 // alerts query through, an HTTP API compatible with Prometheus's /api/v1
 // query endpoints ([API]) and a remote-write 1.0 receiver.
 //
-// Guarantees: samples committed through an appender are in the write-ahead
-// log before Commit returns, so a crash loses at most the samples of
-// uncommitted appenders; [Store.Close] compacts nothing away and replays the
-// WAL on the next [Open], so a clean shutdown loses nothing. Every query runs
-// under a timeout and a sample limit ([StoreOptions]) so that one huge query
-// cannot starve the server.
+// Guarantees: Commit writes an appender's samples to the write-ahead log
+// before it returns (written, not fsynced, as Prometheus does), so a crash of
+// the process loses only uncommitted samples, and a crash of the machine at
+// most the last WAL page. [Store.Close] closes the head cleanly and [Open]
+// replays the WAL, so a clean shutdown loses nothing. Every query runs under
+// a timeout, a sample limit and a concurrency limit ([StoreOptions]) so that
+// one huge query cannot starve the server. [Cache] answers repeated range
+// queries from memory bounded in bytes.
 package metrics
 
 import (
