@@ -7,8 +7,8 @@
 //
 // Guarantees: Commit writes an appender's samples to the write-ahead log
 // before it returns (written, not fsynced, as Prometheus does), so a crash of
-// the process loses only uncommitted samples, and a crash of the machine at
-// most the last WAL page. [Store.Close] closes the head cleanly and [Open]
+// the process loses only uncommitted samples, and a crash of the machine
+// what the kernel had not yet written back. [Store.Close] closes the head cleanly and [Open]
 // replays the WAL, so a clean shutdown loses nothing. Every query runs under
 // a timeout, a sample limit and a concurrency limit ([StoreOptions]) so that
 // one huge query cannot starve the server. [Cache] answers repeated range
