@@ -110,9 +110,6 @@ func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) [
 func negotiateRoute(n *collab.Negotiator) auth.Route {
 	return auth.Route{
 		Method: "GET", Pattern: "/api/negotiate", MinRole: auth.RoleViewer, Scope: auth.ScopeDashboardsRead,
-		Handler: func(w http.ResponseWriter, r *http.Request) error {
-			n.ServeHTTP(w, r)
-			return nil
-		},
+		Handler: serve(n),
 	}
 }

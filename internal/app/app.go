@@ -40,6 +40,7 @@ type App struct {
 	keys     accesskey.Keys
 	registry *prometheus.Registry
 	store    *store.Store
+	metrics  *metricsPart
 	accounts *auth.Service
 	pubsub   *pubsub.Service
 	wps      *webpubsub.Server
@@ -68,20 +69,27 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a, err := build(ctx, cfg, logger, console, keys, st)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mp, err := openMetrics(cfg, logger, reg)
 	if err != nil {
 		_ = st.Close()
+		return nil, err
+	}
+	a, err := build(ctx, cfg, logger, console, keys, st, mp, reg)
+	if err != nil {
+		_ = st.Close()
+		_ = mp.close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console io.Writer, keys accesskey.Keys, st *store.Store) (*App, error) {
+func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console io.Writer, keys accesskey.Keys, st *store.Store,
+	mp *metricsPart, reg *prometheus.Registry) (*App, error) {
 	if cfg.SecondaryAccessKey != "" {
 		keys.Secondary = cfg.SecondaryAccessKey
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc, err := pubsub.NewService(pubsub.Options{
 		Limits:      cfg.Limits,
 		ParseFilter: webpubsub.ParseFilter,
@@ -101,7 +109,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 			})
 		}
 	}
-	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, pubsub: svc}
+	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, metrics: mp, pubsub: svc}
 	a.wps = webpubsub.New(webpubsub.Options{
 		Service:       svc,
 		Keys:          keys,
@@ -136,6 +144,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
+	extra = append(extra, mp.routes(logger, reg)...)
 	a.ownRoutes = extra
 	if a.handler, err = a.routes(extra); err != nil {
 		return nil, err
@@ -229,7 +238,8 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
 		werr := a.wps.Close(sctx)
 		serr := a.store.Close()
-		return errors.Join(herr, perr, werr, serr)
+		merr := a.metrics.close()
+		return errors.Join(herr, perr, werr, serr, merr)
 	})
 	addr := ln.Addr().String()
 	a.ready.Store(true)

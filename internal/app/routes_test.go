@@ -18,6 +18,20 @@ var ownRouteRules = map[string]int{
 	"GET /api/negotiate":       http.StatusUnauthorized,
 	"GET /login/oidc":          http.StatusSeeOther, // to the provider (or back with an error)
 	"GET /login/oidc/callback": http.StatusSeeOther, // back to the login page with an error
+
+	"GET /api/v1/query":                http.StatusUnauthorized,
+	"POST /api/v1/query":               http.StatusUnauthorized,
+	"GET /api/v1/query_range":          http.StatusUnauthorized,
+	"POST /api/v1/query_range":         http.StatusUnauthorized,
+	"GET /api/v1/series":               http.StatusUnauthorized,
+	"POST /api/v1/series":              http.StatusUnauthorized,
+	"GET /api/v1/labels":               http.StatusUnauthorized,
+	"POST /api/v1/labels":              http.StatusUnauthorized,
+	"GET /api/v1/label/{name}/values":  http.StatusUnauthorized,
+	"POST /api/v1/label/{name}/values": http.StatusUnauthorized,
+	"GET /api/v1/metadata":             http.StatusUnauthorized,
+	"POST /api/v1/metadata":            http.StatusUnauthorized,
+	"POST /api/v1/write":               http.StatusUnauthorized,
 }
 
 func TestOwnRoutesHaveRules(t *testing.T) {
@@ -28,7 +42,7 @@ func TestOwnRoutesHaveRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = a.store.Close() })
+	t.Cleanup(func() { _ = a.store.Close(); _ = a.metrics.close() })
 	if len(a.ownRoutes) < len(ownRouteRules) {
 		t.Fatalf("%d routes registered, %d expected: is single sign-on configured?", len(a.ownRoutes), len(ownRouteRules))
 	}

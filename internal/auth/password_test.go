@@ -122,6 +122,8 @@ func TestRolesAndScopes(t *testing.T) {
 	}{
 		{[]Scope{ScopeMetricsRead}, ScopeMetricsRead, true},
 		{[]Scope{ScopeMetricsRead}, ScopeDashboardsRead, false},
+		{[]Scope{ScopeMetricsWrite}, ScopeMetricsRead, true},
+		{[]Scope{ScopeMetricsRead}, ScopeMetricsWrite, false},
 		{[]Scope{ScopeDashboardsWrite}, ScopeDashboardsRead, true},
 		{[]Scope{ScopeDashboardsRead}, ScopeDashboardsWrite, false},
 		{[]Scope{ScopeAdmin}, ScopeMetricsRead, true},
@@ -135,7 +137,7 @@ func TestRolesAndScopes(t *testing.T) {
 	if got, err := parseScopes([]string{"admin", "metrics:read", "admin"}); err != nil || encodeScopes(got) != "admin metrics:read" {
 		t.Errorf("parseScopes = %v, %v", got, err)
 	}
-	for _, bad := range [][]string{nil, {"*"}, {""}, {"metrics:write"}} {
+	for _, bad := range [][]string{nil, {"*"}, {""}, {"metrics:delete"}} {
 		if _, err := parseScopes(bad); errorCode(err) != CodeBadRequest {
 			t.Errorf("parseScopes(%q) = %v", bad, err)
 		}

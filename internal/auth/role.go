@@ -61,10 +61,11 @@ func ParseRole(s string) (Role, error) {
 // Scope limits what an API key may do, on top of its role. Sessions are not limited by scopes.
 type Scope string
 
-// Scopes an API key may hold. ScopeAdmin implies every other scope and ScopeDashboardsWrite
-// implies ScopeDashboardsRead, so a key never needs a list of every lesser scope.
+// Scopes an API key may hold. ScopeAdmin implies every other scope and each write scope implies
+// its read scope, so a key never needs a list of every lesser scope.
 const (
 	ScopeMetricsRead     Scope = "metrics:read"
+	ScopeMetricsWrite    Scope = "metrics:write"
 	ScopeDashboardsRead  Scope = "dashboards:read"
 	ScopeDashboardsWrite Scope = "dashboards:write"
 	ScopeAdmin           Scope = "admin"
@@ -78,18 +79,18 @@ const (
 )
 
 // grantableScopes are the scopes a key may be created with, in the order they are documented.
-var grantableScopes = []Scope{ScopeMetricsRead, ScopeDashboardsRead, ScopeDashboardsWrite, ScopeAdmin}
+var grantableScopes = []Scope{ScopeMetricsRead, ScopeMetricsWrite, ScopeDashboardsRead, ScopeDashboardsWrite, ScopeAdmin}
 
 // parseScopes validates the scopes asked for a new key and returns them sorted and deduplicated.
 func parseScopes(in []string) ([]Scope, error) {
 	if len(in) == 0 {
-		return nil, badRequest("scopes: name at least one of metrics:read, dashboards:read, dashboards:write, admin")
+		return nil, badRequest("scopes: name at least one of metrics:read, metrics:write, dashboards:read, dashboards:write, admin")
 	}
 	out := make([]Scope, 0, len(in))
 	for _, s := range in {
 		sc := Scope(strings.TrimSpace(s))
 		if !slices.Contains(grantableScopes, sc) {
-			return nil, badRequest("scopes: %q is not one of metrics:read, dashboards:read, dashboards:write, admin", truncate(s, 32))
+			return nil, badRequest("scopes: %q is not one of metrics:read, metrics:write, dashboards:read, dashboards:write, admin", truncate(s, 32))
 		}
 		out = append(out, sc)
 	}
@@ -106,7 +107,8 @@ func covers(have []Scope, need Scope) bool {
 		return true
 	}
 	for _, h := range have {
-		if h == need || h == ScopeAdmin || (h == ScopeDashboardsWrite && need == ScopeDashboardsRead) {
+		if h == need || h == ScopeAdmin || (h == ScopeDashboardsWrite && need == ScopeDashboardsRead) ||
+			(h == ScopeMetricsWrite && need == ScopeMetricsRead) {
 			return true
 		}
 	}

@@ -171,7 +171,7 @@ func TestRegisterRefusesIncompleteRoutes(t *testing.T) {
 	for _, rt := range []Route{
 		{Method: "GET", Pattern: "/api/x", Handler: h}, // no MinRole
 		{Method: "GET", Pattern: "/api/x", MinRole: "root", Handler: h},
-		{Method: "GET", Pattern: "/api/x", MinRole: RoleViewer, Scope: "metrics:write", Handler: h},
+		{Method: "GET", Pattern: "/api/x", MinRole: RoleViewer, Scope: "metrics:delete", Handler: h},
 		{Method: "GET", Pattern: "/api/x", MinRole: RoleViewer},
 		{Pattern: "/api/x", MinRole: RoleViewer, Handler: h},
 		{Method: "GET", Pattern: "api/x", MinRole: RoleViewer, Handler: h},

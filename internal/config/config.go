@@ -14,7 +14,9 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/huddle-dev/huddle/internal/pubsub"
@@ -46,6 +48,80 @@ type Config struct {
 	Postgres Postgres `yaml:"postgres"`
 	// OIDC enables single sign-on with an OpenID Connect provider.
 	OIDC OIDC `yaml:"oidc"`
+	// Metrics chooses where time series are kept and what is collected.
+	Metrics Metrics `yaml:"metrics"`
+}
+
+// The metrics sources.
+const (
+	// SourceEmbedded keeps time series in a TSDB in the data dir, filled by the collector.
+	SourceEmbedded = "embedded"
+	// SourcePrometheus sends every query to an external Prometheus-compatible server.
+	SourcePrometheus = "prometheus"
+)
+
+// Metrics configures collection, storage and the query source.
+type Metrics struct {
+	// Source is embedded (default) or prometheus (HUDDLE_METRICS_SOURCE). With prometheus, the
+	// embedded store, the collector and the remote-write receiver are off: the external server
+	// scrapes this host and huddle's /metrics itself.
+	Source string `yaml:"source"`
+	// Retention is how long the embedded store keeps samples, e.g. 30d or 12h (default 30d).
+	Retention model.Duration `yaml:"retention"`
+	// QueryTimeout bounds one query's evaluation (default 2m).
+	QueryTimeout time.Duration `yaml:"queryTimeout"`
+	// MaxSamples bounds the samples one query may hold in memory (default 50,000,000).
+	MaxSamples int `yaml:"maxSamples"`
+	// Interval is how often every job collects unless it sets its own (default 10s).
+	Interval time.Duration `yaml:"interval"`
+	// Host collects this machine's CPU, memory, load, disks and network as job "node".
+	Host CollectJob `yaml:"host"`
+	// Self collects huddle's own /metrics in-process as job "huddle".
+	Self CollectJob `yaml:"self"`
+	// Scrape lists Prometheus scrape jobs, like Prometheus's scrape_configs.
+	Scrape []ScrapeJob `yaml:"scrape"`
+	// Prometheus is the external server queried when Source is prometheus.
+	Prometheus RemotePrometheus `yaml:"prometheus"`
+}
+
+// CollectJob is a built-in collection job.
+type CollectJob struct {
+	Disabled bool `yaml:"disabled"`
+	// Interval overrides metrics.interval for this job.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// ScrapeJob scrapes Prometheus exposition endpoints.
+type ScrapeJob struct {
+	// Job is the job label of every series scraped (required, unique).
+	Job string `yaml:"job"`
+	// Targets are host:port pairs or full URLs.
+	Targets []string `yaml:"targets"`
+	// MetricsPath is the path on host:port targets (default /metrics).
+	MetricsPath string `yaml:"metricsPath"`
+	// Scheme is http (default) or https for host:port targets.
+	Scheme string `yaml:"scheme"`
+	// Interval overrides metrics.interval; Timeout defaults to, and may not exceed, the interval.
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	// Labels are added to every series of the job.
+	Labels      map[string]string `yaml:"labels"`
+	Username    string            `yaml:"username"`
+	Password    string            `yaml:"password"`
+	BearerToken string            `yaml:"bearerToken"`
+}
+
+// RemotePrometheus locates an external Prometheus-compatible server (Prometheus,
+// VictoriaMetrics, Mimir, Thanos) and how to authenticate to it.
+type RemotePrometheus struct {
+	// URL is the server's base URL, the one /api/v1/query hangs off
+	// (HUDDLE_METRICS_PROMETHEUS_URL).
+	URL string `yaml:"url"`
+	// Username and Password send HTTP basic auth (HUDDLE_METRICS_PROMETHEUS_PASSWORD).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// BearerToken sends Authorization: Bearer (HUDDLE_METRICS_PROMETHEUS_TOKEN).
+	BearerToken string `yaml:"bearerToken"`
 }
 
 // Postgres locates the shared database of a cluster.
@@ -133,6 +209,10 @@ func Load(flags Flags, getenv func(string) string) (Config, error) {
 	setFrom(&c.Postgres.URL, getenv("HUDDLE_POSTGRES_URL"))
 	setFrom(&c.AdminPassword, getenv("HUDDLE_ADMIN_PASSWORD"))
 	setFrom(&c.OIDC.ClientSecret, getenv("HUDDLE_OIDC_CLIENT_SECRET"))
+	setFrom(&c.Metrics.Source, getenv("HUDDLE_METRICS_SOURCE"))
+	setFrom(&c.Metrics.Prometheus.URL, getenv("HUDDLE_METRICS_PROMETHEUS_URL"))
+	setFrom(&c.Metrics.Prometheus.Password, getenv("HUDDLE_METRICS_PROMETHEUS_PASSWORD"))
+	setFrom(&c.Metrics.Prometheus.BearerToken, getenv("HUDDLE_METRICS_PROMETHEUS_TOKEN"))
 	c.fillDefaults()
 	if err := c.Validate(); err != nil {
 		return c, err
@@ -150,6 +230,12 @@ func (c *Config) fillDefaults() {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.Metrics.Source == "" {
+		c.Metrics.Source = SourceEmbedded
+	}
+	if c.Metrics.Interval == 0 {
+		c.Metrics.Interval = 10 * time.Second
 	}
 }
 
@@ -217,7 +303,51 @@ func (c *Config) Validate() error {
 			bad("oidc.defaultRole", "%q must be viewer, editor, admin or none", o.DefaultRole)
 		}
 	}
+	c.Metrics.validate(bad)
 	return errors.Join(errs...)
+}
+
+func (m *Metrics) validate(bad func(field, format string, args ...any)) {
+	switch m.Source {
+	case SourceEmbedded:
+		if m.Prometheus.URL != "" {
+			bad("metrics.prometheus.url", "is set but metrics.source is %q: set metrics.source to prometheus to use it", m.Source)
+		}
+	case SourcePrometheus:
+		if !absoluteHTTP(m.Prometheus.URL) {
+			bad("metrics.prometheus.url", "%q must be the server's absolute http:// or https:// base URL, e.g. http://prometheus:9090", m.Prometheus.URL)
+		}
+		if m.Prometheus.BearerToken != "" && (m.Prometheus.Username != "" || m.Prometheus.Password != "") {
+			bad("metrics.prometheus", "set either username and password or bearerToken, not both")
+		}
+	default:
+		bad("metrics.source", "%q must be embedded or prometheus", m.Source)
+	}
+	for name, v := range map[string]time.Duration{
+		"metrics.retention": time.Duration(m.Retention), "metrics.queryTimeout": m.QueryTimeout,
+		"metrics.interval": m.Interval, "metrics.host.interval": m.Host.Interval, "metrics.self.interval": m.Self.Interval,
+	} {
+		if v < 0 {
+			bad(name, "must not be negative (0 means the default)")
+		}
+	}
+	if m.MaxSamples < 0 {
+		bad("metrics.maxSamples", "must not be negative (0 means the default)")
+	}
+	jobs := map[string]bool{}
+	for i, j := range m.Scrape {
+		field := fmt.Sprintf("metrics.scrape[%d]", i)
+		switch {
+		case j.Job == "":
+			bad(field+".job", "is required: it becomes the job label")
+		case jobs[j.Job]:
+			bad(field+".job", "%q is used by another scrape job", j.Job)
+		}
+		jobs[j.Job] = true
+		if len(j.Targets) == 0 {
+			bad(field+".targets", "list at least one host:port or URL")
+		}
+	}
 }
 
 // SlogLevel is LogLevel as a slog level; Validate has checked that it parses.

@@ -63,6 +63,15 @@ func TestInvalid(t *testing.T) {
 		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
 		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},
 		{"OIDC bad role", "oidc:\n  issuer: https://id.example\n  clientID: huddle\n  roleMapping:\n    ops: root\n", "oidc.roleMapping"},
+		{"bad metrics source", "metrics:\n  source: influx\n", "metrics.source"},
+		{"remote without URL", "metrics:\n  source: prometheus\n", "metrics.prometheus.url"},
+		{"URL without remote source", "metrics:\n  prometheus:\n    url: http://prom:9090\n", "set metrics.source to prometheus"},
+		{"remote with two auths", "metrics:\n  source: prometheus\n  prometheus:\n    url: http://prom:9090\n    username: u\n    bearerToken: t\n", "not both"},
+		{"bad retention", "metrics:\n  retention: forever\n", "forever"},
+		{"negative interval", "metrics:\n  interval: -1s\n", "metrics.interval"},
+		{"scrape job without name", "metrics:\n  scrape:\n    - targets: [localhost:9100]\n", "metrics.scrape[0].job"},
+		{"scrape job twice", "metrics:\n  scrape:\n    - job: a\n      targets: [x:1]\n    - job: a\n      targets: [x:2]\n", "metrics.scrape[1].job"},
+		{"scrape job without targets", "metrics:\n  scrape:\n    - job: a\n", "metrics.scrape[0].targets"},
 		{"bad system event", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: http://x/{event}\n        systemEvents: [boom]\n", `unknown event "boom"`},
 	}
 	for _, tc := range cases {
@@ -78,5 +87,33 @@ func TestInvalid(t *testing.T) {
 	}
 	if _, err := Load(Flags{ConfigFile: "/does/not/exist.yaml"}, env(nil)); err == nil {
 		t.Fatal("a missing file was accepted")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	c, err := Load(Flags{}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Source != SourceEmbedded || c.Metrics.Interval != 10*time.Second || c.Metrics.Retention != 0 {
+		t.Fatalf("defaults %+v", c.Metrics)
+	}
+	path := writeFile(t, "metrics:\n  retention: 7d\n  scrape:\n    - job: app\n      targets: [localhost:9100]\n      interval: 30s\n")
+	if c, err = Load(Flags{ConfigFile: path}, env(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.Metrics.Retention) != 7*24*time.Hour || c.Metrics.Scrape[0].Interval != 30*time.Second {
+		t.Fatalf("file %+v", c.Metrics)
+	}
+	c, err = Load(Flags{}, env(map[string]string{
+		"HUDDLE_METRICS_SOURCE":           "prometheus",
+		"HUDDLE_METRICS_PROMETHEUS_URL":   "http://prom:9090",
+		"HUDDLE_METRICS_PROMETHEUS_TOKEN": "secret",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Source != SourcePrometheus || c.Metrics.Prometheus.URL != "http://prom:9090" || c.Metrics.Prometheus.BearerToken != "secret" {
+		t.Fatalf("environment %+v", c.Metrics)
 	}
 }

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/metrics"
+)
+
+// metricsPart is the metrics half of the server: the source every query goes through and, with
+// the embedded source, the store that the collector and remote-write senders fill.
+type metricsPart struct {
+	store  *metrics.Store // nil with a remote source
+	source metrics.Source // the range cache in front of the store or the remote server
+}
+
+// openMetrics opens the source cfg chooses. The embedded store replays its write-ahead log here,
+// before the server takes requests, so the first query already sees what was written before a
+// restart.
+func openMetrics(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer) (*metricsPart, error) {
+	m := cfg.Metrics
+	var p metricsPart
+	switch m.Source {
+	case "", config.SourceEmbedded:
+		st, err := metrics.Open(cfg.DataDir, metrics.StoreOptions{
+			Retention:    time.Duration(m.Retention),
+			QueryTimeout: m.QueryTimeout,
+			MaxSamples:   m.MaxSamples,
+		}, logger, reg)
+		if err != nil {
+			return nil, err
+		}
+		p.store = st
+		p.source = metrics.NewCache(st, metrics.CacheOptions{})
+	default:
+		return nil, fmt.Errorf("metrics.source %q is not supported", m.Source)
+	}
+	return &p, nil
+}
+
+// routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
+// viewer (metrics:read for keys, which Grafana's data source uses); remote write needs an
+// editor's key with metrics:write, since it adds data everyone sees.
+func (p *metricsPart) routes(logger *slog.Logger, reg prometheus.Registerer) []auth.Route {
+	opts := metrics.APIOptions{Logger: logger, Registerer: reg}
+	if p.store != nil {
+		opts.Appendable = p.store
+	}
+	var rs []auth.Route
+	for _, r := range metrics.NewAPI(p.source, opts).Routes() {
+		rt := auth.Route{Method: r.Method, Pattern: r.Pattern, MinRole: auth.RoleViewer, Scope: auth.ScopeMetricsRead,
+			Handler: serve(r.Handler)}
+		if r.Write {
+			rt.MinRole, rt.Scope = auth.RoleEditor, auth.ScopeMetricsWrite
+		}
+		rs = append(rs, rt)
+	}
+	return rs
+}
+
+// serve adapts a handler that writes its own errors to the route table.
+func serve(h http.Handler) auth.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
+
+// close closes the embedded store, writing its head to disk so a restart replays nothing lost.
+func (p *metricsPart) close() error {
+	if p.store == nil {
+		return nil
+	}
+	return p.store.Close()
+}
