@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -215,6 +216,21 @@ func (h *Hub) HasGroup(group string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.groups[group]) > 0
+}
+
+// Groups lists, sorted, this node's groups that have members and whose names start with
+// prefix: how a server-side producer finds the audiences it has to serve.
+func (h *Hub) Groups(prefix string) []string {
+	h.mu.RLock()
+	var out []string
+	for g, members := range h.groups {
+		if len(members) > 0 && strings.HasPrefix(g, prefix) {
+			out = append(out, g)
+		}
+	}
+	h.mu.RUnlock()
+	slices.Sort(out)
+	return out
 }
 
 // Member is one connection of a group listing.

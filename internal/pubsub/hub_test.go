@@ -144,7 +144,13 @@ func TestJoinLeave(t *testing.T) {
 					t.Errorf("GroupMembers(%q) = %v", g, got)
 				}
 			}
+			if got := h.Groups(""); !slices.Equal(got, tt.want) {
+				t.Errorf("Groups() = %q, want %q", got, tt.want)
+			}
 			for _, g := range []string{"a", "b", "c", "zz"} {
+				if got, want := h.Groups(g), slices.Contains(tt.want, g); (len(got) == 1) != want {
+					t.Errorf("Groups(%q) = %q", g, got)
+				}
 				if want := slices.Contains(tt.want, g); h.HasGroup(g) != want {
 					t.Errorf("HasGroup(%q) = %v, want %v", g, !want, want)
 				}
