@@ -35,16 +35,22 @@ type scrapeSource struct {
 }
 
 func newScrapeSource(c *ScrapeConfig, url string, client *http.Client) *scrapeSource {
-	return &scrapeSource{
+	s := &scrapeSource{
 		client:          client,
 		url:             url,
 		timeout:         c.Timeout,
 		limit:           c.BodySizeLimit,
-		basicAuth:       c.BasicAuth,
 		bearerToken:     c.BearerToken,
 		honorTimestamps: !c.IgnoreTimestamps,
 		st:              labels.NewSymbolTable(),
 	}
+	if c.BasicAuth != nil {
+		// A copy, so that the caller's later changes do not race with
+		// running scrapes.
+		auth := *c.BasicAuth
+		s.basicAuth = &auth
+	}
+	return s
 }
 
 func (s *scrapeSource) collect(ctx context.Context, b *batch) error {

@@ -28,21 +28,21 @@ latency_seconds_sum 2.5
 latency_seconds_count 4
 `
 
-// newScrapeCollector returns a collector with one scrape job, "shop", on
-// url, and the clock that stamps its collections.
-func newScrapeCollector(t *testing.T, app Options, sc ScrapeConfig) (*Collector, *clock) {
+// newScrapeCollector returns a collector whose only job is sc (named "shop"
+// unless it has a name), and the clock that stamps its collections.
+func newScrapeCollector(t *testing.T, opts Options, sc ScrapeConfig) (*Collector, *clock) {
 	t.Helper()
 	clk := &clock{now: t0}
-	app.Host.Disabled = true
-	app.Now = clk.Now
+	opts.Host.Disabled = true
+	opts.Now = clk.Now
 	if sc.JobName == "" {
 		sc.JobName = "shop"
 	}
-	app.Scrape = []ScrapeConfig{sc}
-	if app.Logger == nil {
-		app.Logger = discard
+	opts.Scrape = []ScrapeConfig{sc}
+	if opts.Logger == nil {
+		opts.Logger = discard
 	}
-	c, err := New(app)
+	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +304,37 @@ func TestScrapeProtobuf(t *testing.T) {
 	}
 	if got := only(t, s, `up{job="shop"}`, t0); got != 1 {
 		t.Errorf("up = %v", got)
+	}
+}
+
+func TestScrapeAuth(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if r.Header.Get("Authorization") != "Bearer s3cret" && !(ok && user == "u" && pass == "p") {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte("authed 1\n"))
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name   string
+		sc     ScrapeConfig
+		wantUp float64
+	}{
+		{"none", ScrapeConfig{}, 0},
+		{"basic", ScrapeConfig{BasicAuth: &BasicAuth{Username: "u", Password: "p"}}, 1},
+		{"wrong basic", ScrapeConfig{BasicAuth: &BasicAuth{Username: "u", Password: "x"}}, 0},
+		{"bearer", ScrapeConfig{BearerToken: "s3cret"}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t)
+			tt.sc.Targets = []string{srv.URL}
+			c, _ := newScrapeCollector(t, Options{Appendable: s}, tt.sc)
+			c.jobs[0].collect(context.Background())
+			if got := only(t, s, `up{job="shop"}`, t0); got != tt.wantUp {
+				t.Errorf("up = %v, want %v", got, tt.wantUp)
+			}
+		})
 	}
 }
