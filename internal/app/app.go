@@ -79,7 +79,7 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error
 	a, err := build(ctx, cfg, logger, console, keys, st, mp, reg)
 	if err != nil {
 		_ = st.Close()
-		_ = mp.close()
+		_ = mp.close(ctx, false)
 		return nil, err
 	}
 	return a, nil
@@ -221,6 +221,7 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.pubsub.Run(gctx) })
+	g.Go(func() error { return a.metrics.run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
@@ -238,7 +239,7 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
 		werr := a.wps.Close(sctx)
 		serr := a.store.Close()
-		merr := a.metrics.close()
+		merr := a.metrics.close(sctx, true)
 		return errors.Join(herr, perr, werr, serr, merr)
 	})
 	addr := ln.Addr().String()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,21 +12,25 @@ import (
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/metrics"
+	"github.com/huddle-dev/huddle/internal/metrics/collect"
 )
 
 // metricsPart is the metrics half of the server: the source every query goes through and, with
 // the embedded source, the store that the collector and remote-write senders fill.
 type metricsPart struct {
-	store  *metrics.Store // nil with a remote source
-	source metrics.Source // the range cache in front of the store or the remote server
+	store     *metrics.Store     // nil with a remote source
+	source    metrics.Source     // the range cache in front of the store or the remote server
+	collector *collect.Collector // nil with a remote source
+	// collected is closed when the collector has stopped, so the store closes after its last write.
+	collected chan struct{}
 }
 
 // openMetrics opens the source cfg chooses. The embedded store replays its write-ahead log here,
 // before the server takes requests, so the first query already sees what was written before a
 // restart.
-func openMetrics(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer) (*metricsPart, error) {
+func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry) (*metricsPart, error) {
 	m := cfg.Metrics
-	var p metricsPart
+	p := metricsPart{collected: make(chan struct{})}
 	switch m.Source {
 	case "", config.SourceEmbedded:
 		st, err := metrics.Open(cfg.DataDir, metrics.StoreOptions{
@@ -38,10 +43,57 @@ func openMetrics(cfg config.Config, logger *slog.Logger, reg prometheus.Register
 		}
 		p.store = st
 		p.source = metrics.NewCache(st, metrics.CacheOptions{})
+		if p.collector, err = newCollector(cfg, st, logger, reg); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("metrics.source %q is not supported", m.Source)
 	}
 	return &p, nil
+}
+
+// newCollector collects this host, huddle's own registry and the configured scrape jobs into st.
+func newCollector(cfg config.Config, st *metrics.Store, logger *slog.Logger, reg *prometheus.Registry) (*collect.Collector, error) {
+	m := cfg.Metrics
+	every := func(d time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return m.Interval
+	}
+	opts := collect.Options{
+		Appendable: st,
+		Logger:     logger.With("component", "collector"),
+		Registerer: reg,
+		Host:       collect.HostJob{Disabled: m.Host.Disabled, Interval: every(m.Host.Interval)},
+		Self:       collect.SelfJob{Instance: cfg.Addr, Interval: every(m.Self.Interval)},
+	}
+	if !m.Self.Disabled {
+		opts.Self.Gatherer = reg
+	}
+	for _, j := range m.Scrape {
+		sc := collect.ScrapeConfig{JobName: j.Job, Targets: j.Targets, MetricsPath: j.MetricsPath, Scheme: j.Scheme,
+			Interval: every(j.Interval), Timeout: j.Timeout, Labels: j.Labels, BearerToken: j.BearerToken}
+		if j.Username != "" || j.Password != "" {
+			sc.BasicAuth = &collect.BasicAuth{Username: j.Username, Password: j.Password}
+		}
+		opts.Scrape = append(opts.Scrape, sc)
+	}
+	c, err := collect.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.%w", err)
+	}
+	return c, nil
+}
+
+// run collects until ctx ends.
+func (p *metricsPart) run(ctx context.Context) error {
+	defer close(p.collected)
+	if p.collector == nil {
+		return nil
+	}
+	return p.collector.Run(ctx)
 }
 
 // routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
@@ -72,10 +124,18 @@ func serve(h http.Handler) auth.HandlerFunc {
 	}
 }
 
-// close closes the embedded store, writing its head to disk so a restart replays nothing lost.
-func (p *metricsPart) close() error {
+// close closes the embedded store once the collector, if it ran, has stopped writing, writing
+// the store's head to disk so a restart replays nothing lost.
+func (p *metricsPart) close(ctx context.Context, started bool) error {
 	if p.store == nil {
 		return nil
+	}
+	if started {
+		select {
+		case <-p.collected:
+		case <-ctx.Done():
+			return fmt.Errorf("metrics collector did not stop: %w", ctx.Err())
+		}
 	}
 	return p.store.Close()
 }

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/huddle-dev/huddle/internal/app"
 	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/config"
 )
@@ -116,5 +119,37 @@ func TestMetricsAPIThroughKeys(t *testing.T) {
 	again := apptest.Start(t, config.Config{DataDir: dir})
 	if code, v := queryValue(t, again.URL, reader, `pushed_total{agent="alloy"}`); code != 200 || v != "42" {
 		t.Fatalf("query after a restart: %d %q, want the pushed 42", code, v)
+	}
+}
+
+// A fresh server has this host's and its own metrics queryable within seconds: the collector
+// collects once at start.
+func TestHostMetricsSoonAfterStart(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	key := createKey(t, admin, "viewer", "metrics:read")
+	for _, expr := range []string{`node_memory_MemTotal_bytes{job="node"} > 0`, `up{job="huddle"} == 1`,
+		`count(node_cpu_seconds_total{mode="idle"}) > 0`} {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, v := queryValue(t, srv.URL, key, expr)
+			if code == 200 && v != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d, nothing within 15 s of start", expr, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func TestBadScrapeConfigStopsStart(t *testing.T) {
+	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccessKey: apptest.Key, AdminPassword: apptest.AdminPassword,
+		Metrics: config.Metrics{Scrape: []config.ScrapeJob{{Job: "app", Targets: []string{"http//nowhere"}}}}}
+	_, err := app.New(cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "metrics.scrape[0].targets[0]") {
+		t.Fatalf("New = %v, want an error naming metrics.scrape[0].targets[0]", err)
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,7 +43,7 @@ func TestOwnRoutesHaveRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = a.store.Close(); _ = a.metrics.close() })
+	t.Cleanup(func() { _ = a.store.Close(); _ = a.metrics.close(context.Background(), false) })
 	if len(a.ownRoutes) < len(ownRouteRules) {
 		t.Fatalf("%d routes registered, %d expected: is single sign-on configured?", len(a.ownRoutes), len(ownRouteRules))
 	}

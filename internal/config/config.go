@@ -334,20 +334,7 @@ func (m *Metrics) validate(bad func(field, format string, args ...any)) {
 	if m.MaxSamples < 0 {
 		bad("metrics.maxSamples", "must not be negative (0 means the default)")
 	}
-	jobs := map[string]bool{}
-	for i, j := range m.Scrape {
-		field := fmt.Sprintf("metrics.scrape[%d]", i)
-		switch {
-		case j.Job == "":
-			bad(field+".job", "is required: it becomes the job label")
-		case jobs[j.Job]:
-			bad(field+".job", "%q is used by another scrape job", j.Job)
-		}
-		jobs[j.Job] = true
-		if len(j.Targets) == 0 {
-			bad(field+".targets", "list at least one host:port or URL")
-		}
-	}
+	// Scrape jobs are checked by the collector that runs them, with the same field names.
 }
 
 // SlogLevel is LogLevel as a slog level; Validate has checked that it parses.

@@ -69,9 +69,6 @@ func TestInvalid(t *testing.T) {
 		{"remote with two auths", "metrics:\n  source: prometheus\n  prometheus:\n    url: http://prom:9090\n    username: u\n    bearerToken: t\n", "not both"},
 		{"bad retention", "metrics:\n  retention: forever\n", "forever"},
 		{"negative interval", "metrics:\n  interval: -1s\n", "metrics.interval"},
-		{"scrape job without name", "metrics:\n  scrape:\n    - targets: [localhost:9100]\n", "metrics.scrape[0].job"},
-		{"scrape job twice", "metrics:\n  scrape:\n    - job: a\n      targets: [x:1]\n    - job: a\n      targets: [x:2]\n", "metrics.scrape[1].job"},
-		{"scrape job without targets", "metrics:\n  scrape:\n    - job: a\n", "metrics.scrape[0].targets"},
 		{"bad system event", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: http://x/{event}\n        systemEvents: [boom]\n", `unknown event "boom"`},
 	}
 	for _, tc := range cases {

@@ -106,7 +106,7 @@ func New(opts Options) (*Collector, error) {
 	names := make(map[string]string)
 	claim := func(name, field string) error {
 		if other, ok := names[name]; ok {
-			return fmt.Errorf("collect: %s %q is also %s: give each job its own name", field, name, other)
+			return fmt.Errorf("%s %q is also %s: give each job its own name", field, name, other)
 		}
 		names[name] = field
 		return nil
@@ -114,14 +114,14 @@ func New(opts Options) (*Collector, error) {
 	if !opts.Host.Disabled {
 		h := opts.Host
 		if h.Interval < 0 {
-			return nil, fmt.Errorf("collect: host.interval %s is negative: leave it zero for %s or give a positive duration", h.Interval, DefaultInterval)
+			return nil, fmt.Errorf("host.interval %s is negative: leave it zero for %s or give a positive duration", h.Interval, DefaultInterval)
 		}
 		instance, err := instanceOr(h.Instance)
 		if err != nil {
-			return nil, fmt.Errorf("collect: host.instance: %w", err)
+			return nil, fmt.Errorf("host.instance: %w", err)
 		}
 		name := withDefault(h.JobName, DefaultHostJobName)
-		if err := claim(name, "host.job_name"); err != nil {
+		if err := claim(name, "host.job"); err != nil {
 			return nil, err
 		}
 		src := &hostSource{logger: c.logger.With("job", name, "instance", instance), failing: make(map[string]bool)}
@@ -133,14 +133,14 @@ func New(opts Options) (*Collector, error) {
 	}
 	if s := opts.Self; s.Gatherer != nil {
 		if s.Interval < 0 {
-			return nil, fmt.Errorf("collect: self.interval %s is negative: leave it zero for %s or give a positive duration", s.Interval, DefaultInterval)
+			return nil, fmt.Errorf("self.interval %s is negative: leave it zero for %s or give a positive duration", s.Interval, DefaultInterval)
 		}
 		instance, err := instanceOr(s.Instance)
 		if err != nil {
-			return nil, fmt.Errorf("collect: self.instance: %w", err)
+			return nil, fmt.Errorf("self.instance: %w", err)
 		}
 		name := withDefault(s.JobName, DefaultSelfJobName)
-		if err := claim(name, "self.job_name"); err != nil {
+		if err := claim(name, "self.job"); err != nil {
 			return nil, err
 		}
 		src := &selfSource{gatherer: s.Gatherer, st: labels.NewSymbolTable()}
@@ -154,9 +154,9 @@ func New(opts Options) (*Collector, error) {
 		sc := opts.Scrape[i] // a copy: validate fills in defaults
 		targets, err := sc.validate(i)
 		if err != nil {
-			return nil, fmt.Errorf("collect: %w", err)
+			return nil, err
 		}
-		if err := claim(sc.JobName, fmt.Sprintf("scrape[%d].job_name", i)); err != nil {
+		if err := claim(sc.JobName, fmt.Sprintf("scrape[%d].job", i)); err != nil {
 			return nil, err
 		}
 		client := &http.Client{Transport: c.transport}

@@ -110,7 +110,7 @@ func TestNewValidates(t *testing.T) {
 		want   string
 	}{
 		{"no appendable", func(o *Options) { o.Appendable = nil }, "Options.Appendable is nil"},
-		{"no job name", func(o *Options) { o.Scrape[1].JobName = "" }, "scrape[1].job_name is empty"},
+		{"no job name", func(o *Options) { o.Scrape[1].JobName = "" }, "scrape[1].job is empty"},
 		{"bad target", func(o *Options) { o.Scrape[1].Targets = []string{"http//x"} }, `scrape[1].targets[0] "http//x": want host:port`},
 		{"no port", func(o *Options) { o.Scrape[1].Targets = []string{"localhost"} }, `scrape[1].targets[0] "localhost"`},
 		{"ftp URL", func(o *Options) { o.Scrape[1].Targets = []string{"ftp://x:1/"} }, `scheme "ftp"`},
@@ -122,14 +122,14 @@ func TestNewValidates(t *testing.T) {
 		{"negative interval", func(o *Options) { o.Scrape[1].Interval = -time.Second }, "scrape[1].interval -1s is negative"},
 		{"bad scheme", func(o *Options) { o.Scrape[1].Scheme = "ftp" }, `scrape[1].scheme "ftp": use http or https`},
 		{"relative path", func(o *Options) { o.Scrape[1].MetricsPath = "metrics" }, "start it with /"},
-		{"job label", func(o *Options) { o.Scrape[1].Labels = map[string]string{"job": "x"} }, `scrape[1].labels has "job": set job_name instead`},
+		{"job label", func(o *Options) { o.Scrape[1].Labels = map[string]string{"job": "x"} }, `scrape[1].labels has "job": set job (the job name) instead`},
 		{"reserved label", func(o *Options) { o.Scrape[1].Labels = map[string]string{"__x": "x"} }, "reserved"},
 		{"invalid label", func(o *Options) { o.Scrape[1].Labels = map[string]string{"a-b": "x"} }, `"a-b"`},
 		{"two auths", func(o *Options) {
 			o.Scrape[1].BasicAuth, o.Scrape[1].BearerToken = &BasicAuth{Username: "u"}, "t"
 		}, "both set"},
-		{"duplicate job", func(o *Options) { o.Scrape[1].JobName = "app" }, `scrape[1].job_name "app" is also scrape[0].job_name`},
-		{"scrape job named as host job", func(o *Options) { o.Scrape[1].JobName = "node" }, `is also host.job_name`},
+		{"duplicate job", func(o *Options) { o.Scrape[1].JobName = "app" }, `scrape[1].job "app" is also scrape[0].job`},
+		{"scrape job named as host job", func(o *Options) { o.Scrape[1].JobName = "node" }, `is also host.job`},
 		{"negative host interval", func(o *Options) { o.Host.Interval = -1 }, "host.interval"},
 	}
 	for _, tt := range tests {

@@ -111,7 +111,7 @@ func withDefault[T comparable](v, def T) T {
 func (c *ScrapeConfig) validate(i int) ([]scrapeTarget, error) {
 	field := func(name string) string { return fmt.Sprintf("scrape[%d].%s", i, name) }
 	if c.JobName == "" {
-		return nil, fmt.Errorf("%s is empty: name the job, it becomes the job label", field("job_name"))
+		return nil, fmt.Errorf("%s is empty: name the job, it becomes the job label", field("job"))
 	}
 	c.Scheme = withDefault(c.Scheme, DefaultScheme)
 	if c.Scheme != "http" && c.Scheme != "https" {
@@ -119,7 +119,7 @@ func (c *ScrapeConfig) validate(i int) ([]scrapeTarget, error) {
 	}
 	c.MetricsPath = withDefault(c.MetricsPath, DefaultMetricsPath)
 	if !strings.HasPrefix(c.MetricsPath, "/") {
-		return nil, fmt.Errorf("%s %q: start it with /, as in /metrics", field("metrics_path"), c.MetricsPath)
+		return nil, fmt.Errorf("%s %q: start it with /, as in /metrics", field("metricsPath"), c.MetricsPath)
 	}
 	if c.Interval < 0 {
 		return nil, fmt.Errorf("%s %s is negative: leave it zero for %s or give a positive duration", field("interval"), c.Interval, DefaultInterval)
@@ -134,16 +134,16 @@ func (c *ScrapeConfig) validate(i int) ([]scrapeTarget, error) {
 		return nil, fmt.Errorf("%s %s exceeds interval %s: a scrape must end before the next one starts; lower the timeout or raise the interval", field("timeout"), c.Timeout, c.Interval)
 	}
 	if c.BodySizeLimit < 0 {
-		return nil, fmt.Errorf("%s %d is negative: leave it zero for %d bytes or give a positive size", field("body_size_limit"), c.BodySizeLimit, DefaultBodySizeLimit)
+		return nil, fmt.Errorf("%s %d is negative: leave it zero for %d bytes or give a positive size", field("bodySizeLimit"), c.BodySizeLimit, DefaultBodySizeLimit)
 	}
 	c.BodySizeLimit = withDefault(c.BodySizeLimit, DefaultBodySizeLimit)
 	if c.BasicAuth != nil && c.BearerToken != "" {
-		return nil, fmt.Errorf("%s and %s are both set: a request carries one Authorization header, keep one", field("basic_auth"), field("bearer_token"))
+		return nil, fmt.Errorf("%s and %s are both set: a request carries one Authorization header, keep one", field("username"), field("bearerToken"))
 	}
 	for name := range c.Labels {
 		switch {
 		case name == model.JobLabel:
-			return nil, fmt.Errorf("%s has %q: set job_name instead", field("labels"), name)
+			return nil, fmt.Errorf("%s has %q: set job (the job name) instead", field("labels"), name)
 		case name == model.InstanceLabel:
 			return nil, fmt.Errorf("%s has %q: the instance label is the target's address; use another label name", field("labels"), name)
 		case strings.HasPrefix(name, model.ReservedLabelPrefix):

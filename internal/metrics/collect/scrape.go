@@ -96,7 +96,7 @@ func (s *scrapeSource) fetch(ctx context.Context) (string, error) {
 	}
 	if n > s.limit {
 		s.body.Reset()
-		return "", fmt.Errorf("scrape %s: body exceeds the %d-byte limit; raise body_size_limit or expose fewer series", s.url, s.limit)
+		return "", fmt.Errorf("scrape %s: body exceeds the %d-byte limit; raise bodySizeLimit or expose fewer series", s.url, s.limit)
 	}
 	return resp.Header.Get("Content-Type"), nil
 }
