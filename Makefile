@@ -4,11 +4,12 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN           := bin/huddle
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -X main.version=$(VERSION)
-GOFILES       := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './compat/node_modules/*')
+GOFILES       := $(shell find . -name '*.go' -not -path '*/node_modules/*')
+WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test test-go test-compat bench lint fmt tidy-check clean
+.PHONY: help run build web test test-go test-compat bench lint fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -16,14 +17,26 @@ help: ## list the targets
 run: build ## build everything, then serve on the defaults (127.0.0.1:8080, ./data)
 	./$(BIN) serve
 
-build: $(BIN) ## build the huddle binary into bin/
+build: $(BIN) ## build the web UI and the huddle binary (bin/huddle) that embeds it
 
-$(BIN): $(GOFILES) go.mod go.sum
+$(BIN): $(GOFILES) go.mod go.sum web/dist/index.html
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/huddle
+
+web: web/dist/index.html ## build the web UI into web/dist
+
+# Vite does not empty dist/ (it keeps the committed .gitkeep the embed needs), so the previous
+# build's files go first.
+web/dist/index.html: $(WEBFILES) web/node_modules
+	rm -rf web/dist/assets web/dist/index.html
+	cd web && npm run build
+
+web/node_modules: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
 
 test: lint test-go test-compat ## everything: lint, Go tests, SDK compatibility tests
 
-test-go: ## Go unit and integration tests (race detector on)
+test-go: web/dist/index.html ## Go unit and integration tests (race detector on)
 	$(GO) test -race -count=1 ./...
 
 test-compat: build compat/node_modules ## the official Azure SDKs against the real binary
@@ -48,4 +61,4 @@ fmt: ## format the Go code
 	gofmt -w $(GOFILES)
 
 clean: ## remove build outputs
-	rm -rf bin
+	rm -rf bin web/dist/assets web/dist/index.html

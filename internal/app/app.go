@@ -137,10 +137,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
 		return nil, fmt.Errorf("create the first administrator: %w", err)
 	}
-	extra := []auth.Route{
-		a.homeRoute(),
-		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts}, PublicURL: cfg.PublicURL}),
-	}
+	extra := append(a.uiRoutes(),
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts}, PublicURL: cfg.PublicURL}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/web"
+)
+
+// uiRoutes serve the browser app: its pages to signed-in people (anyone else is sent to the
+// login page and brought back), its hashed assets to anyone, and the connection string to
+// administrators.
+func (a *App) uiRoutes() []auth.Route {
+	ui := web.New()
+	page := func(w http.ResponseWriter, r *http.Request) error {
+		if _, ok := auth.PrincipalFrom(r.Context()); !ok {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+			return nil
+		}
+		ui.ServePage(w, r)
+		return nil
+	}
+	return []auth.Route{
+		{Method: "GET", Pattern: "/{$}", MinRole: auth.RoleAnonymous, Handler: page},
+		{Method: "GET", Pattern: "/d/{uid}", MinRole: auth.RoleAnonymous, Handler: page},
+		{Method: "GET", Pattern: "/assets/{file...}", MinRole: auth.RoleAnonymous, Handler: serve(http.HandlerFunc(ui.ServeAsset))},
+		{Method: "GET", Pattern: "/api/connection-string", MinRole: auth.RoleAdmin, Scope: auth.ScopeAdmin,
+			Handler: func(w http.ResponseWriter, _ *http.Request) error {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				return json.NewEncoder(w).Encode(map[string]string{"connectionString": a.ConnectionString(a.addr())})
+			}},
+	}
+}

@@ -1,0 +1,533 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, ApiError, queryRange } from "./api";
+import { PanelData, type PromSample } from "./data";
+import { DashboardHub, type Negotiated, type Status } from "./hub";
+import type { Annotation, Dashboard, Panel, StoredDashboard, TimeRange } from "./model";
+import { isRelative, parseDuration, resolveTime, stepFor, type Range } from "./time";
+import { applyVariables } from "./variables";
+import {
+  applyPeer,
+  cursorInterval,
+  expirePeers,
+  idleAfter,
+  presenceEvery,
+  throttle,
+  type PeerMessage,
+  type PeerState,
+} from "./collab";
+import { Grid, type Layout } from "./Grid";
+import { PanelView } from "./PanelView";
+import { Presence, Cursors } from "./Presence";
+import { AnnotationEditor, AnnotationList } from "./Annotations";
+import { PanelEditor } from "./PanelEditor";
+import { TimePicker } from "./TimePicker";
+import { ThemeToggle } from "./theme";
+
+interface Push {
+  type: "points";
+  dashboard: string;
+  version: number;
+  time: number;
+  results: { panel: number; refId: string; result: PromSample[]; error?: string }[];
+}
+
+interface ChangeEvent {
+  type: string;
+  dashboard: string;
+  version: number;
+  by?: string;
+  annotation?: Annotation;
+}
+
+export interface AnnotationDraft {
+  id?: number;
+  panelId: number;
+  time: number;
+  timeEnd: number;
+  text: string;
+  tags: string[];
+  login?: string;
+}
+
+function resolveRange(r: TimeRange): Range {
+  const now = Date.now();
+  return { from: resolveTime(r.from, now) ?? now - 3_600_000, to: resolveTime(r.to, now) ?? now };
+}
+
+function refreshMs(d: Dashboard): number {
+  return parseDuration(d.refresh) ?? 0;
+}
+
+export function DashboardPage({ uid }: { uid: string }) {
+  const [stored, setStored] = useState<StoredDashboard | null>(null);
+  const [loadError, setLoadError] = useState("");
+  const [timeRange, setTimeRange] = useState<TimeRange | null>(null);
+  const [range, setRange] = useState<Range>({ from: 0, to: 0 });
+  const [revision, setRevision] = useState(0);
+  const [annotations, setAnnotations] = useState<Map<number, Annotation>>(new Map());
+  const [peers, setPeers] = useState<Map<string, PeerState>>(new Map());
+  const [status, setStatus] = useState<Status>("connecting");
+  const [me, setMe] = useState<Negotiated | null>(null);
+  const [following, setFollowing] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [layoutKey, setLayoutKey] = useState(0);
+  const [conflict, setConflict] = useState("");
+  const [notice, setNotice] = useState("");
+  const [draft, setDraft] = useState<AnnotationDraft | null>(null);
+  const [panelDraft, setPanelDraft] = useState<Panel | null>(null);
+  const [showSide, setShowSide] = useState(true);
+
+  const data = useRef(new Map<number, PanelData>());
+  const panelErrors = useRef(new Map<number, string>());
+  const hub = useRef<DashboardHub | null>(null);
+  const annotationSeq = useRef(0);
+  const storedRef = useRef(stored);
+  storedRef.current = stored;
+  const timeRef = useRef(timeRange);
+  timeRef.current = timeRange;
+  const lastActivity = useRef(Date.now());
+  const boardRef = useRef<HTMLDivElement>(null);
+
+  const dash = stored?.dashboard;
+  const canEdit = stored?.meta.canEdit ?? false;
+
+  const loadDashboard = useCallback(async () => {
+    try {
+      const st = await api<StoredDashboard>("GET", `/api/dashboards/${encodeURIComponent(uid)}`);
+      setStored(st);
+      setLayoutKey((k) => k + 1);
+      setTimeRange((cur) => cur ?? st.dashboard.time);
+      document.title = `${st.dashboard.title} · Huddle`;
+      return st;
+    } catch (e) {
+      setLoadError(e instanceof Error ? e.message : String(e));
+      return null;
+    }
+  }, [uid]);
+
+  /** loadHistory fetches every panel's range over HTTP; live pushes then extend it. */
+  const loadHistory = useCallback(async (d: Dashboard, tr: TimeRange) => {
+    const r = resolveRange(tr);
+    const step = stepFor(r, refreshMs(d));
+    setRange(r);
+    const next = new Map<number, PanelData>();
+    const errors = new Map<number, string>();
+    await Promise.all(
+      d.panels.map(async (p) => {
+        const pd = new PanelData(Object.fromEntries(p.targets.map((t) => [t.refId, t.legendFormat])));
+        const results = new Map<string, PromSample[]>();
+        await Promise.all(
+          p.targets.map(async (t) => {
+            const q = new URLSearchParams({
+              query: applyVariables(t.expr, d.variables, step),
+              start: String(r.from / 1000),
+              end: String(r.to / 1000),
+              step: String(step / 1000),
+            });
+            try {
+              results.set(t.refId, await queryRange(q));
+            } catch (e) {
+              errors.set(p.id, `${t.refId}: ${e instanceof Error ? e.message : e}`);
+            }
+          }),
+        );
+        pd.reset(results);
+        next.set(p.id, pd);
+      }),
+    );
+    data.current = next;
+    panelErrors.current = errors;
+    setRevision((v) => v + 1);
+  }, []);
+
+  const loadAnnotations = useCallback(async (since?: number) => {
+    const q = since !== undefined ? `?since=${since}` : `?limit=1000`;
+    const list = await api<Annotation[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/annotations${q}`);
+    setAnnotations((prev) => {
+      const next = since !== undefined ? new Map(prev) : new Map<number, Annotation>();
+      for (const a of list) {
+        if (a.deleted) next.delete(a.id);
+        else next.set(a.id, a);
+        annotationSeq.current = Math.max(annotationSeq.current, a.seq);
+      }
+      return next;
+    });
+  }, [uid]);
+
+  // First load.
+  useEffect(() => {
+    (async () => {
+      const st = await loadDashboard();
+      if (!st) return;
+      annotationSeq.current = 0;
+      await loadAnnotations();
+    })();
+  }, [loadDashboard, loadAnnotations]);
+
+  // History whenever the dashboard's queries or the time range change.
+  const queriesKey = dash ? JSON.stringify([dash.panels.map((p) => [p.id, p.targets]), dash.variables, dash.refresh]) : "";
+  useEffect(() => {
+    if (dash && timeRange) loadHistory(dash, timeRange);
+  }, [queriesKey, timeRange?.from, timeRange?.to]);
+
+  const onPush = useCallback((push: Push) => {
+    const tr = timeRef.current;
+    if (!tr || !isRelative(tr)) return; // a zoomed-in past range does not move
+    const byPanel = new Map<number, Map<string, PromSample[]>>();
+    for (const r of push.results) {
+      if (r.error) panelErrors.current.set(r.panel, `${r.refId}: ${r.error}`);
+      let m = byPanel.get(r.panel);
+      if (!m) byPanel.set(r.panel, (m = new Map()));
+      m.set(r.refId, r.result ?? []);
+    }
+    const r = resolveRange(tr);
+    for (const [panel, results] of byPanel) {
+      const pd = data.current.get(panel);
+      if (!pd) continue;
+      pd.add(push.time / 1000, results);
+      pd.trim(r.from / 1000);
+    }
+    setRange(r);
+    setRevision((v) => v + 1);
+    if (push.version > (storedRef.current?.dashboard.version ?? 0)) loadDashboard();
+  }, [loadDashboard]);
+
+  const onChange = useCallback((ev: ChangeEvent) => {
+    if (ev.type.startsWith("annotation.") && ev.annotation) {
+      const a = ev.annotation;
+      annotationSeq.current = Math.max(annotationSeq.current, a.seq);
+      setAnnotations((prev) => {
+        const next = new Map(prev);
+        if (ev.type === "annotation.deleted" || a.deleted) next.delete(a.id);
+        else next.set(a.id, a);
+        return next;
+      });
+    } else if (ev.type === "dashboard.updated") {
+      if (ev.version > (storedRef.current?.dashboard.version ?? 0)) {
+        loadDashboard();
+        if (ev.by) setNotice(`${ev.by} saved version ${ev.version}`);
+      }
+    } else if (ev.type === "dashboard.deleted") {
+      setLoadError(`This dashboard was deleted${ev.by ? " by " + ev.by : ""}.`);
+    }
+  }, [loadDashboard]);
+
+  // The hub: pushes, changes and the other viewers.
+  useEffect(() => {
+    const h = new DashboardHub(uid, {
+      server: (m) => {
+        if (m.type === "points") onPush(m as unknown as Push);
+        else onChange(m as unknown as ChangeEvent);
+      },
+      peer: (m, from) => {
+        const msg = m as unknown as PeerMessage;
+        if (msg.type === "hello") sendPresence();
+        setPeers((p) => applyPeer(p, from, msg, Date.now()));
+      },
+      status: (s, reconnected) => {
+        setStatus(s);
+        if (s === "online") {
+          h.send({ type: "hello", name: h.me?.name ?? "" });
+          sendPresence();
+          if (reconnected) resync();
+        }
+      },
+    });
+    hub.current = h;
+    h.start()
+      .then(setMe)
+      .catch((e) => setLoadError(e instanceof ApiError ? e.message : `Could not connect: ${e}`));
+    const bye = () => h.send({ type: "bye" });
+    addEventListener("pagehide", bye);
+    return () => {
+      removeEventListener("pagehide", bye);
+      bye();
+      h.stop();
+    };
+  }, [uid]);
+
+  /** resync catches up after a new connection: the layout, missed annotations and the data. */
+  const resync = useCallback(async () => {
+    const st = await loadDashboard();
+    await loadAnnotations(annotationSeq.current);
+    if (st && timeRef.current) await loadHistory(st.dashboard, timeRef.current);
+  }, [loadDashboard, loadAnnotations, loadHistory]);
+
+  const sendPresence = () => {
+    const h = hub.current;
+    const tr = timeRef.current;
+    if (!h || !h.me || !tr) return;
+    const scrollable = document.documentElement.scrollHeight - innerHeight;
+    h.send({
+      type: "presence",
+      name: h.me.name,
+      active: Date.now() - lastActivity.current < idleAfter,
+      range: tr,
+      scroll: scrollable > 0 ? scrollY / scrollable : 0,
+    });
+  };
+
+  // Presence heartbeat, expiry of silent viewers, and follow.
+  useEffect(() => {
+    const t = setInterval(() => {
+      sendPresence();
+      setPeers((p) => expirePeers(p, Date.now()));
+    }, presenceEvery);
+    const fast = setInterval(() => setPeers((p) => expirePeers(p, Date.now())), 1000);
+    return () => {
+      clearInterval(t);
+      clearInterval(fast);
+    };
+  }, []);
+  useEffect(() => {
+    sendPresence();
+  }, [timeRange?.from, timeRange?.to]);
+
+  // Follow mode: take the followed viewer's range and scroll; any own interaction leaves it.
+  const followed = following ? peers.get(following) : undefined;
+  useEffect(() => {
+    if (!followed) return;
+    if (followed.range && (followed.range.from !== timeRange?.from || followed.range.to !== timeRange?.to)) {
+      setTimeRange(followed.range);
+    }
+    if (followed.scroll !== undefined) {
+      const scrollable = document.documentElement.scrollHeight - innerHeight;
+      scrollTo({ top: followed.scroll * scrollable, behavior: "smooth" });
+    }
+  }, [followed?.range?.from, followed?.range?.to, followed?.scroll]);
+  useEffect(() => {
+    const active = (e: Event) => {
+      lastActivity.current = Date.now();
+      if (following && e.isTrusted && e.type !== "mousemove") setFollowing(null);
+    };
+    const scrolled = throttle(() => sendPresence(), 500);
+    const events = ["mousedown", "keydown", "wheel", "touchstart", "mousemove"];
+    events.forEach((e) => addEventListener(e, active, { passive: true }));
+    addEventListener("scroll", scrolled, { passive: true });
+    return () => {
+      events.forEach((e) => removeEventListener(e, active));
+      removeEventListener("scroll", scrolled);
+    };
+  }, [following]);
+
+  // Shared pointer: position within a panel, and the time under it on a chart.
+  const sendCursor = useMemo(
+    () =>
+      throttle((msg: PeerMessage) => hub.current?.send(msg as unknown as Record<string, unknown>), cursorInterval),
+    [],
+  );
+  const hoverTime = useRef<number | null>(null);
+  useEffect(() => {
+    const board = boardRef.current;
+    if (!board) return;
+    const move = (e: MouseEvent) => {
+      const el = (e.target as HTMLElement).closest<HTMLElement>("[data-panel-id]");
+      if (!el) {
+        sendCursor({ type: "cursor-out" });
+        return;
+      }
+      const rect = el.getBoundingClientRect();
+      sendCursor({
+        type: "cursor",
+        panel: Number(el.dataset.panelId),
+        fx: (e.clientX - rect.left) / rect.width,
+        fy: (e.clientY - rect.top) / rect.height,
+        ...(hoverTime.current !== null ? { time: Math.round(hoverTime.current) } : {}),
+      });
+    };
+    const leave = () => sendCursor({ type: "cursor-out" });
+    board.addEventListener("mousemove", move);
+    board.addEventListener("mouseleave", leave);
+    return () => {
+      board.removeEventListener("mousemove", move);
+      board.removeEventListener("mouseleave", leave);
+    };
+  }, [stored !== null]);
+
+  const save = async (next: Dashboard): Promise<boolean> => {
+    try {
+      const st = await api<StoredDashboard>("PUT", `/api/dashboards/${encodeURIComponent(uid)}`, next);
+      setStored(st);
+      setConflict("");
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) {
+        setConflict(e.message);
+      } else {
+        setNotice(`Not saved: ${e instanceof Error ? e.message : e}`);
+      }
+      return false;
+    }
+  };
+
+  const onLayout = (layout: Layout[]) => {
+    if (!dash) return;
+    const pos = new Map(layout.map((l) => [l.id, l]));
+    const panels = dash.panels.map((p) => {
+      const l = pos.get(p.id);
+      return l ? { ...p, gridPos: { x: l.x, y: l.y, w: l.w, h: l.h } } : p;
+    });
+    const changed = panels.some((p, i) => JSON.stringify(p.gridPos) !== JSON.stringify(dash.panels[i].gridPos));
+    if (changed) save({ ...dash, panels });
+  };
+
+  const savePanel = async (p: Panel) => {
+    if (!dash) return;
+    const exists = dash.panels.some((x) => x.id === p.id && p.id !== 0);
+    const panels = exists ? dash.panels.map((x) => (x.id === p.id ? p : x)) : [...dash.panels, p];
+    if (await save({ ...dash, panels })) {
+      setPanelDraft(null);
+      setLayoutKey((k) => k + 1);
+    }
+  };
+
+  const removePanel = async (id: number) => {
+    if (!dash || !confirm("Remove this panel?")) return;
+    if (await save({ ...dash, panels: dash.panels.filter((p) => p.id !== id) })) setLayoutKey((k) => k + 1);
+  };
+
+  const saveAnnotation = async (d: AnnotationDraft): Promise<string> => {
+    const body = { panelId: d.panelId, time: d.time, timeEnd: d.timeEnd, text: d.text, tags: d.tags };
+    try {
+      const base = `/api/dashboards/${encodeURIComponent(uid)}/annotations`;
+      const a = d.id
+        ? await api<Annotation>("PUT", `${base}/${d.id}`, body)
+        : await api<Annotation>("POST", base, body);
+      setAnnotations((prev) => new Map(prev).set(a.id, a));
+      setDraft(null);
+      return "";
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+
+  const deleteAnnotation = async (id: number): Promise<string> => {
+    try {
+      await api("DELETE", `/api/dashboards/${encodeURIComponent(uid)}/annotations/${id}`);
+      setAnnotations((prev) => {
+        const next = new Map(prev);
+        next.delete(id);
+        return next;
+      });
+      setDraft(null);
+      return "";
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+
+  if (loadError) {
+    return (
+      <div>
+        <header class="top">
+          <a class="brand" href="/">Huddle</a>
+        </header>
+        <main>
+          <p class="error" role="alert">{loadError}</p>
+          <a href="/">All dashboards</a>
+        </main>
+      </div>
+    );
+  }
+  if (!dash || !timeRange) return <main class="muted">Loading…</main>;
+
+  const annotationList = [...annotations.values()].sort((a, b) => b.time - a.time);
+  const crosshairs = [...peers.values()]
+    .filter((p) => p.crosshair)
+    .map((p) => ({ time: p.crosshair!.time, color: p.color }));
+
+  return (
+    <div>
+      <header class="top">
+        <a class="brand" href="/" title="All dashboards">Huddle</a>
+        <h1>{dash.title}</h1>
+        <span class="spacer" />
+        <Presence peers={peers} me={me} following={following} onFollow={(id) => setFollowing(id === following ? null : id)} />
+        <TimePicker value={timeRange} onChange={(r) => { setFollowing(null); setTimeRange(r); }} refresh={dash.refresh} />
+        <span class={`status ${status}`} role="status" aria-live="polite">
+          {status === "online" ? "live" : status === "offline" ? "offline, reconnecting…" : "connecting…"}
+        </span>
+        {canEdit && (
+          <button onClick={() => setEditing(!editing)} aria-pressed={editing}>
+            {editing ? "Done" : "Edit layout"}
+          </button>
+        )}
+        {canEdit && editing && (
+          <button onClick={() => setPanelDraft(newPanel(dash))}>Add panel</button>
+        )}
+        <button onClick={() => setShowSide(!showSide)} aria-pressed={showSide}>Annotations</button>
+        <a href={`/api/dashboards/${encodeURIComponent(uid)}/export`} download={`${uid}.json`}>Export</a>
+        <ThemeToggle />
+      </header>
+      {conflict && (
+        <div class="banner" role="alert">
+          <span>{conflict} Your change was not saved.</span>
+          <button onClick={() => { setConflict(""); loadDashboard(); }}>Load the latest version</button>
+        </div>
+      )}
+      {notice && (
+        <div class="banner" role="status">
+          <span>{notice}</span>
+          <button onClick={() => setNotice("")}>Dismiss</button>
+        </div>
+      )}
+      {following && followed && (
+        <div class="banner" role="status">
+          <span>Following {followed.name}. Scroll, click or press a key to stop.</span>
+        </div>
+      )}
+      <main class="layout">
+        <div class={`board ${editing ? "editing" : ""}`} ref={boardRef}>
+          <Grid
+            key={layoutKey}
+            panels={dash.panels}
+            editing={editing}
+            onLayout={onLayout}
+            render={(p) => (
+              <PanelView
+                panel={p}
+                data={data.current.get(p.id)}
+                error={panelErrors.current.get(p.id)}
+                revision={revision}
+                range={range}
+                annotations={annotationList.filter((a) => a.panelId === 0 || a.panelId === p.id)}
+                crosshairs={crosshairs}
+                editing={editing}
+                onHover={(t) => (hoverTime.current = t)}
+                onZoom={(from, to) => { setFollowing(null); setTimeRange({ from: String(from), to: String(to) }); }}
+                onAnnotate={canEdit ? (time, timeEnd) => setDraft({ panelId: p.id, time, timeEnd, text: "", tags: [] }) : undefined}
+                onAnnotationClick={(a) => setDraft({ ...a })}
+                onEdit={() => setPanelDraft(p)}
+                onRemove={() => removePanel(p.id)}
+              />
+            )}
+          />
+          <Cursors peers={peers} board={boardRef} />
+        </div>
+        {showSide && (
+          <AnnotationList
+            annotations={annotationList}
+            canEdit={canEdit}
+            onSelect={(a) => setDraft({ ...a })}
+            onJump={(a) => setTimeRange({ from: String(a.time - 15 * 60_000), to: String(a.timeEnd + 15 * 60_000) })}
+          />
+        )}
+      </main>
+      {draft && (
+        <AnnotationEditor
+          draft={draft}
+          canEdit={canEdit}
+          onSave={saveAnnotation}
+          onDelete={deleteAnnotation}
+          onClose={() => setDraft(null)}
+        />
+      )}
+      {panelDraft && <PanelEditor panel={panelDraft} onSave={savePanel} onClose={() => setPanelDraft(null)} />}
+    </div>
+  );
+}
+
+function newPanel(d: Dashboard): Panel {
+  const bottom = d.panels.reduce((m, p) => Math.max(m, p.gridPos.y + p.gridPos.h), 0);
+  return { id: 0, type: "timeseries", title: "New panel", gridPos: { x: 0, y: bottom, w: 12, h: 8 }, targets: [{ refId: "A", expr: "" }] };
+}

@@ -1,0 +1,76 @@
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { GridStack } from "gridstack";
+import "gridstack/dist/gridstack.min.css";
+import type { Panel } from "./model";
+
+export interface Layout {
+  id: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+interface GridProps {
+  panels: Panel[];
+  editing: boolean;
+  onLayout(layout: Layout[]): void;
+  render(p: Panel): ComponentChildren;
+}
+
+/** Grid lays panels out on Grafana's 24-column grid with gridstack; in edit mode they can be
+ * dragged by their title and resized, and the new positions are reported once a move ends. */
+export function Grid({ panels, editing, onLayout, render }: GridProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const grid = useRef<GridStack | null>(null);
+  const report = useRef(onLayout);
+  report.current = onLayout;
+
+  useLayoutEffect(() => {
+    const g = GridStack.init(
+      {
+        column: 24,
+        cellHeight: 30,
+        margin: 4,
+        animate: false,
+        staticGrid: !editing,
+        handle: ".panel-head",
+        columnOpts: { breakpoints: [{ w: 700, c: 1 }] },
+      },
+      host.current!,
+    );
+    if (!g) return;
+    g.on("change", () => {
+      const items = g.save(false) as { id?: string; x?: number; y?: number; w?: number; h?: number }[];
+      report.current(items.map((i) => ({ id: Number(i.id), x: i.x ?? 0, y: i.y ?? 0, w: i.w ?? 1, h: i.h ?? 1 })));
+    });
+    grid.current = g;
+    return () => {
+      g.destroy(false);
+      grid.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    grid.current?.setStatic(!editing);
+  }, [editing]);
+
+  return (
+    <div class="grid-stack" ref={host}>
+      {panels.map((p) => (
+        <div
+          key={p.id}
+          class="grid-stack-item"
+          gs-id={String(p.id)}
+          gs-x={String(p.gridPos.x)}
+          gs-y={String(p.gridPos.y)}
+          gs-w={String(p.gridPos.w)}
+          gs-h={String(p.gridPos.h)}
+        >
+          <div class="grid-stack-item-content">{render(p)}</div>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,125 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type Me } from "./api";
+import type { DashboardSummary, StoredDashboard } from "./model";
+import { ThemeToggle } from "./theme";
+import { Modal } from "./Modal";
+
+/** Home lists the dashboards, lets editors create and import them, and shows administrators
+ * the connection string their apps need. */
+export function Home() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [list, setList] = useState<DashboardSummary[] | null>(null);
+  const [error, setError] = useState("");
+  const [conn, setConn] = useState("");
+  const [importing, setImporting] = useState(false);
+
+  useEffect(() => {
+    document.title = "Huddle";
+    api<Me>("GET", "/api/me").then((m) => {
+      setMe(m);
+      if (m.role === "admin") api<{ connectionString: string }>("GET", "/api/connection-string").then((c) => setConn(c.connectionString)).catch(() => {});
+    });
+    api<DashboardSummary[]>("GET", "/api/dashboards").then(setList).catch((e) => setError(e.message));
+  }, []);
+
+  const create = async () => {
+    const title = prompt("Title of the new dashboard");
+    if (!title) return;
+    try {
+      const st = await api<StoredDashboard>("POST", "/api/dashboards", {
+        title, tags: [], time: { from: "now-1h", to: "now" }, refresh: "10s", variables: [], panels: [],
+      });
+      location.assign(`/d/${st.dashboard.uid}`);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const canEdit = me?.role === "editor" || me?.role === "admin";
+  return (
+    <div>
+      <header class="top">
+        <a class="brand" href="/">Huddle</a>
+        <span class="spacer" />
+        {me && <span class="muted">{me.name || me.login} · {me.role}</span>}
+        <ThemeToggle />
+        <button onClick={async () => { await api("POST", "/api/logout"); location.assign("/login"); }}>Sign out</button>
+      </header>
+      <main>
+        <div class="actions" style={{ justifyContent: "flex-start", marginTop: 0, marginBottom: 12 }}>
+          <h2 style={{ margin: 0, flex: 1, fontSize: 18 }}>Dashboards</h2>
+          {canEdit && <button class="primary" onClick={create}>New dashboard</button>}
+          {canEdit && <button onClick={() => setImporting(true)}>Import</button>}
+        </div>
+        {error && <p class="error" role="alert">{error}</p>}
+        {list === null && !error && <p class="muted">Loading…</p>}
+        {list?.length === 0 && <p class="muted">No dashboards yet.</p>}
+        <div class="cards">
+          {list?.map((d) => (
+            <a class="card" href={`/d/${d.uid}`} key={d.uid}>
+              <h3>{d.title}</h3>
+              <div>{d.tags.map((t) => <span class="tag" key={t}>{t}</span>)}</div>
+              <div class="muted">version {d.version}</div>
+            </a>
+          ))}
+        </div>
+        {conn && (
+          <section style={{ marginTop: 24 }}>
+            <h2 style={{ fontSize: 15 }}>Connect an app</h2>
+            <p class="muted">The Azure Web PubSub SDKs accept this connection string unchanged.</p>
+            <code class="block">{conn}</code>
+          </section>
+        )}
+      </main>
+      {importing && <ImportDialog onClose={() => setImporting(false)} />}
+    </div>
+  );
+}
+
+function ImportDialog({ onClose }: { onClose(): void }) {
+  const [text, setText] = useState("");
+  const [overwrite, setOverwrite] = useState(false);
+  const [error, setError] = useState("");
+  const [report, setReport] = useState<string[]>([]);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      setError(`This is not JSON: ${err instanceof Error ? err.message : err}`);
+      return;
+    }
+    try {
+      const res = await api<StoredDashboard & { skipped?: string[] }>("POST", "/api/dashboards/import", { dashboard: body, overwrite });
+      if (res.skipped && res.skipped.length > 0) {
+        setReport(res.skipped);
+        setError("");
+        return;
+      }
+      location.assign(`/d/${res.dashboard.uid}`);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <Modal title="Import a dashboard" onClose={onClose}>
+      <form onSubmit={submit}>
+        <p class="muted">Paste a Huddle export or a Grafana dashboard JSON.</p>
+        <textarea style={{ width: "100%", minHeight: 220 }} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Dashboard JSON" />
+        <label><input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.currentTarget.checked)} /> Replace a dashboard with the same uid</label>
+        {error && <p class="error" role="alert">{error}</p>}
+        {report.length > 0 && (
+          <div role="status">
+            <p>Imported. These parts were not converted:</p>
+            <ul>{report.map((r) => <li key={r}>{r}</li>)}</ul>
+          </div>
+        )}
+        <div class="actions">
+          <button type="button" onClick={onClose}>Close</button>
+          <button type="submit" class="primary">Import</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

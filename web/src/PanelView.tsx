@@ -1,0 +1,72 @@
+import type { PanelData } from "./data";
+import type { Annotation, Panel } from "./model";
+import { TimeSeries, type Crosshair } from "./panels/TimeSeries";
+import { Gauge, Stat, Table } from "./panels/Single";
+
+interface PanelViewProps {
+  panel: Panel;
+  data?: PanelData;
+  error?: string;
+  revision: number;
+  range: { from: number; to: number };
+  annotations: Annotation[];
+  crosshairs: Crosshair[];
+  editing: boolean;
+  onHover(t: number | null): void;
+  onZoom(from: number, to: number): void;
+  onAnnotate?(time: number, timeEnd: number): void;
+  onAnnotationClick(a: Annotation): void;
+  onEdit(): void;
+  onRemove(): void;
+}
+
+export function PanelView(p: PanelViewProps) {
+  const { panel } = p;
+  const single = { unit: panel.unit, decimals: panel.decimals, min: panel.min, max: panel.max, thresholds: panel.thresholds };
+  let body = <div class="muted">Loading…</div>;
+  if (p.data) {
+    switch (panel.type) {
+      case "timeseries":
+        body = (
+          <TimeSeries
+            data={p.data}
+            revision={p.revision}
+            unit={panel.unit}
+            decimals={panel.decimals}
+            range={p.range}
+            annotations={p.annotations}
+            crosshairs={p.crosshairs}
+            onHover={p.onHover}
+            onZoom={p.onZoom}
+            onAnnotate={p.onAnnotate}
+            onAnnotationClick={p.onAnnotationClick}
+          />
+        );
+        break;
+      case "stat":
+        body = <Stat data={p.data} {...single} />;
+        break;
+      case "gauge":
+        body = <Gauge data={p.data} {...single} />;
+        break;
+      case "table":
+        body = <Table data={p.data} {...single} />;
+        break;
+    }
+  }
+  return (
+    <section class="panel" data-panel-id={panel.id} aria-label={panel.title}>
+      <div class="panel-head">
+        <h3 title={panel.description || panel.title}>{panel.title}</h3>
+        {p.editing && (
+          <>
+            <button onClick={p.onEdit} aria-label={`Edit ${panel.title}`}>Edit</button>
+            <button class="danger" onClick={p.onRemove} aria-label={`Remove ${panel.title}`}>✕</button>
+          </>
+        )}
+      </div>
+      {p.error && <div class="panel-error" role="alert">{p.error}</div>}
+      <div class="panel-body">{body}</div>
+    </section>
+  );
+}

@@ -1,0 +1,68 @@
+// HTTP calls to huddle's own API. Errors come back as ApiError with the server's message, so
+// every caller can show it as is; a lost session sends the browser to the login page.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  const res = await fetch(path, init);
+  if (res.status === 401) {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+    throw new ApiError(401, "sign in again");
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ApiError(res.status, `${method} ${path}: the server answered ${res.status} with something that is not JSON`);
+  }
+  if (!res.ok) {
+    const obj = (data ?? {}) as Record<string, unknown>;
+    const msg = typeof obj.error === "string" ? obj.error : `${method} ${path} failed with ${res.status}`;
+    throw new ApiError(res.status, msg, obj);
+  }
+  return data as T;
+}
+
+export interface Me {
+  login: string;
+  name: string;
+  role: "viewer" | "editor" | "admin";
+}
+
+/** queryRange runs a PromQL range query, posting its parameters as a form so that long queries
+ * fit, and returns the matrix. */
+export async function queryRange(params: URLSearchParams): Promise<import("./data").PromSample[]> {
+  const res = await fetch("/api/v1/query_range", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+    body: params.toString(),
+  });
+  if (res.status === 401) {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+    throw new ApiError(401, "sign in again");
+  }
+  let body: { status?: string; data?: { result: import("./data").PromSample[] }; error?: string };
+  try {
+    body = await res.json();
+  } catch {
+    throw new ApiError(res.status, `query failed with ${res.status}`);
+  }
+  if (body.status !== "success" || !body.data) throw new ApiError(res.status, body.error ?? `query failed with ${res.status}`);
+  return body.data.result;
+}

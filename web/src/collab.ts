@@ -1,0 +1,107 @@
+// Presence, cursors, crosshair and follow mode, carried as ephemeral messages on the dashboard's
+// collaboration group. Nothing here is stored: a newcomer says hello and the others answer with
+// their state; a viewer not heard from for a while is dropped.
+import { personColor } from "./colors";
+import type { TimeRange } from "./model";
+
+export interface PeerState {
+  userId: string;
+  name: string;
+  color: string;
+  active: boolean;
+  range?: TimeRange;
+  scroll?: number; // fraction of the page scrolled
+  cursor?: { panel: number; fx: number; fy: number; at: number };
+  crosshair?: { time: number; at: number };
+  seen: number;
+}
+
+export type PeerMessage =
+  | { type: "hello"; name: string }
+  | { type: "presence"; name: string; active: boolean; range: TimeRange; scroll: number }
+  | { type: "cursor"; panel: number; fx: number; fy: number; time?: number }
+  | { type: "cursor-out" }
+  | { type: "bye" };
+
+/** Timings of the shared pointer, as people expect from collaborative editors. */
+export const cursorInterval = 50; // at most 20 updates a second
+export const cursorDimAfter = 3_000;
+export const cursorHideAfter = 60_000;
+export const presenceEvery = 10_000;
+export const peerGoneAfter = 35_000;
+export const idleAfter = 60_000;
+
+/** applyPeer folds one message from userId into peers and returns the new map. */
+export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: PeerMessage, now: number): Map<string, PeerState> {
+  const next = new Map(peers);
+  if (msg.type === "bye") {
+    next.delete(userId);
+    return next;
+  }
+  const prev: PeerState = peers.get(userId) ?? { userId, name: userId, color: personColor(userId), active: true, seen: now };
+  const p: PeerState = { ...prev, seen: now };
+  switch (msg.type) {
+    case "hello":
+      p.name = msg.name || userId;
+      break;
+    case "presence":
+      p.name = msg.name || userId;
+      p.active = msg.active;
+      p.range = msg.range;
+      p.scroll = msg.scroll;
+      break;
+    case "cursor":
+      p.active = true;
+      p.cursor = { panel: msg.panel, fx: msg.fx, fy: msg.fy, at: now };
+      p.crosshair = msg.time === undefined ? undefined : { time: msg.time, at: now };
+      break;
+    case "cursor-out":
+      p.cursor = undefined;
+      p.crosshair = undefined;
+      break;
+  }
+  next.set(userId, p);
+  return next;
+}
+
+/** expirePeers drops viewers not heard from and forgets stale pointers. */
+export function expirePeers(peers: Map<string, PeerState>, now: number): Map<string, PeerState> {
+  let changed = false;
+  const next = new Map<string, PeerState>();
+  for (const [id, p] of peers) {
+    if (now - p.seen > peerGoneAfter) {
+      changed = true;
+      continue;
+    }
+    if (p.cursor && now - p.cursor.at > cursorHideAfter) {
+      next.set(id, { ...p, cursor: undefined, crosshair: undefined });
+      changed = true;
+      continue;
+    }
+    next.set(id, p);
+  }
+  return changed ? next : peers;
+}
+
+/** throttle calls fn at most once per interval with the latest arguments, trailing included. */
+export function throttle<A extends unknown[]>(fn: (...a: A) => void, interval: number): (...a: A) => void {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pending: A | undefined;
+  return (...a: A) => {
+    const now = Date.now();
+    pending = a;
+    if (now - last >= interval) {
+      last = now;
+      pending = undefined;
+      fn(...a);
+    } else if (!timer) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        last = Date.now();
+        if (pending) fn(...pending);
+        pending = undefined;
+      }, interval - (now - last));
+    }
+  };
+}

@@ -1,0 +1,117 @@
+// Panel data: aligned columns for uPlot, filled from range queries over HTTP and extended by the
+// server's live pushes. Points are keyed by timestamp, so a push that repeats a point the range
+// query already returned (after a reconnect, say) replaces it instead of duplicating it.
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+export interface Series {
+  key: string;
+  refId: string;
+  labels: Record<string, string>;
+  name: string;
+}
+
+export function seriesName(labels: Record<string, string>, legendFormat?: string): string {
+  if (legendFormat) {
+    return legendFormat.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, l: string) => labels[l] ?? "");
+  }
+  const { __name__: name = "", ...rest } = labels;
+  const inner = Object.keys(rest)
+    .sort()
+    .map((k) => `${k}="${rest[k]}"`)
+    .join(", ");
+  return inner ? `${name}{${inner}}` : name || "value";
+}
+
+function seriesKey(refId: string, labels: Record<string, string>): string {
+  return refId + JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+}
+
+function parseValue(s: string): number | null {
+  const v = Number(s);
+  return Number.isFinite(v) ? v : s === "NaN" ? null : v;
+}
+
+/** PanelData holds a panel's series as columns: times (seconds) and one value array per series. */
+export class PanelData {
+  times: number[] = [];
+  series: Series[] = [];
+  values: (number | null)[][] = [];
+  errors = new Map<string, string>();
+  private index = new Map<string, number>();
+
+  constructor(private legends: Record<string, string | undefined> = {}) {}
+
+  /** reset replaces everything with range query results, one list per refId. */
+  reset(results: Map<string, PromSample[]>) {
+    this.times = [];
+    this.series = [];
+    this.values = [];
+    this.index.clear();
+    const byTime = new Map<number, Map<number, number | null>>();
+    for (const [refId, samples] of results) {
+      for (const s of samples) {
+        const col = this.column(refId, s.metric);
+        for (const [t, v] of s.values ?? []) {
+          let row = byTime.get(t);
+          if (!row) byTime.set(t, (row = new Map()));
+          row.set(col, parseValue(v));
+        }
+      }
+    }
+    const times = [...byTime.keys()].sort((a, b) => a - b);
+    this.times = times;
+    this.values = this.series.map((_, col) => times.map((t) => byTime.get(t)?.get(col) ?? null));
+  }
+
+  /** add puts instant results at time t (seconds), keeping times sorted and unique. */
+  add(t: number, results: Map<string, PromSample[]>) {
+    let row = this.times.indexOf(t);
+    if (row < 0) {
+      row = this.times.findIndex((x) => x > t);
+      if (row < 0) row = this.times.length;
+      this.times.splice(row, 0, t);
+      for (const col of this.values) col.splice(row, 0, null);
+    }
+    for (const [refId, samples] of results) {
+      for (const s of samples) {
+        const col = this.column(refId, s.metric);
+        this.values[col][row] = s.value ? parseValue(s.value[1]) : null;
+      }
+    }
+  }
+
+  /** trim drops points before from (seconds). */
+  trim(from: number) {
+    const n = this.times.findIndex((t) => t >= from);
+    const drop = n < 0 ? this.times.length : n;
+    if (drop === 0) return;
+    this.times.splice(0, drop);
+    for (const col of this.values) col.splice(0, drop);
+  }
+
+  /** last is each series' latest value that is not null. */
+  last(): { series: Series; value: number | null }[] {
+    return this.series.map((s, col) => {
+      const vals = this.values[col];
+      for (let i = vals.length - 1; i >= 0; i--) if (vals[i] !== null) return { series: s, value: vals[i] };
+      return { series: s, value: null };
+    });
+  }
+
+  private column(refId: string, labels: Record<string, string>): number {
+    const key = seriesKey(refId, labels);
+    let col = this.index.get(key);
+    if (col === undefined) {
+      col = this.series.length;
+      this.index.set(key, col);
+      this.series.push({ key, refId, labels, name: seriesName(labels, this.legends[refId]) });
+      this.values.push(this.times.map(() => null));
+    }
+    return col;
+  }
+}

@@ -1,0 +1,15 @@
+import { render } from "preact";
+import "./styles.css";
+import { Home } from "./Home";
+import { DashboardPage } from "./Dashboard";
+import { applyTheme, initialTheme } from "./theme";
+
+applyTheme(initialTheme());
+
+function App() {
+  const m = /^\/d\/([A-Za-z0-9_-]{1,64})\/?$/.exec(location.pathname);
+  if (m) return <DashboardPage uid={m[1]} />;
+  return <Home />;
+}
+
+render(<App />, document.getElementById("app")!);

@@ -1,0 +1,99 @@
+// The dashboard model as the server stores it (close to Grafana's).
+
+export interface TimeRange {
+  from: string;
+  to: string;
+}
+
+export interface Target {
+  refId: string;
+  expr: string;
+  legendFormat?: string;
+  instant?: boolean;
+}
+
+export interface Threshold {
+  value: number | null;
+  color: string;
+}
+
+export type PanelType = "timeseries" | "stat" | "gauge" | "table";
+
+export interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface Panel {
+  id: number;
+  type: PanelType;
+  title: string;
+  description?: string;
+  gridPos: GridPos;
+  targets: Target[];
+  unit?: string;
+  decimals?: number;
+  min?: number;
+  max?: number;
+  thresholds?: Threshold[];
+}
+
+export interface Variable {
+  name: string;
+  label?: string;
+  type: "query" | "custom" | "constant" | "interval";
+  query: string;
+  multi?: boolean;
+  current?: string[];
+}
+
+export interface Dashboard {
+  uid: string;
+  title: string;
+  tags: string[];
+  time: TimeRange;
+  refresh: string;
+  variables: Variable[];
+  panels: Panel[];
+  version: number;
+}
+
+export interface Meta {
+  created: string;
+  updated: string;
+  createdBy: string;
+  updatedBy: string;
+  annotationSeq: number;
+  canEdit: boolean;
+}
+
+export interface StoredDashboard {
+  dashboard: Dashboard;
+  meta: Meta;
+}
+
+export interface Annotation {
+  id: number;
+  dashboardUID: string;
+  panelId: number;
+  time: number;
+  timeEnd: number;
+  tags: string[];
+  text: string;
+  userId: string;
+  login: string;
+  created: number;
+  updated: number;
+  seq: number;
+  deleted?: boolean;
+}
+
+export interface DashboardSummary {
+  uid: string;
+  title: string;
+  tags: string[];
+  version: number;
+  updated: string;
+}

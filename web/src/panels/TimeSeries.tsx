@@ -1,0 +1,196 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import type { Annotation } from "../model";
+import type { PanelData } from "../data";
+import { formatValue } from "../units";
+import { palette } from "../colors";
+
+export interface Crosshair {
+  time: number; // ms
+  color: string;
+}
+
+export interface TimeSeriesProps {
+  data: PanelData;
+  revision: number;
+  unit?: string;
+  decimals?: number;
+  min?: number;
+  max?: number;
+  range: { from: number; to: number };
+  annotations: Annotation[];
+  crosshairs: Crosshair[];
+  /** hover reports the time under the pointer (ms), or null when it leaves. */
+  onHover(time: number | null): void;
+  onZoom(from: number, to: number): void;
+  /** onAnnotate asks for an annotation at a time or over a range (ctrl/⌘ + click or drag). */
+  onAnnotate?(time: number, timeEnd: number): void;
+  onAnnotationClick(a: Annotation): void;
+}
+
+const syncKey = "huddle-dashboard";
+
+/** TimeSeries draws a panel's series with uPlot. The chart is created once per set of series and
+ * updated in place as points arrive, so live updates do not flicker. */
+export function TimeSeries(p: TimeSeriesProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const props = useRef(p);
+  props.current = p;
+  const seriesKeys = p.data.series.map((s) => s.key).join("\n");
+
+  useEffect(() => {
+    const el = host.current!;
+    let ctrl = false;
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 400,
+      height: el.clientHeight || 200,
+      legend: { show: true, live: true },
+      cursor: {
+        sync: { key: syncKey, setSeries: false },
+        drag: { x: true, y: false, setScale: false },
+        focus: { prox: 16 },
+      },
+      scales: { x: { time: true }, y: { auto: true } },
+      axes: [
+        { stroke: "var(--muted)", grid: { stroke: "var(--grid)", width: 1 }, ticks: { stroke: "var(--grid)" } },
+        {
+          stroke: "var(--muted)",
+          grid: { stroke: "var(--grid)", width: 1 },
+          ticks: { stroke: "var(--grid)" },
+          size: 70,
+          values: (_u, vals) => vals.map((v) => formatValue(v, props.current.unit, props.current.decimals)),
+        },
+      ],
+      series: [
+        { value: (_u, v) => (v == null ? "" : new Date(v * 1000).toLocaleTimeString()) },
+        ...p.data.series.map((s, i) => ({
+          label: s.name,
+          stroke: palette[i % palette.length],
+          width: 1.5,
+          points: { show: false },
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => formatValue(v, props.current.unit, props.current.decimals),
+        })),
+      ],
+      hooks: {
+        setCursor: [
+          (u) => {
+            const idx = u.cursor.idx;
+            const left = u.cursor.left ?? -1;
+            props.current.onHover(left >= 0 && idx != null ? u.posToVal(left, "x") * 1000 : null);
+          },
+        ],
+        setSelect: [
+          (u) => {
+            if (u.select.width < 2) return;
+            const from = u.posToVal(u.select.left, "x") * 1000;
+            const to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            if (ctrl && props.current.onAnnotate) props.current.onAnnotate(Math.round(from), Math.round(to));
+            else props.current.onZoom(Math.round(from), Math.round(to));
+          },
+        ],
+        draw: [(u) => drawOverlays(u, props.current)],
+      },
+    };
+    const u = new uPlot(opts, [p.data.times, ...p.data.values] as uPlot.AlignedData, el);
+    u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+    plot.current = u;
+
+    const down = (e: MouseEvent) => (ctrl = e.ctrlKey || e.metaKey);
+    const click = (e: MouseEvent) => {
+      const cur = props.current;
+      const rect = u.over.getBoundingClientRect();
+      const t = u.posToVal(e.clientX - rect.left, "x") * 1000;
+      const hit = annotationAt(u, cur.annotations, e.clientX - rect.left);
+      if (hit) {
+        cur.onAnnotationClick(hit);
+        return;
+      }
+      if ((e.ctrlKey || e.metaKey) && cur.onAnnotate) cur.onAnnotate(Math.round(t), Math.round(t));
+    };
+    u.over.addEventListener("mousedown", down);
+    u.over.addEventListener("click", click);
+    const resize = new ResizeObserver(() => {
+      const h = el.clientHeight - legendHeight(el);
+      u.setSize({ width: el.clientWidth, height: Math.max(h, 60) });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [seriesKeys]);
+
+  useEffect(() => {
+    const u = plot.current;
+    if (!u) return;
+    u.setData([p.data.times, ...p.data.values] as uPlot.AlignedData, false);
+    u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+  }, [p.revision, p.range.from, p.range.to]);
+
+  useEffect(() => {
+    plot.current?.redraw(false, false);
+  }, [p.annotations, p.crosshairs]);
+
+  return <div class="chart" ref={host} />;
+}
+
+function legendHeight(el: HTMLElement): number {
+  const legend = el.querySelector<HTMLElement>(".u-legend");
+  return legend ? legend.offsetHeight : 0;
+}
+
+function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | undefined {
+  const dpr = devicePixelRatio || 1;
+  for (const a of list) {
+    const left = u.valToPos(a.time / 1000, "x");
+    const right = u.valToPos(a.timeEnd / 1000, "x");
+    if (x >= left - 4 && x <= Math.max(right, left) + 4) return a;
+  }
+  void dpr;
+  return undefined;
+}
+
+/** drawOverlays paints annotations (lines and shaded ranges) and the other viewers'
+ * crosshairs on the chart's canvas. */
+function drawOverlays(u: uPlot, p: TimeSeriesProps) {
+  const ctx = u.ctx;
+  const { top, height } = u.bbox;
+  ctx.save();
+  for (const a of p.annotations) {
+    const x0 = u.valToPos(a.time / 1000, "x", true);
+    const x1 = u.valToPos(a.timeEnd / 1000, "x", true);
+    if (a.timeEnd > a.time) {
+      ctx.fillStyle = "rgba(255, 170, 0, 0.12)";
+      ctx.fillRect(x0, top, x1 - x0, height);
+    }
+    ctx.strokeStyle = "rgba(255, 170, 0, 0.9)";
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.beginPath();
+    ctx.moveTo(x0, top);
+    ctx.lineTo(x0, top + height);
+    ctx.stroke();
+    ctx.fillStyle = "rgba(255, 170, 0, 0.95)";
+    ctx.beginPath();
+    ctx.moveTo(x0 - 5 * devicePixelRatio, top + height);
+    ctx.lineTo(x0 + 5 * devicePixelRatio, top + height);
+    ctx.lineTo(x0, top + height - 7 * devicePixelRatio);
+    ctx.fill();
+  }
+  ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  for (const c of p.crosshairs) {
+    const x = u.valToPos(c.time / 1000, "x", true);
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    ctx.strokeStyle = c.color;
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}

@@ -1,0 +1,28 @@
+import { useState } from "preact/hooks";
+
+type Theme = "light" | "dark";
+
+export function initialTheme(): Theme {
+  const saved = localStorage.getItem("huddle.theme");
+  if (saved === "light" || saved === "dark") return saved;
+  return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+export function applyTheme(t: Theme) {
+  document.documentElement.dataset.theme = t;
+}
+
+export function ThemeToggle() {
+  const [theme, setTheme] = useState<Theme>(initialTheme());
+  const flip = () => {
+    const t: Theme = theme === "dark" ? "light" : "dark";
+    localStorage.setItem("huddle.theme", t);
+    applyTheme(t);
+    setTheme(t);
+  };
+  return (
+    <button onClick={flip} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`} title="Theme">
+      {theme === "dark" ? "☀" : "☾"}
+    </button>
+  );
+}
