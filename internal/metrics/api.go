@@ -162,7 +162,7 @@ func (a *API) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	switch kind {
 	case KindBadData:
 		code = http.StatusBadRequest
-	case KindTimeout:
+	case KindTimeout, KindUnavailable:
 		code = http.StatusServiceUnavailable
 	case KindCanceled:
 		code = 499 // Prometheus's "client closed connection"

@@ -2,8 +2,10 @@
 //
 // It provides an embedded Prometheus TSDB ([Store]) that the collector and
 // remote-write clients append to, a [Source] interface that the dashboard and
-// alerts query through, an HTTP API compatible with Prometheus's /api/v1
-// query endpoints ([API]) and a remote-write 1.0 receiver.
+// alerts query through (implemented by the Store and by [Remote], an
+// external Prometheus-compatible server), an HTTP API compatible with
+// Prometheus's /api/v1 query endpoints ([API]) and a remote-write 1.0
+// receiver.
 //
 // Guarantees: Commit writes an appender's samples to the write-ahead log
 // before it returns (written, not fsynced, as Prometheus does), so a crash of
@@ -26,12 +28,13 @@ import (
 )
 
 // Source is what the dashboard, alerts and the HTTP API query through. The
-// embedded [Store] implements it; a remote Prometheus-compatible server can
-// implement it with its HTTP API, which is why every method takes the same
+// embedded [Store] implements it, and so does [Remote] with a
+// Prometheus-compatible server's HTTP API, which is why every method takes the same
 // arguments as the matching /api/v1 endpoint and nothing TSDB-specific.
 //
 // Errors are [*Error] values when their kind matters to a caller (bad input,
-// timeout, cancellation); anything else is an execution error.
+// timeout, cancellation, an unreachable remote); anything else is an
+// execution error.
 type Source interface {
 	// Query evaluates expr at ts.
 	Query(ctx context.Context, expr string, ts time.Time) (*promql.Result, error)
@@ -62,6 +65,10 @@ const (
 	KindTimeout   ErrorKind = "timeout"
 	KindCanceled  ErrorKind = "canceled"
 	KindInternal  ErrorKind = "internal"
+	// KindUnavailable is a source that cannot answer at all: a remote
+	// server that is unreachable, refuses us or answers with something
+	// other than its API's JSON.
+	KindUnavailable ErrorKind = "unavailable"
 )
 
 // Error is a query error with its kind.
