@@ -287,3 +287,36 @@ func TestAnnotationQueries(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent annotations on one dashboard get distinct, gapless change numbers, so a client
+// resyncing from any of them misses nothing.
+func TestConcurrentAnnotationsAreNumbered(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ed := e.user("eddie", auth.RoleEditor)
+		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
+		const n = 10
+		codes := make(chan int, n)
+		for i := range n {
+			go func() {
+				codes <- ed.do("POST", "/api/dashboards/ops/annotations", AnnotationInput{Text: fmt.Sprint(i)}).Code
+			}()
+		}
+		for range n {
+			if c := <-codes; c != http.StatusCreated {
+				t.Errorf("status %d", c)
+			}
+		}
+		var changes []Annotation
+		ed.expect("GET", "/api/dashboards/ops/annotations?since=0", nil, http.StatusOK, &changes)
+		for i, a := range changes {
+			if a.Seq != int64(i+1) {
+				t.Errorf("change %d has seq %d", i, a.Seq)
+			}
+		}
+		if len(changes) != n {
+			t.Errorf("%d changes, want %d", len(changes), n)
+		}
+	})
+}
