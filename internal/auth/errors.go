@@ -26,6 +26,9 @@ const (
 type Error struct {
 	Code Code
 	Msg  string
+	// Field, when set, names the request field at fault (a JSON field, or a path such as
+	// panels[2].type); it is answered as "field" beside "error", so a form can point at it.
+	Field string
 	// RetryAfter is set on locked and rate-limited answers (HTTP Retry-After).
 	RetryAfter time.Duration
 }

@@ -44,7 +44,7 @@ func (s *Service) handleListDashboardRoles(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, grants)
+	WriteJSON(w, http.StatusOK, grants)
 	return nil
 }
 
@@ -162,7 +162,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSessionCookie(w, r, token)
-	writeJSON(w, http.StatusOK, meJSON{ID: u.ID, Login: u.Login, Name: u.Name, Email: u.Email, Role: u.Role})
+	WriteJSON(w, http.StatusOK, meJSON{ID: u.ID, Login: u.Login, Name: u.Name, Email: u.Email, Role: u.Role})
 	return nil
 }
 
@@ -188,7 +188,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
-	writeJSON(w, http.StatusOK, meJSON{ID: p.User.ID, Login: p.User.Login, Name: p.User.Name, Email: p.User.Email, Role: p.Role})
+	WriteJSON(w, http.StatusOK, meJSON{ID: p.User.ID, Login: p.User.Login, Name: p.User.Name, Email: p.User.Email, Role: p.Role})
 	return nil
 }
 
@@ -222,7 +222,7 @@ func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request) error 
 	for i, u := range users {
 		out[i] = s.userJSON(u)
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	w.Header().Set("Location", "/api/users/"+u.ID)
-	writeJSON(w, http.StatusCreated, s.userJSON(u))
+	WriteJSON(w, http.StatusCreated, s.userJSON(u))
 	return nil
 }
 
@@ -253,7 +253,7 @@ func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.userJSON(u))
+	WriteJSON(w, http.StatusOK, s.userJSON(u))
 	return nil
 }
 
@@ -275,7 +275,7 @@ func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.userJSON(u))
+	WriteJSON(w, http.StatusOK, s.userJSON(u))
 	return nil
 }
 
@@ -319,7 +319,7 @@ func (s *Service) handleListKeys(w http.ResponseWriter, r *http.Request) error {
 	for i, k := range keys {
 		out[i] = toKeyJSON(k)
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -347,7 +347,7 @@ func (s *Service) handleCreateKey(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := toKeyJSON(k)
 	out.Key = secret
-	writeJSON(w, http.StatusCreated, out)
+	WriteJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -391,6 +391,6 @@ func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, entries)
+	WriteJSON(w, http.StatusOK, entries)
 	return nil
 }

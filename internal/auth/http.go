@@ -187,19 +187,22 @@ func (s *Service) serve(h HandlerFunc) http.Handler {
 // It logs each error once: failures of ours as errors, clients' mistakes at info (a request
 // without a session, the normal state of a signed-out browser, at debug).
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := http.StatusInternalServerError, "internal error"
+	status, body := http.StatusInternalServerError, map[string]string{"error": "internal error"}
 	var (
 		e        *Error
 		tooLarge *http.MaxBytesError
 	)
 	switch {
 	case errors.As(err, &e):
-		status, msg = e.Status(), e.Msg
+		status, body["error"] = e.Status(), e.Msg
+		if e.Field != "" {
+			body["field"] = e.Field
+		}
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 		}
 	case errors.As(err, &tooLarge):
-		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)
+		status, body["error"] = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)
 	}
 	level := slog.LevelInfo
 	switch {
@@ -210,12 +213,15 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.logger.Log(r.Context(), level, "auth request failed", "method", r.Method, "path", r.URL.Path,
 		"status", status, "remote", s.clientAddr(r), "err", err)
-	writeJSON(w, status, map[string]string{"error": msg})
+	WriteJSON(w, status, body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON with status. Answers are never cached (they hold one user's view)
+// nor sniffed as another type (they may hold text users wrote, markup included).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }
@@ -223,10 +229,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxBodyBytes bounds request bodies: the largest legitimate one is a user with a password.
 const maxBodyBytes = 64 << 10
 
-// decodeJSON reads exactly one JSON object into dst, refusing unknown fields, so that a typo in
-// a field name is an error rather than a silently ignored setting.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	return DecodeJSON(w, r, dst, maxBodyBytes)
+}
+
+// DecodeJSON reads exactly one JSON object of at most maxBytes into dst, refusing unknown fields,
+// so that a typo in a field name is an error rather than a silently ignored setting. Its errors
+// are *Error (400, naming the field at fault) or *http.MaxBytesError (413, stating the limit).
+func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBytes))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	var (
@@ -246,9 +257,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		if typeErr.Field == "" {
 			return badRequest("the request body must be a JSON object")
 		}
-		return badRequest("field %q must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type))
+		return &Error{Code: CodeBadRequest, Field: typeErr.Field,
+			Msg: fmt.Sprintf("field %q must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type))}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("unknown field %s", truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64))
+		name := truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
+		return &Error{Code: CodeBadRequest, Field: strings.Trim(name, `"`), Msg: "unknown field " + name}
 	default:
 		return badRequest("malformed JSON in the request body")
 	}

@@ -18,8 +18,9 @@ import (
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
 
-// tables are those the first migration creates.
-var tables = []string{"users", "sessions", "api_keys", "audit_log", "dashboard_permissions"}
+// tables are those the migrations create.
+var tables = []string{"users", "sessions", "api_keys", "audit_log", "dashboard_permissions",
+	"dashboards", "annotations", "annotation_tags", "provisioning"}
 
 func TestOpenMigratesFreshDatabase(t *testing.T) {
 	t.Parallel()

@@ -1,0 +1,359 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/huddle-dev/huddle/internal/auth"
+)
+
+// Request body limits: the largest legitimate dashboard (MaxPanels panels of MaxTargets long
+// queries) fits in a few MiB; an annotation is MaxAnnotationText characters and a few fields.
+const (
+	maxDashboardBody  = 4 << 20
+	maxAnnotationBody = 128 << 10
+)
+
+// Routes is the dashboard API, each route with its rule, for auth.Service.Register. Routes that
+// name a dashboard in their path check the caller's role on that dashboard, per-dashboard
+// overrides included; those that name it in their body or query check it in the handler.
+func (s *Service) Routes() []auth.Route {
+	const (
+		viewer, editor = auth.RoleViewer, auth.RoleEditor
+		read, write    = auth.ScopeDashboardsRead, auth.ScopeDashboardsWrite
+	)
+	return []auth.Route{
+		{Method: "GET", Pattern: "/api/dashboards", MinRole: viewer, Scope: read, Handler: s.handleList},
+		{Method: "POST", Pattern: "/api/dashboards", MinRole: editor, Scope: write, Handler: s.handleCreate},
+		{Method: "POST", Pattern: "/api/dashboards/import", MinRole: editor, Scope: write, Handler: s.handleImport},
+		{Method: "GET", Pattern: "/api/dashboards/{uid}", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleGet},
+		{Method: "PUT", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleUpdate},
+		{Method: "DELETE", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleDelete},
+		{Method: "GET", Pattern: "/api/dashboards/{uid}/export", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleExport},
+		{Method: "GET", Pattern: "/api/dashboards/{uid}/annotations", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleDashboardAnnotations},
+		{Method: "POST", Pattern: "/api/dashboards/{uid}/annotations", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleCreateAnnotation},
+		{Method: "PUT", Pattern: "/api/dashboards/{uid}/annotations/{id}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleUpdateAnnotation},
+		{Method: "DELETE", Pattern: "/api/dashboards/{uid}/annotations/{id}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleDeleteAnnotation},
+		{Method: "GET", Pattern: "/api/annotations", MinRole: viewer, Scope: read, Handler: s.handleAnnotations},
+	}
+}
+
+// caller is the principal the route table authenticated; every route here needs one.
+func caller(r *http.Request) (auth.Principal, Author) {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return p, Author{UserID: p.User.ID, Login: p.User.Login}
+}
+
+// role is p's role on dashboard uid.
+func (s *Service) role(ctx context.Context, p auth.Principal, uid string) (auth.Role, error) {
+	role, err := s.access.DashboardRole(ctx, p, uid)
+	if err != nil {
+		return "", fmt.Errorf("dashboard role on %s: %w", uid, err)
+	}
+	return role, nil
+}
+
+// requireRole refuses p unless its role on dashboard uid is at least min: for dashboards a
+// request names in its body or query, where the route table cannot look.
+func (s *Service) requireRole(ctx context.Context, p auth.Principal, uid string, min auth.Role) error {
+	role, err := s.role(ctx, p, uid)
+	if err != nil {
+		return err
+	}
+	if !role.AtLeast(min) {
+		return &auth.Error{Code: auth.CodeForbidden, Msg: fmt.Sprintf("this needs the %s role on dashboard %q", min, truncate(uid, 64))}
+	}
+	return nil
+}
+
+func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.List(r.Context())
+	if err != nil {
+		return err
+	}
+	p, _ := caller(r)
+	if list, err = keepVisible(r.Context(), s, p, list, func(d Summary) string { return d.UID }); err != nil {
+		return err
+	}
+	auth.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// keepVisible returns the items of list that are on dashboards p may see, asking once per
+// dashboard.
+func keepVisible[T any](ctx context.Context, s *Service, p auth.Principal, list []T, uid func(T) string) ([]T, error) {
+	seen := map[string]bool{}
+	out := list[:0]
+	for _, item := range list {
+		u := uid(item)
+		ok, known := seen[u]
+		if !known {
+			role, err := s.role(ctx, p, u)
+			if err != nil {
+				return nil, err
+			}
+			ok = role.AtLeast(auth.RoleViewer)
+			seen[u] = ok
+		}
+		if ok {
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
+	uid := r.PathValue("uid")
+	st, err := s.Get(r.Context(), uid)
+	if err != nil {
+		return err
+	}
+	p, _ := caller(r)
+	role, err := s.role(r.Context(), p, uid)
+	if err != nil {
+		return err
+	}
+	st.Meta.CanEdit = role.AtLeast(auth.RoleEditor)
+	auth.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
+	uid := r.PathValue("uid")
+	st, err := s.Get(r.Context(), uid)
+	if err != nil {
+		return err
+	}
+	// The uid is a safe file name: ValidUID allows letters, digits, '-' and '_' only.
+	w.Header().Set("Content-Disposition", `attachment; filename="`+uid+`.json"`)
+	auth.WriteJSON(w, http.StatusOK, st.Dashboard)
+	return nil
+}
+
+func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
+	var d Dashboard
+	if err := auth.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
+		return err
+	}
+	p, by := caller(r)
+	// A role override may already name the uid (a dashboard deleted and made again).
+	if d.UID != "" {
+		if err := s.requireRole(r.Context(), p, d.UID, auth.RoleEditor); err != nil {
+			return err
+		}
+	}
+	st, err := s.Create(r.Context(), by, d)
+	if err != nil {
+		return err
+	}
+	st.Meta.CanEdit = true
+	auth.WriteJSON(w, http.StatusCreated, st)
+	return nil
+}
+
+func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
+	var d Dashboard
+	if err := auth.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
+		return err
+	}
+	uid := r.PathValue("uid")
+	switch d.UID {
+	case "":
+		d.UID = uid
+	case uid:
+	default:
+		return invalid("uid", "must be the uid in the path, %q: a dashboard's uid does not change (create a copy instead)", truncate(uid, 64))
+	}
+	_, by := caller(r)
+	st, err := s.Update(r.Context(), by, d)
+	if err != nil {
+		return err
+	}
+	st.Meta.CanEdit = true
+	auth.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
+	_, by := caller(r)
+	if err := s.Delete(r.Context(), by, r.PathValue("uid")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ImportRequest is the body of POST /api/dashboards/import, in Grafana's shape.
+type ImportRequest struct {
+	Dashboard Dashboard `json:"dashboard"`
+	// Overwrite replaces a dashboard with the same uid; without it that is a conflict.
+	Overwrite bool `json:"overwrite"`
+}
+
+func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
+	var req ImportRequest
+	if err := auth.DecodeJSON(w, r, &req, maxDashboardBody); err != nil {
+		return err
+	}
+	p, by := caller(r)
+	if req.Dashboard.UID != "" {
+		if err := s.requireRole(r.Context(), p, req.Dashboard.UID, auth.RoleEditor); err != nil {
+			return err
+		}
+	}
+	st, created, err := s.Import(r.Context(), by, req.Dashboard, req.Overwrite)
+	if err != nil {
+		return err
+	}
+	st.Meta.CanEdit = true
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	auth.WriteJSON(w, status, st)
+	return nil
+}
+
+func (s *Service) handleDashboardAnnotations(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseAnnotationQuery(r.URL.Query(), "from", "to", "tags", "matchAny", "limit", "since")
+	if err != nil {
+		return err
+	}
+	q.DashboardUID = r.PathValue("uid")
+	list, err := s.Annotations(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	auth.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// handleAnnotations is Grafana's GET /api/annotations: annotations across dashboards, of those
+// the caller may see.
+func (s *Service) handleAnnotations(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseAnnotationQuery(r.URL.Query(), "from", "to", "tags", "matchAny", "limit", "since", "dashboardUID")
+	if err != nil {
+		return err
+	}
+	q.DashboardUID = r.URL.Query().Get("dashboardUID")
+	list, err := s.Annotations(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	p, _ := caller(r)
+	if list, err = keepVisible(r.Context(), s, p, list, func(a Annotation) string { return a.DashboardUID }); err != nil {
+		return err
+	}
+	auth.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// parseAnnotationQuery reads the query parameters of an annotation list, refusing others, so
+// that a misspelt filter is an error rather than a silently wider answer.
+func parseAnnotationQuery(v url.Values, allowed ...string) (AnnotationQuery, error) {
+	for name := range v {
+		if !slices.Contains(allowed, name) {
+			return AnnotationQuery{}, invalid(truncate(name, 32), "unknown query parameter: use %s", strings.Join(allowed, ", "))
+		}
+	}
+	var (
+		q   AnnotationQuery
+		err error
+	)
+	if q.From, err = intParam(v, "from"); err != nil {
+		return q, err
+	}
+	if q.To, err = intParam(v, "to"); err != nil {
+		return q, err
+	}
+	limit, err := intParam(v, "limit")
+	if err != nil {
+		return q, err
+	}
+	q.Limit = int(min(limit, maxAnnotationLimit+1)) // beyond the maximum: refused by Annotations
+	if v.Has("since") {
+		since, err := intParam(v, "since")
+		if err != nil {
+			return q, err
+		}
+		q.Since = &since
+	}
+	if m := v.Get("matchAny"); m != "" {
+		if q.MatchAny, err = strconv.ParseBool(m); err != nil {
+			return q, invalid("matchAny", "must be true or false")
+		}
+	}
+	q.Tags = v["tags"]
+	return q, nil
+}
+
+// intParam reads a non-negative integer query parameter; absent is 0.
+func intParam(v url.Values, name string) (int64, error) {
+	s := v.Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalid(name, "must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func (s *Service) handleCreateAnnotation(w http.ResponseWriter, r *http.Request) error {
+	var in AnnotationInput
+	if err := auth.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
+		return err
+	}
+	_, by := caller(r)
+	a, err := s.CreateAnnotation(r.Context(), by, r.PathValue("uid"), in)
+	if err != nil {
+		return err
+	}
+	auth.WriteJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (s *Service) handleUpdateAnnotation(w http.ResponseWriter, r *http.Request) error {
+	id, err := annotationID(r)
+	if err != nil {
+		return err
+	}
+	var in AnnotationInput
+	if err := auth.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
+		return err
+	}
+	_, by := caller(r)
+	a, err := s.UpdateAnnotation(r.Context(), by, r.PathValue("uid"), id, in)
+	if err != nil {
+		return err
+	}
+	auth.WriteJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Service) handleDeleteAnnotation(w http.ResponseWriter, r *http.Request) error {
+	id, err := annotationID(r)
+	if err != nil {
+		return err
+	}
+	_, by := caller(r)
+	if err := s.DeleteAnnotation(r.Context(), by, r.PathValue("uid"), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func annotationID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, &auth.Error{Code: auth.CodeNotFound, Msg: "annotation not found: its id is a positive integer"}
+	}
+	return id, nil
+}
