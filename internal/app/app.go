@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/dashboard"
+	"github.com/huddle-dev/huddle/internal/live"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/webpubsub"
@@ -35,18 +38,20 @@ const ShutdownTimeout = 15 * time.Second
 
 // App is a configured, not yet running huddle server.
 type App struct {
-	cfg      config.Config
-	logger   *slog.Logger
-	keys     accesskey.Keys
-	registry *prometheus.Registry
-	store    *store.Store
-	metrics  *metricsPart
-	accounts *auth.Service
-	pubsub   *pubsub.Service
-	wps      *webpubsub.Server
-	handler  http.Handler
-	ready    atomic.Bool
-	bound    atomic.Value // string: the address Run listens on
+	cfg        config.Config
+	logger     *slog.Logger
+	keys       accesskey.Keys
+	registry   *prometheus.Registry
+	store      *store.Store
+	metrics    *metricsPart
+	dashboards *dashboard.Service
+	live       *live.Scheduler
+	accounts   *auth.Service
+	pubsub     *pubsub.Service
+	wps        *webpubsub.Server
+	handler    http.Handler
+	ready      atomic.Bool
+	bound      atomic.Value // string: the address Run listens on
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
 	ownRoutes []auth.Route
 }
@@ -79,7 +84,7 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error
 	a, err := build(ctx, cfg, logger, console, keys, st, mp, reg)
 	if err != nil {
 		_ = st.Close()
-		_ = mp.close(ctx, false)
+		_ = mp.close()
 		return nil, err
 	}
 	return a, nil
@@ -143,6 +148,18 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
 	extra = append(extra, mp.routes(logger, reg)...)
+	dashHub := newDashboardHub(svc)
+	if a.dashboards, err = dashboard.New(dashboard.Options{Store: st, Access: a.accounts, Notifier: dashHub, Logger: logger}); err != nil {
+		return nil, fmt.Errorf("dashboards: %w", err)
+	}
+	if err := a.dashboards.Provision(ctx); err != nil {
+		return nil, fmt.Errorf("provision dashboards: %w", err)
+	}
+	extra = append(extra, a.dashboards.Routes()...)
+	if a.live, err = live.New(live.Options{Plans: livePlans{a.dashboards}, Querier: mp.source, Audience: dashHub,
+		Logger: logger.With("component", "live"), Registerer: reg}); err != nil {
+		return nil, err
+	}
 	a.ownRoutes = extra
 	if a.handler, err = a.routes(extra); err != nil {
 		return nil, err
@@ -219,7 +236,12 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.pubsub.Run(gctx) })
-	g.Go(func() error { return a.metrics.run(gctx) })
+	// The collector writes to the metrics store and the live scheduler queries it: the store
+	// closes after both have stopped.
+	var storeUsers sync.WaitGroup
+	storeUsers.Add(2)
+	g.Go(func() error { defer storeUsers.Done(); return a.metrics.run(gctx) })
+	g.Go(func() error { defer storeUsers.Done(); return a.live.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
@@ -237,7 +259,8 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
 		werr := a.wps.Close(sctx)
 		serr := a.store.Close()
-		merr := a.metrics.close(sctx, true)
+		storeUsers.Wait()
+		merr := a.metrics.close()
 		return errors.Join(herr, perr, werr, serr, merr)
 	})
 	addr := ln.Addr().String()

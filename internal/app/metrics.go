@@ -21,8 +21,6 @@ type metricsPart struct {
 	store     *metrics.Store     // nil with a remote source
 	source    metrics.Source     // the range cache in front of the store or the remote server
 	collector *collect.Collector // nil with a remote source
-	// collected is closed when the collector has stopped, so the store closes after its last write.
-	collected chan struct{}
 }
 
 // openMetrics opens the source cfg chooses. The embedded store replays its write-ahead log here,
@@ -30,7 +28,7 @@ type metricsPart struct {
 // restart.
 func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry) (*metricsPart, error) {
 	m := cfg.Metrics
-	p := metricsPart{collected: make(chan struct{})}
+	var p metricsPart
 	switch m.Source {
 	case "", config.SourceEmbedded:
 		st, err := metrics.Open(cfg.DataDir, metrics.StoreOptions{
@@ -47,6 +45,20 @@ func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registr
 			_ = st.Close()
 			return nil, err
 		}
+	case config.SourcePrometheus:
+		pr := m.Prometheus
+		remote, err := metrics.NewRemote(metrics.RemoteOptions{
+			URL:              pr.URL,
+			BasicAuth:        metrics.BasicAuth{Username: pr.Username, Password: pr.Password},
+			BearerToken:      pr.BearerToken,
+			Headers:          pr.Headers,
+			Timeout:          pr.Timeout,
+			MaxResponseBytes: pr.MaxResponseBytes,
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.source = metrics.NewCache(remote, metrics.CacheOptions{})
 	default:
 		return nil, fmt.Errorf("metrics.source %q is not supported", m.Source)
 	}
@@ -89,7 +101,6 @@ func newCollector(cfg config.Config, st *metrics.Store, logger *slog.Logger, reg
 
 // run collects until ctx ends.
 func (p *metricsPart) run(ctx context.Context) error {
-	defer close(p.collected)
 	if p.collector == nil {
 		return nil
 	}
@@ -124,18 +135,11 @@ func serve(h http.Handler) auth.HandlerFunc {
 	}
 }
 
-// close closes the embedded store once the collector, if it ran, has stopped writing, writing
-// the store's head to disk so a restart replays nothing lost.
-func (p *metricsPart) close(ctx context.Context, started bool) error {
+// close closes the embedded store, writing its head to disk so a restart replays nothing lost.
+// Whatever writes or queries it must have stopped.
+func (p *metricsPart) close() error {
 	if p.store == nil {
 		return nil
-	}
-	if started {
-		select {
-		case <-p.collected:
-		case <-ctx.Done():
-			return fmt.Errorf("metrics collector did not stop: %w", ctx.Err())
-		}
 	}
 	return p.store.Close()
 }

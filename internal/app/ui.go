@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -28,9 +27,9 @@ func (a *App) uiRoutes() []auth.Route {
 		{Method: "GET", Pattern: "/assets/{file...}", MinRole: auth.RoleAnonymous, Handler: serve(http.HandlerFunc(ui.ServeAsset))},
 		{Method: "GET", Pattern: "/api/connection-string", MinRole: auth.RoleAdmin, Scope: auth.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {
-				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("Cache-Control", "no-store")
-				return json.NewEncoder(w).Encode(map[string]string{"connectionString": a.ConnectionString(a.addr())})
+				auth.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString(a.addr())})
+				return nil
 			}},
 	}
 }

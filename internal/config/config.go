@@ -122,6 +122,12 @@ type RemotePrometheus struct {
 	Password string `yaml:"password"`
 	// BearerToken sends Authorization: Bearer (HUDDLE_METRICS_PROMETHEUS_TOKEN).
 	BearerToken string `yaml:"bearerToken"`
+	// Headers are sent with every request, e.g. X-Scope-OrgID for Mimir's tenants.
+	Headers map[string]string `yaml:"headers"`
+	// Timeout bounds one request (default 2m).
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxResponseBytes bounds one answer (default 256 MiB).
+	MaxResponseBytes int64 `yaml:"maxResponseBytes"`
 }
 
 // Postgres locates the shared database of a cluster.
@@ -314,12 +320,7 @@ func (m *Metrics) validate(bad func(field, format string, args ...any)) {
 			bad("metrics.prometheus.url", "is set but metrics.source is %q: set metrics.source to prometheus to use it", m.Source)
 		}
 	case SourcePrometheus:
-		if !absoluteHTTP(m.Prometheus.URL) {
-			bad("metrics.prometheus.url", "%q must be the server's absolute http:// or https:// base URL, e.g. http://prometheus:9090", m.Prometheus.URL)
-		}
-		if m.Prometheus.BearerToken != "" && (m.Prometheus.Username != "" || m.Prometheus.Password != "") {
-			bad("metrics.prometheus", "set either username and password or bearerToken, not both")
-		}
+		// The remote source checks its own settings when it is built, naming the same fields.
 	default:
 		bad("metrics.source", "%q must be embedded or prometheus", m.Source)
 	}

@@ -35,7 +35,7 @@ type Plan struct {
 
 // Query is one panel query.
 type Query struct {
-	Panel int    `json:"panel"`
+	Panel int64  `json:"panel"`
 	RefID string `json:"refId"`
 	Expr  string `json:"-"`
 }
@@ -178,11 +178,14 @@ func (s *Scheduler) work(ctx context.Context, uid string) {
 				log.Warn("live dashboard plan", "err", err)
 				lastErr = err.Error()
 			}
-			plan.Refresh = 10 * MinRefresh
 		} else {
 			lastErr = ""
 		}
 		refresh := max(plan.Refresh, MinRefresh)
+		if len(plan.Queries) == 0 {
+			// Nothing to push (no refresh, or no panels yet): look again now and then for a save.
+			refresh = max(refresh, 10*MinRefresh)
+		}
 		now := s.opts.Now()
 		at := now.Truncate(refresh).Add(refresh)
 		timer := time.NewTimer(at.Sub(now))

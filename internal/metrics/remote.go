@@ -131,30 +131,30 @@ func validateRemote(opts RemoteOptions) (*url.URL, error) {
 		return nil, fmt.Errorf("metrics.prometheus.url %q is not an absolute http or https URL: write it as http://host:port[/path]", u.Redacted())
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("metrics.prometheus.url %q holds credentials: move them to metrics.prometheus.basic_auth", u.Redacted())
+		return nil, fmt.Errorf("metrics.prometheus.url %q holds credentials: move them to metrics.prometheus.username and password", u.Redacted())
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("metrics.prometheus.url %q has a query or fragment: give only the base URL, such as http://prometheus:9090", u.Redacted())
 	}
 	if opts.BasicAuth.Username == "" && opts.BasicAuth.Password != "" {
-		return nil, errors.New("metrics.prometheus.basic_auth.password is set without a username: set metrics.prometheus.basic_auth.username")
+		return nil, errors.New("metrics.prometheus.password is set without a username: set metrics.prometheus.username")
 	}
 	if opts.BasicAuth.Username != "" && opts.BearerToken != "" {
-		return nil, errors.New("metrics.prometheus.basic_auth and metrics.prometheus.bearer_token are mutually exclusive: set only one")
+		return nil, errors.New("metrics.prometheus.username and metrics.prometheus.bearerToken are mutually exclusive: set only one")
 	}
 	for k, v := range opts.Headers {
 		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
 			return nil, fmt.Errorf("metrics.prometheus.headers: %q is not a valid HTTP header name and value", k)
 		}
 		if http.CanonicalHeaderKey(k) == "Authorization" {
-			return nil, errors.New("metrics.prometheus.headers must not set Authorization: use metrics.prometheus.basic_auth or metrics.prometheus.bearer_token")
+			return nil, errors.New("metrics.prometheus.headers must not set Authorization: use metrics.prometheus.username and password, or bearerToken")
 		}
 	}
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("metrics.prometheus.timeout %s is negative: leave it unset for 2m or give a positive duration", opts.Timeout)
 	}
 	if opts.MaxResponseBytes < 0 {
-		return nil, fmt.Errorf("metrics.prometheus.max_response_bytes %d is negative: leave it unset for 256 MiB or give a positive size", opts.MaxResponseBytes)
+		return nil, fmt.Errorf("metrics.prometheus.maxResponseBytes %d is negative: leave it unset for 256 MiB or give a positive size", opts.MaxResponseBytes)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u, nil
@@ -186,7 +186,7 @@ func (t *remoteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 type errResponseTooLarge struct{ max int64 }
 
 func (e errResponseTooLarge) Error() string {
-	return fmt.Sprintf("answer larger than %d bytes (metrics.prometheus.max_response_bytes): narrow the query or raise the limit", e.max)
+	return fmt.Sprintf("answer larger than %d bytes (metrics.prometheus.maxResponseBytes): narrow the query or raise the limit", e.max)
 }
 
 type limitedBody struct {

@@ -272,7 +272,7 @@ func TestRemoteFailures(t *testing.T) {
 		{"remote unavailable", RemoteOptions{URL: answer(503, "application/json", `{"status":"error","errorType":"unavailable","error":"TSDB not ready"}`)}, KindUnavailable, []string{"TSDB not ready"}, 503},
 		{"our timeout", RemoteOptions{URL: hang.URL, Timeout: 50 * time.Millisecond}, KindTimeout, []string{hang.URL, "deadline exceeded"}, 503},
 		{"native histograms", RemoteOptions{URL: answer(200, "application/json", nativeHistogram)}, KindExecution, []string{"native histograms", "histogram_quantile"}, 422},
-		{"answer too large", RemoteOptions{URL: prom.URL, MaxResponseBytes: 100}, KindExecution, []string{"larger than 100 bytes", "metrics.prometheus.max_response_bytes"}, 422},
+		{"answer too large", RemoteOptions{URL: prom.URL, MaxResponseBytes: 100}, KindExecution, []string{"larger than 100 bytes", "metrics.prometheus.maxResponseBytes"}, 422},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,15 +366,15 @@ func TestNewRemoteValidation(t *testing.T) {
 		{"no host", RemoteOptions{URL: "http:///api"}, "not an absolute http or https URL"},
 		{"other scheme", RemoteOptions{URL: "ftp://prometheus"}, "not an absolute http or https URL"},
 		{"unparsable", RemoteOptions{URL: "http://[::1"}, "metrics.prometheus.url"},
-		{"credentials in url", RemoteOptions{URL: "http://u:hunter2@prometheus:9090"}, "move them to metrics.prometheus.basic_auth"},
+		{"credentials in url", RemoteOptions{URL: "http://u:hunter2@prometheus:9090"}, "move them to metrics.prometheus.username and password"},
 		{"query in url", RemoteOptions{URL: "http://prometheus:9090/?x=1"}, "has a query or fragment"},
 		{"both auths", RemoteOptions{URL: "http://p", BasicAuth: BasicAuth{Username: "u"}, BearerToken: "t"}, "mutually exclusive"},
-		{"password alone", RemoteOptions{URL: "http://p", BasicAuth: BasicAuth{Password: "p"}}, "metrics.prometheus.basic_auth.username"},
+		{"password alone", RemoteOptions{URL: "http://p", BasicAuth: BasicAuth{Password: "p"}}, "metrics.prometheus.username"},
 		{"authorization header", RemoteOptions{URL: "http://p", Headers: map[string]string{"authorization": "x"}}, "must not set Authorization"},
 		{"bad header name", RemoteOptions{URL: "http://p", Headers: map[string]string{"X Org": "a"}}, "not a valid HTTP header"},
 		{"bad header value", RemoteOptions{URL: "http://p", Headers: map[string]string{"X-Org": "a\nb"}}, "not a valid HTTP header"},
 		{"negative timeout", RemoteOptions{URL: "http://p", Timeout: -time.Second}, "metrics.prometheus.timeout"},
-		{"negative size", RemoteOptions{URL: "http://p", MaxResponseBytes: -1}, "metrics.prometheus.max_response_bytes"},
+		{"negative size", RemoteOptions{URL: "http://p", MaxResponseBytes: -1}, "metrics.prometheus.maxResponseBytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

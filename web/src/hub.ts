@@ -55,12 +55,18 @@ export class DashboardHub {
       },
     });
     this.client = client;
+    // What the server sends to the dashboard's metrics group arrives, as in Web PubSub, as a
+    // server message; what other viewers send to the collaboration group as a group message.
+    client.on("server-message", (e) => {
+      const data = e.message.data;
+      if (typeof data === "object" && data !== null && (data as { dashboard?: string }).dashboard === this.uid) {
+        this.on.server(data as Record<string, unknown>);
+      }
+    });
     client.on("group-message", (e) => {
       const m = e.message;
       if (typeof m.data !== "object" || m.data === null) return;
-      const data = m.data as Record<string, unknown>;
-      if (m.group === me.metricsGroup) this.on.server(data);
-      else if (m.group === me.collabGroup && m.fromUserId !== me.userId) this.on.peer(data, m.fromUserId);
+      if (m.group === me.collabGroup && m.fromUserId !== me.userId) this.on.peer(m.data as Record<string, unknown>, m.fromUserId);
     });
     client.on("connected", () => {
       this.on.status("online", this.everOnline);

@@ -1,0 +1,168 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/app/apptest"
+	"github.com/huddle-dev/huddle/internal/config"
+)
+
+// viewer is a dashboard viewer's WebSocket, negotiated as the browser does.
+type viewer struct{ ws *websocket.Conn }
+
+func watch(t *testing.T, b *browser, uid string) *viewer {
+	t.Helper()
+	var neg struct{ URL, MetricsGroup string }
+	if err := json.Unmarshal([]byte(b.expect("GET", "/api/negotiate?dashboard="+uid, "", 200)), &neg); err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{"json.reliable.webpubsub.azure.v1"}}
+	ws, _, err := d.Dial(neg.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	v := &viewer{ws: ws}
+	if err := ws.WriteJSON(map[string]any{"type": "joinGroup", "group": neg.MetricsGroup, "ackId": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := v.next(t)
+		if m["type"] == "ack" {
+			if m["success"] != true {
+				t.Fatalf("join %s: %v", neg.MetricsGroup, m)
+			}
+			return v
+		}
+	}
+}
+
+func (v *viewer) next(t *testing.T) map[string]any {
+	t.Helper()
+	_ = v.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	var m map[string]any
+	if err := v.ws.ReadJSON(&m); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+// server reads the next message of the given type that the server sent to the dashboard's
+// group. As in Web PubSub, what an app server sends reaches clients as a server message.
+func (v *viewer) server(t *testing.T, typ string) map[string]any {
+	t.Helper()
+	for {
+		m := v.next(t)
+		data, _ := m["data"].(map[string]any)
+		if m["type"] == "message" && m["from"] == "server" && data["type"] == typ {
+			return data
+		}
+	}
+}
+
+const opsDashboard = `{"uid":"ops","title":"Ops","refresh":"1s","time":{"from":"now-5m","to":"now"},"panels":[
+ {"type":"timeseries","title":"Load","gridPos":{"x":0,"y":0,"w":12,"h":8},"targets":[{"refId":"A","expr":"node_load1"},{"refId":"B","expr":"node_load5"}]},
+ {"type":"stat","title":"Up","gridPos":{"x":12,"y":0,"w":12,"h":8},"targets":[{"refId":"A","expr":"sum(up)"}]}]}`
+
+// Fifty viewers of one dashboard cost one evaluation of each panel query per interval: the
+// server's query counter grows with pushes, not with viewers, and every viewer gets every push.
+func TestLivePanelsCostOneQueryPerInterval(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	admin.expect("POST", "/api/dashboards", opsDashboard, 201)
+
+	const viewers = 50
+	vs := make([]*viewer, viewers)
+	for i := range vs {
+		vs[i] = watch(t, admin, "ops")
+	}
+	before := liveCounters(t, admin)
+	const pushes = 3
+	var wg sync.WaitGroup
+	times := make([][]float64, viewers)
+	for i, v := range vs {
+		wg.Go(func() {
+			for range pushes {
+				p := v.server(t, "points")
+				times[i] = append(times[i], p["time"].(float64))
+				if n := len(p["results"].([]any)); n != 3 {
+					t.Errorf("push with %d results, want 3: %v", n, p)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	after := liveCounters(t, admin)
+	evaluations := after["huddle_live_pushes_total"] - before["huddle_live_pushes_total"]
+	queries := after["huddle_live_queries_total"] - before["huddle_live_queries_total"]
+	// Between the two readings the dashboard was evaluated about `pushes` times (one more or
+	// less at the edges), each time with its 3 queries, whatever the 50 viewers.
+	if evaluations < pushes-1 || evaluations > pushes+2 || queries < 3*(evaluations-1) || queries > 3*(evaluations+1) {
+		t.Fatalf("%v evaluations and %v queries for %d pushes to %d viewers: want 3 queries per evaluation", evaluations, queries, pushes, viewers)
+	}
+	for i := 1; i < viewers; i++ {
+		if fmt.Sprint(times[i]) != fmt.Sprint(times[0]) {
+			t.Fatalf("viewer %d got pushes at %v, viewer 0 at %v", i, times[i], times[0])
+		}
+	}
+}
+
+var counterLine = regexp.MustCompile(`(?m)^(huddle_live_\w+) (\S+)$`)
+
+func liveCounters(t *testing.T, b *browser) map[string]float64 {
+	t.Helper()
+	_, body, _ := b.do("GET", "/metrics", "")
+	out := map[string]float64{}
+	for _, m := range counterLine.FindAllStringSubmatch(body, -1) {
+		out[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	}
+	return out
+}
+
+// An editor's annotation reaches a viewer over the hub right after it is saved; the viewer
+// cannot annotate, and its resync by change number returns what it missed.
+func TestAnnotationsByRole(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	admin.expect("POST", "/api/dashboards", strings.Replace(opsDashboard, `"refresh":"1s"`, `"refresh":""`, 1), 201)
+	admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera","role":"viewer","password":"vera's long password"}`, 201)
+	admin.expect("POST", "/api/users", `{"login":"eddie","name":"Eddie","role":"editor","password":"eddie's long password"}`, 201)
+	vera := newBrowser(t, srv.URL)
+	vera.expect("POST", "/api/login", `{"user":"vera","password":"vera's long password"}`, 200)
+	eddie := newBrowser(t, srv.URL)
+	eddie.expect("POST", "/api/login", `{"user":"eddie","password":"eddie's long password"}`, 200)
+
+	v := watch(t, vera, "ops")
+	vera.expect("POST", "/api/dashboards/ops/annotations", `{"text":"viewers watch"}`, 403)
+	created := eddie.expect("POST", "/api/dashboards/ops/annotations", `{"text":"<script>alert(1)</script> deploy 42","tags":["deploy"]}`, 201)
+	var a struct {
+		ID  int64
+		Seq int64
+	}
+	_ = json.Unmarshal([]byte(created), &a)
+
+	ev := v.server(t, "annotation.created")
+	got, _ := ev["annotation"].(map[string]any)
+	if got["text"] != "<script>alert(1)</script> deploy 42" || got["login"] != "eddie" {
+		t.Fatalf("event %v", ev)
+	}
+	missed := vera.expect("GET", fmt.Sprintf("/api/dashboards/ops/annotations?since=%d", a.Seq-1), "", 200)
+	if !strings.Contains(missed, `"deploy 42`) && !strings.Contains(missed, `deploy 42"`) {
+		t.Fatalf("resync since %d: %s", a.Seq-1, missed)
+	}
+	eddie.expect("DELETE", fmt.Sprintf("/api/dashboards/ops/annotations/%d", a.ID), "", 204)
+	if ev := v.server(t, "annotation.deleted"); ev["annotation"].(map[string]any)["deleted"] != true {
+		t.Fatalf("delete event %v", ev)
+	}
+}

@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/dashboard"
+	"github.com/huddle-dev/huddle/internal/live"
+	"github.com/huddle-dev/huddle/internal/pubsub"
+)
+
+// dashboardHub is the dashboards' side of the real-time hub: which dashboards have viewers, and
+// the server's messages to them. It publishes through the broker like any app server, so the
+// messages reach viewers on every node and the reliable protocol's guarantees hold for them.
+type dashboardHub struct{ hub *pubsub.Hub }
+
+func newDashboardHub(svc *pubsub.Service) dashboardHub { return dashboardHub{svc.Hub(collab.Hub)} }
+
+// Watched lists the dashboards whose metrics group has members on this node.
+func (d dashboardHub) Watched() []string {
+	groups := d.hub.Groups("dash.")
+	uids := make([]string, 0, len(groups))
+	for _, g := range groups {
+		uid, ok := strings.CutSuffix(strings.TrimPrefix(g, "dash."), ".metrics")
+		if ok && collab.ValidUID(uid) {
+			uids = append(uids, uid)
+		}
+	}
+	return uids
+}
+
+// Push sends live points to a dashboard's viewers.
+func (d dashboardHub) Push(ctx context.Context, uid string, data []byte) error {
+	return d.SendToGroup(ctx, collab.MetricsGroup(uid), data)
+}
+
+// SendToGroup sends a JSON server message to a group.
+func (d dashboardHub) SendToGroup(ctx context.Context, group string, data []byte) error {
+	return d.hub.Publish(ctx, &pubsub.Envelope{
+		Op:      pubsub.OpSend,
+		To:      pubsub.Selector{Kind: pubsub.ToGroup, Name: group},
+		Message: pubsub.NewMessage(pubsub.JSON, data),
+	})
+}
+
+// livePlans turns a saved dashboard into what the live scheduler evaluates: every panel query,
+// with the dashboard's variables substituted as the browser substitutes them.
+type livePlans struct{ dashboards *dashboard.Service }
+
+func (l livePlans) Plan(ctx context.Context, uid string) (live.Plan, error) {
+	st, err := l.dashboards.Get(ctx, uid)
+	if errors.Is(err, auth.ErrNotFound) {
+		return live.Plan{}, live.ErrNoDashboard
+	}
+	if err != nil {
+		return live.Plan{}, fmt.Errorf("dashboard %s: %w", uid, err)
+	}
+	d := st.Dashboard
+	refresh := d.RefreshInterval()
+	plan := live.Plan{Refresh: refresh, Version: d.Version}
+	if refresh == 0 {
+		return plan, nil
+	}
+	for _, p := range d.Panels {
+		for _, t := range p.Targets {
+			plan.Queries = append(plan.Queries, live.Query{Panel: p.ID, RefID: t.RefID, Expr: d.Expand(t.Expr, refresh)})
+		}
+	}
+	return plan, nil
+}
