@@ -153,3 +153,36 @@ func TestBadScrapeConfigStopsStart(t *testing.T) {
 		t.Fatalf("New = %v, want an error naming metrics.scrape[0].targets[0]", err)
 	}
 }
+
+// With metrics.source prometheus, every query goes to the other server: here a second huddle,
+// reached with one of its API keys as the bearer token.
+func TestRemotePrometheusSource(t *testing.T) {
+	upstream := apptest.Start(t, config.Config{})
+	upAdmin := newBrowser(t, upstream.URL)
+	upAdmin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	if code := remoteWrite(t, upstream.URL, createKey(t, upAdmin, "editor", "metrics:write"), 7, time.Now().Add(-time.Second)); code != http.StatusNoContent {
+		t.Fatalf("remote write upstream: %d", code)
+	}
+	srv := apptest.Start(t, config.Config{Metrics: config.Metrics{Source: config.SourcePrometheus,
+		Prometheus: config.RemotePrometheus{URL: upstream.URL, BearerToken: createKey(t, upAdmin, "viewer", "metrics:read")}}})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	key := createKey(t, admin, "viewer", "metrics:read")
+	if code, v := queryValue(t, srv.URL, key, `pushed_total{agent="alloy"}`); code != 200 || v != "7" {
+		t.Fatalf("query through the remote source: %d %q, want 200 \"7\"", code, v)
+	}
+	if code, _ := queryValue(t, srv.URL, key, `sum(`); code != http.StatusBadRequest {
+		t.Fatalf("a bad query through the remote source: %d, want 400 as the upstream answers", code)
+	}
+	if code := remoteWrite(t, srv.URL, createKey(t, admin, "editor", "metrics:write"), 1, time.Now()); code != http.StatusMethodNotAllowed && code != http.StatusNotFound {
+		t.Fatalf("remote write with a remote source: %d, want no receiver", code)
+	}
+}
+
+func TestRemotePrometheusSourceConfigErrors(t *testing.T) {
+	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccessKey: apptest.Key, AdminPassword: apptest.AdminPassword,
+		Metrics: config.Metrics{Source: config.SourcePrometheus, Prometheus: config.RemotePrometheus{URL: "prometheus:9090"}}}
+	if _, err := app.New(cfg, slog.New(slog.DiscardHandler), io.Discard); err == nil || !strings.Contains(err.Error(), "metrics.prometheus.url") {
+		t.Fatalf("New = %v, want an error naming metrics.prometheus.url", err)
+	}
+}
