@@ -166,3 +166,39 @@ func TestAnnotationsByRole(t *testing.T) {
 		t.Fatalf("delete event %v", ev)
 	}
 }
+
+// Every query of the provisioned "This host" dashboard finds data on a fresh server, once the
+// collector has collected twice (rates need two samples).
+func TestThisHostDashboardHasData(t *testing.T) {
+	srv := apptest.Start(t, config.Config{Metrics: config.Metrics{Interval: time.Second}})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	var st struct {
+		Dashboard struct {
+			Panels []struct {
+				Title   string
+				Targets []struct{ RefID, Expr string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(admin.expect("GET", "/api/dashboards/this-host", "", 200)), &st); err != nil {
+		t.Fatal(err)
+	}
+	key := createKey(t, admin, "viewer", "metrics:read")
+	for _, p := range st.Dashboard.Panels {
+		for _, tg := range p.Targets {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				code, v := queryValue(t, srv.URL, key, tg.Expr)
+				if code == 200 && v != "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("panel %q query %s: %d, no data within 20 s: %s", p.Title, tg.RefID, code, tg.Expr)
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}
+}
