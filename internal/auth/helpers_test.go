@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // testPassword satisfies the password rules; every test user has it.
@@ -24,60 +24,18 @@ const testPassword = "correct horse battery"
 // fastPassword keeps argon2id cheap in tests; the costs are checked by their own test.
 var fastPassword = PasswordParams{Memory: 64, Time: 1, Threads: 1}
 
-// fakeClock is the injected clock: tests move time instead of sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// logBuffer collects the service's log for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) Reset() {
-	b.mu.Lock()
-	b.buf.Reset()
-	b.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	s     *Service
 	st    *store.Store
-	clock *fakeClock
+	clock *testkit.Clock
 	mux   *http.ServeMux
-	logs  *logBuffer
+	logs  *testkit.LogBuffer
 }
 
 func newEnv(t *testing.T, st *store.Store, mutate ...func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, st: st, clock: &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, logs: &logBuffer{}}
+	e := &env{t: t, st: st, clock: testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), logs: &testkit.LogBuffer{}}
 	opts := Options{
 		Store:    st,
 		Logger:   slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,24 +19,6 @@ import (
 // t0 is the first collection's time in tests that set Options.Now, so that
 // consecutive collections have distinct, known timestamps.
 var t0 = time.Unix(1_700_000_000, 0).UTC()
-
-// clock is a settable Options.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 func openStore(t *testing.T) *metrics.Store {
 	t.Helper()
@@ -90,26 +71,9 @@ func metadataOf(t *testing.T, s *metrics.Store, name string) metadata.Metadata {
 	return m[name][0]
 }
 
-// logBuffer collects log output; slog handlers may be called concurrently.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// textLogger logs to w, at info and above.
+func textLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/model/metadata"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 const exposition = `# HELP http_requests_total Requests served.
@@ -30,9 +32,9 @@ latency_seconds_count 4
 
 // newScrapeCollector returns a collector whose only job is sc (named "shop"
 // unless it has a name), and the clock that stamps its collections.
-func newScrapeCollector(t *testing.T, opts Options, sc ScrapeConfig) (*Collector, *clock) {
+func newScrapeCollector(t *testing.T, opts Options, sc ScrapeConfig) (*Collector, *testkit.Clock) {
 	t.Helper()
-	clk := &clock{now: t0}
+	clk := testkit.NewClock(t0)
 	opts.Host.Disabled = true
 	opts.Now = clk.Now
 	if sc.JobName == "" {
@@ -69,8 +71,8 @@ func TestScrapeJob(t *testing.T) {
 	instance := strings.TrimPrefix(srv.URL, "http://")
 
 	s := openStore(t)
-	var logs logBuffer
-	c, clk := newScrapeCollector(t, Options{Appendable: s, Logger: logs.logger()}, ScrapeConfig{
+	var logs testkit.LogBuffer
+	c, clk := newScrapeCollector(t, Options{Appendable: s, Logger: textLogger(&logs)}, ScrapeConfig{
 		Targets: []string{instance},
 		Labels:  map[string]string{"env": "test"},
 		Timeout: 2 * time.Second,
@@ -222,9 +224,9 @@ func TestScrapeFailures(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
 			s := openStore(t)
-			var logs logBuffer
+			var logs testkit.LogBuffer
 			tt.sc.Targets = []string{srv.URL + "/metrics"}
-			c, _ := newScrapeCollector(t, Options{Appendable: s, Logger: logs.logger()}, tt.sc)
+			c, _ := newScrapeCollector(t, Options{Appendable: s, Logger: textLogger(&logs)}, tt.sc)
 			start := time.Now()
 			c.jobs[0].collect(context.Background())
 			if took := time.Since(start); took > 2*time.Second {

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/metadata"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 func TestSelfJob(t *testing.T) {
@@ -74,9 +76,9 @@ func (failingGatherer) Gather() ([]*dto.MetricFamily, error) {
 
 func TestSelfJobGatherError(t *testing.T) {
 	s := openStore(t)
-	var logs logBuffer
+	var logs testkit.LogBuffer
 	c, err := New(Options{
-		Appendable: s, Logger: logs.logger(), Host: HostJob{Disabled: true},
+		Appendable: s, Logger: textLogger(&logs), Host: HostJob{Disabled: true},
 		Self: SelfJob{Gatherer: failingGatherer{}, Instance: "self"}, Now: func() time.Time { return t0 },
 	})
 	if err != nil {
