@@ -305,3 +305,19 @@ func TestPerDashboardOverrides(t *testing.T) {
 		vic.expectError("POST", "/api/dashboards/import", ImportRequest{Dashboard: sample("a"), Overwrite: true}, http.StatusForbidden) // importing needs the editor role itself
 	})
 }
+
+// A dashboard created again under a deleted one's uid starts without the old one's roles.
+func TestDeleteForgetsDashboardRoles(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ed := e.user("eddie", auth.RoleEditor)
+		vera := e.user("vera", auth.RoleViewer)
+		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
+		vera.grant("ops", auth.RoleEditor)
+		vera.expect("POST", "/api/dashboards/ops/annotations", `{"text":"as an editor of ops"}`, http.StatusCreated, nil)
+		ed.expect("DELETE", "/api/dashboards/ops", nil, http.StatusNoContent, nil)
+		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
+		vera.expectError("POST", "/api/dashboards/ops/annotations", `{"text":"no longer"}`, http.StatusForbidden)
+	})
+}

@@ -381,6 +381,11 @@ func (s *Service) Delete(ctx context.Context, by Author, uid string) error {
 		} else if n == 0 {
 			return dashboardNotFound(uid)
 		}
+		// Per-dashboard roles die with the dashboard, so that a new one under the same uid does
+		// not inherit who could do what on the old one.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM dashboard_permissions WHERE dashboard_uid = ?`), uid); err != nil {
+			return fmt.Errorf("delete roles on dashboard %s: %w", uid, err)
+		}
 		return nil
 	})
 	if err != nil {
