@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,8 +137,28 @@ func (a *appender) UpdateMetadata(ref storage.SeriesRef, l labels.Labels, m meta
 	if a.pending == nil {
 		a.pending = make(map[string]metadata.Metadata)
 	}
-	a.pending[l.Get(model.MetricNameLabel)] = m
+	a.pending[familyName(l.Get(model.MetricNameLabel), m.Type)] = m
 	return ref, nil
+}
+
+// familyName is the metric family a series belongs to, the name /api/v1/metadata lists as
+// Prometheus does: a histogram's foo_bucket, foo_sum and foo_count series are family foo.
+func familyName(series string, typ model.MetricType) string {
+	var suffixes []string
+	switch typ {
+	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram:
+		suffixes = []string{"_bucket", "_sum", "_count", "_created", "_gsum", "_gcount"}
+	case model.MetricTypeSummary:
+		suffixes = []string{"_sum", "_count", "_created"}
+	case model.MetricTypeCounter:
+		suffixes = []string{"_created"}
+	}
+	for _, s := range suffixes {
+		if family, ok := strings.CutSuffix(series, s); ok {
+			return family
+		}
+	}
+	return series
 }
 
 func (a *appender) Commit() error {

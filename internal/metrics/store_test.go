@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/promql"
@@ -224,5 +226,33 @@ func TestStoreRestart(t *testing.T) {
 	}
 	if before.String() != after.String() || len(before.String()) < 100 {
 		t.Fatalf("before restart:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// A histogram's or summary's series are listed in the metadata under their family's name, as
+// Prometheus lists them.
+func TestStoreMetadataByFamily(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	app := s.Appender(context.Background())
+	for _, tc := range []struct{ series, typ string }{
+		{"latency_seconds_bucket", "histogram"}, {"latency_seconds_sum", "histogram"}, {"latency_seconds_count", "histogram"},
+		{"rpc_seconds_sum", "summary"}, {"rpc_seconds", "summary"},
+		{"jobs_total", "counter"}, {"temperature_count", "gauge"},
+	} {
+		if _, err := app.UpdateMetadata(0, labels.FromStrings("__name__", tc.series), metadata.Metadata{Type: model.MetricType(tc.typ)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	md, err := s.Metadata(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(maps.Keys(md))
+	if want := []string{"jobs_total", "latency_seconds", "rpc_seconds", "temperature_count"}; !slices.Equal(got, want) {
+		t.Fatalf("metadata names %v, want %v", got, want)
 	}
 }

@@ -61,8 +61,8 @@ func TestSelfJob(t *testing.T) {
 	if m := metadataOf(t, s, "huddle_test_messages_total"); m != (metadata.Metadata{Type: "counter", Help: "Messages."}) {
 		t.Errorf("metadata of the counter = %+v", m)
 	}
-	if m := metadataOf(t, s, "huddle_test_latency_seconds_bucket"); m != (metadata.Metadata{Type: "histogram", Help: "Latency."}) {
-		t.Errorf("metadata of the histogram's buckets = %+v", m)
+	if m := metadataOf(t, s, "huddle_test_latency_seconds"); m != (metadata.Metadata{Type: "histogram", Help: "Latency."}) {
+		t.Errorf("metadata of the histogram = %+v", m)
 	}
 }
 
