@@ -240,7 +240,12 @@ func TestStoreMetadataByFamily(t *testing.T) {
 		{"rpc_seconds_sum", "summary"}, {"rpc_seconds", "summary"},
 		{"jobs_total", "counter"}, {"temperature_count", "gauge"},
 	} {
-		if _, err := app.UpdateMetadata(0, labels.FromStrings("__name__", tc.series), metadata.Metadata{Type: model.MetricType(tc.typ)}); err != nil {
+		l := labels.FromStrings("__name__", tc.series)
+		ref, err := app.Append(0, l, t0.UnixMilli(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.UpdateMetadata(ref, l, metadata.Metadata{Type: model.MetricType(tc.typ)}); err != nil {
 			t.Fatal(err)
 		}
 	}
