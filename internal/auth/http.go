@@ -237,7 +237,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 // so that a typo in a field name is an error rather than a silently ignored setting. Its errors
 // are *Error (400, naming the field at fault) or *http.MaxBytesError (413, stating the limit).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBytes))
+	return DecodeJSONFrom(http.MaxBytesReader(w, r.Body, maxBytes), dst)
+}
+
+// DecodeJSONFrom is DecodeJSON for a body the caller has bounded or already read: a handler that
+// decodes one body twice (a first look deciding its shape) answers the same errors both times.
+func DecodeJSONFrom(body io.Reader, dst any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	var (

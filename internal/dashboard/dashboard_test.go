@@ -301,8 +301,8 @@ func TestPerDashboardOverrides(t *testing.T) {
 			t.Error("canEdit true under a viewer override")
 		}
 		// Import and create name the dashboard in the body: the override applies there too.
-		ed.expectError("POST", "/api/dashboards/import", ImportRequest{Dashboard: sample("b"), Overwrite: true}, http.StatusForbidden)
-		vic.expectError("POST", "/api/dashboards/import", ImportRequest{Dashboard: sample("a"), Overwrite: true}, http.StatusForbidden) // importing needs the editor role itself
+		ed.expectError("POST", "/api/dashboards/import", map[string]any{"dashboard": sample("b"), "overwrite": true}, http.StatusForbidden)
+		vic.expectError("POST", "/api/dashboards/import", map[string]any{"dashboard": sample("a"), "overwrite": true}, http.StatusForbidden) // importing needs the editor role itself
 	})
 }
 

@@ -1,13 +1,14 @@
 // Package dashboard keeps huddle's dashboards and their annotations in the SQL store and serves
 // their HTTP API: dashboards as Grafana-like JSON models (panels of PromQL targets on a 24-column
-// grid), with list, create, read, save, delete, export and import; annotations of points and
-// ranges, with text and tags, queryable by dashboard, time range and tag.
+// grid), with list, create, read, save, delete, export and import, Grafana's dashboard JSON
+// included ([ConvertGrafana]); annotations of points and ranges, with text and tags, queryable
+// by dashboard, time range and tag.
 //
 // What it guarantees:
 //
 //   - Every model is validated before it is stored, and a request naming a field the model does
 //     not have, a panel type it cannot draw or a value out of bounds is refused with 400 naming
-//     the field; request bodies are bounded (413 states the limit).
+//     the field (Grafana's JSON aside, below); request bodies are bounded (413 states the limit).
 //   - Saves are optimistic: a save carries the version it was based on and is refused with 409,
 //     naming the current version, when someone saved in between. Nothing is overwritten unseen;
 //     import replaces a dashboard only when asked to (overwrite).
@@ -16,6 +17,9 @@
 //     nothing; a failed announcement is logged and the write still succeeds, because clients
 //     resync after a reconnect: dashboards by version, annotations by change number (seq, and
 //     since= in the annotation list, deletions included).
+//   - A Grafana dashboard imports as far as it converts, its unknown fields ignored, and the
+//     answer lists, one line each, the panels, queries, variables and settings that did not (but
+//     for display options without an equivalent here; see [ConvertGrafana]).
 //   - Viewers see; editors (per dashboard, overrides included) write dashboards and annotations,
 //     anyone's annotations included. Every route is declared in [Service.Routes] with its role
 //     and API key scope.

@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -190,23 +193,45 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 
 // ImportRequest is the body of POST /api/dashboards/import, in Grafana's shape.
 type ImportRequest struct {
-	Dashboard Dashboard `json:"dashboard"`
+	// Dashboard is huddle's model (an export from here) or a Grafana dashboard JSON, bare or as
+	// Grafana exports it ({"dashboard": …, "meta": …}), converted by [ConvertGrafana].
+	Dashboard json.RawMessage `json:"dashboard"`
 	// Overwrite replaces a dashboard with the same uid; without it that is a conflict.
 	Overwrite bool `json:"overwrite"`
+	// Format is "huddle" or "grafana". Empty, the default, tells them apart by the fields only
+	// Grafana writes (schemaVersion, templating, or its export's "dashboard").
+	Format string `json:"format,omitempty"`
+}
+
+// ImportResponse answers an import: the stored dashboard and, one line each, what of a Grafana
+// dashboard was not converted (empty for huddle's model and for complete conversions).
+type ImportResponse struct {
+	Stored
+	Skipped []string `json:"skipped"`
 }
 
 func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
+	// The body is read whole because huddle's model is decoded from it a second time, once a
+	// first look has told which format it holds.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDashboardBody))
+	if err != nil {
+		return fmt.Errorf("read import request: %w", err) // 413 when too large
+	}
 	var req ImportRequest
-	if err := auth.DecodeJSON(w, r, &req, maxDashboardBody); err != nil {
+	if err := auth.DecodeJSONFrom(bytes.NewReader(body), &req); err != nil {
+		return err
+	}
+	d, skipped, err := importedDashboard(body, req)
+	if err != nil {
 		return err
 	}
 	p, by := caller(r)
-	if req.Dashboard.UID != "" {
-		if err := s.requireRole(r.Context(), p, req.Dashboard.UID, auth.RoleEditor); err != nil {
+	if d.UID != "" {
+		if err := s.requireRole(r.Context(), p, d.UID, auth.RoleEditor); err != nil {
 			return err
 		}
 	}
-	st, created, err := s.Import(r.Context(), by, req.Dashboard, req.Overwrite)
+	st, created, err := s.Import(r.Context(), by, d, req.Overwrite)
 	if err != nil {
 		return err
 	}
@@ -215,8 +240,35 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	auth.WriteJSON(w, status, st)
+	auth.WriteJSON(w, status, ImportResponse{Stored: st, Skipped: skipped})
 	return nil
+}
+
+// importedDashboard reads the dashboard of an import request, body, in its format, with what
+// was not converted.
+func importedDashboard(body []byte, req ImportRequest) (Dashboard, []string, error) {
+	grafana := req.Format == "grafana"
+	switch req.Format {
+	case "":
+		grafana = looksLikeGrafana(req.Dashboard)
+	case "grafana", "huddle":
+	default:
+		return Dashboard{}, nil, invalid("format", "must be huddle or grafana, or left out to tell them apart")
+	}
+	if grafana {
+		return ConvertGrafana(req.Dashboard)
+	}
+	// Huddle's model is decoded from the whole body, strictly, so that its errors name fields
+	// as the request has them (dashboard.panels.gridPos.w); the outer Dashboard field wins over
+	// the raw one.
+	var own struct {
+		ImportRequest
+		Dashboard Dashboard `json:"dashboard"`
+	}
+	if err := auth.DecodeJSONFrom(bytes.NewReader(body), &own); err != nil {
+		return Dashboard{}, nil, err
+	}
+	return own.Dashboard, []string{}, nil
 }
 
 func (s *Service) handleDashboardAnnotations(w http.ResponseWriter, r *http.Request) error {

@@ -259,13 +259,7 @@ func (p *Panel) check(field string) error {
 			return invalid(tf+".refId", "must be a unique name of letters, digits and _")
 		}
 		refIDs[t.RefID] = true
-		if strings.TrimSpace(t.Expr) == "" {
-			return invalid(tf+".expr", "a PromQL expression is required")
-		}
-		if err := checkText(tf+".expr", t.Expr, 0, maxExprLen); err != nil {
-			return err
-		}
-		if err := checkText(tf+".legendFormat", t.LegendFormat, 0, maxTitleLen); err != nil {
+		if err := t.check(tf); err != nil {
 			return err
 		}
 	}
@@ -282,6 +276,18 @@ func (p *Panel) check(field string) error {
 		return invalid(field+".max", "must be greater than min")
 	}
 	return checkThresholds(field+".thresholds", p.Thresholds)
+}
+
+// check validates the query of a target; its refId is the panel's business (unique among its
+// targets).
+func (t *Target) check(field string) error {
+	if strings.TrimSpace(t.Expr) == "" {
+		return invalid(field+".expr", "a PromQL expression is required")
+	}
+	if err := checkText(field+".expr", t.Expr, 0, maxExprLen); err != nil {
+		return err
+	}
+	return checkText(field+".legendFormat", t.LegendFormat, 0, maxTitleLen)
 }
 
 func checkThresholds(field string, steps []Threshold) error {
@@ -406,17 +412,24 @@ func normalizeTags(field string, tags []string) ([]string, error) {
 	out := make([]string, 0, len(tags))
 	for i, t := range tags {
 		t = strings.TrimSpace(t)
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if err := checkText(f, t, 1, maxTagLen); err != nil {
+		if err := checkTag(fmt.Sprintf("%s[%d]", field, i), t); err != nil {
 			return nil, err
-		}
-		if strings.ContainsAny(t, "\t\r\n") {
-			return nil, invalid(f, "must be on one line")
 		}
 		out = append(out, t)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// checkTag checks one trimmed tag.
+func checkTag(field, t string) error {
+	if err := checkText(field, t, 1, maxTagLen); err != nil {
+		return err
+	}
+	if strings.ContainsAny(t, "\t\r\n") {
+		return invalid(field, "must be on one line")
+	}
+	return nil
 }
 
 // truncate bounds user input echoed in error messages.
