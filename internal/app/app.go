@@ -234,6 +234,11 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Subscribed before the listener serves, so that no publish is accepted with nowhere to go.
+	if err := a.pubsub.Start(runCtx); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.pubsub.Run(gctx) })
 	// The collector writes to the metrics store and the live scheduler queries it: the store

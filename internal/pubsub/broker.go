@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -76,10 +77,15 @@ type Envelope struct {
 
 // Broker carries envelopes to every node of the cluster, the publishing one included.
 type Broker interface {
+	// Publish hands e to every node; an error means it may have reached none.
 	Publish(ctx context.Context, e *Envelope) error
-	// Subscribe delivers every published envelope to deliver until ctx ends.
+	// Subscribe delivers every envelope published from its return until ctx ends to deliver.
 	Subscribe(ctx context.Context, deliver func(*Envelope)) error
 }
+
+// ErrNotSubscribed is returned by a publish to a broker nobody has subscribed to yet: the
+// message could not reach any connection, so it must not be acknowledged.
+var ErrNotSubscribed = errors.New("the service is not started: nothing receives from the broker")
 
 // MemoryBroker is the single-node broker: Publish applies the envelope before it returns, so a
 // publisher knows its message is queued to every local recipient.
@@ -96,9 +102,10 @@ func (b *MemoryBroker) Publish(_ context.Context, e *Envelope) error {
 	b.mu.RLock()
 	deliver := b.deliver
 	b.mu.RUnlock()
-	if deliver != nil {
-		deliver(e)
+	if deliver == nil {
+		return ErrNotSubscribed
 	}
+	deliver(e)
 	return nil
 }
 

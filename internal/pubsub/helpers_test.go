@@ -304,12 +304,10 @@ func newTestService(t testing.TB, opts Options) *Service {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	go func() { done <- svc.Run(ctx) }()
-	waitFor(t, "broker subscription", func() bool {
-		b.mu.RLock()
-		defer b.mu.RUnlock()
-		return b.deliver != nil
-	})
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()

@@ -408,3 +408,24 @@ func TestOpClose(t *testing.T) {
 	}
 	waitIdle(t, c3)
 }
+
+// A publish before the service subscribed to its broker fails instead of being accepted with
+// nowhere to go.
+func TestPublishBeforeStart(t *testing.T) {
+	svc, err := NewService(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Envelope{Op: OpSend, To: Selector{Kind: ToAll}, Message: NewMessage(Text, []byte("early"))}
+	if err := svc.Hub("h").Publish(context.Background(), e); !errors.Is(err, ErrNotSubscribed) {
+		t.Fatalf("publish before Start = %v, want ErrNotSubscribed", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Hub("h").Publish(context.Background(), e); err != nil {
+		t.Fatalf("publish after Start = %v", err)
+	}
+}

@@ -35,7 +35,8 @@ type Service struct {
 	hubs map[string]*Hub
 }
 
-// NewService builds a service; call [Service.Run] to start receiving from the broker.
+// NewService builds a service; [Service.Start] subscribes it to the broker and [Service.Run]
+// keeps its connections alive.
 func NewService(opts Options) (*Service, error) {
 	if opts.Broker == nil {
 		opts.Broker = NewMemoryBroker()
@@ -61,11 +62,18 @@ func NewService(opts Options) (*Service, error) {
 // Limits returns the limits in force, defaults filled in.
 func (s *Service) Limits() Limits { return s.limits }
 
-// Run subscribes to the broker; it returns when ctx ends or the subscription fails.
-func (s *Service) Run(ctx context.Context) error {
+// Start subscribes to the broker until ctx ends. Once it returns, whatever is published on any
+// node reaches this node's connections, so a server starts it before it accepts a publish: a
+// message accepted earlier would have nowhere to go.
+func (s *Service) Start(ctx context.Context) error {
 	if err := s.broker.Subscribe(ctx, s.apply); err != nil {
 		return fmt.Errorf("subscribe to broker: %w", err)
 	}
+	return nil
+}
+
+// Run pings idle connections until ctx ends; call it after Start.
+func (s *Service) Run(ctx context.Context) error {
 	s.keepAlive(ctx)
 	return nil
 }

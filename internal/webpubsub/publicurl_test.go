@@ -57,6 +57,9 @@ func TestSetDefaultPublicURL(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			if err := svc.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
 			go func() { _ = svc.Run(ctx) }()
 			srv := New(Options{
 				Service:   svc,

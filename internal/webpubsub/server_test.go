@@ -37,6 +37,9 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	go func() { _ = svc.Run(ctx) }()
 	srv := New(Options{Service: svc, Keys: keys, Logger: logger})
 	mux := http.NewServeMux()
