@@ -266,7 +266,7 @@ func DecodeJSONFrom(body io.Reader, dst any) error {
 		return &Error{Code: CodeBadRequest, Field: typeErr.Field,
 			Msg: fmt.Sprintf("field %q must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type))}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
+		name := Truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
 		return &Error{Code: CodeBadRequest, Field: strings.Trim(name, `"`), Msg: "unknown field " + name}
 	default:
 		return badRequest("malformed JSON in the request body")

@@ -168,7 +168,7 @@ func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, no
 	if _, _, err := s.hasher.verify(ctx, "", password); err != nil {
 		return fmt.Errorf("verify dummy password: %w", err)
 	}
-	err := s.audit(ctx, s.store.DB(), actor, ActionLoginFailed, "login:"+truncate(login, maxLoginLen),
+	err := s.audit(ctx, s.store.DB(), actor, ActionLoginFailed, "login:"+Truncate(login, maxLoginLen),
 		map[string]any{"reason": "unknown login"})
 	if err != nil {
 		return err

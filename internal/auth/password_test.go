@@ -83,12 +83,12 @@ func TestCheckNewPassword(t *testing.T) {
 		err := checkNewPassword(tc.password, "administrator", 12)
 		if tc.want == "" {
 			if err != nil {
-				t.Errorf("%q refused: %v", truncate(tc.password, 20), err)
+				t.Errorf("%q refused: %v", Truncate(tc.password, 20), err)
 			}
 			continue
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) || errorCode(err) != CodeBadRequest {
-			t.Errorf("%q: got %v, want a bad request mentioning %q", truncate(tc.password, 20), err, tc.want)
+			t.Errorf("%q: got %v, want a bad request mentioning %q", Truncate(tc.password, 20), err, tc.want)
 		}
 	}
 }

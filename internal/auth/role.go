@@ -53,7 +53,7 @@ func lower(a, b Role) Role {
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if r.rank() < RoleViewer.rank() {
-		return "", badRequest("role %q is not viewer, editor or admin", truncate(s, 32))
+		return "", badRequest("role %q is not viewer, editor or admin", Truncate(s, 32))
 	}
 	return r, nil
 }
@@ -90,7 +90,7 @@ func parseScopes(in []string) ([]Scope, error) {
 	for _, s := range in {
 		sc := Scope(strings.TrimSpace(s))
 		if !slices.Contains(grantableScopes, sc) {
-			return nil, badRequest("scopes: %q is not one of metrics:read, metrics:write, dashboards:read, dashboards:write, admin", truncate(s, 32))
+			return nil, badRequest("scopes: %q is not one of metrics:read, metrics:write, dashboards:read, dashboards:write, admin", Truncate(s, 32))
 		}
 		out = append(out, sc)
 	}
@@ -132,8 +132,9 @@ func decodeScopes(s string) []Scope {
 	return out
 }
 
-// truncate bounds user input echoed in error messages and logs.
-func truncate(s string, n int) string {
+// Truncate bounds user input echoed in error messages and logs, cutting at a character
+// boundary.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -57,7 +57,7 @@ func (s *Service) createSession(ctx context.Context, tx *sql.Tx, userID string, 
 	now := s.now()
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen_at,
 		user_agent, remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		hash, userID, millis(now), millis(now.Add(s.lifetime)), millis(now), truncate(c.userAgent, 256), c.addr)
+		hash, userID, millis(now), millis(now.Add(s.lifetime)), millis(now), Truncate(c.userAgent, 256), c.addr)
 	if err != nil {
 		return "", fmt.Errorf("insert session: %w", err)
 	}

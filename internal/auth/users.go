@@ -101,7 +101,7 @@ func normalizeLogin(s string) (string, error) {
 	for i, r := range l {
 		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && strings.ContainsRune("._@+-", r))
 		if !ok {
-			return "", badRequest("login %q may only contain letters, digits and . _ @ + - and must start with a letter or digit", truncate(s, maxLoginLen))
+			return "", badRequest("login %q may only contain letters, digits and . _ @ + - and must start with a letter or digit", Truncate(s, maxLoginLen))
 		}
 	}
 	return l, nil
@@ -123,7 +123,7 @@ func checkEmail(email string) error {
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > maxEmailLen {
-		return badRequest("email %q is not an address like someone@example.com", truncate(email, maxEmailLen))
+		return badRequest("email %q is not an address like someone@example.com", Truncate(email, maxEmailLen))
 	}
 	return nil
 }

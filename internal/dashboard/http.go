@@ -69,7 +69,7 @@ func (s *Service) requireRole(ctx context.Context, p auth.Principal, uid string,
 		return err
 	}
 	if !role.AtLeast(min) {
-		return &auth.Error{Code: auth.CodeForbidden, Msg: fmt.Sprintf("this needs the %s role on dashboard %q", min, truncate(uid, 64))}
+		return &auth.Error{Code: auth.CodeForbidden, Msg: fmt.Sprintf("this needs the %s role on dashboard %q", min, auth.Truncate(uid, 64))}
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 		d.UID = uid
 	case uid:
 	default:
-		return invalid("uid", "must be the uid in the path, %q: a dashboard's uid does not change (create a copy instead)", truncate(uid, 64))
+		return invalid("uid", "must be the uid in the path, %q: a dashboard's uid does not change (create a copy instead)", auth.Truncate(uid, 64))
 	}
 	_, by := caller(r)
 	st, err := s.Update(r.Context(), by, d)
@@ -310,7 +310,7 @@ func (s *Service) handleAnnotations(w http.ResponseWriter, r *http.Request) erro
 func parseAnnotationQuery(v url.Values, allowed ...string) (AnnotationQuery, error) {
 	for name := range v {
 		if !slices.Contains(allowed, name) {
-			return AnnotationQuery{}, invalid(truncate(name, 32), "unknown query parameter: use %s", strings.Join(allowed, ", "))
+			return AnnotationQuery{}, invalid(auth.Truncate(name, 32), "unknown query parameter: use %s", strings.Join(allowed, ", "))
 		}
 	}
 	var (

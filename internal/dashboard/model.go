@@ -223,7 +223,7 @@ func (d *Dashboard) normalizePanels() error {
 
 func (p *Panel) check(field string) error {
 	if !slices.Contains(panelTypes, p.Type) {
-		return invalid(field+".type", "unknown panel type %q: use %s", truncate(p.Type, 32), strings.Join(panelTypes, ", "))
+		return invalid(field+".type", "unknown panel type %q: use %s", auth.Truncate(p.Type, 32), strings.Join(panelTypes, ", "))
 	}
 	if p.ID < 0 || p.ID > math.MaxInt32 {
 		return invalid(field+".id", "must be a positive integer, or 0 to assign one")
@@ -316,7 +316,7 @@ func (v *Variable) check(field string) error {
 		return invalid(field+".name", "must be letters, digits and _, not starting with a digit")
 	}
 	if !slices.Contains(variableTypes, v.Type) {
-		return invalid(field+".type", "unknown variable type %q: use %s", truncate(v.Type, 32), strings.Join(variableTypes, ", "))
+		return invalid(field+".type", "unknown variable type %q: use %s", auth.Truncate(v.Type, 32), strings.Join(variableTypes, ", "))
 	}
 	if err := checkText(field+".label", v.Label, 0, maxShortText); err != nil {
 		return err
@@ -369,13 +369,13 @@ func parseTime(s string) (timePoint, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return timePoint{absolute: true, ms: t.UnixMilli()}, nil
 	}
-	return timePoint{}, fmt.Errorf("%q is not a time: use now, now-6h, now/d, an RFC 3339 time or unix milliseconds", truncate(s, 40))
+	return timePoint{}, fmt.Errorf("%q is not a time: use now, now-6h, now/d, an RFC 3339 time or unix milliseconds", auth.Truncate(s, 40))
 }
 
 // parseDuration reads Grafana's durations: a whole number and a unit of s, m, h, d or w.
 func parseDuration(s string) (time.Duration, error) {
 	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
-	bad := fmt.Errorf("%q is not a duration such as 10s, 1m or 1h", truncate(s, 40))
+	bad := fmt.Errorf("%q is not a duration such as 10s, 1m or 1h", auth.Truncate(s, 40))
 	if len(s) < 2 {
 		return 0, bad
 	}
@@ -430,15 +430,4 @@ func checkTag(field, t string) error {
 		return invalid(field, "must be on one line")
 	}
 	return nil
-}
-
-// truncate bounds user input echoed in error messages.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

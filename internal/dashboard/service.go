@@ -209,7 +209,7 @@ func (s *Service) Get(ctx context.Context, uid string) (Stored, error) {
 }
 
 func dashboardNotFound(uid string) error {
-	return &auth.Error{Code: auth.CodeNotFound, Msg: fmt.Sprintf("dashboard %q not found", truncate(uid, 64))}
+	return &auth.Error{Code: auth.CodeNotFound, Msg: fmt.Sprintf("dashboard %q not found", auth.Truncate(uid, 64))}
 }
 
 // Create stores a new dashboard at version 1; an empty uid gets a generated one. A uid in use
