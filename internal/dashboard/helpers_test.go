@@ -16,6 +16,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/store"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // recorder is the Notifier of tests: it keeps what was sent, or fails when told to.
@@ -61,24 +62,6 @@ func (r *recorder) fail(err error) {
 	r.mu.Unlock()
 }
 
-// clock is the injected clock, moved by tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 const testPassword = "correct horse battery"
 
 // env is a dashboard service behind the real accounts service and route table.
@@ -88,14 +71,14 @@ type env struct {
 	auth  *auth.Service
 	svc   *Service
 	notes *recorder
-	clock *clock
+	clock *testkit.Clock
 	logs  *bytes.Buffer
 	mux   *http.ServeMux
 }
 
 func newEnv(t *testing.T, st *store.Store) *env {
 	t.Helper()
-	e := &env{t: t, st: st, notes: &recorder{}, clock: &clock{now: time.UnixMilli(1_767_000_000_000)}, logs: &bytes.Buffer{}}
+	e := &env{t: t, st: st, notes: &recorder{}, clock: testkit.NewClock(time.UnixMilli(1_767_000_000_000)), logs: &bytes.Buffer{}}
 	var err error
 	e.auth, err = auth.New(auth.Options{Store: st, Password: auth.PasswordParams{Memory: 64, Time: 1, Threads: 1},
 		LoginAttemptsPerMinute: 1000})
