@@ -42,6 +42,8 @@ export class DashboardHub {
 
   async start(): Promise<Negotiated> {
     this.me = await this.negotiate();
+    // The page may have been left while negotiating.
+    if (this.stopped) return this.me;
     addEventListener("offline", this.wentOffline);
     addEventListener("online", this.cameOnline);
     await this.connect(this.me.url, false);
