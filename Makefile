@@ -9,7 +9,7 @@ WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json w
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build web test test-go test-compat bench lint fmt tidy-check clean
+.PHONY: help run build web test test-go test-compat test-e2e bench lint fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ web/node_modules: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
-test: lint test-go test-compat ## everything: lint, Go tests, SDK compatibility tests
+test: lint test-go test-compat test-e2e ## everything: lint, Go tests, SDK compatibility tests, browser tests
 
 test-go: web/dist/index.html ## Go unit and integration tests (race detector on)
 	$(GO) test -race -count=1 ./...
@@ -44,6 +44,13 @@ test-compat: build compat/node_modules ## the official Azure SDKs against the re
 
 compat/node_modules: compat/package.json compat/package-lock.json
 	cd compat && npm ci --no-audit --no-fund
+	@touch $@
+
+test-e2e: build e2e/node_modules ## the web UI in headless Chromium, two people on one dashboard
+	cd e2e && HUDDLE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-reporter=spec
+
+e2e/node_modules: e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
 	@touch $@
 
 bench: build ## Go benchmarks of the hot paths (see BENCHMARKS.md for the load generator)
@@ -61,4 +68,4 @@ fmt: ## format the Go code
 	gofmt -w $(GOFILES)
 
 clean: ## remove build outputs
-	rm -rf bin web/dist/assets web/dist/index.html
+	rm -rf bin web/dist/assets web/dist/index.html e2e/artifacts

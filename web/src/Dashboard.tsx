@@ -87,6 +87,7 @@ export function DashboardPage({ uid }: { uid: string }) {
   timeRef.current = timeRange;
   const lastActivity = useRef(Date.now());
   const boardRef = useRef<HTMLDivElement>(null);
+  const saving = useRef<{ seen: number } | null>(null);
 
   const dash = stored?.dashboard;
   const canEdit = stored?.meta.canEdit ?? false;
@@ -203,6 +204,12 @@ export function DashboardPage({ uid }: { uid: string }) {
         return next;
       });
     } else if (ev.type === "dashboard.updated") {
+      // The event of one's own save may come before the save's answer: while a save is in
+      // flight, the version is only noted and looked at again once the answer is in.
+      if (saving.current) {
+        saving.current.seen = Math.max(saving.current.seen, ev.version);
+        return;
+      }
       if (ev.version > (storedRef.current?.dashboard.version ?? 0)) {
         loadDashboard();
         if (ev.by) setNotice(`${ev.by} saved version ${ev.version}`);
@@ -345,10 +352,14 @@ export function DashboardPage({ uid }: { uid: string }) {
   }, [stored !== null]);
 
   const save = async (next: Dashboard): Promise<boolean> => {
+    const flight = { seen: 0 };
+    saving.current = flight;
     try {
       const st = await api<StoredDashboard>("PUT", `/api/dashboards/${encodeURIComponent(uid)}`, next);
       setStored(st);
       setConflict("");
+      // Someone else saved after this save while its answer was on the way.
+      if (flight.seen > st.dashboard.version) loadDashboard();
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {
@@ -357,6 +368,8 @@ export function DashboardPage({ uid }: { uid: string }) {
         setNotice(`Not saved: ${e instanceof Error ? e.message : e}`);
       }
       return false;
+    } finally {
+      if (saving.current === flight) saving.current = null;
     }
   };
 
@@ -461,7 +474,9 @@ export function DashboardPage({ uid }: { uid: string }) {
       </header>
       {conflict && (
         <div class="banner" role="alert">
-          <span>{conflict} Your change was not saved.</span>
+          <span>
+            <strong>Your change was not saved.</strong> {conflict}
+          </span>
           <button onClick={() => { setConflict(""); loadDashboard(); }}>Load the latest version</button>
         </div>
       )}

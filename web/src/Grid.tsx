@@ -19,6 +19,9 @@ interface GridProps {
   render(p: Panel): ComponentChildren;
 }
 
+/** Grafana's grid: 24 columns. */
+const columns = 24;
+
 /** Grid lays panels out on Grafana's 24-column grid with gridstack; in edit mode they can be
  * dragged by their title and resized, and the new positions are reported once a move ends. */
 export function Grid({ panels, editing, onLayout, render }: GridProps) {
@@ -30,21 +33,28 @@ export function Grid({ panels, editing, onLayout, render }: GridProps) {
   useLayoutEffect(() => {
     const g = GridStack.init(
       {
-        column: 24,
+        column: columns,
         cellHeight: 30,
         margin: 4,
         animate: false,
         staticGrid: !editing,
         handle: ".panel-head",
-        columnOpts: { breakpoints: [{ w: 700, c: 1 }] },
+        // Narrow screens stack the panels in one column. columnMax is the column count above
+        // the breakpoints; gridstack's default of 12 would halve every panel's width.
+        columnOpts: { columnMax: columns, breakpoints: [{ w: 700, c: 1 }] },
       },
       host.current!,
     );
     if (!g) return;
-    g.on("change", () => {
+    // Only a person's drag or resize on the full grid is a layout to save: gridstack also
+    // reports "change" when a narrow window stacks the panels, which must not be saved for all.
+    const moved = () => {
+      if (g.getColumn() !== columns) return;
       const items = g.save(false) as { id?: string; x?: number; y?: number; w?: number; h?: number }[];
       report.current(items.map((i) => ({ id: Number(i.id), x: i.x ?? 0, y: i.y ?? 0, w: i.w ?? 1, h: i.h ?? 1 })));
-    });
+    };
+    // gridstack settles the other items after its stop event, so the layout is read just after.
+    g.on("dragstop resizestop", () => queueMicrotask(moved));
     grid.current = g;
     return () => {
       g.destroy(false);

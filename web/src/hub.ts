@@ -27,7 +27,8 @@ export interface HubHandlers {
 
 export class DashboardHub {
   private client?: WebPubSubClient;
-  private everOnline = false;
+  private stopped = false;
+  private reconnecting = false;
   me?: Negotiated;
 
   constructor(
@@ -41,45 +42,83 @@ export class DashboardHub {
 
   async start(): Promise<Negotiated> {
     this.me = await this.negotiate();
-    const me = this.me;
-    let first = true;
+    // The page may have been left while negotiating.
+    if (this.stopped) return this.me;
+    addEventListener("offline", this.wentOffline);
+    addEventListener("online", this.cameOnline);
+    await this.connect(this.me.url, false);
+    return this.me;
+  }
+
+  /** connect starts a client on url (the next ones negotiate again) and joins the groups. */
+  private async connect(url: string, reconnected: boolean) {
+    const me = this.me!;
+    let next: string | undefined = url;
     const client = new WebPubSubClient({
-      getClientAccessUrl: async () => {
-        // The first URL is the one just negotiated; a reconnect after the token expired or the
-        // connection could not be recovered asks again.
-        if (first) {
-          first = false;
-          return me.url;
-        }
-        return (await this.negotiate()).url;
-      },
+      // A reconnect after the token expired or the connection could not be recovered asks again.
+      getClientAccessUrl: async () => next ?? (await this.negotiate()).url,
     });
     this.client = client;
+    // A replaced client may still report on its way out; only the current one speaks.
+    const current = () => this.client === client && !this.stopped;
     // What the server sends to the dashboard's metrics group arrives, as in Web PubSub, as a
     // server message; what other viewers send to the collaboration group as a group message.
     client.on("server-message", (e) => {
       const data = e.message.data;
-      if (typeof data === "object" && data !== null && (data as { dashboard?: string }).dashboard === this.uid) {
-        this.on.server(data as Record<string, unknown>);
-      }
+      if (!current() || typeof data !== "object" || data === null) return;
+      if ((data as { dashboard?: string }).dashboard === this.uid) this.on.server(data as Record<string, unknown>);
     });
     client.on("group-message", (e) => {
       const m = e.message;
-      if (typeof m.data !== "object" || m.data === null) return;
+      if (!current() || typeof m.data !== "object" || m.data === null) return;
       if (m.group === me.collabGroup && m.fromUserId !== me.userId) this.on.peer(m.data as Record<string, unknown>, m.fromUserId);
     });
+    // "online" means the groups are joined, so that what is said on arrival (hello) is heard
+    // and answered. The SDK announces a later connection of this client after it has rejoined
+    // the groups; the first one is announced ahead of the joins below and reported after them.
+    let joined = false;
     client.on("connected", () => {
-      this.on.status("online", this.everOnline);
-      this.everOnline = true;
+      if (current() && joined) this.on.status("online", true);
     });
-    client.on("disconnected", () => this.on.status("offline", false));
-    client.on("stopped", () => this.on.status("offline", false));
+    client.on("disconnected", () => current() && this.on.status("offline", false));
+    client.on("stopped", () => current() && this.on.status("offline", false));
     this.on.status("connecting", false);
-    await client.start();
-    await client.joinGroup(me.metricsGroup);
-    await client.joinGroup(me.collabGroup);
-    return me;
+    try {
+      await client.start();
+      next = undefined;
+      await client.joinGroup(me.metricsGroup);
+      await client.joinGroup(me.collabGroup);
+    } catch (e) {
+      client.stop();
+      throw e;
+    }
+    joined = true;
+    if (current()) this.on.status("online", reconnected);
   }
+
+  // A browser that loses its network may keep a WebSocket that looks open but carries nothing
+  // (the SDK only notices after its keep-alive timeout, minutes later), so the browser's own
+  // word is taken: offline at once, and once back online a fresh connection, which the page
+  // answers with a resync by version.
+  private wentOffline = () => this.on.status("offline", false);
+
+  private cameOnline = async () => {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    this.client?.stop();
+    try {
+      for (let delay = 1000; !this.stopped && navigator.onLine; delay = Math.min(delay * 2, 30_000)) {
+        try {
+          return await this.connect((await this.negotiate()).url, true);
+        } catch {
+          this.on.status("offline", false);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  };
 
   /** send shares an ephemeral message with the other viewers; it is dropped while offline. */
   send(data: Record<string, unknown>) {
@@ -90,6 +129,9 @@ export class DashboardHub {
   }
 
   stop() {
+    this.stopped = true;
+    removeEventListener("offline", this.wentOffline);
+    removeEventListener("online", this.cameOnline);
     this.client?.stop();
   }
 }

@@ -8,8 +8,18 @@ export function initialTheme(): Theme {
   return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
+const themeEvent = "huddle-theme";
+
 export function applyTheme(t: Theme) {
   document.documentElement.dataset.theme = t;
+  dispatchEvent(new Event(themeEvent));
+}
+
+/** onThemeChange calls fn after every change of theme, for what CSS does not repaint (canvas
+ * charts); it returns the function that stops it. */
+export function onThemeChange(fn: () => void): () => void {
+  addEventListener(themeEvent, fn);
+  return () => removeEventListener(themeEvent, fn);
 }
 
 export function ThemeToggle() {

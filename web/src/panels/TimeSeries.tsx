@@ -5,6 +5,7 @@ import type { Annotation } from "../model";
 import type { PanelData } from "../data";
 import { formatValue } from "../units";
 import { palette } from "../colors";
+import { onThemeChange } from "../theme";
 
 export interface Crosshair {
   time: number; // ms
@@ -53,12 +54,13 @@ export function TimeSeries(p: TimeSeriesProps) {
         focus: { prox: 16 },
       },
       scales: { x: { time: true }, y: { auto: true } },
+      // A canvas does not resolve CSS variables, so the theme's colours are read at each draw.
       axes: [
-        { stroke: "var(--muted)", grid: { stroke: "var(--grid)", width: 1 }, ticks: { stroke: "var(--grid)" } },
+        { stroke: () => themeColor(el, "--muted"), grid: { stroke: () => themeColor(el, "--grid"), width: 1 }, ticks: { stroke: () => themeColor(el, "--grid") } },
         {
-          stroke: "var(--muted)",
-          grid: { stroke: "var(--grid)", width: 1 },
-          ticks: { stroke: "var(--grid)" },
+          stroke: () => themeColor(el, "--muted"),
+          grid: { stroke: () => themeColor(el, "--grid"), width: 1 },
+          ticks: { stroke: () => themeColor(el, "--grid") },
           size: 70,
           values: (_u, vals) => vals.map((v) => formatValue(v, props.current.unit, props.current.decimals)),
         },
@@ -80,6 +82,7 @@ export function TimeSeries(p: TimeSeriesProps) {
             const idx = u.cursor.idx;
             const left = u.cursor.left ?? -1;
             props.current.onHover(left >= 0 && idx != null ? u.posToVal(left, "x") * 1000 : null);
+            showLatest(u);
           },
         ],
         setSelect: [
@@ -97,7 +100,9 @@ export function TimeSeries(p: TimeSeriesProps) {
     };
     const u = new uPlot(opts, [p.data.times, ...p.data.values] as uPlot.AlignedData, el);
     u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+    showLatest(u);
     plot.current = u;
+    const unsubscribe = onThemeChange(() => u.redraw(false));
 
     const down = (e: MouseEvent) => (ctrl = e.ctrlKey || e.metaKey);
     const click = (e: MouseEvent) => {
@@ -119,6 +124,7 @@ export function TimeSeries(p: TimeSeriesProps) {
     });
     resize.observe(el);
     return () => {
+      unsubscribe();
       resize.disconnect();
       u.destroy();
       plot.current = null;
@@ -130,6 +136,7 @@ export function TimeSeries(p: TimeSeriesProps) {
     if (!u) return;
     u.setData([p.data.times, ...p.data.values] as uPlot.AlignedData, false);
     u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+    showLatest(u);
   }, [p.revision, p.range.from, p.range.to]);
 
   useEffect(() => {
@@ -144,14 +151,23 @@ function legendHeight(el: HTMLElement): number {
   return legend ? legend.offsetHeight : 0;
 }
 
+/** showLatest puts the latest values in the legend while the pointer is not on the chart, so
+ * the legend reads as the current state instead of dashes. */
+function showLatest(u: uPlot) {
+  const n = u.data[0].length;
+  if (n > 0 && u.cursor.idx == null) u.setLegend({ idx: n - 1 }, false);
+}
+
+function themeColor(el: HTMLElement, name: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || "gray";
+}
+
 function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | undefined {
-  const dpr = devicePixelRatio || 1;
   for (const a of list) {
     const left = u.valToPos(a.time / 1000, "x");
     const right = u.valToPos(a.timeEnd / 1000, "x");
     if (x >= left - 4 && x <= Math.max(right, left) + 4) return a;
   }
-  void dpr;
   return undefined;
 }
 

@@ -1,0 +1,260 @@
+// Two people on one dashboard, each in a browser context of their own: ada (editor) and bob
+// (viewer). The tests run in order on one huddle and one pair of pages, as two people would use
+// it: they see each other, point, annotate, rearrange, and bob loses his network for a while.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { openDashboard, people, setup, signIn, skipReason, snap, TIMEOUT, waitFor } from "./harness.mjs";
+
+const skip = skipReason() || false;
+
+/** @type {Awaited<ReturnType<typeof setup>>} */
+let env;
+let ada, bob; // pages
+let adaContext, bobContext;
+
+before(async () => {
+  if (skip) return;
+  env = await setup("Incident 4711");
+  // ada signs in through the login page's form; bob's session comes from POST /api/login.
+  adaContext = await signIn(env.browser, env.huddle, people.ada, { viaForm: true });
+  bobContext = await signIn(env.browser, env.huddle, people.bob);
+  ada = await openDashboard(adaContext, env.uid);
+  bob = await openDashboard(bobContext, env.uid);
+});
+
+after(() => {
+  if (skip) return;
+  // Whatever else happened, the pages' own scripts must not have failed.
+  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? [])].map(String), []);
+});
+
+const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
+const gridItem = (page, id) => page.locator(`.grid-stack-item[gs-id="${id}"]`);
+/** The value the legend of time series panel id shows for its first series. */
+const legendValue = (page, id) => panel(page, id).locator(".u-legend .u-series").nth(1).locator(".u-value");
+
+/** Waits until the value read by read() has taken n different values. */
+async function seesChanges(read, n, what) {
+  const seen = new Set();
+  await waitFor(
+    async () => {
+      seen.add(await read());
+      return seen.size >= n;
+    },
+    { what },
+  );
+}
+
+/** Lets the page handle what it was sent and render: two animation frames. */
+const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+test("each sees the other in presence, and live updates arrive", { skip }, async () => {
+  await ada.locator('.presence [data-user="bob"]').waitFor();
+  await bob.locator('.presence [data-user="ada"]').waitFor();
+  // Each also sees themselves, first.
+  assert.equal(await ada.locator(".presence .avatar").first().getAttribute("data-user"), "ada");
+  assert.equal(await bob.locator('.presence [data-user="ada"]').getAttribute("aria-label"), "Ada Lovelace. Follow");
+
+  // The clock panels change with every push of the live scheduler: the stat and the chart's legend.
+  for (const page of [ada, bob]) {
+    await seesChanges(() => page.locator('[data-panel-id="3"] .stat .value').textContent(), 2, "the stat to change");
+    await seesChanges(() => legendValue(page, 1).textContent(), 2, "the chart's legend to change");
+  }
+  // The grid is Grafana's 24 columns: the two charts side by side, each half the width.
+  const [a, b] = [await panel(bob, 1).boundingBox(), await panel(bob, 2).boundingBox()];
+  assert.ok(Math.abs(a.y - b.y) < 1 && Math.abs(a.width - b.width) < 2 && b.x > a.x + a.width, "charts side by side");
+  await snap(ada, "1-presence-ada");
+  await snap(bob, "1-presence-bob");
+});
+
+test("bob sees ada's cursor move over a panel", { skip }, async () => {
+  const box = await panel(ada, 2).boundingBox();
+  await ada.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+  const cursor = bob.locator('.cursor[data-user="ada"]');
+  await cursor.waitFor();
+  const first = await cursor.evaluate((el) => el.style.transform);
+  // The cursor is drawn over the same panel on bob's screen.
+  const onBob = await panel(bob, 2).boundingBox();
+  const at = await cursor.boundingBox();
+  assert.ok(at.x >= onBob.x && at.x <= onBob.x + onBob.width && at.y >= onBob.y && at.y <= onBob.y + onBob.height, "over panel 2");
+  await snap(bob, "2-cursor-bob");
+
+  await ada.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.4, { steps: 5 });
+  await waitFor(async () => (await cursor.evaluate((el) => el.style.transform)) !== first, { what: "ada's cursor to move" });
+  const moved = await cursor.boundingBox();
+  assert.ok(moved.x > at.x, "moved right");
+  await snap(bob, "2-cursor-moved-bob");
+
+  // Leaving the board takes the cursor away.
+  await ada.mouse.move(5, 5);
+  await cursor.waitFor({ state: "detached" });
+});
+
+test("an annotation by ada appears for bob as text; bob may not make one", { skip }, async () => {
+  const chart = panel(ada, 1).locator(".u-over");
+  await chart.click({ modifiers: ["Control"], position: { x: 200, y: 40 } });
+  const dialog = ada.getByRole("dialog", { name: "New annotation" });
+  await dialog.waitFor();
+  await dialog.locator("#ann-text").fill("Rolled back <b>bold</b> release");
+  await dialog.locator("#ann-tags").fill("deploy");
+  await snap(ada, "3-annotation-editor-ada");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+
+  const item = bob.locator("li[data-annotation]", { hasText: "Rolled back" });
+  await item.waitFor();
+  assert.equal(await item.locator(".annotation-text").textContent(), "Rolled back <b>bold</b> release");
+  assert.equal(await item.locator("b").count(), 0, "the text is not rendered as HTML");
+  assert.match(await item.textContent(), /ada/);
+  await snap(bob, "3-annotation-bob");
+
+  // bob is a viewer: a ctrl+click opens nothing, and the API refuses him.
+  await panel(bob, 1).locator(".u-over").click({ modifiers: ["Control"], position: { x: 300, y: 40 } });
+  await settle(bob);
+  assert.equal(await bob.getByRole("dialog").count(), 0);
+  const res = await bobContext.request.post(`/api/dashboards/${env.uid}/annotations`, {
+    data: { panelId: 1, time: Date.now(), timeEnd: Date.now(), text: "nope", tags: [] },
+  });
+  assert.equal(res.status(), 403);
+  // bob can still open ada's annotation, read-only.
+  await item.getByRole("button", { name: "Open" }).click();
+  const view = bob.getByRole("dialog", { name: "Annotation" });
+  await view.waitFor();
+  assert.equal(await view.getByRole("button", { name: "Save" }).count(), 0);
+  assert.equal(await view.locator("#ann-text").inputValue(), "Rolled back <b>bold</b> release");
+  await snap(bob, "3-annotation-read-only-bob");
+  await bob.keyboard.press("Escape");
+  await view.waitFor({ state: "detached" });
+});
+
+/** Drags panel id's title bar by dx, dy pixels, as a person would (gridstack follows the mouse). */
+async function dragPanel(page, id, dx, dy) {
+  const head = await panel(page, id).locator(".panel-head").boundingBox();
+  const x = head.x + 30;
+  const y = head.y + head.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + dx / 2, y + dy / 2, { steps: 5 });
+  await page.mouse.move(x + dx, y + dy, { steps: 10 });
+  await page.mouse.up();
+}
+
+/** Waits for page's next save of the dashboard (PUT) and returns its status. */
+function nextSave(page) {
+  return page
+    .waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith(`/api/dashboards/${env.uid}`), { timeout: TIMEOUT })
+    .then((r) => r.status());
+}
+
+test("a layout change by ada reaches bob; a stale save is refused", { skip }, async () => {
+  const before = (await env.admin("GET", `/api/dashboards/${env.uid}`)).dashboard;
+  assert.equal(await gridItem(bob, 3).getAttribute("gs-x"), "0");
+
+  // A second window of ada's, on the same version, whose server messages are held back (a slow
+  // network): it will not hear of the first window's save. A context of its own keeps both
+  // windows in front (a background tab gets its input late).
+  const ada2Context = await signIn(env.browser, env.huddle, people.ada);
+  const ada2 = await ada2Context.newPage();
+  ada2.errors = [];
+  ada2.on("pageerror", (e) => ada2.errors.push(e));
+  let hold = false;
+  const held = [];
+  await ada2.routeWebSocket(/\/client\/hubs\//, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => (hold ? held.push(m) : ws.send(m)));
+  });
+  await ada2.goto(`/d/${env.uid}`);
+  await ada2.locator(".status.online").waitFor();
+  await ada2.getByRole("button", { name: "Edit layout" }).click();
+  hold = true;
+
+  await ada.getByRole("button", { name: "Edit layout" }).click();
+  await ada.locator(".board.editing").waitFor();
+  const cell = (await panel(ada, 1).boundingBox()).width / 12; // panel 1 is 12 columns wide
+  const saved = nextSave(ada);
+  await dragPanel(ada, 3, cell * 8, 0);
+  assert.equal(await saved, 200);
+  await snap(ada, "4-layout-editing-ada");
+
+  await waitFor(async () => (await gridItem(bob, 3).getAttribute("gs-x")) !== "0", { what: "bob's panel 3 to move" });
+  const moved = (await env.admin("GET", `/api/dashboards/${env.uid}`)).dashboard;
+  assert.equal(moved.version, before.version + 1);
+  const p3 = moved.panels.find((p) => p.id === 3).gridPos;
+  assert.ok(p3.x >= 6, `panel 3 moved right, at x=${p3.x}`);
+  assert.equal(await gridItem(bob, 3).getAttribute("gs-x"), String(p3.x));
+  assert.equal(await gridItem(bob, 3).getAttribute("gs-w"), String(p3.w));
+  await snap(bob, "4-layout-bob");
+
+  // ada's other window still has the old version: its save is a conflict and changes nothing.
+  const refused = nextSave(ada2);
+  await dragPanel(ada2, 1, 0, 300);
+  assert.equal(await refused, 409);
+  const banner = ada2.locator(".banner[role=alert]");
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /not saved/);
+  await snap(ada2, "4-layout-conflict-ada2");
+  const after = (await env.admin("GET", `/api/dashboards/${env.uid}`)).dashboard;
+  assert.equal(after.version, moved.version);
+  assert.deepEqual(after.panels.map((p) => p.gridPos), moved.panels.map((p) => p.gridPos));
+
+  // Loading the latest version puts ada's other window on it.
+  hold = false;
+  await banner.getByRole("button", { name: "Load the latest version" }).click();
+  await waitFor(async () => (await gridItem(ada2, 3).getAttribute("gs-x")) === String(p3.x), { what: "ada2 on the latest layout" });
+  assert.deepEqual(ada2.errors.map(String), []);
+  await ada2Context.close();
+  await ada.getByRole("button", { name: "Done" }).click();
+});
+
+test("bob goes offline and back, and resyncs what he missed exactly once", { skip }, async () => {
+  await bobContext.setOffline(true);
+  await bob.locator(".status.offline").waitFor();
+  await snap(bob, "5-offline-bob");
+
+  // ada annotates while bob is away.
+  await panel(ada, 2).locator(".u-over").click({ modifiers: ["Control"], position: { x: 150, y: 30 } });
+  const dialog = ada.getByRole("dialog", { name: "New annotation" });
+  await dialog.locator("#ann-text").fill("Failover while bob was away");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await bob.locator("li[data-annotation]", { hasText: "Failover" }).count(), 0);
+
+  await bobContext.setOffline(false);
+  await bob.locator(".status.online").waitFor();
+  const item = bob.locator("li[data-annotation]", { hasText: "Failover" });
+  await item.waitFor();
+  // Live again: pushes arrive, and still one copy of each annotation.
+  await seesChanges(() => bob.locator('[data-panel-id="3"] .stat .value').textContent(), 2, "live pushes after the resync");
+  assert.equal(await item.count(), 1);
+  const all = await env.admin("GET", `/api/dashboards/${env.uid}/annotations`);
+  assert.equal(await bob.locator("li[data-annotation]").count(), all.length);
+  // ada sees bob again after his new connection.
+  await ada.locator('.presence [data-user="bob"]').waitFor();
+  await snap(bob, "5-resynced-bob");
+});
+
+test("the dark theme, switched from the keyboard, repaints the charts", { skip }, async () => {
+  // The axes are drawn on the canvas in the theme's muted colour: the brightest solid pixel of
+  // the y axis's labels is dark grey on light, light grey on dark.
+  const axisInk = () =>
+    panel(bob, 1)
+      .locator("canvas")
+      .evaluate((c) => {
+        const d = c.getContext("2d").getImageData(0, 0, 60, c.height).data;
+        let max = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200) max = Math.max(max, d[i] + d[i + 1] + d[i + 2]);
+        return max;
+      });
+  const light = await axisInk();
+  assert.ok(light > 0 && light < 3 * 128, `dark labels on light, brightest ${light}`);
+  const toggle = bob.getByRole("button", { name: "Switch to dark theme" });
+  await toggle.focus();
+  await bob.keyboard.press("Enter");
+  await bob.locator('html[data-theme="dark"]').waitFor();
+  await waitFor(async () => (await axisInk()) > 3 * 128, { what: "light axis labels" });
+  await snap(bob, "6-dark-bob");
+  await bob.getByRole("button", { name: "Switch to light theme" }).press("Enter");
+  await bob.locator('html[data-theme="light"]').waitFor();
+});

@@ -1,0 +1,271 @@
+// Shared helpers of the browser suite: start the real huddle binary (built by `make build`, never
+// here), prepare people and a dashboard over the HTTP API, and drive headless Chromium through
+// playwright-core, one browser context per person.
+//
+// Every wait is for a condition bounded by a generous timeout; nothing asserts how fast anything
+// happens and nothing sleeps to let the UI "catch up".
+
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+/** Default bound of every wait, in milliseconds. */
+export const TIMEOUT = 20_000;
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+
+/** Where screenshots go: e2e/artifacts/, one PNG per state, named by it. */
+export const ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "artifacts");
+
+const ADMIN_PASSWORD = "e2e-admin-password-1";
+
+/** Every huddle and browser started by this process that has not been stopped yet. */
+const running = new Set();
+const browsers = new Set();
+
+after(async () => {
+  await Promise.all([...browsers].map((b) => b.close().catch(() => {})));
+  await Promise.all([...running].map((h) => h.stop()));
+});
+process.on("exit", () => {
+  for (const h of running) h.kill();
+});
+
+/**
+ * Why the suite cannot run here, or "" when it can. Outside CI a missing Chromium skips the
+ * tests with this reason; in CI (CI=true) nothing is skipped, so the launch fails the test.
+ */
+export function skipReason() {
+  if (process.env.CI === "true") return "";
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return "";
+  } catch {
+    return `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_BIN)`;
+  }
+}
+
+/** Launches headless Chromium with the suite's fixed flags. */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  browsers.add(browser);
+  return browser;
+}
+
+/** Starts `huddle serve` on a free loopback port with its own data dir and admin password. */
+export async function startHuddle() {
+  const bin = process.env.HUDDLE_BIN;
+  if (!bin) throw new Error("HUDDLE_BIN is not set: run `make test-e2e`, or set it to a built bin/huddle");
+  const dataDir = await mkdtemp(path.join(tmpdir(), "huddle-e2e-"));
+  const proc = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir], {
+    env: { ...process.env, HUDDLE_ADMIN_PASSWORD: ADMIN_PASSWORD, HUDDLE_LOG_LEVEL: "debug" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  proc.stderr.setEncoding("utf8");
+  proc.stderr.on("data", (d) => {
+    stderr = (stderr + d).slice(-64 * 1024);
+    if (process.env.HUDDLE_E2E_LOGS) process.stderr.write(d);
+  });
+  let stdout = "";
+  proc.stdout.setEncoding("utf8");
+  const serving = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`huddle did not start in time:\n${stdout}\n${stderr}`)), TIMEOUT);
+    proc.stdout.on("data", (d) => {
+      stdout += d;
+      const m = /is serving on (http:\/\/\S+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1].replace(/\/$/, ""));
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`huddle exited with ${code} before it was serving:\n${stdout}\n${stderr}`));
+    });
+  });
+  let url;
+  try {
+    url = await serving;
+    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, { what: "/readyz" });
+  } catch (err) {
+    proc.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const huddle = {
+    url,
+    logs: () => stderr,
+    /** An API session of the administrator. */
+    admin: () => apiSession(url, "admin", ADMIN_PASSWORD),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = once(proc, "exit");
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+      running.delete(huddle);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    kill() {
+      proc.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  running.add(huddle);
+  return huddle;
+}
+
+/** Signs in over POST /api/login and returns a JSON caller carrying the session cookie. */
+export async function apiSession(base, user, password) {
+  const res = await fetch(`${base}/api/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user, password }),
+  });
+  if (!res.ok) throw new Error(`login as ${user}: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  /** Calls the API; a status other than 2xx is an error carrying the status. */
+  return async function call(method, p, body) {
+    const r = await fetch(base + p, {
+      method,
+      headers: { Cookie: cookie, Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    if (!r.ok) throw Object.assign(new Error(`${method} ${p}: ${r.status} ${text}`), { status: r.status });
+    return text ? JSON.parse(text) : undefined;
+  };
+}
+
+/** The people of the suite: ada edits, bob only views. */
+export const people = {
+  ada: { login: "ada", name: "Ada Lovelace", role: "editor", password: "ada-password-e2e" },
+  bob: { login: "bob", name: "Bob Kahn", role: "viewer", password: "bob-password-e2e" },
+};
+
+/**
+ * A dashboard whose panels change every second, so live pushes are seen quickly: a clock (the
+ * seconds of the minute), huddle's own connections, and a stat.
+ */
+export function liveDashboard(title) {
+  return {
+    title,
+    tags: ["e2e"],
+    time: { from: "now-5m", to: "now" },
+    refresh: "1s",
+    panels: [
+      {
+        id: 1,
+        type: "timeseries",
+        title: "Clock",
+        gridPos: { x: 0, y: 0, w: 12, h: 8 },
+        unit: "short",
+        targets: [{ refId: "A", expr: "vector(time() % 60)", legendFormat: "seconds" }],
+      },
+      {
+        id: 2,
+        type: "timeseries",
+        title: "Connections",
+        gridPos: { x: 12, y: 0, w: 12, h: 8 },
+        unit: "short",
+        targets: [{ refId: "A", expr: `sum(huddle_connections{job="huddle"}) or vector(0)`, legendFormat: "open" }],
+      },
+      {
+        id: 3,
+        type: "stat",
+        title: "Seconds",
+        gridPos: { x: 0, y: 8, w: 6, h: 4 },
+        unit: "short",
+        targets: [{ refId: "A", expr: "vector(time() % 60)", instant: true }],
+      },
+    ],
+  };
+}
+
+/**
+ * Starts huddle, creates ada and bob and a live dashboard, and launches Chromium. Returns what a
+ * test file needs: the huddle, the admin API, the dashboard's uid and the browser.
+ */
+export async function setup(title = "E2E board") {
+  const huddle = await startHuddle();
+  const admin = await huddle.admin();
+  for (const p of Object.values(people)) {
+    await admin("POST", "/api/users", { login: p.login, name: p.name, role: p.role, password: p.password });
+  }
+  const { dashboard } = await admin("POST", "/api/dashboards", liveDashboard(title));
+  const browser = await launchBrowser();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return { huddle, admin, uid: dashboard.uid, browser };
+}
+
+/**
+ * Opens a browser context signed in as person. With viaForm the sign-in goes through the
+ * /login page's form, as a person would; otherwise POST /api/login from the context's request
+ * API puts the session cookie into the context.
+ */
+export async function signIn(browser, huddle, person, { viaForm = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, baseURL: huddle.url });
+  context.setDefaultTimeout(TIMEOUT);
+  if (viaForm) {
+    const page = await context.newPage();
+    await page.goto("/login?next=/");
+    await page.fill("#user", person.login);
+    await page.fill("#password", person.password);
+    await Promise.all([page.waitForURL((u) => u.pathname === "/"), page.press("#password", "Enter")]);
+    await page.close();
+  } else {
+    const res = await context.request.post("/api/login", { data: { user: person.login, password: person.password } });
+    if (!res.ok()) throw new Error(`login as ${person.login}: ${res.status()} ${await res.text()}`);
+  }
+  return context;
+}
+
+/**
+ * Opens the dashboard in a new page of context and waits until it is live. Errors thrown by the
+ * page's scripts are collected in page.errors so that a test can insist there were none.
+ */
+export async function openDashboard(context, uid) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e));
+  await page.goto(`/d/${uid}`);
+  await page.locator(".status.online").waitFor();
+  return page;
+}
+
+/** Saves a screenshot of page as e2e/artifacts/<name>.png. */
+export function snap(page, name) {
+  return page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+/** Polls cond (sync or async) until it returns a truthy value, which is returned. */
+export async function waitFor(cond, { timeout = TIMEOUT, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
