@@ -127,6 +127,22 @@ test("an annotation by ada appears for bob as text; bob may not make one", { ski
   await snap(bob, "3-annotation-read-only-bob");
   await bob.keyboard.press("Escape");
   await view.waitFor({ state: "detached" });
+  assert.equal(await bob.getByRole("button", { name: "Mark now" }).count(), 0, "a viewer has no Mark now");
+});
+
+test("ada marks the present moment from the keyboard alone", { skip }, async () => {
+  await ada.getByRole("button", { name: "Mark now" }).focus();
+  await ada.keyboard.press("Enter");
+  const dialog = ada.getByRole("dialog", { name: "New annotation" });
+  await dialog.waitFor();
+  await ada.keyboard.type("Paged the on-call");
+  await ada.keyboard.press("Tab");
+  await ada.keyboard.type("pager");
+  await ada.keyboard.press("Enter");
+  await dialog.waitFor({ state: "detached" });
+  const item = bob.locator("li[data-annotation]", { hasText: "Paged the on-call" });
+  await item.waitFor();
+  assert.match(await item.textContent(), /pager/);
 });
 
 /** Drags panel id's title bar by dx, dy pixels, as a person would (gridstack follows the mouse). */

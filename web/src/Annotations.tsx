@@ -9,15 +9,22 @@ interface ListProps {
   canEdit: boolean;
   onSelect(a: Annotation): void;
   onJump(a: Annotation): void;
+  /** onMarkNow opens a new annotation at the present moment on every panel. */
+  onMarkNow(): void;
 }
 
 /** AnnotationList is the side panel of everything marked on this dashboard, newest first. Text
  * is rendered as text, never as HTML. */
-export function AnnotationList({ annotations, canEdit, onSelect, onJump }: ListProps) {
+export function AnnotationList({ annotations, canEdit, onSelect, onJump, onMarkNow }: ListProps) {
   return (
     <aside class="side" aria-label="Annotations">
       <h2>Annotations</h2>
-      {canEdit && <p class="muted">Ctrl/⌘ + click a chart to mark a moment, Ctrl/⌘ + drag to mark a range.</p>}
+      {canEdit && (
+        <>
+          <button onClick={onMarkNow}>Mark now</button>
+          <p class="muted">Or Ctrl/⌘ + click a chart to mark a moment, Ctrl/⌘ + drag to mark a range.</p>
+        </>
+      )}
       {annotations.length === 0 && <p class="muted">None in view yet.</p>}
       <ul>
         {annotations.map((a) => (

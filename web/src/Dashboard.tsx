@@ -111,6 +111,9 @@ export function DashboardPage({ uid }: { uid: string }) {
     const r = resolveRange(tr);
     const step = stepFor(r, refreshMs(d));
     setRange(r);
+    // Evaluation instants on multiples of the step, as the live pushes and the server's range
+    // cache use, so history and pushes share timestamps and repeated loads share cache entries.
+    const start = Math.ceil(r.from / step) * step;
     const next = new Map<number, PanelData>();
     const errors = new Map<number, string>();
     await Promise.all(
@@ -121,7 +124,7 @@ export function DashboardPage({ uid }: { uid: string }) {
           p.targets.map(async (t) => {
             const q = new URLSearchParams({
               query: applyVariables(t.expr, d.variables, step),
-              start: String(r.from / 1000),
+              start: String(start / 1000),
               end: String(r.to / 1000),
               step: String(step / 1000),
             });
@@ -525,6 +528,10 @@ export function DashboardPage({ uid }: { uid: string }) {
             canEdit={canEdit}
             onSelect={(a) => setDraft({ ...a })}
             onJump={(a) => setTimeRange({ from: String(a.time - 15 * 60_000), to: String(a.timeEnd + 15 * 60_000) })}
+            onMarkNow={() => {
+              const now = Date.now();
+              setDraft({ panelId: 0, time: now, timeEnd: now, text: "", tags: [] });
+            }}
           />
         )}
       </main>
