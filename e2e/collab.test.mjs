@@ -92,6 +92,30 @@ test("bob sees ada's cursor move over a panel", { skip }, async () => {
   await cursor.waitFor({ state: "detached" });
 });
 
+test("the time under ada's pointer is drawn on bob's charts in her colour", { skip }, async () => {
+  // ada's colour as bob's presence bar shows it, and how many canvas pixels of panel 1 have it.
+  const color = await bob
+    .locator('.presence [data-user="ada"]')
+    .evaluate((el) => getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number));
+  const inkOf = () =>
+    panel(bob, 1)
+      .locator("canvas")
+      .evaluate((c, [r, g, b]) => {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
+        }
+        return n;
+      }, color);
+  const without = await inkOf();
+  const chart = await panel(ada, 1).locator(".u-over").boundingBox();
+  await ada.mouse.move(chart.x + chart.width * 0.4, chart.y + chart.height * 0.5);
+  await waitFor(async () => (await inkOf()) > without + 20, { what: "ada's crosshair on bob's chart" });
+  await ada.mouse.move(5, 5);
+  await waitFor(async () => (await inkOf()) <= without + 5, { what: "ada's crosshair to leave bob's chart" });
+});
+
 test("an annotation by ada appears for bob as text; bob may not make one", { skip }, async () => {
   const chart = panel(ada, 1).locator(".u-over");
   await chart.click({ modifiers: ["Control"], position: { x: 200, y: 40 } });
@@ -222,6 +246,46 @@ test("a layout change by ada reaches bob; a stale save is refused", { skip }, as
   assert.deepEqual(ada2.errors.map(String), []);
   await ada2Context.close();
   await ada.getByRole("button", { name: "Done" }).click();
+});
+
+test("ada adds a panel with a query; bob sees it appear with data", { skip }, async () => {
+  await ada.getByRole("button", { name: "Edit layout" }).click();
+  await ada.getByRole("button", { name: "Add panel" }).click();
+  const dialog = ada.getByRole("dialog", { name: "New panel" });
+  await dialog.waitFor();
+  await dialog.locator("#pe-title").fill("Minute of the hour");
+  await dialog.locator("#pe-type").selectOption("stat");
+  await dialog.locator("#pe-q-0").fill("floor(vector(time() / 60)) % 60");
+  const saved = nextSave(ada);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  assert.equal(await saved, 200);
+  await dialog.waitFor({ state: "detached" });
+  await ada.getByRole("button", { name: "Done" }).click();
+
+  const added = bob.locator("section.panel", { hasText: "Minute of the hour" });
+  await added.waitFor();
+  await waitFor(async () => {
+    const shown = Number((await added.locator(".stat .value").textContent())?.trim());
+    const minute = Math.floor(Date.now() / 60_000) % 60;
+    return shown === minute || shown === (minute + 59) % 60;
+  }, { what: "the new panel's value" });
+});
+
+test("bob follows ada's time range until he interacts", { skip }, async () => {
+  await bob.locator('.presence button[data-user="ada"]').click();
+  await bob.getByText("Following Ada").waitFor();
+  await ada.getByRole("combobox", { name: "Time range" }).selectOption("15m");
+  await waitFor(async () => (await bob.getByRole("combobox", { name: "Time range" }).inputValue()) === "15m", {
+    what: "bob's range to follow ada's",
+  });
+  await snap(bob, "7-following-bob");
+  await bob.keyboard.press("Escape");
+  await bob.getByText("Following Ada").waitFor({ state: "detached" });
+  await ada.getByRole("combobox", { name: "Time range" }).selectOption("5m");
+  await settle(bob);
+  await ada.waitForTimeout(1500); // presence travels within a second; bob must stay on 15m
+  assert.equal(await bob.getByRole("combobox", { name: "Time range" }).inputValue(), "15m");
+  await bob.getByRole("combobox", { name: "Time range" }).selectOption("5m");
 });
 
 test("bob goes offline and back, and resyncs what he missed exactly once", { skip }, async () => {
