@@ -282,9 +282,13 @@ test("bob follows ada's time range until he interacts", { skip }, async () => {
   await bob.keyboard.press("Escape");
   await bob.getByText("Following Ada").waitFor({ state: "detached" });
   await ada.getByRole("combobox", { name: "Time range" }).selectOption("5m");
-  await settle(bob);
-  await ada.waitForTimeout(1500); // presence travels within a second; bob must stay on 15m
+  // ada's messages reach bob in the order she sent them: once her pointer shows on bob's screen,
+  // her new range has reached him too, and he must have stayed on his own.
+  const box = await panel(ada, 2).boundingBox();
+  await ada.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await bob.locator('.cursor[data-user="ada"]').waitFor();
   assert.equal(await bob.getByRole("combobox", { name: "Time range" }).inputValue(), "15m");
+  await ada.mouse.move(5, 5);
   await bob.getByRole("combobox", { name: "Time range" }).selectOption("5m");
 });
 
