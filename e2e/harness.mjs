@@ -26,6 +26,9 @@ export const ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)),
 
 const ADMIN_PASSWORD = "e2e-admin-password-1";
 
+/** The first administrator every test huddle starts with. */
+export const administrator = { login: "admin", name: "admin", role: "admin", password: ADMIN_PASSWORD };
+
 /** Every huddle and browser started by this process that has not been stopped yet. */
 const running = new Set();
 const browsers = new Set();

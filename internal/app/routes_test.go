@@ -15,6 +15,7 @@ import (
 // test, so no endpoint goes in without someone deciding who may call it.
 var ownRouteRules = map[string]int{
 	"GET /{$}":                   http.StatusSeeOther, // to the login page
+	"GET /settings":              http.StatusSeeOther,
 	"GET /d/{uid}":               http.StatusSeeOther,
 	"GET /assets/{file...}":      http.StatusNotFound, // public, and no such file
 	"GET /api/connection-string": http.StatusUnauthorized,

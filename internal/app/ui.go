@@ -24,6 +24,7 @@ func (a *App) uiRoutes() []auth.Route {
 	return []auth.Route{
 		{Method: "GET", Pattern: "/{$}", MinRole: auth.RoleAnonymous, Handler: page},
 		{Method: "GET", Pattern: "/d/{uid}", MinRole: auth.RoleAnonymous, Handler: page},
+		{Method: "GET", Pattern: "/settings", MinRole: auth.RoleAnonymous, Handler: page},
 		{Method: "GET", Pattern: "/assets/{file...}", MinRole: auth.RoleAnonymous, Handler: serve(http.HandlerFunc(ui.ServeAsset))},
 		{Method: "GET", Pattern: "/api/connection-string", MinRole: auth.RoleAdmin, Scope: auth.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {

@@ -4,21 +4,16 @@ import type { DashboardSummary, StoredDashboard } from "./model";
 import { ThemeToggle } from "./theme";
 import { Modal } from "./Modal";
 
-/** Home lists the dashboards, lets editors create and import them, and shows administrators
- * the connection string their apps need. */
+/** Home lists the dashboards and lets editors create and import them. */
 export function Home() {
   const [me, setMe] = useState<Me | null>(null);
   const [list, setList] = useState<DashboardSummary[] | null>(null);
   const [error, setError] = useState("");
-  const [conn, setConn] = useState("");
   const [importing, setImporting] = useState(false);
 
   useEffect(() => {
     document.title = "Huddle";
-    api<Me>("GET", "/api/me").then((m) => {
-      setMe(m);
-      if (m.role === "admin") api<{ connectionString: string }>("GET", "/api/connection-string").then((c) => setConn(c.connectionString)).catch(() => {});
-    });
+    api<Me>("GET", "/api/me").then(setMe);
     api<DashboardSummary[]>("GET", "/api/dashboards").then(setList).catch((e) => setError(e.message));
   }, []);
 
@@ -42,6 +37,7 @@ export function Home() {
         <a class="brand" href="/">Huddle</a>
         <span class="spacer" />
         {me && <span class="muted">{me.name || me.login} · {me.role}</span>}
+        <a href="/settings">{me?.role === "admin" ? "People, keys and apps" : "API keys"}</a>
         <ThemeToggle />
         <button onClick={async () => { await api("POST", "/api/logout"); location.assign("/login"); }}>Sign out</button>
       </header>
@@ -63,13 +59,6 @@ export function Home() {
             </a>
           ))}
         </div>
-        {conn && (
-          <section style={{ marginTop: 24 }}>
-            <h2 style={{ fontSize: 15 }}>Connect an app</h2>
-            <p class="muted">The Azure Web PubSub SDKs accept this connection string unchanged.</p>
-            <code class="block">{conn}</code>
-          </section>
-        )}
       </main>
       {importing && <ImportDialog onClose={() => setImporting(false)} />}
     </div>
