@@ -35,6 +35,22 @@ const gridItem = (page, id) => page.locator(`.grid-stack-item[gs-id="${id}"]`);
 /** The value the legend of time series panel id shows for its first series. */
 const legendValue = (page, id) => panel(page, id).locator(".u-legend .u-series").nth(1).locator(".u-value");
 
+/** How many pixels of panel id's chart canvas on page are drawn in colour rgb (give or take). */
+const ink = (page, id, rgb) =>
+  panel(page, id)
+    .locator("canvas")
+    .evaluate((c, [r, g, b]) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
+      }
+      return n;
+    }, rgb);
+
+/** The colour annotations are drawn in. */
+const annotationColor = [255, 170, 0];
+
 /** Waits until the value read by read() has taken n different values. */
 async function seesChanges(read, n, what) {
   const seen = new Set();
@@ -97,17 +113,7 @@ test("the time under ada's pointer is drawn on bob's charts in her colour", { sk
   const color = await bob
     .locator('.presence [data-user="ada"]')
     .evaluate((el) => getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number));
-  const inkOf = () =>
-    panel(bob, 1)
-      .locator("canvas")
-      .evaluate((c, [r, g, b]) => {
-        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 0; i < d.length; i += 4) {
-          if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
-        }
-        return n;
-      }, color);
+  const inkOf = () => ink(bob, 1, color);
   const without = await inkOf();
   const chart = await panel(ada, 1).locator(".u-over").boundingBox();
   await ada.mouse.move(chart.x + chart.width * 0.4, chart.y + chart.height * 0.5);
@@ -117,6 +123,7 @@ test("the time under ada's pointer is drawn on bob's charts in her colour", { sk
 });
 
 test("an annotation by ada appears for bob as text; bob may not make one", { skip }, async () => {
+  assert.ok((await ink(bob, 2, annotationColor)) < 5, "no annotation drawn yet");
   const chart = panel(ada, 1).locator(".u-over");
   await chart.click({ modifiers: ["Control"], position: { x: 200, y: 40 } });
   const dialog = ada.getByRole("dialog", { name: "New annotation" });
@@ -132,6 +139,8 @@ test("an annotation by ada appears for bob as text; bob may not make one", { ski
   assert.equal(await item.locator(".annotation-text").textContent(), "Rolled back <b>bold</b> release");
   assert.equal(await item.locator("b").count(), 0, "the text is not rendered as HTML");
   assert.match(await item.textContent(), /ada/);
+  // Made on panel 1, it marks the moment on every chart: panel 2's too.
+  await waitFor(async () => (await ink(bob, 2, annotationColor)) > 20, { what: "the annotation on bob's other chart" });
   await snap(bob, "3-annotation-bob");
 
   // bob is a viewer: a ctrl+click opens nothing, and the API refuses him.

@@ -508,7 +508,9 @@ export function DashboardPage({ uid }: { uid: string }) {
                 error={panelErrors.current.get(p.id)}
                 revision={revision}
                 range={range}
-                annotations={annotationList.filter((a) => a.panelId === 0 || a.panelId === p.id)}
+                // An annotation marks a moment of the whole system, so every chart shows it, not
+                // only the one it was made on (panelId keeps where that was).
+                annotations={annotationList}
                 crosshairs={crosshairs}
                 editing={editing}
                 onHover={(t) => (hoverTime.current = t)}
