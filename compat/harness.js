@@ -6,14 +6,11 @@
 // on the same connection: delivery per connection is ordered, so once the marker is in, anything
 // sent before it would have been too.
 
-import { spawn } from "node:child_process";
 import { randomBytes, createHmac } from "node:crypto";
 import { once } from "node:events";
-import { rmSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { after } from "node:test";
 
@@ -21,6 +18,8 @@ import { WebPubSubServiceClient } from "@azure/web-pubsub";
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { WebPubSubEventHandler } from "@azure/web-pubsub-express";
 import express from "express";
+
+import { spawnHuddle } from "../testenv/huddle.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 10_000;
@@ -47,55 +46,22 @@ process.on("exit", () => {
  * @param {{hubs?: Record<string, {eventHandlers: object[]}>}} [config] written as the YAML --config
  */
 export async function startHuddle(config) {
-  const bin = process.env.HUDDLE_BIN;
-  if (!bin) {
-    throw new Error("HUDDLE_BIN is not set: run `make test-compat`, or set it to a built bin/huddle");
-  }
-  const dataDir = await mkdtemp(path.join(tmpdir(), "huddle-compat-"));
   const accessKey = randomBytes(24).toString("base64url");
-  const args = ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir];
-  if (config) {
-    const file = path.join(dataDir, "huddle.yaml");
-    // JSON is YAML: no YAML library needed.
-    await writeFile(file, JSON.stringify(config, null, 2));
-    args.push("--config", file);
-  }
-  const proc = spawn(bin, args, {
-    env: { ...process.env, HUDDLE_ACCESS_KEY: accessKey, HUDDLE_LOG_LEVEL: "debug" },
-    stdio: ["ignore", "pipe", "pipe"],
+  const proc = await spawnHuddle({
+    suite: "compat",
+    env: { HUDDLE_ACCESS_KEY: accessKey },
+    logsEnv: "HUDDLE_COMPAT_LOGS",
+    timeout: TIMEOUT,
+    async prepare(dataDir) {
+      if (!config) return [];
+      const file = path.join(dataDir, "huddle.yaml");
+      // JSON is YAML: no YAML library needed.
+      await writeFile(file, JSON.stringify(config, null, 2));
+      return ["--config", file];
+    },
   });
-  let stderr = "";
-  proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (d) => {
-    stderr = (stderr + d).slice(-64 * 1024);
-    if (process.env.HUDDLE_COMPAT_LOGS) process.stderr.write(d);
-  });
-  let stdout = "";
-  proc.stdout.setEncoding("utf8");
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`huddle did not report readiness in time:\n${stdout}\n${stderr}`)), TIMEOUT);
-    proc.stdout.on("data", (d) => {
-      stdout += d;
-      const url = /is serving on (http:\/\/\S+)/.exec(stdout);
-      const cs = /connection string: (\S+)/.exec(stdout);
-      if (url && cs) {
-        clearTimeout(timer);
-        resolve({ url: url[1].replace(/\/$/, ""), connectionString: cs[1] });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`huddle exited with ${code} before it was ready:\n${stdout}\n${stderr}`));
-    });
-  });
-  let url, connectionString;
-  try {
-    ({ url, connectionString } = await ready);
-  } catch (err) {
-    proc.kill("SIGKILL");
-    await rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
+  const { url, dataDir } = proc;
+  const connectionString = /connection string: (\S+)/.exec(proc.stdout)[1];
   const clients = new Set();
   const huddle = {
     url,
@@ -103,7 +69,7 @@ export async function startHuddle(config) {
     connectionString,
     accessKey,
     dataDir,
-    logs: () => stderr,
+    logs: proc.logs,
     /**
      * A server SDK client for hub; { allowInsecureConnection: true } is the one adaptation an
      * http:// endpoint needs. endpoint replaces the connection string's Endpoint, as for an app
@@ -139,24 +105,14 @@ export async function startHuddle(config) {
       clients.add(client);
       return client;
     },
-    /** Stops the clients, then huddle (SIGTERM, SIGKILL after 5 s), and removes its data dir. */
+    /** Stops the clients, then huddle, and removes its data dir. */
     async stop() {
       for (const c of clients) c.stop();
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = once(proc, "exit");
-        proc.kill("SIGTERM");
-        const t = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await proc.stop();
       running.delete(huddle);
-      await rm(dataDir, { recursive: true, force: true });
     },
     /** Kills huddle at once, for a process on its way out. */
-    kill() {
-      proc.kill("SIGKILL");
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    kill: proc.kill,
   };
   running.add(huddle);
   return huddle;

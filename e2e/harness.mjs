@@ -5,16 +5,14 @@
 // Every wait is for a condition bounded by a generous timeout; nothing asserts how fast anything
 // happens and nothing sleeps to let the UI "catch up".
 
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
+
+import { spawnHuddle } from "../testenv/huddle.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 20_000;
@@ -75,65 +73,29 @@ export async function launchBrowser() {
 
 /** Starts `huddle serve` on a free loopback port with its own data dir and admin password. */
 export async function startHuddle() {
-  const bin = process.env.HUDDLE_BIN;
-  if (!bin) throw new Error("HUDDLE_BIN is not set: run `make test-e2e`, or set it to a built bin/huddle");
-  const dataDir = await mkdtemp(path.join(tmpdir(), "huddle-e2e-"));
-  const proc = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir], {
-    env: { ...process.env, HUDDLE_ADMIN_PASSWORD: ADMIN_PASSWORD, HUDDLE_LOG_LEVEL: "debug" },
-    stdio: ["ignore", "pipe", "pipe"],
+  const proc = await spawnHuddle({
+    suite: "e2e",
+    env: { HUDDLE_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    logsEnv: "HUDDLE_E2E_LOGS",
+    timeout: TIMEOUT,
   });
-  let stderr = "";
-  proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (d) => {
-    stderr = (stderr + d).slice(-64 * 1024);
-    if (process.env.HUDDLE_E2E_LOGS) process.stderr.write(d);
-  });
-  let stdout = "";
-  proc.stdout.setEncoding("utf8");
-  const serving = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`huddle did not start in time:\n${stdout}\n${stderr}`)), TIMEOUT);
-    proc.stdout.on("data", (d) => {
-      stdout += d;
-      const m = /is serving on (http:\/\/\S+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1].replace(/\/$/, ""));
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`huddle exited with ${code} before it was serving:\n${stdout}\n${stderr}`));
-    });
-  });
-  let url;
+  const { url } = proc;
   try {
-    url = await serving;
     await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, { what: "/readyz" });
   } catch (err) {
-    proc.kill("SIGKILL");
-    await rm(dataDir, { recursive: true, force: true });
+    proc.kill();
     throw err;
   }
   const huddle = {
     url,
-    logs: () => stderr,
+    logs: proc.logs,
     /** An API session of the administrator. */
     admin: () => apiSession(url, "admin", ADMIN_PASSWORD),
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = once(proc, "exit");
-        proc.kill("SIGTERM");
-        const t = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await proc.stop();
       running.delete(huddle);
-      await rm(dataDir, { recursive: true, force: true });
     },
-    kill() {
-      proc.kill("SIGKILL");
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    kill: proc.kill,
   };
   running.add(huddle);
   return huddle;
