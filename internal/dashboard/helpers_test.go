@@ -72,13 +72,13 @@ type env struct {
 	svc   *Service
 	notes *recorder
 	clock *testkit.Clock
-	logs  *bytes.Buffer
+	logs  *testkit.LogBuffer
 	mux   *http.ServeMux
 }
 
 func newEnv(t *testing.T, st *store.Store) *env {
 	t.Helper()
-	e := &env{t: t, st: st, notes: &recorder{}, clock: testkit.NewClock(time.UnixMilli(1_767_000_000_000)), logs: &bytes.Buffer{}}
+	e := &env{t: t, st: st, notes: &recorder{}, clock: testkit.NewClock(time.UnixMilli(1_767_000_000_000)), logs: &testkit.LogBuffer{}}
 	var err error
 	e.auth, err = auth.New(auth.Options{Store: st, Password: auth.PasswordParams{Memory: 64, Time: 1, Threads: 1},
 		LoginAttemptsPerMinute: 1000})
@@ -86,7 +86,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	e.svc, err = New(Options{Store: st, Access: e.auth, Notifier: e.notes, Now: e.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))})
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,17 +95,6 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	return e
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // client is one signed-in user.
