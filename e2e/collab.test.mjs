@@ -167,7 +167,7 @@ test("ada marks the present moment from the keyboard alone", { skip }, async () 
   await ada.getByRole("button", { name: "Mark now" }).focus();
   await ada.keyboard.press("Enter");
   const dialog = ada.getByRole("dialog", { name: "New annotation" });
-  await dialog.waitFor();
+  await dialog.locator("#ann-text:focus").waitFor(); // the dialog takes the focus, for typing at once
   await ada.keyboard.type("Paged the on-call");
   await ada.keyboard.press("Tab");
   await ada.keyboard.type("pager");

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 
 const focusable = "[autofocus], input:not([readonly]), textarea:not([readonly]), select, button";
@@ -8,7 +8,8 @@ const focusable = "[autofocus], input:not([readonly]), textarea:not([readonly]),
  * back to what had it. */
 export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ComponentChildren }) {
   const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // Before the browser paints, so that no key typed into the new dialog lands behind it.
+  useLayoutEffect(() => {
     const before = document.activeElement as HTMLElement | null;
     box.current?.querySelector<HTMLElement>(focusable)?.focus();
     return () => before?.focus();
