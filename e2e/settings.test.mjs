@@ -2,6 +2,7 @@
 // as Grafana would use it, until it is revoked.
 
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 
 import { administrator, setup, signIn, skipReason, snap, waitFor } from "./harness.mjs";
@@ -59,4 +60,20 @@ test("a metrics key made here reads the query API, and stops when revoked", { sk
   await page.getByRole("row", { name: /grafana/ }).getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("row", { name: /grafana/ }).getByText("revoked").waitFor();
   assert.equal(await query(), 401);
+});
+
+test("a Grafana dashboard pasted into Import opens with what was not converted listed", { skip }, async () => {
+  const grafana = await readFile(new URL("../internal/dashboard/testdata/grafana/node-exporter.json", import.meta.url), "utf8");
+  await page.goto("/");
+  await page.getByRole("button", { name: "Import" }).click();
+  const dialog = page.getByRole("dialog", { name: "Import a dashboard" });
+  await dialog.getByLabel("Dashboard JSON").fill(grafana);
+  await dialog.getByRole("button", { name: "Import" }).click();
+  const report = dialog.getByRole("status");
+  await report.waitFor();
+  assert.match(await report.textContent(), /piechart/);
+  await snap(page, "9-import-grafana");
+  await report.getByRole("link").click();
+  await page.locator(".status.online").waitFor();
+  assert.ok((await page.locator("section.panel").count()) > 3, "the converted panels are on the dashboard");
 });

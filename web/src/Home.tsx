@@ -69,7 +69,7 @@ function ImportDialog({ onClose }: { onClose(): void }) {
   const [text, setText] = useState("");
   const [overwrite, setOverwrite] = useState(false);
   const [error, setError] = useState("");
-  const [report, setReport] = useState<string[]>([]);
+  const [imported, setImported] = useState<{ uid: string; title: string; skipped: string[] } | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
     let body: unknown;
@@ -82,7 +82,8 @@ function ImportDialog({ onClose }: { onClose(): void }) {
     try {
       const res = await api<StoredDashboard & { skipped?: string[] }>("POST", "/api/dashboards/import", { dashboard: body, overwrite });
       if (res.skipped && res.skipped.length > 0) {
-        setReport(res.skipped);
+        // Stay to show what did not come across; the new dashboard is a link away.
+        setImported({ uid: res.dashboard.uid, title: res.dashboard.title, skipped: res.skipped });
         setError("");
         return;
       }
@@ -98,10 +99,12 @@ function ImportDialog({ onClose }: { onClose(): void }) {
         <textarea style={{ width: "100%", minHeight: 220 }} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Dashboard JSON" />
         <label><input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.currentTarget.checked)} /> Replace a dashboard with the same uid</label>
         {error && <p class="error" role="alert">{error}</p>}
-        {report.length > 0 && (
+        {imported && (
           <div role="status">
-            <p>Imported. These parts were not converted:</p>
-            <ul>{report.map((r) => <li key={r}>{r}</li>)}</ul>
+            <p>
+              Imported <a href={`/d/${imported.uid}`}>{imported.title}</a>. These parts were not converted:
+            </p>
+            <ul class="skipped">{imported.skipped.map((r) => <li key={r}>{r}</li>)}</ul>
           </div>
         )}
         <div class="actions">
