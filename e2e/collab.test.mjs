@@ -328,6 +328,46 @@ test("bob goes offline and back, and resyncs what he missed exactly once", { ski
   await snap(bob, "5-resynced-bob");
 });
 
+test("malformed messages from a peer leave bob's page working", { skip }, async () => {
+  // Anyone on the dashboard may send anything to its collaboration group: here ada, by hand.
+  const neg = await (await adaContext.request.get(`/api/negotiate?dashboard=${env.uid}`)).json();
+  const raw = await adaContext.newPage();
+  const sent = await raw.evaluate(
+    ({ url, group }) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url, "json.webpubsub.azure.v1");
+        const garbage = [
+          { type: "presence", name: 42, range: null, scroll: "x", active: "yes" },
+          { type: "hello", name: { toString: 1 } },
+          { type: "cursor", panel: "1", fx: Infinity, fy: -3 },
+          { type: "presence", name: "x".repeat(100000), range: { from: 1, to: [] }, scroll: 0.5, active: true },
+          "just a string",
+          null,
+          [1, 2, 3],
+        ];
+        ws.onerror = () => reject(new Error("socket error"));
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "system" && m.event === "connected") {
+            ws.send(JSON.stringify({ type: "joinGroup", group, ackId: 1 }));
+          } else if (m.type === "ack" && m.ackId === 1) {
+            garbage.forEach((data, i) => ws.send(JSON.stringify({ type: "sendToGroup", group, dataType: "json", data, ackId: 2 + i })));
+          } else if (m.type === "ack" && m.ackId === 1 + garbage.length) {
+            ws.close();
+            resolve(garbage.length);
+          }
+        };
+      }),
+    { url: neg.url, group: neg.collabGroup },
+  );
+  assert.equal(sent, 7);
+  await raw.close();
+  // bob's page still renders, still lists ada, and still takes live pushes.
+  await bob.locator('.presence [data-user="ada"]').waitFor();
+  await seesChanges(() => panel(bob, 3).locator(".stat .value").textContent(), 2, "bob's stat to keep changing");
+  assert.deepEqual(bob.errors.map(String), []);
+});
+
 test("the dark theme, switched from the keyboard, repaints the charts", { skip }, async () => {
   // The axes are drawn on the canvas in the theme's muted colour: the brightest solid pixel of
   // the y axis's labels is dark grey on light, light grey on dark.

@@ -7,6 +7,7 @@ import { isRelative, parseDuration, resolveTime, stepFor, type Range } from "./t
 import { applyVariables } from "./variables";
 import {
   applyPeer,
+  parsePeer,
   cursorInterval,
   expirePeers,
   idleAfter,
@@ -230,7 +231,8 @@ export function DashboardPage({ uid }: { uid: string }) {
         else onChange(m as unknown as ChangeEvent);
       },
       peer: (m, from) => {
-        const msg = m as unknown as PeerMessage;
+        const msg = parsePeer(m);
+        if (!msg) return;
         if (msg.type === "hello") sendPresence();
         setPeers((p) => applyPeer(p, from, msg, Date.now()));
       },

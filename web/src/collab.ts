@@ -31,6 +31,48 @@ export const presenceEvery = 10_000;
 export const peerGoneAfter = 35_000;
 export const idleAfter = 60_000;
 
+const maxName = 100;
+
+function text(v: unknown, max: number): string | null {
+  return typeof v === "string" ? v.slice(0, max) : null;
+}
+
+function fraction(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : null;
+}
+
+/** parsePeer reads a message another viewer sent, or returns null for one this page cannot use.
+ * Anyone with the dashboard open can send anything to its collaboration group, so nothing is
+ * trusted: a malformed message is dropped instead of breaking every other viewer's page. */
+export function parsePeer(data: Record<string, unknown>): PeerMessage | null {
+  switch (data.type) {
+    case "hello": {
+      const name = text(data.name, maxName);
+      return name === null ? null : { type: "hello", name };
+    }
+    case "presence": {
+      const name = text(data.name, maxName);
+      const r = data.range as Record<string, unknown> | null;
+      const from = text(r?.from, 64);
+      const to = text(r?.to, 64);
+      const scroll = fraction(data.scroll);
+      if (name === null || from === null || to === null || scroll === null || typeof data.active !== "boolean") return null;
+      return { type: "presence", name, active: data.active, range: { from, to }, scroll };
+    }
+    case "cursor": {
+      const fx = fraction(data.fx);
+      const fy = fraction(data.fy);
+      if (typeof data.panel !== "number" || !Number.isSafeInteger(data.panel) || fx === null || fy === null) return null;
+      const time = typeof data.time === "number" && Number.isFinite(data.time) ? data.time : undefined;
+      return { type: "cursor", panel: data.panel, fx, fy, ...(time !== undefined ? { time } : {}) };
+    }
+    case "cursor-out":
+    case "bye":
+      return { type: data.type };
+  }
+  return null;
+}
+
 /** applyPeer folds one message from userId into peers and returns the new map. */
 export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: PeerMessage, now: number): Map<string, PeerState> {
   const next = new Map(peers);
