@@ -81,8 +81,11 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error
 		_ = st.Close()
 		return nil, err
 	}
-	a, err := build(ctx, cfg, logger, console, keys, st, mp, reg)
-	if err != nil {
+	if cfg.SecondaryAccessKey != "" {
+		keys.Secondary = cfg.SecondaryAccessKey
+	}
+	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, metrics: mp}
+	if err := a.build(ctx, console); err != nil {
 		_ = st.Close()
 		_ = mp.close()
 		return nil, err
@@ -90,20 +93,20 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error
 	return a, nil
 }
 
-func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console io.Writer, keys accesskey.Keys, st *store.Store,
-	mp *metricsPart, reg *prometheus.Registry) (*App, error) {
-	if cfg.SecondaryAccessKey != "" {
-		keys.Secondary = cfg.SecondaryAccessKey
-	}
+// build makes the parts that need the stores: the hub, the accounts, the dashboards and the
+// live scheduler, and the route table over them all.
+func (a *App) build(ctx context.Context, console io.Writer) error {
+	cfg, logger, keys := a.cfg, a.logger, a.keys
 	svc, err := pubsub.NewService(pubsub.Options{
 		Limits:      cfg.Limits,
 		ParseFilter: webpubsub.ParseFilter,
 		Logger:      logger,
-		Registerer:  reg,
+		Registerer:  a.registry,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	a.pubsub = svc
 	handlers := make(map[string][]upstream.Handler)
 	for hub, h := range cfg.Hubs {
 		for _, eh := range h.EventHandlers {
@@ -114,7 +117,6 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 			})
 		}
 	}
-	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, metrics: mp, pubsub: svc}
 	a.wps = webpubsub.New(webpubsub.Options{
 		Service:       svc,
 		Keys:          keys,
@@ -124,9 +126,9 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 	})
 	sso, err := newOIDC(cfg, PublicURL(cfg, cfg.Addr), keys.Primary)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	accountOpts := auth.Options{Store: st, Logger: logger}
+	accountOpts := auth.Options{Store: a.store, Logger: logger}
 	if cfg.PublicURL != "" {
 		accountOpts.TrustedOrigins = []string{cfg.PublicURL}
 	}
@@ -137,34 +139,40 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, console 
 		}
 	}
 	if a.accounts, err = auth.New(accountOpts); err != nil {
-		return nil, fmt.Errorf("accounts: %w", err)
+		return fmt.Errorf("accounts: %w", err)
 	}
 	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
-		return nil, fmt.Errorf("create the first administrator: %w", err)
+		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	extra := append(a.uiRoutes(),
 		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts}, PublicURL: cfg.PublicURL}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
-	extra = append(extra, mp.routes(logger, reg)...)
-	dashHub := newDashboardHub(svc)
-	if a.dashboards, err = dashboard.New(dashboard.Options{Store: st, Access: a.accounts, Notifier: dashHub, Logger: logger}); err != nil {
-		return nil, fmt.Errorf("dashboards: %w", err)
-	}
-	if err := a.dashboards.Provision(ctx); err != nil {
-		return nil, fmt.Errorf("provision dashboards: %w", err)
+	extra = append(extra, a.metrics.routes(logger, a.registry)...)
+	if err := a.buildDashboards(ctx); err != nil {
+		return err
 	}
 	extra = append(extra, a.dashboards.Routes()...)
-	if a.live, err = live.New(live.Options{Plans: livePlans{a.dashboards}, Querier: mp.source, Audience: dashHub,
-		Logger: logger.With("component", "live"), Registerer: reg}); err != nil {
-		return nil, err
-	}
 	a.ownRoutes = extra
-	if a.handler, err = a.routes(extra); err != nil {
-		return nil, err
+	a.handler, err = a.routes(extra)
+	return err
+}
+
+// buildDashboards makes the dashboards, provisioned on first start, and the live scheduler
+// that keeps the watched ones current, both speaking to viewers through the hub.
+func (a *App) buildDashboards(ctx context.Context) error {
+	dashHub := newDashboardHub(a.pubsub)
+	var err error
+	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.store, Access: a.accounts, Notifier: dashHub, Logger: a.logger}); err != nil {
+		return fmt.Errorf("dashboards: %w", err)
 	}
-	return a, nil
+	if err := a.dashboards.Provision(ctx); err != nil {
+		return fmt.Errorf("provision dashboards: %w", err)
+	}
+	a.live, err = live.New(live.Options{Plans: livePlans{a.dashboards}, Querier: a.metrics.source, Audience: dashHub,
+		Logger: a.logger.With("component", "live"), Registerer: a.registry})
+	return err
 }
 
 // addr is the address Run listens on, once it does.
