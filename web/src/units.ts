@@ -10,7 +10,8 @@ function scaled(v: number, base: number, names: string[], decimals?: number): st
     x /= base;
     i++;
   }
-  const d = decimals ?? (x >= 100 ? 0 : x >= 10 ? 1 : 2);
+  // Whole numbers (counts: connections, requests) read best without decimals.
+  const d = decimals ?? (Number.isInteger(x) || x >= 100 ? 0 : x >= 10 ? 1 : 2);
   return `${v < 0 ? "-" : ""}${x.toFixed(d)}${names[i] ? " " + names[i] : ""}`.trim();
 }
 

@@ -71,7 +71,9 @@ export function TimeSeries(p: TimeSeriesProps) {
           label: s.name,
           stroke: palette[i % palette.length],
           width: 1.5,
-          points: { show: false },
+          // Dots only where the points are few (a fresh server, a sparse series), so a short
+          // stretch of data is visible at all; a dense line needs none.
+          points: { show: (_u: uPlot, _si: number, i0: number, i1: number) => i1 - i0 < 30 },
           spanGaps: false,
           value: (_u: uPlot, v: number | null) => formatValue(v, props.current.unit, props.current.decimals),
         })),
