@@ -368,6 +368,21 @@ test("malformed messages from a peer leave bob's page working", { skip }, async 
   assert.deepEqual(bob.errors.map(String), []);
 });
 
+test("ada switches the dashboard's variable; bob's panels follow, and his picker is hers", { skip }, async () => {
+  const adaJob = ada.locator("#var-job");
+  await adaJob.locator('option[value="huddle"]').waitFor({ state: "attached" }); // options from label_values(up, job)
+  const series = (page) => panel(page, 4).locator(".stat .value");
+  const before = await series(bob).textContent();
+  const saved = nextSave(ada);
+  await adaJob.selectOption("huddle");
+  assert.equal(await saved, 200);
+  const bobJob = bob.locator("#var-job");
+  await waitFor(async () => (await bobJob.inputValue()) === "huddle", { what: "bob's Job to be huddle" });
+  await waitFor(async () => (await series(bob).textContent()) !== before, { what: "bob's panel to count the huddle job's series" });
+  assert.ok(await bobJob.isDisabled(), "a viewer sees the selection without changing it");
+  await snap(bob, "10-variable-bob");
+});
+
 test("the dark theme, switched from the keyboard, repaints the charts", { skip }, async () => {
   // The axes are drawn on the canvas in the theme's muted colour: the brightest solid pixel of
   // the y axis's labels is dark grey on light, light grey on dark.

@@ -164,7 +164,16 @@ export function liveDashboard(title) {
         unit: "short",
         targets: [{ refId: "A", expr: "vector(time() % 60)", instant: true }],
       },
+      {
+        id: 4,
+        type: "stat",
+        title: "Series of the job",
+        gridPos: { x: 12, y: 8, w: 6, h: 4 },
+        unit: "short",
+        targets: [{ refId: "A", expr: 'count({job="$job"})', instant: true }],
+      },
     ],
+    variables: [{ name: "job", label: "Job", type: "query", query: "label_values(up, job)", current: ["node"] }],
   };
 }
 

@@ -22,6 +22,7 @@ import { Presence, Cursors } from "./Presence";
 import { AnnotationEditor, AnnotationList } from "./Annotations";
 import { PanelEditor } from "./PanelEditor";
 import { TimePicker } from "./TimePicker";
+import { VariableBar } from "./VariableBar";
 import { ThemeToggle } from "./theme";
 
 interface Push {
@@ -496,6 +497,7 @@ export function DashboardPage({ uid }: { uid: string }) {
           <span>Following {followed.name}. Scroll, click or press a key to stop.</span>
         </div>
       )}
+      <VariableBar variables={dash.variables} canEdit={canEdit} onChange={(variables) => save({ ...dash, variables })} />
       <main class="layout">
         <div class={`board ${editing ? "editing" : ""}`} ref={boardRef}>
           <Grid

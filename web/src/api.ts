@@ -44,10 +44,10 @@ export interface Me {
   role: "viewer" | "editor" | "admin";
 }
 
-/** queryRange runs a PromQL range query, posting its parameters as a form so that long queries
- * fit, and returns the matrix. */
-export async function queryRange(params: URLSearchParams): Promise<import("./data").PromSample[]> {
-  const res = await fetch("/api/v1/query_range", {
+/** prom calls an endpoint of the Prometheus-compatible API, posting its parameters as a form so
+ * that long queries fit, and returns the answer's data. */
+export async function prom<T>(path: string, params: URLSearchParams): Promise<T> {
+  const res = await fetch(path, {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
@@ -57,12 +57,17 @@ export async function queryRange(params: URLSearchParams): Promise<import("./dat
     location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
     throw new ApiError(401, "sign in again");
   }
-  let body: { status?: string; data?: { result: import("./data").PromSample[] }; error?: string };
+  let body: { status?: string; data?: T; error?: string };
   try {
     body = await res.json();
   } catch {
-    throw new ApiError(res.status, `query failed with ${res.status}`);
+    throw new ApiError(res.status, `${path} failed with ${res.status}`);
   }
-  if (body.status !== "success" || !body.data) throw new ApiError(res.status, body.error ?? `query failed with ${res.status}`);
-  return body.data.result;
+  if (body.status !== "success" || body.data === undefined) throw new ApiError(res.status, body.error ?? `${path} failed with ${res.status}`);
+  return body.data;
+}
+
+/** queryRange runs a PromQL range query and returns the matrix. */
+export async function queryRange(params: URLSearchParams): Promise<import("./data").PromSample[]> {
+  return (await prom<{ result: import("./data").PromSample[] }>("/api/v1/query_range", params)).result;
 }
