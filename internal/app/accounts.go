@@ -12,11 +12,15 @@ import (
 	"github.com/huddle-dev/huddle/internal/auth/oidc"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/dashboard"
 )
 
-// dashboardAccess lets a signed-in user onto a dashboard when their role there, per-dashboard
-// overrides and API key caps included, is at least viewer.
-type dashboardAccess struct{ auth *auth.Service }
+// dashboardAccess lets a signed-in user onto an existing dashboard when their role there,
+// per-dashboard overrides and API key caps included, is at least viewer.
+type dashboardAccess struct {
+	auth       *auth.Service
+	dashboards *dashboard.Service
+}
 
 func (d dashboardAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
 	p, ok := auth.PrincipalFrom(r.Context())
@@ -29,6 +33,12 @@ func (d dashboardAccess) DashboardMember(r *http.Request, uid string) (collab.Me
 	}
 	if !role.AtLeast(auth.RoleViewer) {
 		return collab.Member{}, collab.ErrForbidden
+	}
+	// Checked after the role, so that nobody learns which dashboards exist that they may not see.
+	if _, err := d.dashboards.Get(r.Context(), uid); errors.Is(err, auth.ErrNotFound) {
+		return collab.Member{}, collab.ErrNoDashboard
+	} else if err != nil {
+		return collab.Member{}, fmt.Errorf("dashboard %s: %w", uid, err)
 	}
 	name := p.User.Name
 	if name == "" {

@@ -88,6 +88,9 @@ func TestAccountsEndToEnd(t *testing.T) {
 			}
 			var vera struct{ ID string }
 			_ = json.Unmarshal([]byte(admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera","role":"viewer","password":"vera's long password"}`, 201)), &vera)
+			for _, uid := range []string{"ops", "db"} {
+				admin.expect("POST", "/api/dashboards", `{"uid":"`+uid+`","title":"`+uid+`"}`, 201)
+			}
 			// Vera edits one dashboard and only watches the others.
 			admin.expect("PUT", "/api/dashboards/ops/permissions/"+vera.ID, `{"role":"editor"}`, 204)
 
@@ -107,6 +110,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 			if neg.UserID != "vera" || neg.Role != "editor" || neg.CollabGroup != "dash.ops.collab" {
 				t.Fatalf("negotiate = %+v, want vera as editor of ops", neg)
 			}
+			viewer.expect("GET", "/api/negotiate?dashboard=nowhere", "", 404) // no token for groups nobody serves
 			var other struct{ Role string }
 			_ = json.Unmarshal([]byte(viewer.expect("GET", "/api/negotiate?dashboard=db", "", 200)), &other)
 			if other.Role != "viewer" {

@@ -144,15 +144,15 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
+	if err := a.buildDashboards(ctx); err != nil {
+		return err
+	}
 	extra := append(a.uiRoutes(),
-		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts}, PublicURL: cfg.PublicURL}))
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts, a.dashboards}, PublicURL: cfg.PublicURL}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
 	extra = append(extra, a.metrics.routes(logger, a.registry)...)
-	if err := a.buildDashboards(ctx); err != nil {
-		return err
-	}
 	extra = append(extra, a.dashboards.Routes()...)
 	a.ownRoutes = extra
 	a.handler, err = a.routes(extra)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
@@ -25,8 +24,7 @@ func (d dashboardHub) Watched() []string {
 	groups := d.hub.Groups("dash.")
 	uids := make([]string, 0, len(groups))
 	for _, g := range groups {
-		uid, ok := strings.CutSuffix(strings.TrimPrefix(g, "dash."), ".metrics")
-		if ok && collab.ValidUID(uid) {
+		if uid, ok := collab.DashboardOfMetricsGroup(g); ok {
 			uids = append(uids, uid)
 		}
 	}

@@ -33,6 +33,16 @@ func ValidUID(uid string) bool { return uidPattern.MatchString(uid) }
 // MetricsGroup carries the server's pushes of new points for a dashboard.
 func MetricsGroup(uid string) string { return "dash." + uid + ".metrics" }
 
+// DashboardOfMetricsGroup is the uid whose metrics group group is, if it is one: how the server
+// finds, among a hub's groups, the dashboards that have viewers.
+func DashboardOfMetricsGroup(group string) (uid string, ok bool) {
+	uid, ok = strings.CutPrefix(group, "dash.")
+	if ok {
+		uid, ok = strings.CutSuffix(uid, ".metrics")
+	}
+	return uid, ok && ValidUID(uid)
+}
+
 // CollabGroup carries the viewers' own traffic: presence, cursors, crosshair, follow.
 func CollabGroup(uid string) string { return "dash." + uid + ".collab" }
 
@@ -55,6 +65,10 @@ type Member struct {
 
 // ErrForbidden is returned by an Access that knows the user but refuses the dashboard.
 var ErrForbidden = errors.New("no access to this dashboard")
+
+// ErrNoDashboard is returned by an Access for a dashboard that does not exist: a token for it
+// would only open groups nobody serves.
+var ErrNoDashboard = errors.New("no such dashboard")
 
 // ErrUnauthenticated is returned by an Access when nobody is signed in.
 var ErrUnauthenticated = errors.New("sign in first")
@@ -101,6 +115,9 @@ func (n *Negotiator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, ErrForbidden):
 		writeJSONError(w, http.StatusForbidden, err.Error())
+		return
+	case errors.Is(err, ErrNoDashboard):
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("dashboard %q does not exist", uid))
 		return
 	case err != nil:
 		writeJSONError(w, http.StatusInternalServerError, "could not check access to the dashboard")

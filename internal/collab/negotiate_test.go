@@ -15,7 +15,8 @@ import (
 	"github.com/huddle-dev/huddle/internal/config"
 )
 
-// staticAccess lets "ada" onto every dashboard but "secret" and nobody else on at all.
+// staticAccess lets "ada" onto every dashboard but "secret" (and "gone", which does not exist),
+// and nobody else on at all.
 type staticAccess struct{}
 
 func (staticAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
@@ -24,6 +25,8 @@ func (staticAccess) DashboardMember(r *http.Request, uid string) (collab.Member,
 		return collab.Member{}, collab.ErrUnauthenticated
 	case uid == "secret":
 		return collab.Member{}, collab.ErrForbidden
+	case uid == "gone":
+		return collab.Member{}, collab.ErrNoDashboard
 	}
 	return collab.Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
 }
@@ -37,6 +40,7 @@ func TestNegotiateStatuses(t *testing.T) {
 		{"ok", "dashboard=ops", "ada", 200},
 		{"anonymous", "dashboard=ops", "", 401},
 		{"forbidden dashboard", "dashboard=secret", "ada", 403},
+		{"no such dashboard", "dashboard=gone", "ada", 404},
 		{"missing uid", "", "ada", 400},
 		{"wildcard uid", "dashboard=*", "ada", 400},
 		{"dotted uid widens groups", "dashboard=a.b", "ada", 400},
@@ -103,6 +107,23 @@ func TestNegotiatedTokenScope(t *testing.T) {
 		ack := read()
 		if ack["type"] != "ack" || ack["ackId"] != float64(i+1) || ack["success"] != s.ok {
 			t.Fatalf("step %d %v: ack %v, want success=%v", i, s.msg, ack, s.ok)
+		}
+	}
+}
+
+func TestDashboardOfMetricsGroup(t *testing.T) {
+	for _, tc := range []struct {
+		group, uid string
+		ok         bool
+	}{
+		{collab.MetricsGroup("ops"), "ops", true},
+		{collab.CollabGroup("ops"), "", false},
+		{"dash..metrics", "", false},
+		{"dash.a.b.metrics", "", false},
+		{"chat", "", false},
+	} {
+		if uid, ok := collab.DashboardOfMetricsGroup(tc.group); ok != tc.ok || (ok && uid != tc.uid) {
+			t.Errorf("DashboardOfMetricsGroup(%q) = %q, %v", tc.group, uid, ok)
 		}
 	}
 }

@@ -173,9 +173,14 @@ func (s *Scheduler) work(ctx context.Context, uid string) {
 			if ctx.Err() != nil {
 				return
 			}
-			// Log a broken plan once, not at every retry.
+			// Log a broken plan once, not at every retry. A dashboard deleted while open is no
+			// fault of the server's.
 			if err.Error() != lastErr {
-				log.Warn("live dashboard plan", "err", err)
+				level := slog.LevelWarn
+				if errors.Is(err, ErrNoDashboard) {
+					level = slog.LevelDebug
+				}
+				log.Log(ctx, level, "live dashboard plan", "err", err)
 				lastErr = err.Error()
 			}
 		} else {
