@@ -20,6 +20,7 @@ import { WebPubSubEventHandler } from "@azure/web-pubsub-express";
 import express from "express";
 
 import { spawnHuddle } from "../testenv/huddle.mjs";
+import { poll } from "../testenv/wait.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 10_000;
@@ -118,16 +119,8 @@ export async function startHuddle(config) {
   return huddle;
 }
 
-/** Polls cond (sync or async) every 10 ms until it returns a truthy value, which is returned. */
-export async function waitFor(cond, { timeout = TIMEOUT, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls cond until it returns a truthy value, within TIMEOUT unless o.timeout says otherwise. */
+export const waitFor = (cond, o = {}) => poll(cond, { timeout: TIMEOUT, ...o });
 
 /** Resolves with the next `name` event of emitter (an SDK client) that passes filter. */
 export function nextEvent(emitter, name, { timeout = TIMEOUT, filter = () => true } = {}) {

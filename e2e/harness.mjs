@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 import { spawnHuddle } from "../testenv/huddle.mjs";
+import { poll } from "../testenv/wait.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 20_000;
@@ -233,13 +234,5 @@ export function snap(page, name) {
   return page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
 
-/** Polls cond (sync or async) until it returns a truthy value, which is returned. */
-export async function waitFor(cond, { timeout = TIMEOUT, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls cond until it returns a truthy value, within TIMEOUT unless o.timeout says otherwise. */
+export const waitFor = (cond, o = {}) => poll(cond, { timeout: TIMEOUT, every: 50, ...o });
