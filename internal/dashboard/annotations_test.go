@@ -130,10 +130,7 @@ func TestAnnotationBadInput(t *testing.T) {
 			{"control characters", "/api/dashboards/ops/annotations", `{"text":"x\u0000y"}`, 400, "text", "control characters"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				er := ed.expectError("POST", tc.path, tc.body, tc.status)
-				if er.Field != tc.field || !strings.Contains(er.Error, tc.msg) {
-					t.Errorf("got %+v, want field %q and %q", er, tc.field, tc.msg)
-				}
+				wantFieldError(t, ed.expectError("POST", tc.path, tc.body, tc.status), tc.field, tc.msg)
 			})
 		}
 		var list []Annotation

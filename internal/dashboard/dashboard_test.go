@@ -195,10 +195,7 @@ func TestDashboardBadInput(t *testing.T) {
 			{"too big", `{"uid":"x","title":"` + strings.Repeat("t", maxDashboardBody) + `"}`, 413, "", "larger than 4194304 bytes"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				er := ed.expectError("POST", "/api/dashboards", tc.body, tc.status)
-				if er.Field != tc.field || !strings.Contains(er.Error, tc.msg) {
-					t.Errorf("got %+v, want field %q and %q", er, tc.field, tc.msg)
-				}
+				wantFieldError(t, ed.expectError("POST", "/api/dashboards", tc.body, tc.status), tc.field, tc.msg)
 			})
 		}
 		var list []Summary

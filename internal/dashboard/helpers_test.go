@@ -208,6 +208,14 @@ func (c *client) expectError(method, path string, body any, status int) apiError
 	return e
 }
 
+// wantFieldError checks that a refusal names field (none when empty) and says msg.
+func wantFieldError(t *testing.T, er apiError, field, msg string) {
+	t.Helper()
+	if er.Field != field || !strings.Contains(er.Error, msg) {
+		t.Errorf("got %+v, want field %q and %q", er, field, msg)
+	}
+}
+
 // sample is a small valid dashboard.
 func sample(uid string) Dashboard {
 	return Dashboard{

@@ -11,6 +11,12 @@ export class ApiError extends Error {
   }
 }
 
+/** signInAgain sends the browser to the login page, to come back here: the session is over. */
+function signInAgain(): never {
+  location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  throw new ApiError(401, "sign in again");
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (body !== undefined) {
@@ -18,10 +24,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     (init.headers as Record<string, string>)["Content-Type"] = "application/json";
   }
   const res = await fetch(path, init);
-  if (res.status === 401) {
-    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-    throw new ApiError(401, "sign in again");
-  }
+  if (res.status === 401) signInAgain();
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown = undefined;
@@ -53,10 +56,7 @@ export async function prom<T>(path: string, params: URLSearchParams): Promise<T>
     headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
     body: params.toString(),
   });
-  if (res.status === 401) {
-    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-    throw new ApiError(401, "sign in again");
-  }
+  if (res.status === 401) signInAgain();
   let body: { status?: string; data?: T; error?: string };
   try {
     body = await res.json();
