@@ -46,9 +46,9 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			if err != nil {
 				return err
 			}
-			return a.Run(cmd.Context(), func(addr string) {
+			return a.Run(cmd.Context(), func() {
 				fmt.Fprintf(stdout, "huddle %s is serving on %s\nconnection string: %s\n",
-					version, app.PublicURL(cfg, addr), a.ConnectionString(addr))
+					version, a.PublicURL(), a.ConnectionString())
 			})
 		},
 	}

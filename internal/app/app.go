@@ -12,14 +12,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/auth"
@@ -36,14 +34,19 @@ import (
 // ShutdownTimeout bounds how long a shutdown waits for queued messages to reach clients.
 const ShutdownTimeout = 15 * time.Second
 
-// App is a configured, not yet running huddle server.
+// App is a configured huddle server: its listener is bound and its parts are built, and Run
+// serves until it is told to stop.
 type App struct {
-	cfg        config.Config
-	logger     *slog.Logger
-	keys       accesskey.Keys
-	registry   *prometheus.Registry
-	store      *store.Store
-	metrics    *metricsPart
+	cfg       config.Config
+	logger    *slog.Logger
+	keys      accesskey.Keys
+	listener  net.Listener
+	publicURL string
+	registry  *prometheus.Registry
+	sql       *store.Store
+	metrics   *metricsPart
+	// parts stops what New and Run started, in the reverse order.
+	parts      *lifecycle
 	dashboards *dashboard.Service
 	live       *live.Scheduler
 	accounts   *auth.Service
@@ -51,7 +54,6 @@ type App struct {
 	wps        *webpubsub.Server
 	handler    http.Handler
 	ready      atomic.Bool
-	bound      atomic.Value // string: the address Run listens on
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
 	ownRoutes []auth.Route
 }
@@ -60,34 +62,52 @@ type App struct {
 // first administrator.
 const startTimeout = 30 * time.Second
 
-// New builds every component; nothing listens until Run. On first start it creates the
-// administrator and writes a one-time password to console (unless HUDDLE_ADMIN_PASSWORD chose
-// it).
-func New(cfg config.Config, logger *slog.Logger, console io.Writer) (*App, error) {
-	keys, err := accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey)
+// New binds the listener, so that the public URL is known, then builds every part with that one
+// URL; nothing is served until Run, which must be called to release what New opened. On first
+// start it creates the administrator and writes a one-time password to console (unless
+// HUDDLE_ADMIN_PASSWORD chose it).
+func New(cfg config.Config, logger *slog.Logger, console io.Writer) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: logger, parts: newLifecycle(), registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, a.parts.stopAll(context.Background()))
+		}
+	}()
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	a.listener = ln
+	// Serve closes the listener; this closes it when New fails or Run never served.
+	a.parts.onStop("listener", func(context.Context) error {
+		if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	a.publicURL = PublicURL(cfg, ln.Addr().String())
+	if ip := ln.Addr().(*net.TCPAddr).IP; cfg.PublicURL == "" && !ip.IsLoopback() {
+		logger.Warn("publicURL is not set: connection strings, dashboards and sign-in redirects name "+a.publicURL+
+			", which other machines cannot reach; set publicURL to the URL they use", "addr", ln.Addr().String())
+	}
+	if a.keys, err = accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey); err != nil {
 		return nil, fmt.Errorf("access key: %w", err)
+	}
+	if cfg.SecondaryAccessKey != "" {
+		a.keys.Secondary = cfg.SecondaryAccessKey
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, PostgresURL: cfg.Postgres.URL}, logger)
-	if err != nil {
+	if a.sql, err = store.Open(ctx, store.Config{DataDir: cfg.DataDir, PostgresURL: cfg.Postgres.URL}, logger); err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mp, err := openMetrics(cfg, logger, reg)
-	if err != nil {
-		_ = st.Close()
+	a.parts.onStop("sql store", func(context.Context) error { return a.sql.Close() })
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.metrics, err = openMetrics(cfg, ln.Addr().String(), logger, a.registry); err != nil {
 		return nil, err
 	}
-	if cfg.SecondaryAccessKey != "" {
-		keys.Secondary = cfg.SecondaryAccessKey
-	}
-	a := &App{cfg: cfg, logger: logger, keys: keys, registry: reg, store: st, metrics: mp}
+	a.parts.onStop("metrics store", func(context.Context) error { return a.metrics.close() })
 	if err := a.build(ctx, console); err != nil {
-		_ = st.Close()
-		_ = mp.close()
 		return nil, err
 	}
 	return a, nil
@@ -120,15 +140,18 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	a.wps = webpubsub.New(webpubsub.Options{
 		Service:       svc,
 		Keys:          keys,
-		PublicURL:     cfg.PublicURL,
+		PublicURL:     a.publicURL,
 		EventHandlers: handlers,
 		Logger:        logger,
 	})
-	sso, err := newOIDC(cfg, PublicURL(cfg, cfg.Addr), keys.Primary)
+	// Event deliveries still running, the disconnected events of the hub's drain among them,
+	// finish before the stores close.
+	a.parts.onStop("webpubsub events", a.wps.Close)
+	sso, err := newOIDC(cfg, a.publicURL, keys.Primary)
 	if err != nil {
 		return err
 	}
-	accountOpts := auth.Options{Store: a.store, Logger: logger}
+	accountOpts := auth.Options{Store: a.sql, Logger: logger}
 	if cfg.PublicURL != "" {
 		accountOpts.TrustedOrigins = []string{cfg.PublicURL}
 	}
@@ -148,7 +171,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		return err
 	}
 	extra := append(a.uiRoutes(),
-		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts, a.dashboards}, PublicURL: cfg.PublicURL}))
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts, a.dashboards}, PublicURL: a.publicURL}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
@@ -164,7 +187,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 func (a *App) buildDashboards(ctx context.Context) error {
 	dashHub := newDashboardHub(a.pubsub)
 	var err error
-	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.store, Access: a.accounts, Notifier: dashHub, Logger: a.logger}); err != nil {
+	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.sql, Access: a.accounts, Notifier: dashHub, Logger: a.logger}); err != nil {
 		return fmt.Errorf("dashboards: %w", err)
 	}
 	if err := a.dashboards.Provision(ctx); err != nil {
@@ -175,20 +198,18 @@ func (a *App) buildDashboards(ctx context.Context) error {
 	return err
 }
 
-// addr is the address Run listens on, once it does.
-func (a *App) addr() string {
-	if s, ok := a.bound.Load().(string); ok {
-		return s
-	}
-	return a.cfg.Addr
-}
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// PublicURL is how browsers, SDKs and app servers reach this server.
+func (a *App) PublicURL() string { return a.publicURL }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// ConnectionString is what app servers and SDKs use to reach this server listening on addr.
-func (a *App) ConnectionString(addr string) string {
-	return accesskey.ConnectionString(PublicURL(a.cfg, addr), a.keys.Primary)
+// ConnectionString is what app servers and SDKs use to reach this server.
+func (a *App) ConnectionString() string {
+	return accesskey.ConnectionString(a.publicURL, a.keys.Primary)
 }
 
 // PublicURL is the configured public URL or, by default, the URL of the address listened on.
@@ -223,16 +244,27 @@ func (a *App) routes(accountRoutes []auth.Route) (http.Handler, error) {
 	return mux, nil
 }
 
-// Run serves until ctx ends, then shuts down gracefully. ready, if not nil, receives the bound
-// address once the server accepts connections.
-func (a *App) Run(ctx context.Context, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+// Run serves until ctx ends or a part fails, then stops every part in the reverse order of
+// start-up: HTTP first (in-flight requests finish), then the live scheduler and the collector,
+// then the hub, which writes out what it accepted, then event deliveries and the stores. ready,
+// if not nil, is called once the server accepts connections. Run is called once.
+func (a *App) Run(ctx context.Context, ready func()) error {
+	// The hub subscribes to its broker before the listener serves, so that no publish is
+	// accepted with nowhere to go, and stays subscribed until it has drained.
+	subscription, unsubscribe := context.WithCancel(context.Background())
+	if err := a.pubsub.Start(subscription); err != nil {
+		unsubscribe()
+		return errors.Join(err, a.parts.stopAll(ctx))
 	}
-	a.bound.Store(ln.Addr().String())
-	// Unless configured, the public URL is the bound address, which the connection string names.
-	a.wps.SetDefaultPublicURL(PublicURL(a.cfg, ln.Addr().String()))
+	a.parts.onStop("hub", func(ctx context.Context) error {
+		defer unsubscribe()
+		return a.pubsub.Shutdown(ctx, "the server is shutting down")
+	})
+	a.parts.run("hub keep-alive", a.pubsub.Run)
+	if a.metrics.collector != nil { // a remote source collects nothing here
+		a.parts.run("collector", a.metrics.collector.Run)
+	}
+	a.parts.run("live", a.live.Run)
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -240,49 +272,26 @@ func (a *App) Run(ctx context.Context, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Subscribed before the listener serves, so that no publish is accepted with nowhere to go.
-	if err := a.pubsub.Start(runCtx); err != nil {
-		_ = ln.Close()
-		return err
-	}
-	g, gctx := errgroup.WithContext(runCtx)
-	g.Go(func() error { return a.pubsub.Run(gctx) })
-	// The collector writes to the metrics store and the live scheduler queries it: the store
-	// closes after both have stopped.
-	var storeUsers sync.WaitGroup
-	storeUsers.Add(2)
-	g.Go(func() error { defer storeUsers.Done(); return a.metrics.run(gctx) })
-	g.Go(func() error { defer storeUsers.Done(); return a.live.Run(gctx) })
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
+	a.parts.start("http", func() error {
+		if err := srv.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
 		}
 		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		a.ready.Store(false)
-		a.logger.Info("shutting down")
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-		defer scancel()
-		// Stop taking requests first so nothing new is accepted while the hub drains.
-		herr := srv.Shutdown(sctx)
-		perr := a.pubsub.Shutdown(sctx, "the server is shutting down")
-		werr := a.wps.Close(sctx)
-		serr := a.store.Close()
-		storeUsers.Wait()
-		merr := a.metrics.close()
-		return errors.Join(herr, perr, werr, serr, merr)
-	})
-	addr := ln.Addr().String()
+	}, srv.Shutdown)
 	a.ready.Store(true)
-	a.logger.Info("huddle is serving", "addr", addr, "url", PublicURL(a.cfg, addr))
+	a.logger.Info("huddle is serving", "addr", a.Addr(), "url", a.publicURL)
 	if ready != nil {
-		ready(addr)
+		ready()
 	}
-	return g.Wait()
+	select {
+	case <-ctx.Done():
+	case <-a.parts.failed:
+	}
+	a.ready.Store(false)
+	a.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	return a.parts.stopAll(sctx)
 }
 
 // hostForURL turns a listen address into one a browser can open.

@@ -121,3 +121,105 @@ func TestShutdownDeliversAcceptedMessages(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 }
+
+// Shutting down while every part is busy (REST publishes, annotations written and broadcast,
+// live pushes to viewers, the collector) stops the parts in an order in which none uses another
+// that has stopped: nothing is logged at warning or error level, Run returns no error, and every
+// publish the server accepted reaches its subscriber before the connection closes.
+func TestShutdownUnderLoad(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	admin.expect("POST", "/api/dashboards", opsDashboard, 201)
+	for range 3 {
+		v := watch(t, admin, "ops")
+		v.server(t, "points")
+		go func() { // keep reading, so that the viewer never lags behind
+			for {
+				if _, _, err := v.ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	subscriber := dialClient(t, srv.URL, "chat", "g")
+	received := make(chan []float64, 1)
+	go func() {
+		var got []float64
+		for {
+			var m map[string]any
+			if err := subscriber.ReadJSON(&m); err != nil {
+				received <- got
+				return
+			}
+			if n, ok := m["data"].(float64); ok && m["type"] == "message" {
+				got = append(got, n)
+			}
+		}
+	}()
+
+	keys := accesskey.Keys{Primary: testKey}
+	path := "/api/hubs/chat/groups/g/:send?api-version=2024-12-01"
+	tok, err := keys.SignClientToken(srv.URL+path, accesskey.ClientClaims{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan int, 1)
+	started := make(chan struct{})
+	go func() { // publishes in order until the server stops taking them
+		n := 0
+		defer func() { accepted <- n }()
+		for ; ; n++ {
+			if n == 50 {
+				close(started)
+			}
+			req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(fmt.Sprint(n)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				return
+			}
+		}
+	}()
+	annotating := make(chan struct{})
+	go func() { // writes annotations, each committed to SQL and then broadcast, until refused
+		defer close(annotating)
+		for {
+			req, _ := http.NewRequest("POST", srv.URL+"/api/dashboards/ops/annotations", strings.NewReader(`{"text":"load"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := admin.c.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				return
+			}
+		}
+	}()
+
+	<-started
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("shutdown under load: %v", err)
+	}
+	<-annotating
+	n := <-accepted
+	got := <-received
+	if len(got) != n {
+		t.Fatalf("%d publishes accepted, %d delivered", n, len(got))
+	}
+	for i, v := range got {
+		if v != float64(i) {
+			t.Fatalf("message %d is %v: lost or reordered", i, v)
+		}
+	}
+	if log := srv.Log.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
+		t.Fatalf("shutdown under load logged:\n%s", log)
+	}
+}

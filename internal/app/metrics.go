@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,7 +17,7 @@ import (
 // metricsPart is the metrics half of the server: the source every query goes through and, with
 // the embedded source, the store that the collector and remote-write senders fill.
 type metricsPart struct {
-	store     *metrics.Store     // nil with a remote source
+	tsdb      *metrics.Store     // nil with a remote source
 	source    metrics.Source     // the range cache in front of the store or the remote server
 	collector *collect.Collector // nil with a remote source
 }
@@ -26,7 +25,7 @@ type metricsPart struct {
 // openMetrics opens the source cfg chooses. The embedded store replays its write-ahead log here,
 // before the server takes requests, so the first query already sees what was written before a
 // restart.
-func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registry) (*metricsPart, error) {
+func openMetrics(cfg config.Config, addr string, logger *slog.Logger, reg *prometheus.Registry) (*metricsPart, error) {
 	m := cfg.Metrics
 	var p metricsPart
 	switch m.Source {
@@ -39,9 +38,9 @@ func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registr
 		if err != nil {
 			return nil, err
 		}
-		p.store = st
+		p.tsdb = st
 		p.source = metrics.NewCache(st, metrics.CacheOptions{})
-		if p.collector, err = newCollector(cfg, st, logger, reg); err != nil {
+		if p.collector, err = newCollector(cfg, addr, st, logger, reg); err != nil {
 			_ = st.Close()
 			return nil, err
 		}
@@ -65,8 +64,9 @@ func openMetrics(cfg config.Config, logger *slog.Logger, reg *prometheus.Registr
 	return &p, nil
 }
 
-// newCollector collects this host, huddle's own registry and the configured scrape jobs into st.
-func newCollector(cfg config.Config, st *metrics.Store, logger *slog.Logger, reg *prometheus.Registry) (*collect.Collector, error) {
+// newCollector collects this host, huddle's own registry (as the instance addr) and the
+// configured scrape jobs into st.
+func newCollector(cfg config.Config, addr string, st *metrics.Store, logger *slog.Logger, reg *prometheus.Registry) (*collect.Collector, error) {
 	m := cfg.Metrics
 	every := func(d time.Duration) time.Duration {
 		if d > 0 {
@@ -79,7 +79,7 @@ func newCollector(cfg config.Config, st *metrics.Store, logger *slog.Logger, reg
 		Logger:     logger.With("component", "collector"),
 		Registerer: reg,
 		Host:       collect.HostJob{Disabled: m.Host.Disabled, Interval: every(m.Host.Interval)},
-		Self:       collect.SelfJob{Instance: cfg.Addr, Interval: every(m.Self.Interval)},
+		Self:       collect.SelfJob{Instance: addr, Interval: every(m.Self.Interval)},
 	}
 	if !m.Self.Disabled {
 		opts.Self.Gatherer = reg
@@ -99,21 +99,13 @@ func newCollector(cfg config.Config, st *metrics.Store, logger *slog.Logger, reg
 	return c, nil
 }
 
-// run collects until ctx ends.
-func (p *metricsPart) run(ctx context.Context) error {
-	if p.collector == nil {
-		return nil
-	}
-	return p.collector.Run(ctx)
-}
-
 // routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
 // viewer (metrics:read for keys, which Grafana's data source uses); remote write needs an
 // editor's key with metrics:write, since it adds data everyone sees.
 func (p *metricsPart) routes(logger *slog.Logger, reg prometheus.Registerer) []auth.Route {
 	opts := metrics.APIOptions{Logger: logger, Registerer: reg}
-	if p.store != nil {
-		opts.Appendable = p.store
+	if p.tsdb != nil {
+		opts.Appendable = p.tsdb
 	}
 	var rs []auth.Route
 	for _, r := range metrics.NewAPI(p.source, opts).Routes() {
@@ -138,8 +130,8 @@ func serve(h http.Handler) auth.HandlerFunc {
 // close closes the embedded store, writing its head to disk so a restart replays nothing lost.
 // Whatever writes or queries it must have stopped.
 func (p *metricsPart) close() error {
-	if p.store == nil {
+	if p.tsdb == nil {
 		return nil
 	}
-	return p.store.Close()
+	return p.tsdb.Close()
 }

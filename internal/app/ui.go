@@ -29,7 +29,7 @@ func (a *App) uiRoutes() []auth.Route {
 		{Method: "GET", Pattern: "/api/connection-string", MinRole: auth.RoleAdmin, Scope: auth.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {
 				w.Header().Set("Cache-Control", "no-store")
-				auth.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString(a.addr())})
+				auth.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString()})
 				return nil
 			}},
 	}

@@ -1,5 +1,6 @@
 // Package apptest starts a whole huddle for tests: on a free loopback port, in a data directory of
-// its own, logging nowhere, and stopped when the test ends.
+// its own, logging into a buffer the test can read (and that is shown when it fails), and stopped
+// when the test ends.
 package apptest
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/app"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // Key is the access key test servers use unless the config names one.
@@ -25,6 +27,8 @@ const AdminPassword = "apptest-admin-password"
 type Server struct {
 	URL string // http://127.0.0.1:port
 	Key string
+	// Log holds what the server logged at the config's level (default warn), as text records.
+	Log *testkit.LogBuffer
 
 	stopOnce sync.Once
 	stopErr  error
@@ -50,15 +54,16 @@ func Start(t testing.TB, cfg config.Config) *Server {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "warn"
 	}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	log := &testkit.LogBuffer{}
+	a, err := app.New(cfg, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: cfg.SlogLevel()})), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, func(addr string) { ready <- addr }) }()
-	s := &Server{Key: cfg.AccessKey}
+	go func() { done <- a.Run(ctx, func() { close(ready) }) }()
+	s := &Server{URL: "http://" + a.Addr(), Key: cfg.AccessKey, Log: log}
 	s.stop = func() error {
 		cancel()
 		select {
@@ -72,10 +77,12 @@ func Start(t testing.TB, cfg config.Config) *Server {
 		if err := s.Stop(); err != nil {
 			t.Errorf("huddle stopped with: %v", err)
 		}
+		if t.Failed() {
+			t.Logf("huddle's log:\n%s", log)
+		}
 	})
 	select {
-	case addr := <-ready:
-		s.URL = "http://" + addr
+	case <-ready:
 	case err := <-done:
 		t.Fatalf("huddle did not start: %v", err)
 	case <-time.After(10 * time.Second):
