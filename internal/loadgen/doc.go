@@ -1,4 +1,4 @@
-// Package loadgen measures a Web PubSub server the way DESIGN.md asks: N subscribers on the JSON
+// Package loadgen measures a Web PubSub server as BENCHMARKS.md records it: N subscribers on the JSON
 // subprotocol (plain or reliable) spread over G groups, a REST or WebSocket publisher at a
 // chosen rate and message size, and as results the deliveries per second, end-to-end latency
 // percentiles, loss and duplicates, and the server's memory per connection. An idle mode only
