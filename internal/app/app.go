@@ -1,6 +1,7 @@
-// Package app builds every component of huddle from its configuration and runs their lifecycles
-// under one supervisor: if one part fails the others are stopped, and a shutdown drains client
-// connections before the process exits.
+// Package app builds every part of huddle from its configuration, by hand and in one place, and
+// runs them: the listener is bound first so that every part is built with the one public URL,
+// and the parts stop in the reverse order of their start (see lifecycle), so that none is closed
+// while another still uses it. If one part ends by itself, the others are stopped.
 package app
 
 import (

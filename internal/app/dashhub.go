@@ -13,8 +13,8 @@ import (
 )
 
 // dashboardHub is the dashboards' side of the real-time hub: which dashboards have viewers, and
-// the server's messages to them. It publishes through the broker like any app server, so the
-// messages reach viewers on every node and the reliable protocol's guarantees hold for them.
+// the server's messages to them. It publishes through the hub's broker as the REST API does, so
+// the messages get the same ordering and reliable-protocol guarantees as any app server's.
 type dashboardHub struct{ hub *pubsub.Hub }
 
 func newDashboardHub(svc *pubsub.Service) dashboardHub { return dashboardHub{svc.Hub(collab.Hub)} }
