@@ -43,6 +43,12 @@ func (e *FilterError) Unwrap() error { return e.Err }
 // Name is the hub's name as first used.
 func (h *Hub) Name() string { return h.name }
 
+// EphemeralGroup reports whether what clients publish to group is ephemeral, as the service's
+// [Options.EphemeralGroup] says.
+func (h *Hub) EphemeralGroup(group string) bool {
+	return h.svc.ephemeral != nil && h.svc.ephemeral(h.name, group)
+}
+
 // ValidGroupName reports whether g is a usable group name: 1 to 1,024 characters, not all white
 // space, as Web PubSub requires.
 func ValidGroupName(g string) bool {

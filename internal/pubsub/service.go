@@ -14,19 +14,24 @@ import (
 // Options configure a [Service]. Zero values mean the defaults in the comments.
 type Options struct {
 	Limits Limits
-	// Broker carries operations between nodes (default: a MemoryBroker, one node).
+	// Broker carries every hub operation to the connections (default: a MemoryBroker).
 	Broker Broker
 	// ParseFilter compiles REST filters; nil rejects filtered operations.
 	ParseFilter FilterParser
-	Logger      *slog.Logger          // default: slog.Default()
-	Registerer  prometheus.Registerer // default: metrics are not exported
+	// EphemeralGroup names the groups of a hub whose client messages are ephemeral (see
+	// [Message.Ephemeral]); nil names none. The hub is named as first used: hub names are
+	// case-insensitive.
+	EphemeralGroup func(hub, group string) bool
+	Logger         *slog.Logger          // default: slog.Default()
+	Registerer     prometheus.Registerer // default: metrics are not exported
 }
 
-// Service owns every hub of one node. Hub names are case-insensitive.
+// Service owns a set of hubs, each created on first use. Hub names are case-insensitive.
 type Service struct {
 	limits      Limits
 	broker      Broker
 	parseFilter FilterParser
+	ephemeral   func(hub, group string) bool
 	logger      *slog.Logger
 	metrics     *metrics
 	flusher     *flusher
@@ -52,6 +57,7 @@ func NewService(opts Options) (*Service, error) {
 		limits:      opts.Limits.withDefaults(),
 		broker:      opts.Broker,
 		parseFilter: opts.ParseFilter,
+		ephemeral:   opts.EphemeralGroup,
 		logger:      opts.Logger,
 		metrics:     m,
 		flusher:     newFlusher(),
