@@ -68,9 +68,9 @@ func NewService(opts Options) (*Service, error) {
 // Limits returns the limits in force, defaults filled in.
 func (s *Service) Limits() Limits { return s.limits }
 
-// Start subscribes to the broker until ctx ends. Once it returns, whatever is published on any
-// node reaches this node's connections, so a server starts it before it accepts a publish: a
-// message accepted earlier would have nowhere to go.
+// Start subscribes to the broker until ctx ends. Once it returns, whatever is published reaches
+// the connections, so a server starts it before it accepts a publish: a message accepted
+// earlier would have nowhere to go.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.broker.Subscribe(ctx, s.apply); err != nil {
 		return fmt.Errorf("subscribe to broker: %w", err)
