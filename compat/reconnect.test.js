@@ -117,6 +117,53 @@ test("a drop with nothing in flight, then messages: recovery replays what was se
   assert.equal(await svc.connectionExists(c.connectionId), true);
 });
 
+// What dashboard viewers send to a collaboration group (hub "huddle", group "dash.<uid>.collab") is
+// ephemeral: huddle gives it no sequenceId and keeps no copy to resend. The official client takes a
+// group message without a sequenceId on the reliable protocol as it is, outside its sequence
+// tracking and acks (handleGroupDataMessage in @azure/web-pubsub-client 1.1.0,
+// dist/esm/webPubSubClient.js, updates the sequence only `if (message.sequenceId != null)`).
+test("ephemeral collaboration messages on the reliable protocol: no sequenceId, in order, never replayed", short, async (t) => {
+  const collab = `dash.${uniq("d")}.collab`;
+  const g = uniq("g");
+  const proxy = await startProxy(huddle.port);
+  t.after(() => proxy.close());
+  const svc = huddle.service("huddle");
+  const tokens = huddle.service("huddle", { endpoint: `http://127.0.0.1:${proxy.port}` });
+  const roles = ["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"];
+  // WebPubSubClient speaks json.reliable.webpubsub.azure.v1 unless told otherwise.
+  const viewer = await huddle.connect(tokens, { userId: "viewer", roles, groups: [collab, g] });
+  const events = [];
+  for (const name of ["connected", "disconnected", "stopped"]) viewer.client.on(name, (e) => events.push([name, e]));
+  const peer = await huddle.connect(svc, { userId: "peer", roles });
+
+  await peer.client.sendToGroup(collab, { cursor: 1 }, "json");
+  await svc.group(g).sendToAll({ durable: 1 });
+  await peer.client.sendToGroup(collab, { cursor: 2 }, "json");
+  await viewer.inbox.waitFor(() => true, { n: 3 });
+
+  // A drop: the recovered session replays what is unacknowledged, which never includes an
+  // ephemeral message (without a sequenceId the client could not tell a replay from a new one).
+  const accepted = proxy.accepted;
+  proxy.cut();
+  await svc.group(g).sendToAll({ durable: 2 });
+  await viewer.inbox.waitForMarker({ durable: 2 });
+  await peer.client.sendToGroup(collab, { cursor: 3 }, "json");
+  await viewer.inbox.waitForMarker({ cursor: 3 });
+
+  assert.deepEqual(
+    viewer.inbox.messages.map((m) => [m.from, m.group ?? null, m.data, m.sequenceId]),
+    [
+      ["group", collab, { cursor: 1 }, undefined],
+      ["server", null, { durable: 1 }, 1],
+      ["group", collab, { cursor: 2 }, undefined],
+      ["server", null, { durable: 2 }, 2],
+      ["group", collab, { cursor: 3 }, undefined],
+    ],
+  );
+  assert.ok(proxy.accepted > accepted, "the client came back on a new socket");
+  assert.deepEqual(events, []);
+});
+
 test("a connection closed by the service reconnects as a new connection and rejoins its groups", short, async (t) => {
   const hub = uniq("rel");
   const g = uniq("g");

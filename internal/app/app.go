@@ -123,6 +123,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		ParseFilter: webpubsub.ParseFilter,
 		Logger:      logger,
 		Registerer:  a.registry,
+		// Dashboard viewers' pointers and presence go first when a viewer lags behind.
+		EphemeralGroup: collab.IsCollabGroup,
 	})
 	if err != nil {
 		return err

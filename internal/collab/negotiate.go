@@ -6,6 +6,8 @@
 // Guarantee: a negotiated token lets its holder join the two groups of one dashboard and send
 // only to that dashboard's collaboration group (cursors, presence); metrics are pushed by the
 // server and annotations and layouts are written over HTTP, where roles are checked again.
+// What viewers send to the collaboration group is ephemeral ([IsCollabGroup]): the first traffic
+// dropped for a lagging viewer, and never numbered or resent on a reliable connection.
 package collab
 
 import (
@@ -36,15 +38,29 @@ func MetricsGroup(uid string) string { return "dash." + uid + ".metrics" }
 // DashboardOfMetricsGroup is the uid whose metrics group group is, if it is one: how the server
 // finds, among a hub's groups, the dashboards that have viewers.
 func DashboardOfMetricsGroup(group string) (uid string, ok bool) {
-	uid, ok = strings.CutPrefix(group, "dash.")
-	if ok {
-		uid, ok = strings.CutSuffix(uid, ".metrics")
-	}
-	return uid, ok && ValidUID(uid)
+	return dashboardOf(group, ".metrics")
 }
 
 // CollabGroup carries the viewers' own traffic: presence, cursors, crosshair, follow.
 func CollabGroup(uid string) string { return "dash." + uid + ".collab" }
+
+// IsCollabGroup reports whether group of hub is a dashboard's collaboration group. The real-time
+// service is given it to make what viewers say there ephemeral: a pointer or presence message is
+// soon superseded by the next one, so a lagging viewer loses these first and a reconnecting one
+// is not sent the old ones again.
+func IsCollabGroup(hub, group string) bool {
+	_, ok := dashboardOf(group, ".collab")
+	return ok && strings.EqualFold(hub, Hub)
+}
+
+// dashboardOf is the uid of the dashboard group "dash.<uid><suffix>", if group is one.
+func dashboardOf(group, suffix string) (uid string, ok bool) {
+	uid, ok = strings.CutPrefix(group, "dash.")
+	if ok {
+		uid, ok = strings.CutSuffix(uid, suffix)
+	}
+	return uid, ok && ValidUID(uid)
+}
 
 // ClientRoles are the Web PubSub roles of a dashboard viewer; every dashboard role gets the same
 // hub rights, because everything beyond watching and pointing goes through checked HTTP calls.

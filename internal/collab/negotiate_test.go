@@ -127,3 +127,23 @@ func TestDashboardOfMetricsGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCollabGroup(t *testing.T) {
+	for _, tc := range []struct {
+		hub, group string
+		want       bool
+	}{
+		{collab.Hub, collab.CollabGroup("ops"), true},
+		{"HUDDLE", collab.CollabGroup("ops"), true}, // hub names are case-insensitive
+		{"chat", collab.CollabGroup("ops"), false},
+		{collab.Hub, collab.MetricsGroup("ops"), false},
+		{collab.Hub, "dash..collab", false},
+		{collab.Hub, "dash.a.b.collab", false},
+		{collab.Hub, "dash.ops.collab.x", false},
+		{collab.Hub, "collab", false},
+	} {
+		if got := collab.IsCollabGroup(tc.hub, tc.group); got != tc.want {
+			t.Errorf("IsCollabGroup(%q, %q) = %v, want %v", tc.hub, tc.group, got, tc.want)
+		}
+	}
+}

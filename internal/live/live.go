@@ -4,8 +4,8 @@
 // once and fanned out to every viewer.
 //
 // Guarantees: at most one evaluation of a dashboard is in flight; evaluation instants are
-// aligned to the refresh interval (a 10 s dashboard is evaluated at :00, :10, …), so every node
-// and every reconnecting viewer agrees on the points' timestamps; a dashboard loses its worker
+// aligned to the refresh interval (a 10 s dashboard is evaluated at :00, :10, …), so every
+// viewer, a reconnecting one included, agrees on the points' timestamps; a dashboard loses its worker
 // within one scan after its last viewer leaves. A newcomer loads history with a range query over
 // HTTP and then applies pushes, deduplicating by timestamp.
 package live

@@ -61,7 +61,8 @@ type BasicAuth struct {
 
 // Remote is a [Source] that sends every query to a Prometheus-compatible
 // server (Prometheus, VictoriaMetrics, Mimir, Thanos) through its /api/v1
-// HTTP API, so that huddle nodes can share one metrics store.
+// HTTP API, so that huddle can read a store that is already running instead of
+// its embedded one.
 //
 // The remote's answers to bad queries (bad_data, execution, timeout,
 // canceled) keep their kind and words, so clients of our [API] cannot tell

@@ -1,11 +1,11 @@
 // Package metrics stores and queries huddle's time series.
 //
 // It provides an embedded Prometheus TSDB ([Store]) that the collector and
-// remote-write clients append to, a [Source] interface that the dashboard and
-// alerts query through (implemented by the Store and by [Remote], an
-// external Prometheus-compatible server), an HTTP API compatible with
-// Prometheus's /api/v1 query endpoints ([API]) and a remote-write 1.0
-// receiver.
+// remote-write clients append to, a [Source] interface that the live
+// dashboard updates and the HTTP API query through (implemented by the Store
+// and by [Remote], an external Prometheus-compatible server), an HTTP API
+// compatible with Prometheus's /api/v1 query endpoints ([API]) and a
+// remote-write 1.0 receiver.
 //
 // Guarantees: Commit writes an appender's samples to the write-ahead log
 // before it returns (written, not fsynced, as Prometheus does), so a crash of
@@ -27,7 +27,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 )
 
-// Source is what the dashboard, alerts and the HTTP API query through. The
+// Source is what the live dashboard updates and the HTTP API query through. The
 // embedded [Store] implements it, and so does [Remote] with a
 // Prometheus-compatible server's HTTP API, which is why every method takes the same
 // arguments as the matching /api/v1 endpoint and nothing TSDB-specific.

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Op is what an envelope asks every node to do.
+// Op is what an envelope asks the hub to do.
 type Op uint8
 
 const (
@@ -42,7 +42,7 @@ type Selector struct {
 	compiled func(*Conn) bool
 }
 
-// compile parses the filter once per node and keeps the result with the selector.
+// compile parses the filter on first use and keeps the result with the selector.
 func (s *Selector) compile(parse FilterParser) (func(*Conn) bool, error) {
 	if s.Filter == "" || s.compiled != nil {
 		return s.compiled, nil
@@ -61,8 +61,8 @@ func (s *Selector) compile(parse FilterParser) (func(*Conn) bool, error) {
 // FilterParser compiles a filter expression into a predicate over connections.
 type FilterParser func(expr string) (func(*Conn) bool, error)
 
-// Envelope is one hub operation as it travels between nodes. Its exported fields are all a broker
-// needs to carry it.
+// Envelope is one hub operation on its way through the broker. Its exported fields are all a
+// broker needs to carry it.
 type Envelope struct {
 	Hub     string
 	Op      Op
@@ -75,9 +75,11 @@ type Envelope struct {
 	PermissionTarget string
 }
 
-// Broker carries envelopes to every node of the cluster, the publishing one included.
+// Broker carries envelopes from publishers to the service that applies them. [MemoryBroker],
+// the only implementation, hands them over in memory; another could carry them between
+// processes.
 type Broker interface {
-	// Publish hands e to every node; an error means it may have reached none.
+	// Publish hands e to the subscriber; an error means it may not have been applied.
 	Publish(ctx context.Context, e *Envelope) error
 	// Subscribe delivers every envelope published from its return until ctx ends to deliver.
 	Subscribe(ctx context.Context, deliver func(*Envelope)) error
@@ -87,17 +89,17 @@ type Broker interface {
 // message could not reach any connection, so it must not be acknowledged.
 var ErrNotSubscribed = errors.New("the service is not started: nothing receives from the broker")
 
-// MemoryBroker is the single-node broker: Publish applies the envelope before it returns, so a
-// publisher knows its message is queued to every local recipient.
+// MemoryBroker is the in-memory broker: Publish applies the envelope before it returns, so a
+// publisher knows its message is queued to every recipient.
 type MemoryBroker struct {
 	mu      sync.RWMutex
 	deliver func(*Envelope)
 }
 
-// NewMemoryBroker returns a broker for a service that runs alone.
+// NewMemoryBroker returns an in-memory broker with no subscriber yet.
 func NewMemoryBroker() *MemoryBroker { return &MemoryBroker{} }
 
-// Publish applies e on this node.
+// Publish applies e through the subscriber.
 func (b *MemoryBroker) Publish(_ context.Context, e *Envelope) error {
 	b.mu.RLock()
 	deliver := b.deliver

@@ -5,11 +5,12 @@ package pubsub
 type Codec interface {
 	// Format is this codec's slot in the per-message cache; distinct codecs need distinct formats.
 	Format() Format
-	// Encode renders a data message. For a reliable format the payload stops short of the
-	// sequence id, which AppendSequence adds per connection.
+	// Encode renders a data message. For a reliable format the payload of a durable message stops
+	// short of the sequence id, which AppendSequence adds per connection; an ephemeral message
+	// gets no sequence id, so its payload is complete.
 	Encode(m *Message) Frame
-	// AppendSequence completes a reliable data frame with its sequence id; unreliable codecs are
-	// never asked.
+	// AppendSequence completes a reliable durable data frame with its sequence id; unreliable
+	// codecs are never asked.
 	AppendSequence(dst []byte, seq uint64) []byte
 	// Goodbye is the text payload sent before the service closes a connection, or nil for none.
 	Goodbye(reason string) []byte
@@ -21,5 +22,6 @@ const (
 	FormatWebPubSubRaw Format = iota
 	FormatWebPubSubJSON
 	FormatWebPubSubReliableJSON
-	FormatSignalRJSON
+
+	numFormats // the size of the per-message encoding cache
 )

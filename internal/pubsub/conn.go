@@ -23,7 +23,7 @@ type ConnOptions struct {
 	UserID string
 	Roles  []string
 	Codec  Codec
-	// Reliable connections number data messages and keep them until acknowledged.
+	// Reliable connections number durable data messages and keep them until acknowledged.
 	Reliable bool
 	// Attachment is the protocol layer's own per-connection state; it survives reconnects.
 	Attachment any
@@ -65,7 +65,7 @@ type Conn struct {
 	spare        []outbound // the previous batch's backing array, reused to avoid garbage
 	queuedBytes  int
 	nextSeq      uint64
-	unacked      []outbound // reliable data messages not yet acknowledged, in sequence order
+	unacked      []outbound // durable data messages not yet acknowledged, in sequence order
 	unackedBytes int
 	greeting     []byte // written first by the next Attach
 	ended        bool   // no more traffic: the session is over
@@ -81,10 +81,12 @@ type Conn struct {
 // outbound is one queued frame: a shared message, or a connection's own frame (ack, pong, close).
 type outbound struct {
 	msg *Message
-	seq uint64
+	seq uint64 // a reliable connection's number for a durable message; 0 for none
 	raw []byte
 	op  byte
 }
+
+func (o outbound) ephemeral() bool { return o.msg != nil && o.msg.Ephemeral }
 
 func (o outbound) size() int {
 	if o.msg != nil {
@@ -185,7 +187,8 @@ func (c *Conn) Greet(payload []byte) {
 }
 
 // Deliver queues a shared message. It never blocks: a connection that cannot keep up loses
-// ephemeral messages and is then closed as a slow consumer.
+// ephemeral messages and is then closed as a slow consumer (a reliable one when its resend
+// buffer is full).
 func (c *Conn) Deliver(m *Message) {
 	if c.queueMessage(m) {
 		c.flusher.schedule(c)
@@ -200,7 +203,7 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 		return false
 	}
 	o := outbound{msg: m}
-	if c.reliable {
+	if c.reliable && !m.Ephemeral {
 		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+m.Size() > c.limits.MaxUnackedBytes {
 			c.closing = true
 			c.metrics.slowConsumers.Inc()
@@ -212,9 +215,11 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 		o.seq = c.nextSeq
 		c.unacked = append(c.unacked, o)
 		c.unackedBytes += m.Size()
-		if c.sock == nil {
-			return false
-		}
+	}
+	if c.reliable && c.sock == nil {
+		// The session waits for its client: a durable message waits in the resend buffer, an
+		// ephemeral one, which is not kept for resend, is lost.
+		return false
 	}
 	if !c.fitsLocked(o) {
 		return false
@@ -225,13 +230,14 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 }
 
 // fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
-// dropped first, and a queue full of durable traffic ends the connection.
+// dropped first, and a queue full of durable traffic ends an unreliable connection.
 func (c *Conn) fitsLocked(o outbound) bool {
-	if c.reliable {
-		// The resend buffer bounds a reliable connection (its overflow ends the session, as the
-		// protocol says); the queue holds at most that plus replies to the client's own
-		// rate-limited requests. A second, smaller bound here would trip on every replay of a
-		// large buffer and drop the socket again and again.
+	if c.reliable && !o.ephemeral() {
+		// The resend buffer bounds a reliable connection's durable traffic (its overflow ends the
+		// session, as the protocol says); the queue holds at most that plus replies to the
+		// client's own rate-limited requests. A second, smaller bound here would trip on every
+		// replay of a large buffer and drop the socket again and again. Ephemeral messages are
+		// not in the resend buffer, so the queue's bounds are what limits them.
 		return true
 	}
 	over := func() bool {
@@ -240,13 +246,13 @@ func (c *Conn) fitsLocked(o outbound) bool {
 	if !over() {
 		return true
 	}
-	if o.msg != nil && o.msg.Ephemeral {
+	if o.ephemeral() {
 		c.metrics.dropped.Inc()
 		return false
 	}
 	kept := c.queue[:0]
 	for _, q := range c.queue {
-		if q.msg != nil && q.msg.Ephemeral && q.seq == 0 {
+		if q.ephemeral() {
 			c.queuedBytes -= q.size()
 			c.metrics.dropped.Inc()
 			continue
@@ -432,7 +438,8 @@ func (c *Conn) appendMessage(buf []byte, o outbound) []byte {
 	if f.Binary {
 		op = opBinary
 	}
-	if !c.reliable {
+	if o.seq == 0 {
+		// An unreliable connection's message, or an ephemeral one, whose rendering is complete.
 		buf = appendFrameHeader(buf, op, len(f.Payload))
 		return append(buf, f.Payload...)
 	}

@@ -9,12 +9,21 @@
 //     write call per connection per turn; a client too slow to take a write gets a goroutine of
 //     its own until it catches up, so it never holds up the others.
 //   - Per connection, messages are written in the order they were enqueued.
-//   - A connection that falls behind loses its ephemeral messages first; if durable messages
-//     still do not fit it is closed with [ClosePolicyViolation] rather than slowing anyone else.
-//   - Reliable connections number their data messages from 1 and keep every unacknowledged one,
-//     so a client that reconnects within the session window receives each message exactly once.
+//   - Messages are durable or ephemeral. Ephemeral ones are what clients publish to the groups
+//     [Options.EphemeralGroup] names (the dashboard's pointers and presence); everything else is
+//     durable. An ephemeral message that finds a connection's queue over its bounds
+//     ([Limits.MaxQueuedFrames], [Limits.MaxQueuedBytes]) is dropped and counted in
+//     huddle_messages_dropped_total.
+//   - A connection that falls behind loses its ephemeral messages first. If durable messages still
+//     do not fit, an unreliable connection is closed with [ClosePolicyViolation] rather than
+//     slowing anyone else; a reliable one is bounded by its resend buffer instead and closed the
+//     same way when that is full.
+//   - Reliable connections number their durable data messages from 1 and keep every
+//     unacknowledged one, so a client that reconnects within the session window receives each
+//     exactly once. Ephemeral messages carry no sequence id and are not kept for resend: one
+//     that reaches a session while its client is away is lost.
 //
-// Wire formats live elsewhere (webpubsub, signalr) and plug in through [Codec]; this package
+// The Web PubSub wire formats live in package webpubsub and plug in through [Codec]; this package
 // writes WebSocket frames itself so that batching and shared payloads need no copies per message
 // in a third-party library.
 package pubsub

@@ -14,7 +14,8 @@ import (
 )
 
 // Hub is one named space of connections, users and groups. Every operation that reaches
-// connections goes through the service's broker, so it works the same on one node or many.
+// connections goes through the service's broker: the in-memory broker applies it at once,
+// and another [Broker] implementation could carry it between processes.
 type Hub struct {
 	name string
 	svc  *Service
@@ -42,6 +43,12 @@ func (e *FilterError) Unwrap() error { return e.Err }
 
 // Name is the hub's name as first used.
 func (h *Hub) Name() string { return h.name }
+
+// EphemeralGroup reports whether what clients publish to group is ephemeral, as the service's
+// [Options.EphemeralGroup] says.
+func (h *Hub) EphemeralGroup(group string) bool {
+	return h.svc.ephemeral != nil && h.svc.ephemeral(h.name, group)
+}
 
 // ValidGroupName reports whether g is a usable group name: 1 to 1,024 characters, not all white
 // space, as Web PubSub requires.
@@ -192,7 +199,7 @@ func (h *Hub) Leave(c *Conn, group string) {
 	h.leaveLocked(c, group)
 }
 
-// Connection returns a live connection of this node by id.
+// Connection returns a live connection by id.
 func (h *Hub) Connection(id string) (*Conn, bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -218,8 +225,8 @@ func (h *Hub) HasGroup(group string) bool {
 	return len(h.groups[group]) > 0
 }
 
-// Groups lists, sorted, this node's groups that have members and whose names start with
-// prefix: how a server-side producer finds the audiences it has to serve.
+// Groups lists, sorted, the groups that have members and whose names start with prefix: how a
+// server-side producer finds the audiences it has to serve.
 func (h *Hub) Groups(prefix string) []string {
 	h.mu.RLock()
 	var out []string
@@ -251,7 +258,7 @@ func (h *Hub) GroupMembers(group string) []Member {
 	return out
 }
 
-// Publish hands an operation on this hub to the broker, which applies it on every node.
+// Publish hands an operation on this hub to the broker, which applies it.
 func (h *Hub) Publish(ctx context.Context, e *Envelope) error {
 	e.Hub = h.name
 	if e.To.Filter != "" {
@@ -266,7 +273,7 @@ func (h *Hub) Publish(ctx context.Context, e *Envelope) error {
 	return nil
 }
 
-// apply carries out an envelope on this node's connections.
+// apply carries out an envelope on the hub's connections.
 func (h *Hub) apply(e *Envelope) {
 	switch e.Op {
 	case OpSend:

@@ -350,7 +350,6 @@ func TestEncodeOnce(t *testing.T) {
 	plain := newTestCodec(FormatWebPubSubJSON)
 	reliable := newTestCodec(FormatWebPubSubReliableJSON)
 	raw := newTestCodec(FormatWebPubSubRaw)
-	unused := newTestCodec(FormatSignalRJSON)
 	const n = 50
 	var conns []*Conn
 	var socks []*testSocket
@@ -369,15 +368,23 @@ func TestEncodeOnce(t *testing.T) {
 			t.Errorf("format %d: Encode called %d times for %d recipients, want 1", codec.format, got, n)
 		}
 	}
-	if got := unused.encodes.Load(); got != 0 {
-		t.Errorf("a format no recipient uses was encoded %d times", got)
-	}
 	for i, s := range socks {
 		want := "binary:g:payload"
 		if conns[i].Reliable() {
 			want += "#1"
 		}
 		assertFrames(t, s, want)
+	}
+
+	// A message only plain connections receive is not rendered in the other formats.
+	only, onlySock := connect(t, h, ConnOptions{ID: "plain-only", Codec: plain}, "p")
+	send(t, h, Selector{Kind: ToGroup, Name: "p"}, groupMsg("p", "x"))
+	waitIdle(t, only)
+	assertFrames(t, onlySock, "text:p:x")
+	for _, codec := range []*testCodec{reliable, raw} {
+		if got := codec.encodes.Load(); got != 1 {
+			t.Errorf("format %d: Encode called %d times, want 1: a message none of its connections received was rendered", codec.format, got)
+		}
 	}
 }
 

@@ -8,7 +8,9 @@ type Limits struct {
 	// MaxMessageBytes is the largest inbound message accepted (default 1 MiB); larger ones close
 	// the connection with 1009.
 	MaxMessageBytes int64 `yaml:"maxMessageBytes"`
-	// MaxQueuedFrames and MaxQueuedBytes bound the outbound queue (defaults 1,024 and 4 MiB).
+	// MaxQueuedFrames and MaxQueuedBytes bound the outbound queue (defaults 1,024 and 4 MiB): over
+	// them ephemeral messages are dropped, then an unreliable connection is closed with 1008. A
+	// reliable connection's durable messages are bounded by MaxUnacked and MaxUnackedBytes instead.
 	MaxQueuedFrames int `yaml:"maxQueuedFrames"`
 	MaxQueuedBytes  int `yaml:"maxQueuedBytes"`
 	// MaxGroupsPerConn bounds the groups one connection may be in (default 100).

@@ -54,9 +54,6 @@ const (
 // Format identifies a wire encoding; each message caches one rendering per format.
 type Format uint8
 
-// MaxFormats bounds the per-message encoding cache.
-const MaxFormats = 8
-
 // Message is one immutable payload on its way to recipients. Create it with [NewMessage] and do
 // not modify it after it has been sent: recipients share it.
 type Message struct {
@@ -65,16 +62,16 @@ type Message struct {
 	FromUserID string
 	DataType   DataType
 	Data       []byte
-	// Target names the client method a SignalR message invokes; other formats ignore it.
-	Target string
-	// Ephemeral messages (cursors, presence pings) may be dropped for a lagging reader.
+	// Ephemeral messages (cursors, presence pings) are dropped first for a lagging reader, and
+	// reliable connections neither number them nor keep them for resend. Clients' messages to the
+	// groups [Options.EphemeralGroup] names are ephemeral.
 	Ephemeral bool
 	// Expires is when an undelivered message stops being worth delivering; zero means never.
 	Expires time.Time
 	// Published is when the message entered the service; it feeds the fan-out latency metric.
 	Published time.Time
 
-	encoded [MaxFormats]encoding
+	encoded [numFormats]encoding
 }
 
 type encoding struct {

@@ -14,19 +14,24 @@ import (
 // Options configure a [Service]. Zero values mean the defaults in the comments.
 type Options struct {
 	Limits Limits
-	// Broker carries operations between nodes (default: a MemoryBroker, one node).
+	// Broker carries every hub operation to the connections (default: a MemoryBroker).
 	Broker Broker
 	// ParseFilter compiles REST filters; nil rejects filtered operations.
 	ParseFilter FilterParser
-	Logger      *slog.Logger          // default: slog.Default()
-	Registerer  prometheus.Registerer // default: metrics are not exported
+	// EphemeralGroup names the groups of a hub whose client messages are ephemeral (see
+	// [Message.Ephemeral]); nil names none. The hub is named as first used: hub names are
+	// case-insensitive.
+	EphemeralGroup func(hub, group string) bool
+	Logger         *slog.Logger          // default: slog.Default()
+	Registerer     prometheus.Registerer // default: metrics are not exported
 }
 
-// Service owns every hub of one node. Hub names are case-insensitive.
+// Service owns a set of hubs, each created on first use. Hub names are case-insensitive.
 type Service struct {
 	limits      Limits
 	broker      Broker
 	parseFilter FilterParser
+	ephemeral   func(hub, group string) bool
 	logger      *slog.Logger
 	metrics     *metrics
 	flusher     *flusher
@@ -52,6 +57,7 @@ func NewService(opts Options) (*Service, error) {
 		limits:      opts.Limits.withDefaults(),
 		broker:      opts.Broker,
 		parseFilter: opts.ParseFilter,
+		ephemeral:   opts.EphemeralGroup,
 		logger:      opts.Logger,
 		metrics:     m,
 		flusher:     newFlusher(),
@@ -62,9 +68,9 @@ func NewService(opts Options) (*Service, error) {
 // Limits returns the limits in force, defaults filled in.
 func (s *Service) Limits() Limits { return s.limits }
 
-// Start subscribes to the broker until ctx ends. Once it returns, whatever is published on any
-// node reaches this node's connections, so a server starts it before it accepts a publish: a
-// message accepted earlier would have nowhere to go.
+// Start subscribes to the broker until ctx ends. Once it returns, whatever is published reaches
+// the connections, so a server starts it before it accepts a publish: a message accepted
+// earlier would have nowhere to go.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.broker.Subscribe(ctx, s.apply); err != nil {
 		return fmt.Errorf("subscribe to broker: %w", err)

@@ -449,8 +449,7 @@ func (s *Server) sendToGroup(conn *pubsub.Conn, m inbound) *requestError {
 	if rerr != nil {
 		return rerr
 	}
-	msg := pubsub.NewMessage(dt, payload)
-	msg.Origin, msg.Group, msg.FromUserID = pubsub.FromGroup, m.Group, conn.UserID()
+	msg := clientGroupMessage(conn, m.Group, dt, payload)
 	if m.TTLSeconds != nil {
 		if *m.TTLSeconds < 0 || *m.TTLSeconds > 300 {
 			return &requestError{ackBadRequest, "ttlSeconds must be between 0 and 300"}
@@ -468,6 +467,15 @@ func (s *Server) sendToGroup(conn *pubsub.Conn, m inbound) *requestError {
 		return &requestError{ackInternalError, "the message could not be published"}
 	}
 	return nil
+}
+
+// clientGroupMessage is what conn publishes to group: ephemeral when the hub says that group's
+// client traffic is.
+func clientGroupMessage(conn *pubsub.Conn, group string, dt pubsub.DataType, data []byte) *pubsub.Message {
+	m := pubsub.NewMessage(dt, data)
+	m.Origin, m.Group, m.FromUserID = pubsub.FromGroup, group, conn.UserID()
+	m.Ephemeral = conn.Hub().EphemeralGroup(group)
+	return m
 }
 
 // decodeData turns a JSON subprotocol payload into message bytes for its dataType.
@@ -547,8 +555,7 @@ func (s *Server) handleSimple(conn *pubsub.Conn, sess *session, kind int, data [
 			conn.Close(pubsub.ClosePolicyViolation, "no permission to send to group "+sess.toGroup)
 			return
 		}
-		msg := pubsub.NewMessage(dt, data)
-		msg.Origin, msg.Group, msg.FromUserID = pubsub.FromGroup, sess.toGroup, conn.UserID()
+		msg := clientGroupMessage(conn, sess.toGroup, dt, data)
 		_ = conn.Hub().Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: pubsub.Selector{Kind: pubsub.ToGroup, Name: sess.toGroup}, Message: msg})
 		return
 	}

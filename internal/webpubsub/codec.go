@@ -35,8 +35,10 @@ func (rawFormat) AppendSequence(dst []byte, _ uint64) []byte { return dst }
 
 func (rawFormat) Goodbye(string) []byte { return nil }
 
-// jsonFormat is the JSON subprotocol, plain or reliable. A reliable rendering stops before the
-// closing brace so that each connection appends its own sequence id to the shared bytes.
+// jsonFormat is the JSON subprotocol, plain or reliable. A reliable rendering of a durable
+// message stops before the closing brace so that each connection appends its own sequence id to
+// the shared bytes; an ephemeral message has no sequence id, so its rendering is closed here, and
+// the official client takes a data message without one as it is.
 type jsonFormat struct{ reliable bool }
 
 func (f jsonFormat) Format() pubsub.Format {
@@ -64,7 +66,7 @@ func (f jsonFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	b = append(b, m.DataType.String()...)
 	b = append(b, `","data":`...)
 	b = appendData(b, m.DataType, m.Data)
-	if !f.reliable {
+	if !f.reliable || m.Ephemeral {
 		b = append(b, '}')
 	}
 	return pubsub.Frame{Payload: b}

@@ -22,6 +22,12 @@ func groupMessage(dt pubsub.DataType, data, group, user string) *pubsub.Message 
 	return m
 }
 
+func ephemeralMessage(data, group, user string) *pubsub.Message {
+	m := groupMessage(pubsub.JSON, data, group, user)
+	m.Ephemeral = true
+	return m
+}
+
 func serverMessage(dt pubsub.DataType, data string) *pubsub.Message {
 	return pubsub.NewMessage(dt, []byte(data))
 }
@@ -109,6 +115,11 @@ var downstreamFrames = []struct {
 		map[string]any{"type": "message", "from": "server", "dataType": "binary", "data": "aGk=", "sequenceId": 1000.0}},
 	{"reliable_max_sequence", func() []byte { return reliableFrame(serverMessage(pubsub.Text, "x"), math.MaxUint64) },
 		map[string]any{"type": "message", "from": "server", "dataType": "text", "data": "x"}},
+	{"reliable_group_ephemeral", func() []byte {
+		return reliableJSONCodec.Encode(ephemeralMessage(`{"x":0.5}`, "dash.1.collab", "u1")).Payload
+	},
+		map[string]any{"type": "message", "from": "group", "group": "dash.1.collab", "fromUserId": "u1", "dataType": "json",
+			"data": map[string]any{"x": 0.5}}},
 }
 
 func TestDownstreamGolden(t *testing.T) {
@@ -184,6 +195,11 @@ func TestReliableRenderingIsSharedPrefix(t *testing.T) {
 	}
 	if got := string(reliableJSONCodec.AppendSequence([]byte("x"), 12)); got != `x,"sequenceId":12}` {
 		t.Errorf("AppendSequence = %s", got)
+	}
+	// An ephemeral message gets no sequence id, so reliable connections get the plain frame.
+	m := ephemeralMessage(`{"a":1}`, "g", "u")
+	if plain, shared := jsonCodec.Encode(m).Payload, reliableJSONCodec.Encode(m).Payload; !bytes.Equal(shared, plain) {
+		t.Errorf("reliable rendering of an ephemeral message %s is not the plain one %s", shared, plain)
 	}
 }
 

@@ -30,9 +30,17 @@ type testServer struct {
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 	t.Helper()
+	return startTestServer(t, pubsub.Options{Limits: limits})
+}
+
+// startTestServer is newTestServer with more of the service's options; it sets ParseFilter and
+// Logger itself.
+func startTestServer(t *testing.T, opts pubsub.Options) *testServer {
+	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := pubsub.NewService(pubsub.Options{Limits: limits, ParseFilter: ParseFilter, Logger: logger})
+	opts.ParseFilter, opts.Logger = ParseFilter, logger
+	svc, err := pubsub.NewService(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 // Presence, cursors, crosshair and follow mode, carried as ephemeral messages on the dashboard's
-// collaboration group. Nothing here is stored: a newcomer says hello and the others answer with
-// their state; a viewer not heard from for a while is dropped.
+// collaboration group. The server may drop any of them for a viewer that lags behind and does not
+// resend them after a reconnect, so nothing waits for one to arrive: presence is repeated, and
+// pointers and viewers not heard from for a while fade. Nothing here is stored: a newcomer says
+// hello and the others answer with their state.
 import { personColor } from "./colors";
 import type { TimeRange } from "./model";
 

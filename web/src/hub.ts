@@ -1,8 +1,10 @@
 // The dashboard's connection to huddle's real-time hub. It is an ordinary Web PubSub client: it
 // negotiates a client URL for one dashboard, speaks the reliable JSON subprotocol through the
-// official SDK (which reconnects, rejoins groups and recovers missed messages), receives the
-// server's pushes on the dashboard's metrics group, and exchanges presence and cursors with the
-// other viewers on its collaboration group.
+// official SDK (which reconnects, rejoins groups and recovers the server's pushes missed in a
+// short drop), receives the server's pushes on the dashboard's metrics group, and exchanges
+// presence and cursors with the other viewers on its collaboration group. The server treats what
+// viewers send there as ephemeral: such a message has no sequence id, is not recovered after a
+// drop, and is the first thing dropped for a viewer that lags behind.
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { api } from "./api";
 
@@ -120,7 +122,8 @@ export class DashboardHub {
     }
   };
 
-  /** send shares an ephemeral message with the other viewers; it is dropped while offline. */
+  /** send shares an ephemeral message with the other viewers: it is lost while offline, and the
+   * server drops it for a viewer that lags behind. */
   send(data: Record<string, unknown>) {
     const c = this.client;
     const me = this.me;
