@@ -1,7 +1,8 @@
-// Package collab is the dashboard's tenancy on the real-time hub: which hub and groups a
-// dashboard uses and what each viewer may do there. The dashboard is an ordinary Web PubSub
-// client, so everything here is expressed as access tokens with Web PubSub roles; the browser
-// then speaks the public protocol like any third-party app.
+// Package collab is the dashboard's tenancy on the real-time hub and the owner of the names
+// around a dashboard: what a dashboard uid may be, which hub and groups a dashboard uses, the
+// error for a dashboard that does not exist, and what each viewer may do on the hub. The
+// dashboard is an ordinary Web PubSub client, so everything here is expressed as access tokens
+// with Web PubSub roles; the browser then speaks the public protocol like any third-party app.
 //
 // Guarantee: a negotiated token lets its holder join the two groups of one dashboard and send
 // only to that dashboard's collaboration group (cursors, presence); metrics are pushed by the
@@ -9,7 +10,6 @@
 package collab
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,25 +18,39 @@ import (
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Hub is the hub every dashboard lives on.
 const Hub = "huddle"
 
-// uidPattern keeps dashboard uids free of '.', '*' and '?', which would widen the group patterns
-// and permissions built from them.
-var uidPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// UIDPattern is what a dashboard uid may be, unanchored. It keeps uids free of '.', '*' and '?',
+// which would widen the group patterns and permissions built from them. The browser reads the
+// same rule from web/src/ids.json, which a test holds equal to this one.
+const UIDPattern = `[A-Za-z0-9_-]{1,64}`
+
+// UIDRule says UIDPattern in words, for the messages that refuse a uid.
+const UIDRule = "1 to 64 letters, digits, '-' or '_'"
+
+var uidPattern = regexp.MustCompile(`^` + UIDPattern + `$`)
 
 // ValidUID reports whether uid can name a dashboard.
 func ValidUID(uid string) bool { return uidPattern.MatchString(uid) }
 
+// ErrNoDashboard is the error for a dashboard that does not exist, answered with 404. Every
+// package that finds a dashboard missing returns an error that errors.Is matches to it.
+var ErrNoDashboard = httpapi.ErrNotFound.Withf("no such dashboard")
+
+// GroupPrefix begins the name of every group of a dashboard, so the hub can list them.
+const GroupPrefix = "dash."
+
 // MetricsGroup carries the server's pushes of new points for a dashboard.
-func MetricsGroup(uid string) string { return "dash." + uid + ".metrics" }
+func MetricsGroup(uid string) string { return GroupPrefix + uid + ".metrics" }
 
 // DashboardOfMetricsGroup is the uid whose metrics group group is, if it is one: how the server
 // finds, among a hub's groups, the dashboards that have viewers.
 func DashboardOfMetricsGroup(group string) (uid string, ok bool) {
-	uid, ok = strings.CutPrefix(group, "dash.")
+	uid, ok = strings.CutPrefix(group, GroupPrefix)
 	if ok {
 		uid, ok = strings.CutSuffix(uid, ".metrics")
 	}
@@ -44,7 +58,7 @@ func DashboardOfMetricsGroup(group string) (uid string, ok bool) {
 }
 
 // CollabGroup carries the viewers' own traffic: presence, cursors, crosshair, follow.
-func CollabGroup(uid string) string { return "dash." + uid + ".collab" }
+func CollabGroup(uid string) string { return GroupPrefix + uid + ".collab" }
 
 // ClientRoles are the Web PubSub roles of a dashboard viewer; every dashboard role gets the same
 // hub rights, because everything beyond watching and pointing goes through checked HTTP calls.
@@ -64,16 +78,11 @@ type Member struct {
 }
 
 // ErrForbidden is returned by an Access that knows the user but refuses the dashboard.
-var ErrForbidden = errors.New("no access to this dashboard")
+var ErrForbidden = httpapi.ErrForbidden.Withf("no access to this dashboard")
 
-// ErrNoDashboard is returned by an Access for a dashboard that does not exist: a token for it
-// would only open groups nobody serves.
-var ErrNoDashboard = errors.New("no such dashboard")
-
-// ErrUnauthenticated is returned by an Access when nobody is signed in.
-var ErrUnauthenticated = errors.New("sign in first")
-
-// Access decides who may join which dashboard.
+// Access decides who may join which dashboard. It refuses with httpapi.ErrUnauthenticated when
+// nobody is signed in, ErrForbidden, or ErrNoDashboard for a dashboard that does not exist (a
+// token for it would only open groups nobody serves).
 type Access interface {
 	DashboardMember(r *http.Request, uid string) (Member, error)
 }
@@ -102,35 +111,25 @@ type NegotiateResponse struct {
 	CollabGroup  string `json:"collabGroup"`
 }
 
-func (n *Negotiator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Negotiate answers the client URL for the dashboard named by the query parameter dashboard.
+func (n *Negotiator) Negotiate(w http.ResponseWriter, r *http.Request) error {
 	uid := r.URL.Query().Get("dashboard")
 	if !ValidUID(uid) {
-		writeJSONError(w, http.StatusBadRequest, "dashboard must be a dashboard uid: 1 to 64 letters, digits, '-' or '_'")
-		return
+		return httpapi.BadRequest("dashboard must be a dashboard uid: %s", UIDRule)
 	}
 	m, err := n.Access.DashboardMember(r, uid)
 	switch {
-	case errors.Is(err, ErrUnauthenticated):
-		writeJSONError(w, http.StatusUnauthorized, err.Error())
-		return
-	case errors.Is(err, ErrForbidden):
-		writeJSONError(w, http.StatusForbidden, err.Error())
-		return
 	case errors.Is(err, ErrNoDashboard):
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("dashboard %q does not exist", uid))
-		return
+		return ErrNoDashboard.Withf("dashboard %q does not exist", uid)
 	case err != nil:
-		writeJSONError(w, http.StatusInternalServerError, "could not check access to the dashboard")
-		return
+		return fmt.Errorf("check access to dashboard %s: %w", uid, err)
 	}
 	res, err := n.negotiate(r, uid, m)
 	if err != nil {
-		writeJSONError(w, http.StatusInternalServerError, "could not sign the access token")
-		return
+		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(res)
+	httpapi.WriteJSON(w, http.StatusOK, res)
+	return nil
 }
 
 func (n *Negotiator) negotiate(r *http.Request, uid string, m Member) (NegotiateResponse, error) {
@@ -170,10 +169,4 @@ func (n *Negotiator) negotiate(r *http.Request, uid string, m Member) (Negotiate
 		MetricsGroup: MetricsGroup(uid),
 		CollabGroup:  CollabGroup(uid),
 	}, nil
-}
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
