@@ -227,7 +227,7 @@ func (c *converter) dashboard(g grafanaDashboard) Dashboard {
 	d := Dashboard{UID: g.UID, Title: strings.TrimSpace(g.Title), Time: g.Time}
 	if !collab.ValidUID(d.UID) {
 		if d.UID != "" {
-			c.skip("uid %q: not a uid here (1 to 64 letters, digits, '-' or '_'); a new one is given", httpapi.Truncate(d.UID, 64))
+			c.skip("uid %q: not a uid here (%s); a new one is given", httpapi.Truncate(d.UID, 64), collab.UIDRule)
 		}
 		d.UID = NewUID()
 	}

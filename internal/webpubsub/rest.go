@@ -57,7 +57,7 @@ func absent(w http.ResponseWriter) (int, error) {
 }
 
 // restHandler serves one REST operation. It returns the success status, or an error that
-// respond maps to the error shape; handlers that write a body write it themselves.
+// rest answers in the error shape; handlers that write a body write it themselves.
 type restHandler func(w http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error)
 
 func (s *Server) registerREST(mux *http.ServeMux) {
