@@ -14,6 +14,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 )
 
@@ -88,7 +89,7 @@ from standard input so that they stay out of the shell history and the process l
 	}
 	lookup := func(ctx context.Context, svc *auth.Service) (auth.User, error) {
 		u, err := svc.UserByLogin(ctx, login)
-		if errors.Is(err, auth.ErrNotFound) {
+		if errors.Is(err, auth.ErrUserNotFound) {
 			return u, fmt.Errorf("no user with login %q", login)
 		}
 		return u, err
@@ -105,7 +106,7 @@ from standard input so that they stay out of the shell history and the process l
 			}
 			return withService(cmd, func(ctx context.Context, svc *auth.Service) error {
 				u, err := svc.CreateUser(ctx, cli, auth.NewUser{
-					Login: login, Name: name, Email: email, Role: auth.Role(addRole), Password: password,
+					Login: login, Name: name, Email: email, Role: roles.Role(addRole), Password: password,
 				})
 				if err != nil {
 					return err
@@ -156,7 +157,7 @@ from standard input so that they stay out of the shell history and the process l
 				if err != nil {
 					return err
 				}
-				r := auth.Role(newRole)
+				r := roles.Role(newRole)
 				updated, err := svc.UpdateUser(ctx, cli, u.ID, auth.UserUpdate{Role: &r})
 				if err != nil {
 					return err

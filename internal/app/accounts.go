@@ -13,6 +13,8 @@ import (
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/dashboard"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // dashboardAccess lets a signed-in user onto an existing dashboard when their role there,
@@ -25,19 +27,17 @@ type dashboardAccess struct {
 func (d dashboardAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
 	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok {
-		return collab.Member{}, collab.ErrUnauthenticated
+		return collab.Member{}, httpapi.ErrUnauthenticated
 	}
 	role, err := d.auth.DashboardRole(r.Context(), p, uid)
 	if err != nil {
 		return collab.Member{}, fmt.Errorf("dashboard role: %w", err)
 	}
-	if !role.AtLeast(auth.RoleViewer) {
+	if !role.AtLeast(roles.Viewer) {
 		return collab.Member{}, collab.ErrForbidden
 	}
 	// Checked after the role, so that nobody learns which dashboards exist that they may not see.
-	if _, err := d.dashboards.Get(r.Context(), uid); errors.Is(err, auth.ErrNotFound) {
-		return collab.Member{}, collab.ErrNoDashboard
-	} else if err != nil {
+	if _, err := d.dashboards.Get(r.Context(), uid); err != nil {
 		return collab.Member{}, fmt.Errorf("dashboard %s: %w", uid, err)
 	}
 	name := p.User.Name
@@ -75,7 +75,7 @@ func newOIDC(cfg config.Config, publicURL string, accessKey string) (*oidc.Provi
 
 // oidcRoutes start a single sign-on and finish it with a session of the user the provider
 // vouched for, created on first login with the role the claims map to.
-func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) []auth.Route {
+func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) []httpapi.Route {
 	start := func(w http.ResponseWriter, r *http.Request) error {
 		if err := p.Start(w, r); err != nil {
 			logger.Warn("single sign-on could not start", "err", err)
@@ -95,12 +95,12 @@ func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) [
 			http.Redirect(w, r, "/login?error=oidc", http.StatusSeeOther)
 			return nil
 		}
-		user, err := accounts.UpsertOIDCUser(r.Context(), id.Issuer, id.Subject, id.Login, id.Name, id.Email, auth.Role(id.Role))
+		user, err := accounts.UpsertOIDCUser(r.Context(), id.Issuer, id.Subject, id.Login, id.Name, id.Email, roles.Role(id.Role))
 		if err != nil {
 			return fmt.Errorf("provision single sign-on user: %w", err)
 		}
 		if err := accounts.StartSession(r.Context(), w, r, user); err != nil {
-			if errors.Is(err, auth.ErrForbidden) {
+			if errors.Is(err, httpapi.ErrForbidden) {
 				http.Redirect(w, r, "/login?error=session", http.StatusSeeOther)
 				return nil
 			}
@@ -109,17 +109,17 @@ func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) [
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	return []auth.Route{
-		{Method: "GET", Pattern: "/login/oidc", MinRole: auth.RoleAnonymous, Handler: start},
-		{Method: "GET", Pattern: "/login/oidc/callback", MinRole: auth.RoleAnonymous, Handler: callback},
+	return []httpapi.Route{
+		{Method: "GET", Pattern: "/login/oidc", MinRole: roles.Anonymous, Handler: start},
+		{Method: "GET", Pattern: "/login/oidc/callback", MinRole: roles.Anonymous, Handler: callback},
 	}
 }
 
 // negotiateRoute serves the dashboard's client URL through the route table, so it is
 // authenticated and role-checked like every other endpoint.
-func negotiateRoute(n *collab.Negotiator) auth.Route {
-	return auth.Route{
-		Method: "GET", Pattern: "/api/negotiate", MinRole: auth.RoleViewer, Scope: auth.ScopeDashboardsRead,
-		Handler: serve(n),
+func negotiateRoute(n *collab.Negotiator) httpapi.Route {
+	return httpapi.Route{
+		Method: "GET", Pattern: "/api/negotiate", MinRole: roles.Viewer, Scope: roles.ScopeDashboardsRead,
+		Handler: n.Negotiate,
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/dashboard"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/live"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/store"
@@ -56,7 +57,7 @@ type App struct {
 	handler    http.Handler
 	ready      atomic.Bool
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
-	ownRoutes []auth.Route
+	ownRoutes []httpapi.Route
 }
 
 // startTimeout bounds what New does before serving: opening and migrating the store, and the
@@ -223,7 +224,7 @@ func PublicURL(cfg config.Config, addr string) string {
 	return "http://" + hostForURL(addr)
 }
 
-func (a *App) routes(accountRoutes []auth.Route) (http.Handler, error) {
+func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")

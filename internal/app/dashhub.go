@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/dashboard"
 	"github.com/huddle-dev/huddle/internal/live"
@@ -21,7 +19,7 @@ func newDashboardHub(svc *pubsub.Service) dashboardHub { return dashboardHub{svc
 
 // Watched lists the dashboards whose metrics group has members on this node.
 func (d dashboardHub) Watched() []string {
-	groups := d.hub.Groups("dash.")
+	groups := d.hub.Groups(collab.GroupPrefix)
 	uids := make([]string, 0, len(groups))
 	for _, g := range groups {
 		if uid, ok := collab.DashboardOfMetricsGroup(g); ok {
@@ -51,9 +49,6 @@ type livePlans struct{ dashboards *dashboard.Service }
 
 func (l livePlans) Plan(ctx context.Context, uid string) (live.Plan, error) {
 	st, err := l.dashboards.Get(ctx, uid)
-	if errors.Is(err, auth.ErrNotFound) {
-		return live.Plan{}, live.ErrNoDashboard
-	}
 	if err != nil {
 		return live.Plan{}, fmt.Errorf("dashboard %s: %w", uid, err)
 	}

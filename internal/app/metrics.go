@@ -3,15 +3,15 @@ package app
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/metrics"
 	"github.com/huddle-dev/huddle/internal/metrics/collect"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // metricsPart is the metrics half of the server: the source every query goes through and, with
@@ -102,29 +102,21 @@ func newCollector(cfg config.Config, addr string, st *metrics.Store, logger *slo
 // routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
 // viewer (metrics:read for keys, which Grafana's data source uses); remote write needs an
 // editor's key with metrics:write, since it adds data everyone sees.
-func (p *metricsPart) routes(logger *slog.Logger, reg prometheus.Registerer) []auth.Route {
+func (p *metricsPart) routes(logger *slog.Logger, reg prometheus.Registerer) []httpapi.Route {
 	opts := metrics.APIOptions{Logger: logger, Registerer: reg}
 	if p.tsdb != nil {
 		opts.Appendable = p.tsdb
 	}
-	var rs []auth.Route
+	var rs []httpapi.Route
 	for _, r := range metrics.NewAPI(p.source, opts).Routes() {
-		rt := auth.Route{Method: r.Method, Pattern: r.Pattern, MinRole: auth.RoleViewer, Scope: auth.ScopeMetricsRead,
-			Handler: serve(r.Handler)}
+		rt := httpapi.Route{Method: r.Method, Pattern: r.Pattern, MinRole: roles.Viewer, Scope: roles.ScopeMetricsRead,
+			Handler: r.Handler}
 		if r.Write {
-			rt.MinRole, rt.Scope = auth.RoleEditor, auth.ScopeMetricsWrite
+			rt.MinRole, rt.Scope = roles.Editor, roles.ScopeMetricsWrite
 		}
 		rs = append(rs, rt)
 	}
 	return rs
-}
-
-// serve adapts a handler that writes its own errors to the route table.
-func serve(h http.Handler) auth.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		h.ServeHTTP(w, r)
-		return nil
-	}
 }
 
 // close closes the embedded store, writing its head to disk so a restart replays nothing lost.

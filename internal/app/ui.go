@@ -5,13 +5,15 @@ import (
 	"net/url"
 
 	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/web"
 )
 
 // uiRoutes serve the browser app: its pages to signed-in people (anyone else is sent to the
 // login page and brought back), its hashed assets to anyone, and the connection string to
 // administrators.
-func (a *App) uiRoutes() []auth.Route {
+func (a *App) uiRoutes() []httpapi.Route {
 	ui := web.New()
 	page := func(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := auth.PrincipalFrom(r.Context()); !ok {
@@ -21,15 +23,14 @@ func (a *App) uiRoutes() []auth.Route {
 		ui.ServePage(w, r)
 		return nil
 	}
-	return []auth.Route{
-		{Method: "GET", Pattern: "/{$}", MinRole: auth.RoleAnonymous, Handler: page},
-		{Method: "GET", Pattern: "/d/{uid}", MinRole: auth.RoleAnonymous, Handler: page},
-		{Method: "GET", Pattern: "/settings", MinRole: auth.RoleAnonymous, Handler: page},
-		{Method: "GET", Pattern: "/assets/{file...}", MinRole: auth.RoleAnonymous, Handler: serve(http.HandlerFunc(ui.ServeAsset))},
-		{Method: "GET", Pattern: "/api/connection-string", MinRole: auth.RoleAdmin, Scope: auth.ScopeAdmin,
+	return []httpapi.Route{
+		{Method: "GET", Pattern: "/{$}", MinRole: roles.Anonymous, Handler: page},
+		{Method: "GET", Pattern: "/d/{uid}", MinRole: roles.Anonymous, Handler: page},
+		{Method: "GET", Pattern: "/settings", MinRole: roles.Anonymous, Handler: page},
+		{Method: "GET", Pattern: "/assets/{file...}", MinRole: roles.Anonymous, Handler: httpapi.FromHTTP(http.HandlerFunc(ui.ServeAsset))},
+		{Method: "GET", Pattern: "/api/connection-string", MinRole: roles.Admin, Scope: roles.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {
-				w.Header().Set("Cache-Control", "no-store")
-				auth.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString()})
+				httpapi.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString()})
 				return nil
 			}},
 	}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // APIKey is a credential for automation, acting for its owner with at most the owner's role and
@@ -23,8 +26,8 @@ type APIKey struct {
 	Name  string
 	// Prefix is the public part of the key (hud_<prefix>_<secret>), to recognise it in lists.
 	Prefix string
-	Role   Role
-	Scopes []Scope
+	Role   roles.Role
+	Scopes []roles.Scope
 	// ExpiresAt, RevokedAt and LastUsedAt are zero for never.
 	CreatedAt, ExpiresAt, RevokedAt, LastUsedAt time.Time
 }
@@ -33,7 +36,7 @@ type APIKey struct {
 type NewAPIKey struct {
 	Name string
 	// Role defaults to the owner's role and may not exceed it.
-	Role   Role
+	Role   roles.Role
 	Scopes []string
 	// ExpiresIn is the key's lifetime; 0 means it does not expire.
 	ExpiresIn time.Duration
@@ -54,24 +57,24 @@ var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPad
 func (s *Service) CreateAPIKey(ctx context.Context, actor Actor, owner User, in NewAPIKey) (APIKey, string, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxKeyNameChars || checkName(name) != nil {
-		return APIKey{}, "", badRequest("name is required: text of at most %d characters", maxKeyNameChars)
+		return APIKey{}, "", httpapi.BadRequest("name is required: text of at most %d characters", maxKeyNameChars)
 	}
 	role := owner.Role
 	if in.Role != "" {
 		var err error
-		if role, err = ParseRole(string(in.Role)); err != nil {
+		if role, err = parseRole(string(in.Role)); err != nil {
 			return APIKey{}, "", err
 		}
 	}
 	if !owner.Role.AtLeast(role) {
-		return APIKey{}, "", forbidden("an API key's role may not exceed its owner's (%s)", owner.Role)
+		return APIKey{}, "", httpapi.Forbidden("an API key's role may not exceed its owner's (%s)", owner.Role)
 	}
 	scopes, err := parseScopes(in.Scopes)
 	if err != nil {
 		return APIKey{}, "", err
 	}
 	if in.ExpiresIn < 0 {
-		return APIKey{}, "", badRequest("expiry must not be negative")
+		return APIKey{}, "", httpapi.BadRequest("expiry must not be negative")
 	}
 	now := time.UnixMilli(s.now().UnixMilli())
 	k := APIKey{
@@ -171,7 +174,7 @@ func (s *Service) APIKey(ctx context.Context, id string) (APIKey, error) {
 	k, err := scanKey(s.store.DB().QueryRowContext(ctx,
 		s.q(`SELECT `+keyColumns+` FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return APIKey{}, notFound("API key")
+		return APIKey{}, ErrAPIKeyNotFound
 	}
 	if err != nil {
 		return APIKey{}, fmt.Errorf("look up API key: %w", err)
@@ -187,7 +190,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor Actor, id string) erro
 		var revoked int64
 		err := tx.QueryRowContext(ctx, s.q(`SELECT prefix, revoked_at FROM api_keys WHERE id = ?`), id).Scan(&prefix, &revoked)
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("API key")
+			return ErrAPIKeyNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("look up API key: %w", err)
@@ -202,11 +205,11 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor Actor, id string) erro
 	})
 }
 
-// keyPrincipal resolves an API key presented by a client. Every refusal is ErrUnauthenticated
+// keyPrincipal resolves an API key presented by a client. Every refusal is httpapi.ErrUnauthenticated
 // with a message saying why (malformed, unknown, expired, revoked): the client holds the whole
 // key, so telling it learns an attacker nothing.
 func (s *Service) keyPrincipal(ctx context.Context, raw string) (Principal, error) {
-	invalid := &Error{Code: CodeUnauthenticated, Msg: "invalid API key"}
+	invalid := httpapi.ErrUnauthenticated.Withf("invalid API key")
 	rest, ok := strings.CutPrefix(raw, keyPrefix)
 	prefix, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || len(prefix) != keyPrefixChars || len(secret) != keySecretChars {
@@ -232,14 +235,14 @@ func (s *Service) keyPrincipal(ctx context.Context, raw string) (Principal, erro
 	now := s.now()
 	switch {
 	case !k.RevokedAt.IsZero():
-		return Principal{}, &Error{Code: CodeUnauthenticated, Msg: "this API key was revoked"}
+		return Principal{}, httpapi.ErrUnauthenticated.Withf("this API key was revoked")
 	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
-		return Principal{}, &Error{Code: CodeUnauthenticated, Msg: "this API key has expired"}
+		return Principal{}, httpapi.ErrUnauthenticated.Withf("this API key has expired")
 	}
 	if now.Sub(k.LastUsedAt) >= touchInterval {
 		if _, err := s.store.DB().ExecContext(ctx, s.q(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`), millis(now), k.ID); err != nil {
 			return Principal{}, fmt.Errorf("touch API key: %w", err)
 		}
 	}
-	return Principal{User: u, Role: lower(k.Role, u.Role), Key: &k}, nil
+	return Principal{User: u, Role: roles.Lower(k.Role, u.Role), Key: &k}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -16,8 +18,8 @@ func TestAPIKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		root := e.user("root", RoleAdmin)
-		ed := e.user("ed", RoleEditor)
+		root := e.user("root", roles.Admin)
+		ed := e.user("ed", roles.Editor)
 
 		k, secret, err := e.s.CreateAPIKey(ctx, Actor{Login: "ed"}, ed, NewAPIKey{
 			Name: "grafana", Scopes: []string{"metrics:read", "dashboards:read"}, ExpiresIn: 24 * time.Hour,
@@ -28,7 +30,7 @@ func TestAPIKeys(t *testing.T) {
 		if !regexp.MustCompile(`^hud_[a-z2-7]{12}_[a-z2-7]{52}$`).MatchString(secret) || !strings.HasPrefix(secret, "hud_"+k.Prefix+"_") {
 			t.Fatalf("key %q (prefix %q)", secret, k.Prefix)
 		}
-		if k.Role != RoleEditor || k.Login != "ed" || !k.ExpiresAt.Equal(k.CreatedAt.Add(24*time.Hour)) {
+		if k.Role != roles.Editor || k.Login != "ed" || !k.ExpiresAt.Equal(k.CreatedAt.Add(24*time.Hour)) {
 			t.Fatalf("created %+v", k)
 		}
 		var stored string
@@ -41,14 +43,14 @@ func TestAPIKeys(t *testing.T) {
 
 		for _, tc := range []struct {
 			in   NewAPIKey
-			code Code
+			code httpapi.Code
 		}{
-			{NewAPIKey{Name: "", Scopes: []string{"admin"}}, CodeBadRequest},
-			{NewAPIKey{Name: "x", Scopes: nil}, CodeBadRequest},
-			{NewAPIKey{Name: "x", Scopes: []string{"root"}}, CodeBadRequest},
-			{NewAPIKey{Name: "x", Role: "root", Scopes: []string{"admin"}}, CodeBadRequest},
-			{NewAPIKey{Name: "x", Role: RoleAdmin, Scopes: []string{"admin"}}, CodeForbidden}, // above the owner
-			{NewAPIKey{Name: "x", Scopes: []string{"admin"}, ExpiresIn: -time.Hour}, CodeBadRequest},
+			{NewAPIKey{Name: "", Scopes: []string{"admin"}}, httpapi.CodeBadRequest},
+			{NewAPIKey{Name: "x", Scopes: nil}, httpapi.CodeBadRequest},
+			{NewAPIKey{Name: "x", Scopes: []string{"root"}}, httpapi.CodeBadRequest},
+			{NewAPIKey{Name: "x", Role: "root", Scopes: []string{"admin"}}, httpapi.CodeBadRequest},
+			{NewAPIKey{Name: "x", Role: roles.Admin, Scopes: []string{"admin"}}, httpapi.CodeForbidden}, // above the owner
+			{NewAPIKey{Name: "x", Scopes: []string{"admin"}, ExpiresIn: -time.Hour}, httpapi.CodeBadRequest},
 		} {
 			if _, _, err := e.s.CreateAPIKey(ctx, cliActor, ed, tc.in); errorCode(err) != tc.code {
 				t.Errorf("create %+v: %v, want %s", tc.in, err, tc.code)
@@ -56,7 +58,7 @@ func TestAPIKeys(t *testing.T) {
 		}
 
 		p, err := e.s.keyPrincipal(ctx, secret)
-		if err != nil || p.User.ID != ed.ID || p.Role != RoleEditor || p.Key == nil || p.Key.ID != k.ID {
+		if err != nil || p.User.ID != ed.ID || p.Role != roles.Editor || p.Key == nil || p.Key.ID != k.ID {
 			t.Fatalf("principal %+v %v", p, err)
 		}
 
@@ -84,17 +86,17 @@ func TestAPIKeys(t *testing.T) {
 		}
 
 		// The key's role follows its owner's down.
-		viewer := RoleViewer
+		viewer := roles.Viewer
 		if _, err := e.s.UpdateUser(ctx, Actor{Login: "root"}, ed.ID, UserUpdate{Role: &viewer}); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := e.s.keyPrincipal(ctx, secret); p.Role != RoleViewer {
+		if p, _ := e.s.keyPrincipal(ctx, secret); p.Role != roles.Viewer {
 			t.Fatalf("after the owner's demotion the key acts as %s", p.Role)
 		}
 
 		for _, bad := range []string{"", "hud_", secret[:len(secret)-1], secret + "a", "hud_" + k.Prefix + "_" + strings.Repeat("a", 52),
 			strings.Replace(secret, k.Prefix, "aaaaaaaaaaaa", 1), "Bearer " + secret, "hud_' OR 1=1 --_x"} {
-			if _, err := e.s.keyPrincipal(ctx, bad); !errors.Is(err, ErrUnauthenticated) {
+			if _, err := e.s.keyPrincipal(ctx, bad); !errors.Is(err, httpapi.ErrUnauthenticated) {
 				t.Errorf("key %q: %v", bad, err)
 			}
 		}
@@ -102,15 +104,15 @@ func TestAPIKeys(t *testing.T) {
 		// Disabled owner, expiry, revocation.
 		yes, no := true, false
 		_, _ = e.s.UpdateUser(ctx, Actor{Login: "root"}, ed.ID, UserUpdate{Disabled: &yes})
-		if _, err := e.s.keyPrincipal(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		if _, err := e.s.keyPrincipal(ctx, secret); !errors.Is(err, httpapi.ErrUnauthenticated) {
 			t.Fatalf("disabled owner's key: %v", err)
 		}
 		_, _ = e.s.UpdateUser(ctx, Actor{Login: "root"}, ed.ID, UserUpdate{Disabled: &no})
 		e.clock.Advance(24 * time.Hour)
-		if _, err := e.s.keyPrincipal(ctx, secret); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		if _, err := e.s.keyPrincipal(ctx, secret); !errors.Is(err, httpapi.ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("expired key: %v", err)
 		}
-		forever := e.key(ed, RoleViewer, ScopeMetricsRead)
+		forever := e.key(ed, roles.Viewer, roles.ScopeMetricsRead)
 		keys, err := e.s.APIKeys(ctx, ed.ID)
 		if err != nil || len(keys) != 2 || keys[1].ID != k.ID || !keys[0].ExpiresAt.IsZero() {
 			t.Fatalf("ed's keys: %+v %v", keys, err)
@@ -121,13 +123,13 @@ func TestAPIKeys(t *testing.T) {
 		if err := e.s.RevokeAPIKey(ctx, Actor{Login: "ed"}, keys[0].ID); err != nil {
 			t.Fatalf("revoking twice: %v", err)
 		}
-		if _, err := e.s.keyPrincipal(ctx, forever); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "revoked") {
+		if _, err := e.s.keyPrincipal(ctx, forever); !errors.Is(err, httpapi.ErrUnauthenticated) || !strings.Contains(err.Error(), "revoked") {
 			t.Fatalf("revoked key: %v", err)
 		}
-		if err := e.s.RevokeAPIKey(ctx, cliActor, "nope"); !errors.Is(err, ErrNotFound) {
+		if err := e.s.RevokeAPIKey(ctx, cliActor, "nope"); !errors.Is(err, ErrAPIKeyNotFound) {
 			t.Fatalf("revoke unknown: %v", err)
 		}
-		e.key(root, RoleAdmin, ScopeAdmin)
+		e.key(root, roles.Admin, roles.ScopeAdmin)
 		if all, _ := e.s.APIKeys(ctx, ""); len(all) != 3 {
 			t.Fatalf("all keys: %d", len(all))
 		}
@@ -148,8 +150,8 @@ func TestAPIKeys(t *testing.T) {
 func TestAPIKeyHTTPAuth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		viewer := e.user("vera", RoleViewer)
-		key := e.key(viewer, RoleViewer, ScopeMetricsRead)
+		viewer := e.user("vera", roles.Viewer)
+		key := e.key(viewer, roles.Viewer, roles.ScopeMetricsRead)
 		for name, opt := range map[string]reqOpt{
 			"bearer":          bearer(key),
 			"basic":           basic("grafana", key),
@@ -183,55 +185,55 @@ func TestEffectiveRole(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		root := e.user("root", RoleAdmin)
-		vera := e.user("vera", RoleViewer)
-		ed := e.user("ed", RoleEditor)
+		root := e.user("root", roles.Admin)
+		vera := e.user("vera", roles.Viewer)
+		ed := e.user("ed", roles.Editor)
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, RoleEditor))
-		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "secret", ed.ID, RoleViewer))
-		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "secret", root.ID, RoleViewer))
+		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, roles.Editor))
+		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "secret", ed.ID, roles.Viewer))
+		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "secret", root.ID, roles.Viewer))
 		for _, tc := range []struct {
 			u    User
 			dash string
-			want Role
+			want roles.Role
 		}{
-			{vera, "ops", RoleEditor}, {vera, "other", RoleViewer},
-			{ed, "secret", RoleViewer}, {ed, "ops", RoleEditor},
-			{root, "secret", RoleAdmin},
+			{vera, "ops", roles.Editor}, {vera, "other", roles.Viewer},
+			{ed, "secret", roles.Viewer}, {ed, "ops", roles.Editor},
+			{root, "secret", roles.Admin},
 		} {
 			if got, err := e.s.EffectiveRole(ctx, tc.u, tc.dash); got != tc.want || err != nil {
 				t.Errorf("%s on %s: %s %v, want %s", tc.u.Login, tc.dash, got, err, tc.want)
 			}
 		}
 		// A key is capped by its own role on every dashboard.
-		key := e.key(vera, RoleViewer, ScopeDashboardsWrite)
+		key := e.key(vera, roles.Viewer, roles.ScopeDashboardsWrite)
 		p, err := e.s.keyPrincipal(ctx, key)
 		must(err)
-		if got, _ := e.s.DashboardRole(ctx, p, "ops"); got != RoleViewer {
+		if got, _ := e.s.DashboardRole(ctx, p, "ops"); got != roles.Viewer {
 			t.Errorf("viewer key on ops: %s", got)
 		}
 		// Changing and removing overrides.
-		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, RoleAdmin))
-		if got, _ := e.s.EffectiveRole(ctx, vera, "ops"); got != RoleAdmin {
+		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, roles.Admin))
+		if got, _ := e.s.EffectiveRole(ctx, vera, "ops"); got != roles.Admin {
 			t.Errorf("after change: %s", got)
 		}
 		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, ""))
-		if got, _ := e.s.EffectiveRole(ctx, vera, "ops"); got != RoleViewer {
+		if got, _ := e.s.EffectiveRole(ctx, vera, "ops"); got != roles.Viewer {
 			t.Errorf("after removal: %s", got)
 		}
 		must(e.s.SetDashboardRole(ctx, Actor{Login: "root"}, "ops", vera.ID, "")) // removing nothing
-		if err := e.s.SetDashboardRole(ctx, cliActor, "", vera.ID, RoleViewer); errorCode(err) != CodeBadRequest {
+		if err := e.s.SetDashboardRole(ctx, cliActor, "", vera.ID, roles.Viewer); errorCode(err) != httpapi.CodeBadRequest {
 			t.Errorf("empty uid: %v", err)
 		}
-		if err := e.s.SetDashboardRole(ctx, cliActor, "ops", vera.ID, "owner"); errorCode(err) != CodeBadRequest {
+		if err := e.s.SetDashboardRole(ctx, cliActor, "ops", vera.ID, "owner"); errorCode(err) != httpapi.CodeBadRequest {
 			t.Errorf("bad role: %v", err)
 		}
-		if err := e.s.SetDashboardRole(ctx, cliActor, "ops", "nobody", RoleViewer); !errors.Is(err, ErrNotFound) {
+		if err := e.s.SetDashboardRole(ctx, cliActor, "ops", "nobody", roles.Viewer); !errors.Is(err, ErrUserNotFound) {
 			t.Errorf("unknown user: %v", err)
 		}
 		entries, _ := e.s.Audit(ctx, AuditQuery{Action: ActionDashboardRole})
@@ -245,25 +247,25 @@ func TestUpsertOIDCUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		e.user("root", RoleAdmin)
-		e.user("alice", RoleViewer) // a local account the OIDC user must not take over
+		e.user("root", roles.Admin)
+		e.user("alice", roles.Viewer) // a local account the OIDC user must not take over
 		const iss = "https://idp.example.com"
 
 		u, err := e.s.UpsertOIDCUser(ctx, iss, "sub-1", "Alice", "Alice A.", "alice@example.com", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Login == "alice" || !strings.HasPrefix(u.Login, "alice-") || u.Role != RoleViewer || u.HasPassword || u.OIDCSubject != "sub-1" {
+		if u.Login == "alice" || !strings.HasPrefix(u.Login, "alice-") || u.Role != roles.Viewer || u.HasPassword || u.OIDCSubject != "sub-1" {
 			t.Fatalf("created %+v", u)
 		}
-		again, err := e.s.UpsertOIDCUser(ctx, iss, "sub-1", "renamed", "Alice Again", "not-an-email", RoleEditor)
-		if err != nil || again.ID != u.ID || again.Login != u.Login || again.Name != "Alice Again" || again.Email != "" || again.Role != RoleEditor {
+		again, err := e.s.UpsertOIDCUser(ctx, iss, "sub-1", "renamed", "Alice Again", "not-an-email", roles.Editor)
+		if err != nil || again.ID != u.ID || again.Login != u.Login || again.Name != "Alice Again" || again.Email != "" || again.Role != roles.Editor {
 			t.Fatalf("second login %+v %v", again, err)
 		}
-		if kept, _ := e.s.UpsertOIDCUser(ctx, iss, "sub-1", "", "Alice Again", "", ""); kept.Role != RoleEditor {
+		if kept, _ := e.s.UpsertOIDCUser(ctx, iss, "sub-1", "", "Alice Again", "", ""); kept.Role != roles.Editor {
 			t.Fatalf("an empty role changed the role to %s", kept.Role)
 		}
-		odd, err := e.s.UpsertOIDCUser(ctx, iss, "sub-2", "!!!", "bad\x00name", "zed@example.com", RoleViewer)
+		odd, err := e.s.UpsertOIDCUser(ctx, iss, "sub-2", "!!!", "bad\x00name", "zed@example.com", roles.Viewer)
 		if err != nil || odd.Login != "zed" || odd.Name != "badname" {
 			t.Fatalf("odd claims: %+v %v", odd, err)
 		}
@@ -274,7 +276,7 @@ func TestUpsertOIDCUser(t *testing.T) {
 		if _, err := e.s.UpsertOIDCUser(ctx, iss, "", "x", "", "", ""); err == nil {
 			t.Fatal("no subject accepted")
 		}
-		if _, err := e.s.UpsertOIDCUser(ctx, iss, "sub-3", "x", "", "", "root"); errorCode(err) != CodeBadRequest {
+		if _, err := e.s.UpsertOIDCUser(ctx, iss, "sub-3", "x", "", "", "root"); errorCode(err) != httpapi.CodeBadRequest {
 			t.Fatalf("bad role: %v", err)
 		}
 		// An OIDC user has no password to log in with.
@@ -300,7 +302,7 @@ func TestUpsertOIDCUser(t *testing.T) {
 		if _, err := e.s.UpdateUser(ctx, Actor{Login: "root"}, u.ID, UserUpdate{Disabled: &yes}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.s.StartSession(ctx, newRecorder(), req, again); !errors.Is(err, ErrForbidden) {
+		if err := e.s.StartSession(ctx, newRecorder(), req, again); !errors.Is(err, httpapi.ErrForbidden) {
 			t.Fatalf("disabled user: %v", err)
 		}
 	})

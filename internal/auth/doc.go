@@ -24,7 +24,7 @@
 //     current role and only on routes their scopes cover; they stop at expiry, revocation, or when
 //     the owner is disabled or deleted. They are accepted as Bearer tokens and as the password of
 //     Basic auth, never as a way to send an account password outside the login endpoint.
-//   - Every route is declared in a table of [Route]s with its least role and the scope a key
+//   - Every route is declared in a table of httpapi.Routes with its least role and the scope a key
 //     needs; a route without a rule cannot be registered.
 //   - Security-relevant changes and their audit entries are written in one transaction.
 //   - No change through this package leaves huddle without an enabled admin.

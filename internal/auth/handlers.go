@@ -4,37 +4,40 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // Routes is the service's route table: its whole HTTP API and who may call each endpoint.
-func (s *Service) Routes() []Route {
-	return []Route{
-		{Method: "GET", Pattern: "/login", MinRole: RoleAnonymous, Handler: s.handleLoginPage},
-		{Method: "POST", Pattern: "/api/login", MinRole: RoleAnonymous, Handler: s.handleLogin},
-		{Method: "POST", Pattern: "/api/logout", MinRole: RoleViewer, Handler: s.handleLogout},
-		{Method: "POST", Pattern: "/api/logout/all", MinRole: RoleViewer, Handler: s.handleLogoutAll},
-		{Method: "GET", Pattern: "/api/me", MinRole: RoleViewer, Scope: AnyScope, Handler: s.handleMe},
-		{Method: "POST", Pattern: "/api/me/password", MinRole: RoleViewer, Handler: s.handleChangePassword},
+func (s *Service) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: "GET", Pattern: "/login", MinRole: roles.Anonymous, Handler: s.handleLoginPage},
+		{Method: "POST", Pattern: "/api/login", MinRole: roles.Anonymous, Handler: s.handleLogin},
+		{Method: "POST", Pattern: "/api/logout", MinRole: roles.Viewer, Handler: s.handleLogout},
+		{Method: "POST", Pattern: "/api/logout/all", MinRole: roles.Viewer, Handler: s.handleLogoutAll},
+		{Method: "GET", Pattern: "/api/me", MinRole: roles.Viewer, Scope: roles.AnyScope, Handler: s.handleMe},
+		{Method: "POST", Pattern: "/api/me/password", MinRole: roles.Viewer, Handler: s.handleChangePassword},
 
-		{Method: "GET", Pattern: "/api/users", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleListUsers},
-		{Method: "POST", Pattern: "/api/users", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleCreateUser},
-		{Method: "GET", Pattern: "/api/users/{id}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleGetUser},
-		{Method: "PATCH", Pattern: "/api/users/{id}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleUpdateUser},
-		{Method: "DELETE", Pattern: "/api/users/{id}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleDeleteUser},
-		{Method: "DELETE", Pattern: "/api/users/{id}/sessions", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleRevokeSessions},
+		{Method: "GET", Pattern: "/api/users", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleListUsers},
+		{Method: "POST", Pattern: "/api/users", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleCreateUser},
+		{Method: "GET", Pattern: "/api/users/{id}", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleGetUser},
+		{Method: "PATCH", Pattern: "/api/users/{id}", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleUpdateUser},
+		{Method: "DELETE", Pattern: "/api/users/{id}", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleDeleteUser},
+		{Method: "DELETE", Pattern: "/api/users/{id}/sessions", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleRevokeSessions},
 
 		// Keys are managed from a session only: a leaked key must not be able to mint keys
 		// that outlive its own revocation.
-		{Method: "GET", Pattern: "/api/keys", MinRole: RoleViewer, Handler: s.handleListKeys},
-		{Method: "POST", Pattern: "/api/keys", MinRole: RoleViewer, Handler: s.handleCreateKey},
-		{Method: "DELETE", Pattern: "/api/keys/{id}", MinRole: RoleViewer, Handler: s.handleRevokeKey},
+		{Method: "GET", Pattern: "/api/keys", MinRole: roles.Viewer, Handler: s.handleListKeys},
+		{Method: "POST", Pattern: "/api/keys", MinRole: roles.Viewer, Handler: s.handleCreateKey},
+		{Method: "DELETE", Pattern: "/api/keys/{id}", MinRole: roles.Viewer, Handler: s.handleRevokeKey},
 
-		{Method: "GET", Pattern: "/api/audit", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleAudit},
+		{Method: "GET", Pattern: "/api/audit", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleAudit},
 
 		// Per-dashboard role overrides are administration, whatever the dashboard role.
-		{Method: "GET", Pattern: "/api/dashboards/{uid}/permissions", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleListDashboardRoles},
-		{Method: "PUT", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleSetDashboardRole},
-		{Method: "DELETE", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: RoleAdmin, Scope: ScopeAdmin, Handler: s.handleSetDashboardRole},
+		{Method: "GET", Pattern: "/api/dashboards/{uid}/permissions", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleListDashboardRoles},
+		{Method: "PUT", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleSetDashboardRole},
+		{Method: "DELETE", Pattern: "/api/dashboards/{uid}/permissions/{userId}", MinRole: roles.Admin, Scope: roles.ScopeAdmin, Handler: s.handleSetDashboardRole},
 	}
 }
 
@@ -44,21 +47,21 @@ func (s *Service) handleListDashboardRoles(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, grants)
+	httpapi.WriteJSON(w, http.StatusOK, grants)
 	return nil
 }
 
 // handleSetDashboardRole is PUT (body {"role":"editor"}) or DELETE of one user's override.
 func (s *Service) handleSetDashboardRole(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		Role Role `json:"role"`
+		Role roles.Role `json:"role"`
 	}
 	if r.Method == http.MethodPut {
 		if err := decodeJSON(w, r, &body); err != nil {
 			return err
 		}
 		if body.Role == "" {
-			return badRequest("role is required: viewer, editor or admin (DELETE removes the override)")
+			return httpapi.BadRequest("role is required: viewer, editor or admin (DELETE removes the override)")
 		}
 	}
 	if err := s.SetDashboardRole(r.Context(), s.actor(r), r.PathValue("uid"), r.PathValue("userId"), body.Role); err != nil {
@@ -70,21 +73,21 @@ func (s *Service) handleSetDashboardRole(w http.ResponseWriter, r *http.Request)
 
 // meJSON is GET /api/me: who the caller is and the role requests are checked against.
 type meJSON struct {
-	ID    string `json:"id"`
-	Login string `json:"login"`
-	Name  string `json:"name"`
-	Email string `json:"email"`
-	Role  Role   `json:"role"`
+	ID    string     `json:"id"`
+	Login string     `json:"login"`
+	Name  string     `json:"name"`
+	Email string     `json:"email"`
+	Role  roles.Role `json:"role"`
 }
 
 // userJSON is a user as admins see it.
 type userJSON struct {
-	ID       string `json:"id"`
-	Login    string `json:"login"`
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	Role     Role   `json:"role"`
-	Disabled bool   `json:"disabled"`
+	ID       string     `json:"id"`
+	Login    string     `json:"login"`
+	Name     string     `json:"name"`
+	Email    string     `json:"email"`
+	Role     roles.Role `json:"role"`
+	Disabled bool       `json:"disabled"`
 	// Provider is "local" (password) or "oidc".
 	Provider    string     `json:"provider"`
 	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
@@ -109,17 +112,17 @@ func (s *Service) userJSON(u User) userJSON {
 
 // keyJSON is an API key as listed; Key is set only in the answer that creates it.
 type keyJSON struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	Owner      string     `json:"owner"`
-	Role       Role       `json:"role"`
-	Scopes     []Scope    `json:"scopes"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ExpiresAt  *time.Time `json:"expiresAt"`
-	RevokedAt  *time.Time `json:"revokedAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt"`
-	Key        string     `json:"key,omitempty"`
+	ID         string        `json:"id"`
+	Name       string        `json:"name"`
+	Prefix     string        `json:"prefix"`
+	Owner      string        `json:"owner"`
+	Role       roles.Role    `json:"role"`
+	Scopes     []roles.Scope `json:"scopes"`
+	CreatedAt  time.Time     `json:"createdAt"`
+	ExpiresAt  *time.Time    `json:"expiresAt"`
+	RevokedAt  *time.Time    `json:"revokedAt"`
+	LastUsedAt *time.Time    `json:"lastUsedAt"`
+	Key        string        `json:"key,omitempty"`
 }
 
 func toKeyJSON(k APIKey) keyJSON {
@@ -132,7 +135,7 @@ func toKeyJSON(k APIKey) keyJSON {
 	}
 	scopes := k.Scopes
 	if scopes == nil {
-		scopes = []Scope{}
+		scopes = []roles.Scope{}
 	}
 	return keyJSON{
 		ID: k.ID, Name: k.Name, Prefix: k.Prefix, Owner: k.Login, Role: k.Role, Scopes: scopes,
@@ -162,7 +165,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSessionCookie(w, r, token)
-	WriteJSON(w, http.StatusOK, meJSON{ID: u.ID, Login: u.Login, Name: u.Name, Email: u.Email, Role: u.Role})
+	httpapi.WriteJSON(w, http.StatusOK, meJSON{ID: u.ID, Login: u.Login, Name: u.Name, Email: u.Email, Role: u.Role})
 	return nil
 }
 
@@ -188,7 +191,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
-	WriteJSON(w, http.StatusOK, meJSON{ID: p.User.ID, Login: p.User.Login, Name: p.User.Name, Email: p.User.Email, Role: p.Role})
+	httpapi.WriteJSON(w, http.StatusOK, meJSON{ID: p.User.ID, Login: p.User.Login, Name: p.User.Name, Email: p.User.Email, Role: p.Role})
 	return nil
 }
 
@@ -222,17 +225,17 @@ func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request) error 
 	for i, u := range users {
 		out[i] = s.userJSON(u)
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Login    string `json:"login"`
-		Name     string `json:"name"`
-		Email    string `json:"email"`
-		Role     Role   `json:"role"`
-		Password string `json:"password"`
+		Login    string     `json:"login"`
+		Name     string     `json:"name"`
+		Email    string     `json:"email"`
+		Role     roles.Role `json:"role"`
+		Password string     `json:"password"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -244,7 +247,7 @@ func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	w.Header().Set("Location", "/api/users/"+u.ID)
-	WriteJSON(w, http.StatusCreated, s.userJSON(u))
+	httpapi.WriteJSON(w, http.StatusCreated, s.userJSON(u))
 	return nil
 }
 
@@ -253,18 +256,18 @@ func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.userJSON(u))
+	httpapi.WriteJSON(w, http.StatusOK, s.userJSON(u))
 	return nil
 }
 
 func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name     *string `json:"name"`
-		Email    *string `json:"email"`
-		Role     *Role   `json:"role"`
-		Disabled *bool   `json:"disabled"`
-		Password *string `json:"password"`
-		Unlock   bool    `json:"unlock"`
+		Name     *string     `json:"name"`
+		Email    *string     `json:"email"`
+		Role     *roles.Role `json:"role"`
+		Disabled *bool       `json:"disabled"`
+		Password *string     `json:"password"`
+		Unlock   bool        `json:"unlock"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -275,7 +278,7 @@ func (s *Service) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.userJSON(u))
+	httpapi.WriteJSON(w, http.StatusOK, s.userJSON(u))
 	return nil
 }
 
@@ -302,10 +305,10 @@ func (s *Service) handleListKeys(w http.ResponseWriter, r *http.Request) error {
 	if all := r.URL.Query().Get("all"); all != "" {
 		b, err := strconv.ParseBool(all)
 		if err != nil {
-			return badRequest("all must be true or false")
+			return httpapi.BadRequest("all must be true or false")
 		}
-		if b && !p.Role.AtLeast(RoleAdmin) {
-			return forbidden("only admins may list every user's keys")
+		if b && !p.Role.AtLeast(roles.Admin) {
+			return httpapi.Forbidden("only admins may list every user's keys")
 		}
 		if b {
 			owner = ""
@@ -319,7 +322,7 @@ func (s *Service) handleListKeys(w http.ResponseWriter, r *http.Request) error {
 	for i, k := range keys {
 		out[i] = toKeyJSON(k)
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -328,16 +331,16 @@ const maxKeyDays = 3650
 
 func (s *Service) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name          string   `json:"name"`
-		Role          Role     `json:"role"`
-		Scopes        []string `json:"scopes"`
-		ExpiresInDays int      `json:"expiresInDays"`
+		Name          string     `json:"name"`
+		Role          roles.Role `json:"role"`
+		Scopes        []string   `json:"scopes"`
+		ExpiresInDays int        `json:"expiresInDays"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if req.ExpiresInDays < 0 || req.ExpiresInDays > maxKeyDays {
-		return badRequest("expiresInDays must be 0 (never) to %d", maxKeyDays)
+		return httpapi.BadRequest("expiresInDays must be 0 (never) to %d", maxKeyDays)
 	}
 	k, secret, err := s.CreateAPIKey(r.Context(), s.actor(r), principal(r).User, NewAPIKey{
 		Name: req.Name, Role: req.Role, Scopes: req.Scopes, ExpiresIn: time.Duration(req.ExpiresInDays) * 24 * time.Hour,
@@ -347,7 +350,7 @@ func (s *Service) handleCreateKey(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := toKeyJSON(k)
 	out.Key = secret
-	WriteJSON(w, http.StatusCreated, out)
+	httpapi.WriteJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -359,8 +362,8 @@ func (s *Service) handleRevokeKey(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if k.UserID != p.User.ID && !p.Role.AtLeast(RoleAdmin) {
-		return notFound("API key")
+	if k.UserID != p.User.ID && !p.Role.AtLeast(roles.Admin) {
+		return ErrAPIKeyNotFound
 	}
 	if err := s.RevokeAPIKey(r.Context(), s.actor(r), k.ID); err != nil {
 		return err
@@ -378,19 +381,19 @@ func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	for name, dst := range map[string]*time.Time{"from": &aq.From, "to": &aq.To} {
 		if v := q.Get(name); v != "" {
 			if *dst, err = time.Parse(time.RFC3339, v); err != nil {
-				return badRequest("%s must be an RFC 3339 time such as 2025-01-31T12:00:00Z", name)
+				return httpapi.BadRequest("%s must be an RFC 3339 time such as 2025-01-31T12:00:00Z", name)
 			}
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if aq.Limit, err = strconv.Atoi(v); err != nil || aq.Limit < 1 || aq.Limit > maxAuditLimit {
-			return badRequest("limit must be a number from 1 to %d", maxAuditLimit)
+			return httpapi.BadRequest("limit must be a number from 1 to %d", maxAuditLimit)
 		}
 	}
 	entries, err := s.Audit(r.Context(), aq)
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, entries)
+	httpapi.WriteJSON(w, http.StatusOK, entries)
 	return nil
 }

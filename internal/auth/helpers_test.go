@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 	"github.com/huddle-dev/huddle/internal/testkit"
@@ -70,7 +72,7 @@ func sameEngine(t *testing.T, st *store.Store) *store.Store {
 var cliActor = Actor{Login: ActorCLI}
 
 // user creates a user with testPassword.
-func (e *env) user(login string, role Role) User {
+func (e *env) user(login string, role roles.Role) User {
 	e.t.Helper()
 	u, err := e.s.CreateUser(e.t.Context(), cliActor, NewUser{Login: login, Name: "Name of " + login, Role: role, Password: testPassword})
 	if err != nil {
@@ -95,7 +97,7 @@ func (e *env) loginWith(login, password string) string {
 }
 
 // key creates an API key for owner.
-func (e *env) key(owner User, role Role, scopes ...Scope) string {
+func (e *env) key(owner User, role roles.Role, scopes ...roles.Scope) string {
 	e.t.Helper()
 	names := make([]string, len(scopes))
 	for i, s := range scopes {
@@ -196,8 +198,8 @@ func (e *env) auditActions() []string {
 	return out
 }
 
-func errorCode(err error) Code {
-	var e *Error
+func errorCode(err error) httpapi.Code {
+	var e *httpapi.Error
 	if err == nil {
 		return ""
 	}

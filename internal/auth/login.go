@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"golang.org/x/time/rate"
 )
 
@@ -41,7 +42,7 @@ const maxTrackedAddrs = 10_000
 func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error) {
 	now := s.now()
 	if ok, wait := s.limiter.allow(in.RemoteAddr, now); !ok {
-		return User{}, "", retryLater(ErrRateLimited, wait)
+		return User{}, "", ErrLoginRateLimited.RetryIn(wait)
 	}
 	actor := Actor{Login: ActorSystem, RemoteAddr: in.RemoteAddr}
 	if len(in.Password) > maxPasswordBytes || len(in.Login) > 4*maxLoginLen {
@@ -49,7 +50,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 	}
 	login := strings.ToLower(strings.TrimSpace(in.Login))
 	u, hash, err := s.credentials(ctx, "u.login = ?", login)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrUserNotFound) {
 		return User{}, "", s.failUnknown(ctx, login, actor, now, in.Password)
 	}
 	if err != nil {
@@ -57,7 +58,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 	}
 	actor.Login = u.Login
 	if wait := u.LockedUntil.Sub(now); wait > 0 {
-		return User{}, "", retryLater(ErrLocked, wait)
+		return User{}, "", ErrLocked.RetryIn(wait)
 	}
 	match, rehash, err := s.hasher.verify(ctx, hash, in.Password)
 	if err != nil {
@@ -75,7 +76,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 			if err != nil {
 				return User{}, "", err
 			}
-			return User{}, "", retryLater(ErrLocked, wait)
+			return User{}, "", ErrLocked.RetryIn(wait)
 		}
 		return User{}, "", ErrInvalidCredentials
 	}
@@ -163,18 +164,18 @@ func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason
 // memory, so only as long as the process runs).
 func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, now time.Time, password string) error {
 	if wait := s.phantoms.lockedUntil(login).Sub(now); wait > 0 {
-		return retryLater(ErrLocked, wait)
+		return ErrLocked.RetryIn(wait)
 	}
 	if _, _, err := s.hasher.verify(ctx, "", password); err != nil {
 		return fmt.Errorf("verify dummy password: %w", err)
 	}
-	err := s.audit(ctx, s.store.DB(), actor, ActionLoginFailed, "login:"+Truncate(login, maxLoginLen),
+	err := s.audit(ctx, s.store.DB(), actor, ActionLoginFailed, "login:"+httpapi.Truncate(login, maxLoginLen),
 		map[string]any{"reason": "unknown login"})
 	if err != nil {
 		return err
 	}
 	if lock := s.phantoms.fail(login, now, s.lockFor); lock > 0 {
-		return retryLater(ErrLocked, lock)
+		return ErrLocked.RetryIn(lock)
 	}
 	return ErrInvalidCredentials
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -25,8 +27,8 @@ func TestSessions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		e.user("root", RoleAdmin)
-		bob := e.user("bob", RoleViewer)
+		e.user("root", roles.Admin)
+		bob := e.user("bob", roles.Viewer)
 
 		t.Run("fixation", func(t *testing.T) {
 			first := e.login("bob")
@@ -97,7 +99,7 @@ func TestSessions(t *testing.T) {
 			if !e.valid(e.login("bob")) {
 				t.Fatal("a login after logout everywhere does not work")
 			}
-			if err := e.s.RevokeSessions(ctx, cliActor, "nobody"); !errors.Is(err, ErrNotFound) {
+			if err := e.s.RevokeSessions(ctx, cliActor, "nobody"); !errors.Is(err, ErrUserNotFound) {
 				t.Fatalf("revoke for an unknown user: %v", err)
 			}
 		})
@@ -124,7 +126,7 @@ func TestSessions(t *testing.T) {
 		})
 
 		t.Run("deleted user", func(t *testing.T) {
-			carol := e.user("carol", RoleViewer)
+			carol := e.user("carol", roles.Viewer)
 			token := e.login("carol")
 			if err := e.s.DeleteUser(ctx, cliActor, carol.ID); err != nil {
 				t.Fatal(err)
@@ -160,14 +162,14 @@ func TestLockout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		e.user("root", RoleAdmin)
-		bob := e.user("bob", RoleViewer)
+		e.user("root", roles.Admin)
+		bob := e.user("bob", roles.Viewer)
 		attempt := func(login, password string) error {
 			_, _, err := e.s.Login(ctx, LoginInput{Login: login, Password: password, RemoteAddr: "198.51.100.7"})
 			return err
 		}
 		retryAfter := func(err error) time.Duration {
-			var ae *Error
+			var ae *httpapi.Error
 			if !errors.As(err, &ae) {
 				t.Fatalf("%v is not an *Error", err)
 			}
@@ -253,7 +255,7 @@ func TestLockout(t *testing.T) {
 func TestLoginRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, func(o *Options) { o.LoginAttemptsPerMinute = 3; o.LockoutThreshold = 100 })
-		e.user("bob", RoleViewer)
+		e.user("bob", roles.Viewer)
 		attempt := func(addr, password string) error {
 			_, _, err := e.s.Login(t.Context(), LoginInput{Login: "bob", Password: password, RemoteAddr: addr})
 			return err
@@ -264,8 +266,8 @@ func TestLoginRateLimit(t *testing.T) {
 			}
 		}
 		err := attempt("203.0.113.9", testPassword)
-		var ae *Error
-		if !errors.As(err, &ae) || ae.Code != CodeRateLimited || ae.RetryAfter != 20*time.Second {
+		var ae *httpapi.Error
+		if !errors.As(err, &ae) || ae.Code != httpapi.CodeRateLimited || ae.RetryAfter != 20*time.Second {
 			t.Fatalf("fourth attempt in a minute: %v", err)
 		}
 		if err := attempt("203.0.113.10", testPassword); err != nil {
@@ -301,7 +303,7 @@ func TestAddrLimiterBounded(t *testing.T) {
 func TestRehashOnLogin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		old := newEnv(t, st)
-		old.user("bob", RoleViewer)
+		old.user("bob", roles.Viewer)
 		storedHash := func() string {
 			var h string
 			if err := st.DB().QueryRowContext(t.Context(), `SELECT password_hash FROM users WHERE login = 'bob'`).Scan(&h); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -176,13 +177,13 @@ func (h *hasher) verify(ctx context.Context, encoded, password string) (match, r
 func checkNewPassword(password, login string, minLength int) error {
 	switch {
 	case !utf8.ValidString(password):
-		return badRequest("password must be valid UTF-8 text")
+		return httpapi.BadRequest("password must be valid UTF-8 text")
 	case utf8.RuneCountInString(password) < minLength:
-		return badRequest("password must be at least %d characters long", minLength)
+		return httpapi.BadRequest("password must be at least %d characters long", minLength)
 	case len(password) > maxPasswordBytes:
-		return badRequest("password must be at most %d bytes long", maxPasswordBytes)
+		return httpapi.BadRequest("password must be at most %d bytes long", maxPasswordBytes)
 	case login != "" && strings.EqualFold(strings.TrimSpace(password), login):
-		return badRequest("password must not be the login")
+		return httpapi.BadRequest("password must not be the login")
 	}
 	return nil
 }

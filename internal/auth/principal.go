@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // Principal is who a request is authenticated as.
 type Principal struct {
 	User User
 	// Role is what route checks use: the user's role, capped by the key's role for an API key.
-	Role Role
+	Role roles.Role
 	// Key is the API key the request was authenticated with; nil for a session.
 	Key *APIKey
 
@@ -45,11 +49,11 @@ func withPrincipal(ctx context.Context, p Principal) context.Context {
 // replaces the user's role there, raising it (a viewer who edits one dashboard) or lowering it (an
 // editor who may only watch a sensitive one); admins are admins everywhere, so that no dashboard
 // can be locked away from administration.
-func (s *Service) EffectiveRole(ctx context.Context, user User, dashboardUID string) (Role, error) {
-	if user.Role == RoleAdmin {
-		return RoleAdmin, nil
+func (s *Service) EffectiveRole(ctx context.Context, user User, dashboardUID string) (roles.Role, error) {
+	if user.Role == roles.Admin {
+		return roles.Admin, nil
 	}
-	var role Role
+	var role roles.Role
 	err := s.store.DB().QueryRowContext(ctx, s.q(`SELECT role FROM dashboard_permissions
 		WHERE dashboard_uid = ? AND user_id = ?`), dashboardUID, user.ID).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -63,26 +67,26 @@ func (s *Service) EffectiveRole(ctx context.Context, user User, dashboardUID str
 
 // DashboardRole is what p may do on one dashboard: the user's EffectiveRole there, capped by the
 // API key's role when p is a key.
-func (s *Service) DashboardRole(ctx context.Context, p Principal, dashboardUID string) (Role, error) {
+func (s *Service) DashboardRole(ctx context.Context, p Principal, dashboardUID string) (roles.Role, error) {
 	role, err := s.EffectiveRole(ctx, p.User, dashboardUID)
 	if err != nil {
 		return "", err
 	}
 	if p.Key != nil {
-		role = lower(role, p.Key.Role)
+		role = roles.Lower(role, p.Key.Role)
 	}
 	return role, nil
 }
 
 // SetDashboardRole gives a user a role on one dashboard that replaces their own there (see
 // EffectiveRole); an empty role removes the override.
-func (s *Service) SetDashboardRole(ctx context.Context, actor Actor, dashboardUID, userID string, role Role) error {
-	if dashboardUID == "" || len(dashboardUID) > 128 {
-		return badRequest("dashboard uid must be 1 to 128 characters")
+func (s *Service) SetDashboardRole(ctx context.Context, actor Actor, dashboardUID, userID string, role roles.Role) error {
+	if !collab.ValidUID(dashboardUID) {
+		return httpapi.BadRequest("dashboard uid must be %s", collab.UIDRule)
 	}
 	if role != "" {
 		var err error
-		if role, err = ParseRole(string(role)); err != nil {
+		if role, err = parseRole(string(role)); err != nil {
 			return err
 		}
 	}
@@ -91,7 +95,7 @@ func (s *Service) SetDashboardRole(ctx context.Context, actor Actor, dashboardUI
 		if err != nil {
 			return err
 		}
-		var previous Role
+		var previous roles.Role
 		err = tx.QueryRowContext(ctx, s.q(`SELECT role FROM dashboard_permissions WHERE dashboard_uid = ? AND user_id = ?`),
 			dashboardUID, userID).Scan(&previous)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -117,9 +121,9 @@ func (s *Service) SetDashboardRole(ctx context.Context, actor Actor, dashboardUI
 
 // DashboardGrant is one user's role override on a dashboard.
 type DashboardGrant struct {
-	UserID string `json:"userId"`
-	Login  string `json:"login"`
-	Role   Role   `json:"role"`
+	UserID string     `json:"userId"`
+	Login  string     `json:"login"`
+	Role   roles.Role `json:"role"`
 }
 
 // DashboardRoles lists a dashboard's role overrides, by login.

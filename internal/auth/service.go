@@ -12,10 +12,13 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Store is the SQL database the service keeps its state in; *store.Store satisfies it.
-// Queries are written with ? placeholders and passed through Rebind.
+// Queries are written with ? placeholders and passed through Rebind. It is declared here, not
+// shared with package dashboard's like one, because each consumer names what it calls.
 type Store interface {
 	DB() *sql.DB
 	Rebind(query string) string
@@ -80,6 +83,7 @@ type Service struct {
 	limiter  *addrLimiter
 	phantoms *phantomLockouts
 	csrf     *http.CrossOriginProtection
+	errs     httpapi.ErrorWriter
 	page     *template.Template
 	purge    purgeSchedule
 	auditSeq atomic.Uint64
@@ -119,6 +123,7 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.errs = httpapi.ErrorWriter{Logger: s.logger, ClientAddr: s.clientAddr}
 	for _, o := range opts.TrustedOrigins {
 		if err := s.csrf.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("auth: trusted origin: %w", err)

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // SessionCookie is the cookie that carries a session token.
@@ -57,7 +59,7 @@ func (s *Service) createSession(ctx context.Context, tx *sql.Tx, userID string, 
 	now := s.now()
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen_at,
 		user_agent, remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		hash, userID, millis(now), millis(now.Add(s.lifetime)), millis(now), Truncate(c.userAgent, 256), c.addr)
+		hash, userID, millis(now), millis(now.Add(s.lifetime)), millis(now), httpapi.Truncate(c.userAgent, 256), c.addr)
 	if err != nil {
 		return "", fmt.Errorf("insert session: %w", err)
 	}
@@ -137,7 +139,7 @@ func (s *Service) logout(ctx context.Context, p Principal, actor Actor) error {
 // StartSession signs user in on the client of r: it sets a new session cookie, replacing the
 // session the client had. It is for logins that are not a password, such as the OIDC callback,
 // after the identity has been verified. A disabled user is refused with an error matching
-// ErrForbidden.
+// httpapi.ErrForbidden.
 func (s *Service) StartSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user User) error {
 	method := "external"
 	if user.OIDCIssuer != "" {
@@ -153,7 +155,7 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		return err
 	}
 	if u.Disabled {
-		return forbidden("this account is disabled")
+		return httpapi.Forbidden("this account is disabled")
 	}
 	c := s.client(r)
 	var token string

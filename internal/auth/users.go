@@ -16,6 +16,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 )
 
@@ -26,7 +28,7 @@ type User struct {
 	Login string
 	Name  string
 	Email string
-	Role  Role
+	Role  roles.Role
 	// Disabled users cannot sign in and their sessions and API keys stop working at once.
 	Disabled bool
 	// OIDCIssuer and OIDCSubject identify a user who signs in through OIDC; empty for local users.
@@ -67,14 +69,14 @@ func scanUser(row scanner, extra ...any) (User, error) {
 // NewUser is a local account to create.
 type NewUser struct {
 	Login, Name, Email string
-	Role               Role
+	Role               roles.Role
 	Password           string
 }
 
 // UserUpdate changes the fields that are not nil.
 type UserUpdate struct {
 	Name, Email *string
-	Role        *Role
+	Role        *roles.Role
 	Disabled    *bool
 	// Password sets a new password, which also ends the user's sessions and any lockout.
 	Password *string
@@ -93,15 +95,15 @@ const (
 func normalizeLogin(s string) (string, error) {
 	l := strings.ToLower(strings.TrimSpace(s))
 	if l == "" {
-		return "", badRequest("login is required")
+		return "", httpapi.BadRequest("login is required")
 	}
 	if utf8.RuneCountInString(l) > maxLoginLen {
-		return "", badRequest("login must be at most %d characters long", maxLoginLen)
+		return "", httpapi.BadRequest("login must be at most %d characters long", maxLoginLen)
 	}
 	for i, r := range l {
 		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && strings.ContainsRune("._@+-", r))
 		if !ok {
-			return "", badRequest("login %q may only contain letters, digits and . _ @ + - and must start with a letter or digit", Truncate(s, maxLoginLen))
+			return "", httpapi.BadRequest("login %q may only contain letters, digits and . _ @ + - and must start with a letter or digit", httpapi.Truncate(s, maxLoginLen))
 		}
 	}
 	return l, nil
@@ -109,10 +111,10 @@ func normalizeLogin(s string) (string, error) {
 
 func checkName(name string) error {
 	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameLen {
-		return badRequest("name must be UTF-8 text of at most %d characters", maxNameLen)
+		return httpapi.BadRequest("name must be UTF-8 text of at most %d characters", maxNameLen)
 	}
 	if strings.ContainsFunc(name, unicode.IsControl) {
-		return badRequest("name must not contain control characters")
+		return httpapi.BadRequest("name must not contain control characters")
 	}
 	return nil
 }
@@ -123,7 +125,7 @@ func checkEmail(email string) error {
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > maxEmailLen {
-		return badRequest("email %q is not an address like someone@example.com", Truncate(email, maxEmailLen))
+		return httpapi.BadRequest("email %q is not an address like someone@example.com", httpapi.Truncate(email, maxEmailLen))
 	}
 	return nil
 }
@@ -134,7 +136,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (User
 	if err != nil {
 		return User{}, err
 	}
-	role, err := ParseRole(string(in.Role))
+	role, err := parseRole(string(in.Role))
 	if err != nil {
 		return User{}, err
 	}
@@ -174,7 +176,7 @@ func (s *Service) insertUser(ctx context.Context, tx *sql.Tx, u *User, passwordH
 		u.ID, u.Login, u.Name, u.Email, u.Role, passwordHash, u.OIDCIssuer, u.OIDCSubject,
 		millis(u.CreatedAt), millis(u.UpdatedAt))
 	if store.IsUniqueViolation(err) {
-		return conflict("login %q is taken", u.Login)
+		return httpapi.Conflict("login %q is taken", u.Login)
 	}
 	if err != nil {
 		return fmt.Errorf("insert user %s: %w", u.Login, err)
@@ -195,7 +197,7 @@ func (s *Service) UserByLogin(ctx context.Context, login string) (User, error) {
 func (s *Service) userBy(ctx context.Context, q querier, cond string, args ...any) (User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users u WHERE `+cond), args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, notFound("user")
+		return User{}, ErrUserNotFound
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("look up user: %w", err)
@@ -228,12 +230,12 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 // ends the user's sessions; no change may leave huddle without an enabled admin.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch UserUpdate) (User, error) {
 	if ch == (UserUpdate{}) {
-		return User{}, badRequest("nothing to change: set name, email, role, disabled, password or unlock")
+		return User{}, httpapi.BadRequest("nothing to change: set name, email, role, disabled, password or unlock")
 	}
-	var role Role
+	var role roles.Role
 	if ch.Role != nil {
 		var err error
-		if role, err = ParseRole(string(*ch.Role)); err != nil {
+		if role, err = parseRole(string(*ch.Role)); err != nil {
 			return User{}, err
 		}
 	}
@@ -390,10 +392,10 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, userID, curre
 		return err
 	}
 	if wait := u.LockedUntil.Sub(s.now()); wait > 0 {
-		return retryLater(ErrLocked, wait)
+		return ErrLocked.RetryIn(wait)
 	}
 	if len(current) > maxPasswordBytes {
-		return forbidden("the current password is incorrect")
+		return httpapi.Forbidden("the current password is incorrect")
 	}
 	ok, _, err := s.hasher.verify(ctx, hash, current)
 	if err != nil {
@@ -401,9 +403,9 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, userID, curre
 	}
 	if !ok {
 		if wait, err := s.recordFailure(ctx, u, actor, "wrong current password"); err != nil || wait > 0 {
-			return cmp.Or(err, retryLater(ErrLocked, wait))
+			return cmp.Or(err, error(ErrLocked.RetryIn(wait)))
 		}
-		return forbidden("the current password is incorrect")
+		return httpapi.Forbidden("the current password is incorrect")
 	}
 	if err := checkNewPassword(next, u.Login, s.minPassword); err != nil {
 		return err
@@ -421,7 +423,7 @@ func (s *Service) credentials(ctx context.Context, cond string, args ...any) (Us
 	u, err := scanUser(s.store.DB().QueryRowContext(ctx,
 		s.q(`SELECT u.password_hash, `+userColumns+` FROM users u WHERE `+cond), args...), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, "", notFound("user")
+		return User{}, "", ErrUserNotFound
 	}
 	if err != nil {
 		return User{}, "", fmt.Errorf("look up user: %w", err)
@@ -460,9 +462,9 @@ func (s *Service) Bootstrap(ctx context.Context, password string, out io.Writer)
 		password = rand.Text()
 	}
 	_, err = s.CreateUser(ctx, Actor{Login: ActorSystem}, NewUser{
-		Login: BootstrapLogin, Name: "Administrator", Role: RoleAdmin, Password: password,
+		Login: BootstrapLogin, Name: "Administrator", Role: roles.Admin, Password: password,
 	})
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, httpapi.ErrConflict) {
 		return nil
 	}
 	if err != nil {
@@ -485,13 +487,13 @@ func (s *Service) Bootstrap(ctx context.Context, password string, out io.Writer)
 // the role, which are updated at each login; an empty role keeps the user's role (viewer for a
 // new user). A new user gets login if it is free, else login with a suffix derived from the
 // identity: an OIDC login never takes over an existing account of the same name.
-func (s *Service) UpsertOIDCUser(ctx context.Context, issuer, subject, login, name, email string, role Role) (User, error) {
+func (s *Service) UpsertOIDCUser(ctx context.Context, issuer, subject, login, name, email string, role roles.Role) (User, error) {
 	if issuer == "" || subject == "" {
 		return User{}, errors.New("upsert OIDC user: issuer and subject are required")
 	}
 	if role != "" {
 		var err error
-		if role, err = ParseRole(string(role)); err != nil {
+		if role, err = parseRole(string(role)); err != nil {
 			return User{}, err
 		}
 	}
@@ -505,7 +507,7 @@ func (s *Service) UpsertOIDCUser(ctx context.Context, issuer, subject, login, na
 		var err error
 		u, err = s.userBy(ctx, tx, "u.oidc_issuer = ? AND u.oidc_subject = ?", issuer, subject)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrUserNotFound):
 			return s.createOIDCUser(ctx, tx, &u, issuer, subject, login, name, email, role)
 		case err != nil:
 			return err
@@ -533,8 +535,8 @@ func (s *Service) UpsertOIDCUser(ctx context.Context, issuer, subject, login, na
 	return u, err
 }
 
-func (s *Service) createOIDCUser(ctx context.Context, tx *sql.Tx, u *User, issuer, subject, login, name, email string, role Role) error {
-	*u = User{ID: newID(), Name: name, Email: email, Role: orDefault(role, RoleViewer), OIDCIssuer: issuer, OIDCSubject: subject}
+func (s *Service) createOIDCUser(ctx context.Context, tx *sql.Tx, u *User, issuer, subject, login, name, email string, role roles.Role) error {
+	*u = User{ID: newID(), Name: name, Email: email, Role: orDefault(role, roles.Viewer), OIDCIssuer: issuer, OIDCSubject: subject}
 	base, err := normalizeLogin(login)
 	if err != nil {
 		// Providers' usernames may hold anything; fall back to the e-mail's local part.
@@ -555,7 +557,7 @@ func (s *Service) createOIDCUser(ctx context.Context, tx *sql.Tx, u *User, issue
 		}
 	}
 	if u.Login == "" {
-		return conflict("login %q and its variants are taken", base)
+		return httpapi.Conflict("login %q and its variants are taken", base)
 	}
 	if err := s.insertUser(ctx, tx, u, ""); err != nil {
 		return err

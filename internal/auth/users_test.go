@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -17,32 +19,32 @@ func TestUsers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		admin := e.user("Alice", RoleAdmin)
-		if admin.Login != "alice" || admin.Role != RoleAdmin || !admin.HasPassword || admin.CreatedAt.IsZero() {
+		admin := e.user("Alice", roles.Admin)
+		if admin.Login != "alice" || admin.Role != roles.Admin || !admin.HasPassword || admin.CreatedAt.IsZero() {
 			t.Fatalf("created %+v", admin)
 		}
-		bob := e.user("bob", RoleViewer)
+		bob := e.user("bob", roles.Viewer)
 
 		// Logins are unique whatever their case.
-		_, err := e.s.CreateUser(ctx, cliActor, NewUser{Login: "BOB", Role: RoleViewer, Password: testPassword})
-		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), `"bob" is taken`) {
+		_, err := e.s.CreateUser(ctx, cliActor, NewUser{Login: "BOB", Role: roles.Viewer, Password: testPassword})
+		if !errors.Is(err, httpapi.ErrConflict) || !strings.Contains(err.Error(), `"bob" is taken`) {
 			t.Fatalf("duplicate login: %v", err)
 		}
 		for _, tc := range []struct {
 			in   NewUser
 			want string
 		}{
-			{NewUser{Login: "", Role: RoleViewer, Password: testPassword}, "login is required"},
-			{NewUser{Login: "x'; DROP TABLE users; --", Role: RoleViewer, Password: testPassword}, "may only contain"},
-			{NewUser{Login: ".dot", Role: RoleViewer, Password: testPassword}, "start with a letter or digit"},
-			{NewUser{Login: strings.Repeat("a", 65), Role: RoleViewer, Password: testPassword}, "at most 64"},
+			{NewUser{Login: "", Role: roles.Viewer, Password: testPassword}, "login is required"},
+			{NewUser{Login: "x'; DROP TABLE users; --", Role: roles.Viewer, Password: testPassword}, "may only contain"},
+			{NewUser{Login: ".dot", Role: roles.Viewer, Password: testPassword}, "start with a letter or digit"},
+			{NewUser{Login: strings.Repeat("a", 65), Role: roles.Viewer, Password: testPassword}, "at most 64"},
 			{NewUser{Login: "carol", Role: "root", Password: testPassword}, "not viewer, editor or admin"},
-			{NewUser{Login: "carol", Role: RoleViewer, Password: "short"}, "at least 12"},
-			{NewUser{Login: "carol", Role: RoleViewer}, "at least 12"},
-			{NewUser{Login: "carol", Role: RoleViewer, Password: testPassword, Email: "not an address"}, "not an address"},
-			{NewUser{Login: "carol", Role: RoleViewer, Password: testPassword, Name: "bell\a"}, "control characters"},
+			{NewUser{Login: "carol", Role: roles.Viewer, Password: "short"}, "at least 12"},
+			{NewUser{Login: "carol", Role: roles.Viewer}, "at least 12"},
+			{NewUser{Login: "carol", Role: roles.Viewer, Password: testPassword, Email: "not an address"}, "not an address"},
+			{NewUser{Login: "carol", Role: roles.Viewer, Password: testPassword, Name: "bell\a"}, "control characters"},
 		} {
-			if _, err := e.s.CreateUser(ctx, cliActor, tc.in); errorCode(err) != CodeBadRequest || !strings.Contains(err.Error(), tc.want) {
+			if _, err := e.s.CreateUser(ctx, cliActor, tc.in); errorCode(err) != httpapi.CodeBadRequest || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("create %+v: %v, want a bad request mentioning %q", tc.in.Login, err, tc.want)
 			}
 		}
@@ -54,7 +56,7 @@ func TestUsers(t *testing.T) {
 		if got, err := e.s.UserByLogin(ctx, " BOB "); err != nil || got.ID != bob.ID {
 			t.Fatalf("UserByLogin: %+v %v", got, err)
 		}
-		if _, err := e.s.User(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.User(ctx, "nobody"); !errors.Is(err, ErrUserNotFound) {
 			t.Fatalf("unknown id: %v", err)
 		}
 		users, err := e.s.Users(ctx)
@@ -62,25 +64,25 @@ func TestUsers(t *testing.T) {
 			t.Fatalf("Users: %+v %v", users, err)
 		}
 
-		name, email, editor, yes := "Bob B.", "bob@example.com", RoleEditor, true
+		name, email, editor, yes := "Bob B.", "bob@example.com", roles.Editor, true
 		e.clock.Advance(time.Second)
 		u, err := e.s.UpdateUser(ctx, Actor{Login: "alice"}, bob.ID, UserUpdate{Name: &name, Email: &email, Role: &editor})
-		if err != nil || u.Name != name || u.Email != email || u.Role != RoleEditor || !u.UpdatedAt.After(u.CreatedAt) {
+		if err != nil || u.Name != name || u.Email != email || u.Role != roles.Editor || !u.UpdatedAt.After(u.CreatedAt) {
 			t.Fatalf("update: %+v %v", u, err)
 		}
-		if _, err := e.s.UpdateUser(ctx, cliActor, bob.ID, UserUpdate{}); errorCode(err) != CodeBadRequest {
+		if _, err := e.s.UpdateUser(ctx, cliActor, bob.ID, UserUpdate{}); errorCode(err) != httpapi.CodeBadRequest {
 			t.Fatalf("empty update: %v", err)
 		}
-		bad := Role("superuser")
-		if _, err := e.s.UpdateUser(ctx, cliActor, bob.ID, UserUpdate{Role: &bad}); errorCode(err) != CodeBadRequest {
+		bad := roles.Role("superuser")
+		if _, err := e.s.UpdateUser(ctx, cliActor, bob.ID, UserUpdate{Role: &bad}); errorCode(err) != httpapi.CodeBadRequest {
 			t.Fatalf("bad role: %v", err)
 		}
-		if _, err := e.s.UpdateUser(ctx, cliActor, "nobody", UserUpdate{Name: &name}); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.UpdateUser(ctx, cliActor, "nobody", UserUpdate{Name: &name}); !errors.Is(err, ErrUserNotFound) {
 			t.Fatalf("update unknown: %v", err)
 		}
 
 		// The last enabled admin can be neither demoted, disabled nor deleted.
-		viewer := RoleViewer
+		viewer := roles.Viewer
 		if _, err := e.s.UpdateUser(ctx, cliActor, admin.ID, UserUpdate{Role: &viewer}); !errors.Is(err, ErrLastAdmin) {
 			t.Fatalf("demote last admin: %v", err)
 		}
@@ -90,17 +92,17 @@ func TestUsers(t *testing.T) {
 		if err := e.s.DeleteUser(ctx, cliActor, admin.ID); !errors.Is(err, ErrLastAdmin) {
 			t.Fatalf("delete last admin: %v", err)
 		}
-		if u, _ := e.s.User(ctx, admin.ID); u.Role != RoleAdmin || u.Disabled {
+		if u, _ := e.s.User(ctx, admin.ID); u.Role != roles.Admin || u.Disabled {
 			t.Fatalf("a refused change was applied: %+v", u)
 		}
 
 		if err := e.s.DeleteUser(ctx, Actor{Login: "alice"}, bob.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.s.User(ctx, bob.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.User(ctx, bob.ID); !errors.Is(err, ErrUserNotFound) {
 			t.Fatalf("deleted user still there: %v", err)
 		}
-		if err := e.s.DeleteUser(ctx, cliActor, bob.ID); !errors.Is(err, ErrNotFound) {
+		if err := e.s.DeleteUser(ctx, cliActor, bob.ID); !errors.Is(err, ErrUserNotFound) {
 			t.Fatalf("delete twice: %v", err)
 		}
 
@@ -120,16 +122,16 @@ func TestPasswordChange(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
-		e.user("root", RoleAdmin)
-		bob := e.user("bob", RoleViewer)
+		e.user("root", roles.Admin)
+		bob := e.user("bob", roles.Viewer)
 		token := e.login("bob")
 
 		// Self-service: the current password must be right; a wrong one counts as a failure.
 		err := e.s.ChangePassword(ctx, Actor{Login: "bob"}, bob.ID, "wrong password!", "a brand new password")
-		if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "current password") {
+		if !errors.Is(err, httpapi.ErrForbidden) || !strings.Contains(err.Error(), "current password") {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if err := e.s.ChangePassword(ctx, Actor{Login: "bob"}, bob.ID, testPassword, "short"); errorCode(err) != CodeBadRequest {
+		if err := e.s.ChangePassword(ctx, Actor{Login: "bob"}, bob.ID, testPassword, "short"); errorCode(err) != httpapi.CodeBadRequest {
 			t.Fatalf("short new password: %v", err)
 		}
 		if err := e.s.ChangePassword(ctx, Actor{Login: "bob"}, bob.ID, testPassword, "a brand new password"); err != nil {
@@ -179,7 +181,7 @@ func TestBootstrap(t *testing.T) {
 				t.Fatalf("no generated password printed: %q", out.String())
 			}
 			u, _, err := e.s.Login(t.Context(), LoginInput{Login: "admin", Password: password})
-			if err != nil || u.Role != RoleAdmin {
+			if err != nil || u.Role != roles.Admin {
 				t.Fatalf("the printed password does not sign in as admin: %+v %v", u, err)
 			}
 			if strings.Contains(e.logs.String(), password) {

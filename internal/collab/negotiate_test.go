@@ -13,6 +13,7 @@ import (
 	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // staticAccess lets "ada" onto every dashboard but "secret" (and "gone", which does not exist),
@@ -22,7 +23,7 @@ type staticAccess struct{}
 func (staticAccess) DashboardMember(r *http.Request, uid string) (collab.Member, error) {
 	switch {
 	case r.Header.Get("X-Test-User") != "ada":
-		return collab.Member{}, collab.ErrUnauthenticated
+		return collab.Member{}, httpapi.ErrUnauthenticated
 	case uid == "secret":
 		return collab.Member{}, collab.ErrForbidden
 	case uid == "gone":
@@ -49,7 +50,7 @@ func TestNegotiateStatuses(t *testing.T) {
 			req := httptest.NewRequest("GET", "/api/negotiate?"+tc.query, nil)
 			req.Header.Set("X-Test-User", tc.user)
 			rec := httptest.NewRecorder()
-			n.ServeHTTP(rec, req)
+			httpapi.ErrorWriter{}.Handler(n.Negotiate).ServeHTTP(rec, req)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d (%s)", rec.Code, tc.status, rec.Body)
 			}
@@ -64,7 +65,7 @@ func TestNegotiatedTokenScope(t *testing.T) {
 	req := httptest.NewRequest("GET", "/api/negotiate?dashboard=ops", nil)
 	req.Header.Set("X-Test-User", "ada")
 	rec := httptest.NewRecorder()
-	n.ServeHTTP(rec, req)
+	httpapi.ErrorWriter{}.Handler(n.Negotiate).ServeHTTP(rec, req)
 	var res collab.NegotiateResponse
 	if err := json.NewDecoder(rec.Body).Decode(&res); err != nil {
 		t.Fatal(err)

@@ -11,9 +11,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/store"
 )
+
+// ErrNoAnnotation is the error for an annotation id that names none on the dashboard, answered
+// with 404.
+var ErrNoAnnotation = httpapi.ErrNotFound.Withf("annotation not found")
 
 // Annotation marks a moment (Time == TimeEnd) or a range on a dashboard's charts, in Grafana's
 // fields. Text is stored and answered as written: it is plain text, which the UI must render as
@@ -324,7 +328,7 @@ func affectedOne(res sql.Result, err error, id int64) error {
 		return fmt.Errorf("change annotation %d: %w", id, err)
 	}
 	if n == 0 {
-		return &auth.Error{Code: auth.CodeNotFound, Msg: fmt.Sprintf("annotation %d not found on this dashboard", id)}
+		return ErrNoAnnotation.Withf("annotation %d not found on this dashboard", id)
 	}
 	return nil
 }

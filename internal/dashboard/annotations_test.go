@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -18,8 +18,8 @@ func TestAnnotationLifecycle(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		viewer := e.user("vera", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		viewer := e.user("vera", roles.Viewer)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 
 		// A viewer must not annotate, and that notifies nobody.
@@ -112,7 +112,7 @@ func TestAnnotationBadInput(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 		huge := `{"text":"` + strings.Repeat("a", 10<<20) + `"}`
 		for _, tc := range []struct {
@@ -153,7 +153,7 @@ func TestAnnotationScriptIsText(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 		const script = `<script>alert("x")</script><img src=x onerror=alert(1)>`
 		w := ed.expect("POST", "/api/dashboards/ops/annotations", AnnotationInput{Text: script, Tags: []string{"<b>"}}, http.StatusCreated, nil)
@@ -181,14 +181,14 @@ func TestAnnotationWhoMayChange(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		author := e.user("ann", auth.RoleEditor)
-		other := e.user("otto", auth.RoleEditor)
-		viewer := e.user("vera", auth.RoleViewer)
-		guest := e.user("gus", auth.RoleViewer) // an editor of "ops" only
-		admin := e.user("root", auth.RoleAdmin)
+		author := e.user("ann", roles.Editor)
+		other := e.user("otto", roles.Editor)
+		viewer := e.user("vera", roles.Viewer)
+		guest := e.user("gus", roles.Viewer) // an editor of "ops" only
+		admin := e.user("root", roles.Admin)
 		author.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 		author.expect("POST", "/api/dashboards", sample("calm"), http.StatusCreated, nil)
-		guest.grant("ops", auth.RoleEditor)
+		guest.grant("ops", roles.Editor)
 
 		create := func(c *client, uid string) Annotation {
 			t.Helper()
@@ -217,15 +217,15 @@ func TestAnnotationWhoMayChange(t *testing.T) {
 		other.expect("DELETE", path(g), nil, http.StatusNoContent, nil)
 
 		// An editor demoted to viewer on one dashboard loses the right there.
-		other.grant("ops", auth.RoleViewer)
+		other.grant("ops", roles.Viewer)
 		other.expectError("DELETE", path(a), nil, http.StatusForbidden)
 		admin.expect("DELETE", path(a), nil, http.StatusNoContent, nil)
 
 		// API keys need the write scope as well as the role.
-		readOnly := author.apiKey(auth.ScopeDashboardsRead)
+		readOnly := author.apiKey(roles.ScopeDashboardsRead)
 		readOnly.expect("GET", "/api/dashboards/ops/annotations", nil, http.StatusOK, nil)
 		readOnly.expectError("POST", "/api/dashboards/ops/annotations", edit, http.StatusForbidden)
-		author.apiKey(auth.ScopeDashboardsWrite).expect("POST", "/api/dashboards/ops/annotations", edit, http.StatusCreated, nil)
+		author.apiKey(roles.ScopeDashboardsWrite).expect("POST", "/api/dashboards/ops/annotations", edit, http.StatusCreated, nil)
 	})
 }
 
@@ -233,8 +233,8 @@ func TestAnnotationQueries(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		viewer := e.user("vera", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		viewer := e.user("vera", roles.Viewer)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 		ed.expect("POST", "/api/dashboards", sample("db"), http.StatusCreated, nil)
 		ids := map[string]int64{}
@@ -291,7 +291,7 @@ func TestConcurrentAnnotationsAreNumbered(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
 		const n = 10
 		codes := make(chan int, n)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -19,8 +19,8 @@ func TestDashboardCRUD(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		viewer := e.user("vera", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		viewer := e.user("vera", roles.Viewer)
 
 		var created Stored
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, &created)
@@ -140,7 +140,7 @@ func TestConcurrentSavesOneWins(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		var created Stored
 		ed.expect("POST", "/api/dashboards", sample("race"), http.StatusCreated, &created)
 		const n = 8
@@ -172,7 +172,7 @@ func TestDashboardBadInput(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		for _, tc := range []struct {
 			name, body string
 			status     int
@@ -210,8 +210,8 @@ func TestExportImport(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		viewer := e.user("vera", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		viewer := e.user("vera", roles.Viewer)
 		ed.expect("POST", "/api/dashboards", sample("src"), http.StatusCreated, nil)
 
 		w := viewer.expect("GET", "/api/dashboards/src/export", nil, http.StatusOK, nil)
@@ -254,7 +254,7 @@ func TestNotifyFailureDoesNotFailTheWrite(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		var created Stored
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, &created)
 		e.notes.fail(errHubDown)
@@ -277,13 +277,13 @@ func TestPerDashboardOverrides(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		vic := e.user("vic", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		vic := e.user("vic", roles.Viewer)
 		var a, b Stored
 		ed.expect("POST", "/api/dashboards", sample("a"), http.StatusCreated, &a)
 		ed.expect("POST", "/api/dashboards", sample("b"), http.StatusCreated, &b)
-		vic.grant("a", auth.RoleEditor)
-		ed.grant("b", auth.RoleViewer)
+		vic.grant("a", roles.Editor)
+		ed.grant("b", roles.Viewer)
 
 		var got Stored
 		vic.expect("GET", "/api/dashboards/a", nil, http.StatusOK, &got)
@@ -308,10 +308,10 @@ func TestDeleteForgetsDashboardRoles(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
-		vera := e.user("vera", auth.RoleViewer)
+		ed := e.user("eddie", roles.Editor)
+		vera := e.user("vera", roles.Viewer)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)
-		vera.grant("ops", auth.RoleEditor)
+		vera.grant("ops", roles.Editor)
 		vera.expect("POST", "/api/dashboards/ops/annotations", `{"text":"as an editor of ops"}`, http.StatusCreated, nil)
 		ed.expect("DELETE", "/api/dashboards/ops", nil, http.StatusNoContent, nil)
 		ed.expect("POST", "/api/dashboards", sample("ops"), http.StatusCreated, nil)

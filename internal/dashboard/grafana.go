@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // ConvertGrafana converts a Grafana dashboard JSON, bare or in the {"dashboard": …} shape of
@@ -191,7 +191,7 @@ func decodeGrafana(raw []byte, v any) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fmt.Errorf("%s: unexpected JSON %s", auth.Truncate(typeErr.Field, 64), typeErr.Value)
+		return fmt.Errorf("%s: unexpected JSON %s", httpapi.Truncate(typeErr.Field, 64), typeErr.Value)
 	case errors.As(err, &typeErr), err == nil && bytes.Equal(bytes.TrimSpace(raw), []byte("null")):
 		return errors.New("not a JSON object")
 	case err != nil:
@@ -227,7 +227,7 @@ func (c *converter) dashboard(g grafanaDashboard) Dashboard {
 	d := Dashboard{UID: g.UID, Title: strings.TrimSpace(g.Title), Time: g.Time}
 	if !collab.ValidUID(d.UID) {
 		if d.UID != "" {
-			c.skip("uid %q: not a uid here (1 to 64 letters, digits, '-' or '_'); a new one is given", auth.Truncate(d.UID, 64))
+			c.skip("uid %q: not a uid here (%s); a new one is given", httpapi.Truncate(d.UID, 64), collab.UIDRule)
 		}
 		d.UID = NewUID()
 	}
@@ -248,7 +248,7 @@ func (c *converter) dashboard(g grafanaDashboard) Dashboard {
 	}
 	for _, a := range g.Annotations.List {
 		if a.BuiltIn != 1.0 && a.BuiltIn != true {
-			c.skip("annotation %q: Grafana annotation queries are not imported", auth.Truncate(a.Name, 64))
+			c.skip("annotation %q: Grafana annotation queries are not imported", httpapi.Truncate(a.Name, 64))
 		}
 	}
 	if len(g.Links) > 0 {
@@ -266,7 +266,7 @@ func (c *converter) refresh(raw json.RawMessage) string {
 		return ""
 	}
 	if r, err := parseDuration(s); err != nil || r < MinRefresh {
-		c.skip("refresh %q: not a duration of at least %v; the dashboard does not refresh by itself", auth.Truncate(s, 32), MinRefresh)
+		c.skip("refresh %q: not a duration of at least %v; the dashboard does not refresh by itself", httpapi.Truncate(s, 32), MinRefresh)
 		return ""
 	}
 	return s
@@ -281,7 +281,7 @@ func (c *converter) tags(tags []string) []string {
 			c.skip("%v; left out", err)
 		case slices.Contains(out, t):
 		case len(out) == maxTags:
-			c.skip("tag %q: more than %d tags; left out", auth.Truncate(t, maxTagLen), maxTags)
+			c.skip("tag %q: more than %d tags; left out", httpapi.Truncate(t, maxTagLen), maxTags)
 		default:
 			out = append(out, t)
 		}
@@ -298,7 +298,7 @@ func (c *converter) variables(list []json.RawMessage) []Variable {
 			c.skip("%s: %v; not imported", path, err)
 			continue
 		}
-		label := fmt.Sprintf("variable %q", auth.Truncate(g.Name, 64))
+		label := fmt.Sprintf("variable %q", httpapi.Truncate(g.Name, 64))
 		if len(out) == maxVariables {
 			c.skip("%s: more than %d variables; not imported", label, maxVariables)
 			continue
@@ -318,7 +318,7 @@ func (c *converter) variables(list []json.RawMessage) []Variable {
 
 func (c *converter) variable(path, label string, g grafanaVariable) (Variable, bool) {
 	if !slices.Contains(variableTypes, g.Type) {
-		c.skip("%s (%s): not supported", label, auth.Truncate(g.Type, 32))
+		c.skip("%s (%s): not supported", label, httpapi.Truncate(g.Type, 32))
 		return Variable{}, false
 	}
 	if ds := foreignDatasource(g.Datasource); ds != "" {
@@ -344,7 +344,7 @@ func (c *converter) variable(path, label string, g grafanaVariable) (Variable, b
 		c.skip("%s: the auto option is not supported", label)
 	}
 	if g.Regex != "" {
-		c.skip("%s: regex %q is not applied to its values", label, auth.Truncate(g.Regex, 64))
+		c.skip("%s: regex %q is not applied to its values", label, httpapi.Truncate(g.Regex, 64))
 	}
 	return v, true
 }
@@ -394,13 +394,13 @@ func foreignDatasource(raw json.RawMessage) string {
 	}
 	switch err := json.Unmarshal(raw, &ref); {
 	case err != nil:
-		return auth.Truncate(string(raw), 32)
+		return httpapi.Truncate(string(raw), 32)
 	case ref.Type == "" || ref.Type == "prometheus" || ref.Type == "datasource" && ref.UID == "-- Mixed --":
 		return ""
 	case ref.Type == "datasource": // Grafana's own: "grafana" (test data) or "-- Dashboard --"
-		return auth.Truncate(ref.UID, 32)
+		return httpapi.Truncate(ref.UID, 32)
 	}
-	return auth.Truncate(ref.Type, 32)
+	return httpapi.Truncate(ref.Type, 32)
 }
 
 // grafanaPanelTypes maps the panel types that convert to ours: graph and singlestat are the ones
@@ -508,7 +508,7 @@ func (g grafanaPanel) label() string {
 	if g.Type == "row" {
 		kind = "row"
 	}
-	return fmt.Sprintf("%s %d %q", kind, g.ID, auth.Truncate(g.Title, 64))
+	return fmt.Sprintf("%s %d %q", kind, g.ID, httpapi.Truncate(g.Title, 64))
 }
 
 func (c *converter) panel(pl placed) (Panel, bool) {
@@ -519,7 +519,7 @@ func (c *converter) panel(pl placed) (Panel, bool) {
 	}
 	typ, ok := grafanaPanelTypes[g.Type]
 	if !ok {
-		c.skip("%s (%s): panel type not supported", label, auth.Truncate(g.Type, 32))
+		c.skip("%s (%s): panel type not supported", label, httpapi.Truncate(g.Type, 32))
 		return Panel{}, false
 	}
 	p := Panel{Type: typ, GridPos: g.GridPos}
@@ -570,13 +570,13 @@ func (c *converter) unsupported(label string, g grafanaPanel) {
 		c.skip("%s: its alert rule is not imported", label)
 	}
 	if g.Repeat != "" {
-		c.skip("%s: repeating for each value of $%s is not supported; it is shown once", label, auth.Truncate(g.Repeat, 64))
+		c.skip("%s: repeating for each value of $%s is not supported; it is shown once", label, httpapi.Truncate(g.Repeat, 64))
 	}
 	if g.TimeFrom != "" {
-		c.skip("%s: relative time %q is not supported; it shows the dashboard's time range", label, auth.Truncate(g.TimeFrom, 32))
+		c.skip("%s: relative time %q is not supported; it shows the dashboard's time range", label, httpapi.Truncate(g.TimeFrom, 32))
 	}
 	if g.TimeShift != "" {
-		c.skip("%s: time shift %q is not supported", label, auth.Truncate(g.TimeShift, 32))
+		c.skip("%s: time shift %q is not supported", label, httpapi.Truncate(g.TimeShift, 32))
 	}
 }
 
@@ -592,7 +592,7 @@ func (c *converter) targets(label, path string, g grafanaPanel) []Target {
 			c.skip("%s: %s: %v; not imported", label, tpath, err)
 			continue
 		}
-		tl := fmt.Sprintf("%s target %s", label, cmp.Or(auth.Truncate(t.RefID, 16), strconv.Itoa(j+1)))
+		tl := fmt.Sprintf("%s target %s", label, cmp.Or(httpapi.Truncate(t.RefID, 16), strconv.Itoa(j+1)))
 		ds := t.Datasource
 		if isNull(ds) {
 			ds = g.Datasource
@@ -655,7 +655,7 @@ func (c *converter) display(label, path string, g grafanaPanel, p *Panel) {
 		}
 	}
 	if unit != "" && !unitPattern.MatchString(unit) {
-		c.skip("%s: unit %q is not a unit name; left out", label, auth.Truncate(unit, 32))
+		c.skip("%s: unit %q is not a unit name; left out", label, httpapi.Truncate(unit, 32))
 	} else {
 		p.Unit = unit
 	}

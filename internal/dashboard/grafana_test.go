@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -185,7 +185,7 @@ func TestImportGrafana(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 
 		// An export as Grafana writes it, recognized by its schemaVersion.
 		// Each answer is decoded into a new value: json.Unmarshal would merge it into the last.
@@ -265,7 +265,7 @@ func TestImportGrafana(t *testing.T) {
 		}
 
 		// A viewer override on the uid a Grafana dashboard names applies as for huddle's.
-		ed.grant("rYdddlPWk", auth.RoleViewer)
+		ed.grant("rYdddlPWk", roles.Viewer)
 		ed.expectError("POST", "/api/dashboards/import", `{"overwrite":true,"dashboard":`+fixture("node-exporter")+`}`, http.StatusForbidden)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/testkit"
 )
@@ -106,7 +107,7 @@ type client struct {
 }
 
 // user creates a user with role and signs them in.
-func (e *env) user(login string, role auth.Role) *client {
+func (e *env) user(login string, role roles.Role) *client {
 	e.t.Helper()
 	ctx := e.t.Context()
 	u, err := e.auth.CreateUser(ctx, auth.Actor{Login: auth.ActorCLI}, auth.NewUser{Login: login, Role: role, Password: testPassword})
@@ -121,7 +122,7 @@ func (e *env) user(login string, role auth.Role) *client {
 }
 
 // apiKey is an API key of c's user with the given scopes.
-func (c *client) apiKey(scopes ...auth.Scope) *client {
+func (c *client) apiKey(scopes ...roles.Scope) *client {
 	c.e.t.Helper()
 	names := make([]string, len(scopes))
 	for i, s := range scopes {
@@ -136,7 +137,7 @@ func (c *client) apiKey(scopes ...auth.Scope) *client {
 }
 
 // grant gives c's user role on one dashboard, overriding their own there.
-func (c *client) grant(uid string, role auth.Role) {
+func (c *client) grant(uid string, role roles.Role) {
 	c.e.t.Helper()
 	if err := c.e.auth.SetDashboardRole(c.e.t.Context(), auth.Actor{Login: auth.ActorCLI}, uid, c.user.ID, role); err != nil {
 		c.e.t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 )
 
 // Request body limits: the largest legitimate dashboard (MaxPanels panels of MaxTargets long
@@ -25,12 +27,12 @@ const (
 // Routes is the dashboard API, each route with its rule, for auth.Service.Register. Routes that
 // name a dashboard in their path check the caller's role on that dashboard, per-dashboard
 // overrides included; those that name it in their body or query check it in the handler.
-func (s *Service) Routes() []auth.Route {
+func (s *Service) Routes() []httpapi.Route {
 	const (
-		viewer, editor = auth.RoleViewer, auth.RoleEditor
-		read, write    = auth.ScopeDashboardsRead, auth.ScopeDashboardsWrite
+		viewer, editor = roles.Viewer, roles.Editor
+		read, write    = roles.ScopeDashboardsRead, roles.ScopeDashboardsWrite
 	)
-	return []auth.Route{
+	return []httpapi.Route{
 		{Method: "GET", Pattern: "/api/dashboards", MinRole: viewer, Scope: read, Handler: s.handleList},
 		{Method: "POST", Pattern: "/api/dashboards", MinRole: editor, Scope: write, Handler: s.handleCreate},
 		{Method: "POST", Pattern: "/api/dashboards/import", MinRole: editor, Scope: write, Handler: s.handleImport},
@@ -53,7 +55,7 @@ func caller(r *http.Request) (auth.Principal, Author) {
 }
 
 // role is p's role on dashboard uid.
-func (s *Service) role(ctx context.Context, p auth.Principal, uid string) (auth.Role, error) {
+func (s *Service) role(ctx context.Context, p auth.Principal, uid string) (roles.Role, error) {
 	role, err := s.access.DashboardRole(ctx, p, uid)
 	if err != nil {
 		return "", fmt.Errorf("dashboard role on %s: %w", uid, err)
@@ -63,13 +65,13 @@ func (s *Service) role(ctx context.Context, p auth.Principal, uid string) (auth.
 
 // requireRole refuses p unless its role on dashboard uid is at least min: for dashboards a
 // request names in its body or query, where the route table cannot look.
-func (s *Service) requireRole(ctx context.Context, p auth.Principal, uid string, min auth.Role) error {
+func (s *Service) requireRole(ctx context.Context, p auth.Principal, uid string, min roles.Role) error {
 	role, err := s.role(ctx, p, uid)
 	if err != nil {
 		return err
 	}
 	if !role.AtLeast(min) {
-		return &auth.Error{Code: auth.CodeForbidden, Msg: fmt.Sprintf("this needs the %s role on dashboard %q", min, auth.Truncate(uid, 64))}
+		return httpapi.Forbidden("this needs the %s role on dashboard %q", min, httpapi.Truncate(uid, 64))
 	}
 	return nil
 }
@@ -83,7 +85,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	if list, err = keepVisible(r.Context(), s, p, list, func(d Summary) string { return d.UID }); err != nil {
 		return err
 	}
-	auth.WriteJSON(w, http.StatusOK, list)
+	httpapi.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -100,7 +102,7 @@ func keepVisible[T any](ctx context.Context, s *Service, p auth.Principal, list 
 			if err != nil {
 				return nil, err
 			}
-			ok = role.AtLeast(auth.RoleViewer)
+			ok = role.AtLeast(roles.Viewer)
 			seen[u] = ok
 		}
 		if ok {
@@ -121,8 +123,8 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st.Meta.CanEdit = role.AtLeast(auth.RoleEditor)
-	auth.WriteJSON(w, http.StatusOK, st)
+	st.Meta.CanEdit = role.AtLeast(roles.Editor)
+	httpapi.WriteJSON(w, http.StatusOK, st)
 	return nil
 }
 
@@ -134,19 +136,19 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The uid is a safe file name: ValidUID allows letters, digits, '-' and '_' only.
 	w.Header().Set("Content-Disposition", `attachment; filename="`+uid+`.json"`)
-	auth.WriteJSON(w, http.StatusOK, st.Dashboard)
+	httpapi.WriteJSON(w, http.StatusOK, st.Dashboard)
 	return nil
 }
 
 func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	var d Dashboard
-	if err := auth.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
 		return err
 	}
 	p, by := caller(r)
 	// A role override may already name the uid (a dashboard deleted and made again).
 	if d.UID != "" {
-		if err := s.requireRole(r.Context(), p, d.UID, auth.RoleEditor); err != nil {
+		if err := s.requireRole(r.Context(), p, d.UID, roles.Editor); err != nil {
 			return err
 		}
 	}
@@ -155,13 +157,13 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st.Meta.CanEdit = true
-	auth.WriteJSON(w, http.StatusCreated, st)
+	httpapi.WriteJSON(w, http.StatusCreated, st)
 	return nil
 }
 
 func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 	var d Dashboard
-	if err := auth.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &d, maxDashboardBody); err != nil {
 		return err
 	}
 	uid := r.PathValue("uid")
@@ -170,7 +172,7 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 		d.UID = uid
 	case uid:
 	default:
-		return invalid("uid", "must be the uid in the path, %q: a dashboard's uid does not change (create a copy instead)", auth.Truncate(uid, 64))
+		return invalid("uid", "must be the uid in the path, %q: a dashboard's uid does not change (create a copy instead)", httpapi.Truncate(uid, 64))
 	}
 	_, by := caller(r)
 	st, err := s.Update(r.Context(), by, d)
@@ -178,7 +180,7 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st.Meta.CanEdit = true
-	auth.WriteJSON(w, http.StatusOK, st)
+	httpapi.WriteJSON(w, http.StatusOK, st)
 	return nil
 }
 
@@ -218,7 +220,7 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("read import request: %w", err) // 413 when too large
 	}
 	var req ImportRequest
-	if err := auth.DecodeJSONFrom(bytes.NewReader(body), &req); err != nil {
+	if err := httpapi.DecodeJSONFrom(bytes.NewReader(body), &req); err != nil {
 		return err
 	}
 	d, skipped, err := importedDashboard(body, req)
@@ -227,7 +229,7 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, by := caller(r)
 	if d.UID != "" {
-		if err := s.requireRole(r.Context(), p, d.UID, auth.RoleEditor); err != nil {
+		if err := s.requireRole(r.Context(), p, d.UID, roles.Editor); err != nil {
 			return err
 		}
 	}
@@ -240,7 +242,7 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	auth.WriteJSON(w, status, ImportResponse{Stored: st, Skipped: skipped})
+	httpapi.WriteJSON(w, status, ImportResponse{Stored: st, Skipped: skipped})
 	return nil
 }
 
@@ -265,7 +267,7 @@ func importedDashboard(body []byte, req ImportRequest) (Dashboard, []string, err
 		ImportRequest
 		Dashboard Dashboard `json:"dashboard"`
 	}
-	if err := auth.DecodeJSONFrom(bytes.NewReader(body), &own); err != nil {
+	if err := httpapi.DecodeJSONFrom(bytes.NewReader(body), &own); err != nil {
 		return Dashboard{}, nil, err
 	}
 	return own.Dashboard, []string{}, nil
@@ -281,7 +283,7 @@ func (s *Service) handleDashboardAnnotations(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	auth.WriteJSON(w, http.StatusOK, list)
+	httpapi.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -301,7 +303,7 @@ func (s *Service) handleAnnotations(w http.ResponseWriter, r *http.Request) erro
 	if list, err = keepVisible(r.Context(), s, p, list, func(a Annotation) string { return a.DashboardUID }); err != nil {
 		return err
 	}
-	auth.WriteJSON(w, http.StatusOK, list)
+	httpapi.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -310,7 +312,7 @@ func (s *Service) handleAnnotations(w http.ResponseWriter, r *http.Request) erro
 func parseAnnotationQuery(v url.Values, allowed ...string) (AnnotationQuery, error) {
 	for name := range v {
 		if !slices.Contains(allowed, name) {
-			return AnnotationQuery{}, invalid(auth.Truncate(name, 32), "unknown query parameter: use %s", strings.Join(allowed, ", "))
+			return AnnotationQuery{}, invalid(httpapi.Truncate(name, 32), "unknown query parameter: use %s", strings.Join(allowed, ", "))
 		}
 	}
 	var (
@@ -359,7 +361,7 @@ func intParam(v url.Values, name string) (int64, error) {
 
 func (s *Service) handleCreateAnnotation(w http.ResponseWriter, r *http.Request) error {
 	var in AnnotationInput
-	if err := auth.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
 		return err
 	}
 	_, by := caller(r)
@@ -367,7 +369,7 @@ func (s *Service) handleCreateAnnotation(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	auth.WriteJSON(w, http.StatusCreated, a)
+	httpapi.WriteJSON(w, http.StatusCreated, a)
 	return nil
 }
 
@@ -377,7 +379,7 @@ func (s *Service) handleUpdateAnnotation(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	var in AnnotationInput
-	if err := auth.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &in, maxAnnotationBody); err != nil {
 		return err
 	}
 	_, by := caller(r)
@@ -385,7 +387,7 @@ func (s *Service) handleUpdateAnnotation(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	auth.WriteJSON(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -405,7 +407,7 @@ func (s *Service) handleDeleteAnnotation(w http.ResponseWriter, r *http.Request)
 func annotationID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, &auth.Error{Code: auth.CodeNotFound, Msg: "annotation not found: its id is a positive integer"}
+		return 0, ErrNoAnnotation.Withf("annotation not found: its id is a positive integer")
 	}
 	return id, nil
 }

@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Dashboard is the JSON model of a dashboard, close to Grafana's so that its shapes are familiar:
@@ -138,7 +138,7 @@ var (
 
 // invalid is the 400 for a field of a request, named as a path (panels[2].gridPos.w).
 func invalid(field, format string, args ...any) error {
-	return &auth.Error{Code: auth.CodeBadRequest, Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}
+	return httpapi.Invalid(field, "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
 // normalize validates d and puts it in its stored form: tags trimmed, sorted and deduplicated,
@@ -146,7 +146,7 @@ func invalid(field, format string, args ...any) error {
 // field at fault.
 func (d *Dashboard) normalize() error {
 	if !collab.ValidUID(d.UID) {
-		return invalid("uid", "must be 1 to 64 letters, digits, '-' or '_'")
+		return invalid("uid", "must be %s", collab.UIDRule)
 	}
 	d.Title = strings.TrimSpace(d.Title)
 	if err := checkText("title", d.Title, 1, maxTitleLen); err != nil {
@@ -223,7 +223,7 @@ func (d *Dashboard) normalizePanels() error {
 
 func (p *Panel) check(field string) error {
 	if !slices.Contains(panelTypes, p.Type) {
-		return invalid(field+".type", "unknown panel type %q: use %s", auth.Truncate(p.Type, 32), strings.Join(panelTypes, ", "))
+		return invalid(field+".type", "unknown panel type %q: use %s", httpapi.Truncate(p.Type, 32), strings.Join(panelTypes, ", "))
 	}
 	if p.ID < 0 || p.ID > math.MaxInt32 {
 		return invalid(field+".id", "must be a positive integer, or 0 to assign one")
@@ -316,7 +316,7 @@ func (v *Variable) check(field string) error {
 		return invalid(field+".name", "must be letters, digits and _, not starting with a digit")
 	}
 	if !slices.Contains(variableTypes, v.Type) {
-		return invalid(field+".type", "unknown variable type %q: use %s", auth.Truncate(v.Type, 32), strings.Join(variableTypes, ", "))
+		return invalid(field+".type", "unknown variable type %q: use %s", httpapi.Truncate(v.Type, 32), strings.Join(variableTypes, ", "))
 	}
 	if err := checkText(field+".label", v.Label, 0, maxShortText); err != nil {
 		return err
@@ -369,13 +369,13 @@ func parseTime(s string) (timePoint, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return timePoint{absolute: true, ms: t.UnixMilli()}, nil
 	}
-	return timePoint{}, fmt.Errorf("%q is not a time: use now, now-6h, now/d, an RFC 3339 time or unix milliseconds", auth.Truncate(s, 40))
+	return timePoint{}, fmt.Errorf("%q is not a time: use now, now-6h, now/d, an RFC 3339 time or unix milliseconds", httpapi.Truncate(s, 40))
 }
 
 // parseDuration reads Grafana's durations: a whole number and a unit of s, m, h, d or w.
 func parseDuration(s string) (time.Duration, error) {
 	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
-	bad := fmt.Errorf("%q is not a duration such as 10s, 1m or 1h", auth.Truncate(s, 40))
+	bad := fmt.Errorf("%q is not a duration such as 10s, 1m or 1h", httpapi.Truncate(s, 40))
 	if len(s) < 2 {
 		return 0, bad
 	}

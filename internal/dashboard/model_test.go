@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 func TestNormalizeRefuses(t *testing.T) {
@@ -51,8 +51,8 @@ func TestNormalizeRefuses(t *testing.T) {
 			d := sample("x")
 			tc.mutate(&d)
 			err := d.normalize()
-			var e *auth.Error
-			if !errors.As(err, &e) || e.Code != auth.CodeBadRequest || e.Field != tc.field {
+			var e *httpapi.Error
+			if !errors.As(err, &e) || e.Code != httpapi.CodeBadRequest || e.Field != tc.field {
 				t.Errorf("got %v (field %q), want a bad request naming %s", err, fieldOf(err), tc.field)
 			}
 		})
@@ -60,7 +60,7 @@ func TestNormalizeRefuses(t *testing.T) {
 }
 
 func fieldOf(err error) string {
-	var e *auth.Error
+	var e *httpapi.Error
 	if errors.As(err, &e) {
 		return e.Field
 	}

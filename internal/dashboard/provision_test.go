@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -14,7 +14,7 @@ func TestProvisionOnce(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		ed := e.user("eddie", auth.RoleEditor)
+		ed := e.user("eddie", roles.Editor)
 		if err := e.svc.Provision(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestProvisionOnce(t *testing.T) {
 func TestProvisionKeepsExistingDashboard(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t))
-	ed := e.user("eddie", auth.RoleEditor)
+	ed := e.user("eddie", roles.Editor)
 	ed.expect("POST", "/api/dashboards", sample(ThisHostUID), http.StatusCreated, nil)
 	if err := e.svc.Provision(t.Context()); err != nil {
 		t.Fatal(err)

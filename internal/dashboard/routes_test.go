@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/store/storetest"
 )
@@ -36,14 +36,14 @@ func TestRouteRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.user("root", auth.RoleAdmin)
-		raised := e.user("vic", auth.RoleViewer)
-		raised.grant("d1", auth.RoleEditor)
-		lowered := e.user("ella", auth.RoleEditor)
-		lowered.grant("d1", auth.RoleViewer)
+		admin := e.user("root", roles.Admin)
+		raised := e.user("vic", roles.Viewer)
+		raised.grant("d1", roles.Editor)
+		lowered := e.user("ella", roles.Editor)
+		lowered.grant("d1", roles.Viewer)
 		callers := []*client{
-			{e: e}, e.user("vera", auth.RoleViewer), e.user("ed", auth.RoleEditor), admin, raised, lowered,
-			admin.apiKey(auth.ScopeDashboardsRead), admin.apiKey(auth.ScopeDashboardsWrite),
+			{e: e}, e.user("vera", roles.Viewer), e.user("ed", roles.Editor), admin, raised, lowered,
+			admin.apiKey(roles.ScopeDashboardsRead), admin.apiKey(roles.ScopeDashboardsWrite),
 		}
 
 		routes := e.svc.Routes()

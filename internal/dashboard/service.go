@@ -13,11 +13,15 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/roles"
 	"github.com/huddle-dev/huddle/internal/store"
 )
 
 // Store is the SQL database dashboards are kept in; *store.Store satisfies it. Queries are
-// written with ? placeholders and passed through Rebind.
+// written with ? placeholders and passed through Rebind. It is declared beside its consumer
+// rather than shared with package auth's identical one: each package states what it uses of
+// the store, and today both use these three methods.
 type Store interface {
 	DB() *sql.DB
 	Rebind(query string) string
@@ -36,7 +40,7 @@ type Notifier interface {
 // the role on the dashboard a path names; Access answers for the dashboards a request body or a
 // query names.
 type Access interface {
-	DashboardRole(ctx context.Context, p auth.Principal, dashboardUID string) (auth.Role, error)
+	DashboardRole(ctx context.Context, p auth.Principal, dashboardUID string) (roles.Role, error)
 }
 
 // Options configure a Service. Zero values mean the defaults in the comments.
@@ -185,7 +189,7 @@ func (s *Service) List(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
-// Get returns a dashboard, or an error matching auth.ErrNotFound. Meta.CanEdit is left false.
+// Get returns a dashboard, or an error matching collab.ErrNoDashboard. Meta.CanEdit is left false.
 func (s *Service) Get(ctx context.Context, uid string) (Stored, error) {
 	var (
 		st    Stored
@@ -209,7 +213,7 @@ func (s *Service) Get(ctx context.Context, uid string) (Stored, error) {
 }
 
 func dashboardNotFound(uid string) error {
-	return &auth.Error{Code: auth.CodeNotFound, Msg: fmt.Sprintf("dashboard %q not found", auth.Truncate(uid, 64))}
+	return collab.ErrNoDashboard.Withf("dashboard %q not found", httpapi.Truncate(uid, 64))
 }
 
 // Create stores a new dashboard at version 1; an empty uid gets a generated one. A uid in use
@@ -225,7 +229,7 @@ func (s *Service) Create(ctx context.Context, by Author, d Dashboard) (Stored, e
 	now := s.now().UnixMilli()
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error { return s.insert(ctx, tx, by, d, now) })
 	if store.IsUniqueViolation(err) {
-		return Stored{}, &auth.Error{Code: auth.CodeConflict, Field: "uid",
+		return Stored{}, &httpapi.Error{Code: httpapi.CodeConflict, Field: "uid",
 			Msg: fmt.Sprintf("a dashboard with uid %q exists: choose another uid, or import with overwrite", d.UID)}
 	}
 	if err != nil {
@@ -311,7 +315,7 @@ func (s *Service) staleOrMissing(ctx context.Context, tx *sql.Tx, uid string, ba
 	if err != nil {
 		return fmt.Errorf("update dashboard %s: %w", uid, err)
 	}
-	return &auth.Error{Code: auth.CodeConflict, Field: "version", Msg: fmt.Sprintf(
+	return &httpapi.Error{Code: httpapi.CodeConflict, Field: "version", Msg: fmt.Sprintf(
 		"dashboard %q was changed by someone else: it is at version %d, this save is based on version %d; reload it and apply your change again",
 		uid, current, base)}
 }
@@ -340,7 +344,7 @@ func (s *Service) Import(ctx context.Context, by Author, d Dashboard, overwrite 
 		case err != nil:
 			return fmt.Errorf("import dashboard %s: %w", d.UID, err)
 		case !overwrite:
-			return &auth.Error{Code: auth.CodeConflict, Field: "overwrite", Msg: fmt.Sprintf(
+			return &httpapi.Error{Code: httpapi.CodeConflict, Field: "overwrite", Msg: fmt.Sprintf(
 				"a dashboard with uid %q exists (version %d): set overwrite to replace it, or change the uid", d.UID, d.Version)}
 		}
 		d.Version++
@@ -357,7 +361,7 @@ func (s *Service) Import(ctx context.Context, by Author, d Dashboard, overwrite 
 	})
 	if store.IsUniqueViolation(err) {
 		// Another import or create of the same new uid committed first.
-		return Stored{}, false, &auth.Error{Code: auth.CodeConflict, Field: "uid",
+		return Stored{}, false, &httpapi.Error{Code: httpapi.CodeConflict, Field: "uid",
 			Msg: fmt.Sprintf("a dashboard with uid %q was just created: import again to replace it", d.UID)}
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/promql"
 )
@@ -40,13 +41,10 @@ type Query struct {
 	Expr  string `json:"-"`
 }
 
-// Plans reads a dashboard's plan; ErrNoDashboard when it does not exist.
+// Plans reads a dashboard's plan; an error matching collab.ErrNoDashboard when it does not exist.
 type Plans interface {
 	Plan(ctx context.Context, uid string) (Plan, error)
 }
-
-// ErrNoDashboard is returned by a Plans for a dashboard that does not exist.
-var ErrNoDashboard = errors.New("no such dashboard")
 
 // Querier evaluates an instant query; metrics.Source is one.
 type Querier interface {
@@ -177,7 +175,7 @@ func (s *Scheduler) work(ctx context.Context, uid string) {
 			// fault of the server's.
 			if err.Error() != lastErr {
 				level := slog.LevelWarn
-				if errors.Is(err, ErrNoDashboard) {
+				if errors.Is(err, collab.ErrNoDashboard) {
 					level = slog.LevelDebug
 				}
 				log.Log(ctx, level, "live dashboard plan", "err", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/metrics"
 )
 
@@ -86,7 +87,7 @@ type plans map[string]Plan
 func (p plans) Plan(_ context.Context, uid string) (Plan, error) {
 	plan, ok := p[uid]
 	if !ok {
-		return Plan{}, ErrNoDashboard
+		return Plan{}, collab.ErrNoDashboard
 	}
 	return plan, nil
 }

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
@@ -32,8 +32,8 @@ var (
 // APIOptions configures an [API]. The zero value means the documented
 // defaults.
 type APIOptions struct {
-	// Logger receives internal errors, which clients see only as
-	// "internal error". Default: discard.
+	// Logger receives the remote-write receiver's errors and, for routes
+	// served by Register, every error answered. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the remote-write receiver's metrics. Default:
 	// none registered.
@@ -76,11 +76,13 @@ func NewAPI(src Source, opts APIOptions) *API {
 
 // Route is one endpoint, for the accounts' route table: every route but the
 // write route needs scope metrics:read; the write route needs metrics:write.
+// Its errors are *httpapi.ProtocolError in Prometheus's shape, for an
+// httpapi.ErrorWriter to answer.
 type Route struct {
 	Method  string
 	Pattern string // http.ServeMux pattern without the method
 	Write   bool   // true for the remote-write receiver
-	Handler http.Handler
+	Handler httpapi.HandlerFunc
 }
 
 // Routes lists the endpoints: GET and POST of each query endpoint, and
@@ -104,7 +106,7 @@ func (a *API) Routes() []Route {
 			Route{Method: http.MethodPost, Pattern: q.pattern, Handler: h})
 	}
 	if a.write != nil {
-		rs = append(rs, Route{Method: http.MethodPost, Pattern: "/api/v1/write", Write: true, Handler: a.write})
+		rs = append(rs, Route{Method: http.MethodPost, Pattern: "/api/v1/write", Write: true, Handler: httpapi.FromHTTP(a.write)})
 	}
 	return rs
 }
@@ -112,8 +114,9 @@ func (a *API) Routes() []Route {
 // Register adds every route to mux, unauthenticated: for tests and for a
 // listener that is private by other means.
 func (a *API) Register(mux *http.ServeMux) {
+	errs := httpapi.ErrorWriter{Logger: a.logger}
 	for _, r := range a.Routes() {
-		mux.Handle(r.Method+" "+r.Pattern, r.Handler)
+		mux.Handle(r.Method+" "+r.Pattern, errs.Handler(r.Handler))
 	}
 }
 
@@ -135,27 +138,28 @@ type withNotes struct {
 }
 
 // handle adapts a handler that returns its data or an error to the
-// envelope; it is the one place errors become status codes.
-func (a *API) handle(h func(*http.Request) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// envelope.
+func (a *API) handle(h func(*http.Request) (any, error)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := r.ParseForm(); err != nil {
-			a.respondError(w, r, &Error{Kind: KindBadData, Err: fmt.Errorf("error parsing form values: %w", err)})
-			return
+			return protocolError(&Error{Kind: KindBadData, Err: fmt.Errorf("error parsing form values: %w", err)})
 		}
 		data, err := h(r)
 		if err != nil {
-			a.respondError(w, r, err)
-			return
+			return protocolError(err)
 		}
 		resp := response{Status: "success", Data: data}
 		if n, ok := data.(withNotes); ok {
 			resp = response{Status: "success", Data: n.data, Warnings: n.warnings, Infos: n.infos}
 		}
-		writeJSON(w, http.StatusOK, resp)
-	})
+		httpapi.WriteJSON(w, http.StatusOK, resp)
+		return nil
+	}
 }
 
-func (a *API) respondError(w http.ResponseWriter, r *http.Request, err error) {
+// protocolError is the one place query errors get their status: err in
+// Prometheus's envelope, with the status Prometheus answers its kind with.
+func protocolError(err error) error {
 	kind := kindOf(err)
 	msg := err.Error()
 	code := http.StatusUnprocessableEntity
@@ -167,18 +171,10 @@ func (a *API) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	case KindCanceled:
 		code = 499 // Prometheus's "client closed connection"
 	case KindInternal:
-		// Storage errors may carry paths and other internals.
-		a.logger.Error("metrics query failed", "path", r.URL.Path, "err", err)
+		// Storage errors may carry paths and other internals: only the log sees them.
 		code, msg = http.StatusInternalServerError, "internal error"
 	}
-	writeJSON(w, code, response{Status: "error", ErrorType: string(kind), Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	// An encoding error means the client went away; nothing to tell it.
-	_ = json.NewEncoder(w).Encode(v)
+	return &httpapi.ProtocolError{Status: code, Body: response{Status: "error", ErrorType: string(kind), Error: msg}, Err: err}
 }
 
 func badData(format string, args ...any) error {

@@ -48,7 +48,7 @@ func (s *session) simple() bool { return s.protocol == "" }
 // authorised by its access token and, when configured, by the app's connect handler.
 func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName string) {
 	if !ValidHubName(hubName) {
-		writeError(w, http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]")
+		s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]", nil))
 		return
 	}
 	q := r.URL.Query()
@@ -58,8 +58,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}
 	claims, err := s.verifyClientToken(r, hubName)
 	if err != nil {
-		s.logger.Info("client token rejected", "hub", hubName, "remote", r.RemoteAddr, "err", err)
-		writeError(w, http.StatusUnauthorized, "Unauthorized", tokenProblem(err))
+		s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("client token rejected: %w", err)))
 		return
 	}
 	hub := s.svc.Hub(hubName)
@@ -68,13 +67,13 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
 	for _, g := range groups {
 		if !pubsub.ValidGroupName(g) {
-			writeError(w, http.StatusBadRequest, "InvalidGroup", fmt.Sprintf("invalid group name in token: %q", g))
+			s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "InvalidGroup", fmt.Sprintf("invalid group name in token: %q", g), nil))
 			return
 		}
 	}
 	if sess.simple() {
 		if err := sess.simpleMode(q); err != nil {
-			writeError(w, http.StatusBadRequest, "BadRequest", err.Error())
+			s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "BadRequest", err.Error(), nil))
 			return
 		}
 	}
@@ -90,8 +89,8 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 				_, _ = w.Write(rej.Body)
 				return
 			}
-			s.logger.Warn("connect event handler failed", "hub", hubName, "err", err)
-			writeError(w, http.StatusInternalServerError, "InternalServerError", "the connect event handler did not answer")
+			s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "the connect event handler did not answer",
+				fmt.Errorf("connect event handler of hub %s: %w", hubName, err)))
 			return
 		}
 		if res.UserID != nil {
@@ -105,7 +104,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		}
 		if res.Subprotocol != "" {
 			if !slices.Contains(offered, res.Subprotocol) {
-				writeError(w, http.StatusInternalServerError, "InternalServerError", "the connect event handler chose a subprotocol the client did not offer")
+				s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "the connect event handler chose a subprotocol the client did not offer", nil))
 				return
 			}
 			sess.protocol = res.Subprotocol
@@ -126,7 +125,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		OnClose:    s.onClose,
 	}, groups)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "InternalServerError", "could not register the connection")
+		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
 		return
 	}
 	if !sess.simple() {
@@ -626,15 +625,4 @@ func (a *ackCache) record(id uint64) {
 		a.next = (a.next + 1) % ackCacheSize
 	}
 	a.ids[id] = struct{}{}
-}
-
-// writeError answers in the service's REST error shape.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-ms-error-code", code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, msg})
 }

@@ -16,31 +16,48 @@ import (
 	"unicode/utf8"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
 // apiVersions are the data-plane API versions served; the paths and shapes are the same in all.
 var apiVersions = []string{"2021-10-01", "2022-11-01", "2023-07-01", "2024-01-01", "2024-12-01"}
 
-// apiError is a REST failure in the service's error shape.
-type apiError struct {
-	status int
-	code   string
-	msg    string
+// apiError is a failure answered in the service's error shape: {"code", "message"}, with the
+// code in x-ms-error-code too, where the SDKs look for it. cause, if not nil, is logged and
+// never shown.
+func apiError(status int, code, msg string, cause error) *httpapi.ProtocolError {
+	if cause == nil {
+		cause = errors.New(msg)
+	}
+	return &httpapi.ProtocolError{
+		Status: status,
+		Header: http.Header{"X-Ms-Error-Code": {code}},
+		Body: struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{code, msg},
+		Err: cause,
+	}
 }
 
-func (e *apiError) Error() string { return e.msg }
-
-func badRequest(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...)}
+func badRequest(format string, args ...any) *httpapi.ProtocolError {
+	return apiError(http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...), nil)
 }
 
-func notFound(format string, args ...any) *apiError {
-	return &apiError{http.StatusNotFound, "NotFound", fmt.Sprintf(format, args...)}
+func notFound(format string, args ...any) *httpapi.ProtocolError {
+	return apiError(http.StatusNotFound, "NotFound", fmt.Sprintf(format, args...), nil)
+}
+
+// absent is the "no" of an existence check (a HEAD): an answer, not a failure, so it is not
+// logged as one.
+func absent(w http.ResponseWriter) (int, error) {
+	w.Header().Set("X-Ms-Error-Code", "NotFound")
+	return http.StatusNotFound, nil
 }
 
 // restHandler serves one REST operation. It returns the success status, or an error that
-// respond maps to the error shape; handlers that write a body write it themselves.
+// rest answers in the error shape; handlers that write a body write it themselves.
 type restHandler func(w http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error)
 
 func (s *Server) registerREST(mux *http.ServeMux) {
@@ -82,50 +99,39 @@ func (s *Server) registerREST(mux *http.ServeMux) {
 	}
 }
 
-// rest wraps an operation with what every REST call shares: api-version, hub name and token checks,
-// and the mapping of errors to the service's error shape.
+// rest wraps an operation with what every REST call shares: api-version, hub name and token
+// checks, and the service's error shape for errors that have none.
 func (s *Server) rest(h restHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.errs.Handler(func(w http.ResponseWriter, r *http.Request) error {
 		status, err := s.serveREST(w, r, h)
-		if err == nil {
+		var pe *httpapi.ProtocolError
+		switch {
+		case err == nil:
 			if status != 0 {
 				w.WriteHeader(status)
 			}
-			return
+			return nil
+		case errors.As(err, &pe):
+			return err
 		}
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			s.logger.Error("REST operation failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			ae = &apiError{http.StatusInternalServerError, "InternalServerError", "the operation failed"}
-		} else if ae.status != http.StatusNotFound && ae.status != http.StatusUnauthorized {
-			// Not-found answers existence checks, and token failures were logged with their detail.
-			s.logger.Info("REST request rejected", "method", r.Method, "path", r.URL.Path, "status", ae.status, "err", ae.msg)
-		}
-		if ae.status == http.StatusBadRequest && ae.code == "UnsupportedApiVersion" {
-			w.Header().Set("api-supported-versions", strings.Join(apiVersions, ", "))
-		}
-		if r.Method == http.MethodHead {
-			w.Header().Set("x-ms-error-code", ae.code)
-			w.WriteHeader(ae.status)
-			return
-		}
-		writeError(w, ae.status, ae.code, ae.msg)
+		return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
 	})
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, h restHandler) (int, error) {
 	v := r.URL.Query().Get("api-version")
 	if !slices.Contains(apiVersions, v) {
-		return 0, &apiError{http.StatusBadRequest, "UnsupportedApiVersion",
-			fmt.Sprintf("api-version %q is not supported; use one of %s", v, strings.Join(apiVersions, ", "))}
+		e := apiError(http.StatusBadRequest, "UnsupportedApiVersion",
+			fmt.Sprintf("api-version %q is not supported; use one of %s", v, strings.Join(apiVersions, ", ")), nil)
+		e.Header.Set("api-supported-versions", strings.Join(apiVersions, ", "))
+		return 0, e
 	}
 	hubName := r.PathValue("hub")
 	if !ValidHubName(hubName) {
 		return 0, badRequest("hub name must start with a letter and contain only letters, digits and _`,.[] (at most 128)")
 	}
 	if err := s.verifyRESTToken(r); err != nil {
-		s.logger.Info("REST token rejected", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-		return 0, &apiError{http.StatusUnauthorized, "Unauthorized", tokenProblem(err)}
+		return 0, apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
 	}
 	return h(w, r, s.svc.Hub(hubName))
 }
@@ -157,8 +163,8 @@ func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
 	case "application/octet-stream":
 		dt = pubsub.Binary
 	default:
-		return nil, &apiError{http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("content type %q is not supported: use text/plain, application/json or application/octet-stream", ct)}
+		return nil, apiError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("content type %q is not supported: use text/plain, application/json or application/octet-stream", ct), nil)
 	}
 	limit := s.svc.Limits().MaxMessageBytes
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -166,7 +172,7 @@ func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
 		return nil, badRequest("could not read the message body")
 	}
 	if int64(len(body)) > limit {
-		return nil, &apiError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("the message is larger than %d bytes", limit)}
+		return nil, apiError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("the message is larger than %d bytes", limit), nil)
 	}
 	if dt != pubsub.Binary && !utf8.Valid(body) {
 		return nil, badRequest("the body is not valid UTF-8; send bytes as application/octet-stream")
@@ -360,10 +366,9 @@ func (s *Server) closeConnections(kind pubsub.TargetKind, param string) restHand
 }
 
 func (s *Server) exists(param string, has func(*pubsub.Hub, string) bool) restHandler {
-	return func(_ http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
-		name := r.PathValue(param)
-		if !has(hub, name) {
-			return 0, notFound("%s %q does not exist", param, name)
+	return func(w http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
+		if !has(hub, r.PathValue(param)) {
+			return absent(w)
 		}
 		return http.StatusOK, nil
 	}
@@ -480,14 +485,14 @@ func (s *Server) changePermission(op pubsub.Op) restHandler {
 	}
 }
 
-func (s *Server) checkPermission(_ http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
+func (s *Server) checkPermission(w http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
 	p, target, err := permissionParams(r)
 	if err != nil {
 		return 0, err
 	}
 	c, ok := hub.Connection(r.PathValue("connection"))
 	if !ok || !c.Can(p, target) {
-		return 0, notFound("the connection does not have the permission")
+		return absent(w)
 	}
 	return http.StatusOK, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/odata"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
@@ -46,6 +47,7 @@ type Server struct {
 	publicURL  string
 	publicHost string
 	logger     *slog.Logger
+	errs       httpapi.ErrorWriter
 	upgrader   websocket.Upgrader
 
 	handlers   map[string][]upstream.Handler
@@ -82,6 +84,7 @@ func New(opts Options) *Server {
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
 		logger:     opts.Logger,
+		errs:       httpapi.ErrorWriter{Logger: opts.Logger},
 		upgrader: websocket.Upgrader{
 			// A small read buffer keeps idle connections cheap: it only has to hold frame
 			// headers, since payloads larger than it are read straight into the message.
