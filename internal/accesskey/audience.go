@@ -19,7 +19,7 @@ func ClientAudience(hub string, hosts ...string) func(aud string) bool {
 	want := "/client/hubs/" + hub
 	return func(aud string) bool {
 		host, rest, ok := splitURL(aud)
-		if !ok || !hostIn(host, hosts, false) {
+		if !ok || !hostIn(host, hosts) {
 			return false
 		}
 		return strings.EqualFold(strings.TrimSuffix(unescape(pathOf(rest)), "/"), want)
@@ -39,7 +39,7 @@ func RESTAudience(requestURI string, hosts ...string) func(aud string) bool {
 	targets := []string{requestURI, pathOf(requestURI)}
 	return func(aud string) bool {
 		host, rest, ok := splitURL(aud)
-		if !ok || !hostIn(host, hosts, false) {
+		if !ok || !hostIn(host, hosts) {
 			return false
 		}
 		for _, t := range targets {
@@ -48,24 +48,6 @@ func RESTAudience(requestURI string, hosts ...string) func(aud string) bool {
 			}
 		}
 		return false
-	}
-}
-
-// SignalRAudience accepts the aud of an Azure SignalR token for path: an http(s) URL on one of
-// hosts, compared without port because the SignalR SDKs sign the endpoint without it, whose
-// path equals path once both lose their query and trailing slash and are percent-decoded. path
-// is "/client/" for client tokens (the SDK's aud is {endpoint}/client/?hub={hub}) and the
-// escaped request path for REST calls (the Management SDK adds api-version to the aud but not
-// excluded or reason). The hub of a
-// client token is in the query, so it is not compared, as in the official emulator.
-func SignalRAudience(path string, hosts ...string) func(aud string) bool {
-	want := strings.TrimSuffix(unescape(pathOf(path)), "/")
-	return func(aud string) bool {
-		host, rest, ok := splitURL(aud)
-		if !ok || !hostIn(host, hosts, true) {
-			return false
-		}
-		return strings.EqualFold(strings.TrimSuffix(unescape(pathOf(rest)), "/"), want)
 	}
 }
 
@@ -105,22 +87,21 @@ func unescape(s string) string {
 	return s
 }
 
-// hostIn reports whether host is one of hosts, ignoring case and default ports, or every
-// port when ignorePort is set.
-func hostIn(host string, hosts []string, ignorePort bool) bool {
-	h := hostKey(host, ignorePort)
+// hostIn reports whether host is one of hosts, ignoring case and default ports.
+func hostIn(host string, hosts []string) bool {
+	h := hostKey(host)
 	for _, c := range hosts {
-		if c != "" && hostKey(c, ignorePort) == h {
+		if c != "" && hostKey(c) == h {
 			return true
 		}
 	}
 	return false
 }
 
-func hostKey(host string, ignorePort bool) string {
+func hostKey(host string) string {
 	u := url.URL{Host: strings.ToLower(host)}
 	name, port := u.Hostname(), u.Port()
-	if ignorePort || port == "80" || port == "443" || port == "" {
+	if port == "80" || port == "443" || port == "" {
 		return name
 	}
 	return name + ":" + port

@@ -57,18 +57,6 @@ func (c *Claims) Groups() []string { return c.Strings("webpubsub.group") }
 // Audiences are the aud claim's values.
 func (c *Claims) Audiences() []string { return c.Strings("aud") }
 
-// SignalRUserID is the user id of a SignalR client token. The SDKs write it as asrs.s.uid
-// (server SDK) or nameid (ClaimTypes.NameIdentifier); sub is what hand-written tokens use.
-// Returns "" when there is none.
-func (c *Claims) SignalRUserID() string {
-	for _, name := range []string{"asrs.s.uid", "nameid", "sub"} {
-		if v := c.first(name); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 func (c *Claims) first(name string) string {
 	if v := c.Strings(name); len(v) > 0 {
 		return v[0]

@@ -1,6 +1,6 @@
 // Package accesskey owns the service's shared secrets and every JSON Web Token the service signs
 // or verifies: the access keys themselves, connection strings, Web PubSub client tokens, REST
-// tokens of both protocols, reconnection tokens of the reliable subprotocol and the
+// tokens, reconnection tokens of the reliable subprotocol and the
 // ce-signature of event handler requests.
 //
 // Guarantees:

@@ -53,9 +53,8 @@ func reject(reason *TokenError, detail any) error {
 
 // Verify checks a token the service did not sign itself (client tokens, REST tokens) and
 // returns its claims. The token must be HS256, signed by one of the keys, carry exp, and have
-// at least one aud accepted by audienceOK (see [ClientAudience], [RESTAudience] and
-// [SignalRAudience]); a nil audienceOK accepts nothing. now is the time to check exp and nbf
-// against.
+// at least one aud accepted by audienceOK (see [ClientAudience] and [RESTAudience]); a nil
+// audienceOK accepts nothing. now is the time to check exp and nbf against.
 func (k Keys) Verify(token string, audienceOK func(aud string) bool, now time.Time) (*Claims, error) {
 	keys := k.list()
 	if len(keys) == 0 {
