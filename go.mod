@@ -11,7 +11,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/spf13/cobra v1.10.2
 	go.yaml.in/yaml/v3 v3.0.6
-	golang.org/x/sync v0.24.0
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.60.1 // not v1.61.x: it pulls a github.com/google/pprof version the module proxy here refuses (403)
 )
