@@ -168,40 +168,19 @@ func TestShutdownUnderLoad(t *testing.T) {
 	accepted := make(chan int, 1)
 	started := make(chan struct{})
 	go func() { // publishes in order until the server stops taking them
-		n := 0
-		defer func() { accepted <- n }()
-		for ; ; n++ {
-			if n == 50 {
-				close(started)
-			}
-			req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(fmt.Sprint(n)))
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				return
-			}
-		}
+		accepted <- postUntilRefused(http.DefaultClient, srv.URL+path, "Bearer "+tok, http.StatusAccepted,
+			func(i int) string {
+				if i == 50 {
+					close(started)
+				}
+				return fmt.Sprint(i)
+			})
 	}()
 	annotating := make(chan struct{})
 	go func() { // writes annotations, each committed to SQL and then broadcast, until refused
 		defer close(annotating)
-		for {
-			req, _ := http.NewRequest("POST", srv.URL+"/api/dashboards/ops/annotations", strings.NewReader(`{"text":"load"}`))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := admin.c.Do(req)
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				return
-			}
-		}
+		postUntilRefused(admin.c, srv.URL+"/api/dashboards/ops/annotations", "", http.StatusCreated,
+			func(int) string { return `{"text":"load"}` })
 	}()
 
 	<-started
@@ -221,5 +200,25 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	if log := srv.Log.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
 		t.Fatalf("shutdown under load logged:\n%s", log)
+	}
+}
+
+// postUntilRefused posts body(0), body(1), … as JSON until the server answers anything but want
+// or stops answering, and returns how many it answered with want.
+func postUntilRefused(c *http.Client, url, authorization string, want int, body func(i int) string) int {
+	for i := 0; ; i++ {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body(i)))
+		req.Header.Set("Content-Type", "application/json")
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return i
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			return i
+		}
 	}
 }
