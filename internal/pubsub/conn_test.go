@@ -734,46 +734,50 @@ func TestClosedByClient(t *testing.T) {
 	}
 }
 
+// Shutdown writes what is queued before it closes. The test runs in a synctest bubble, which
+// also fails it if a goroutine is left behind.
 func TestShutdownFlushes(t *testing.T) {
-	checkLeaks(t)
-	svc := newTestService(t, Options{})
-	h := svc.Hub("h")
-	codec := newTestCodec(FormatWebPubSubJSON)
-	c1, _ := h.Connect(ConnOptions{ID: "c1", Codec: codec}, []string{"g"})
-	s1 := newBlockingSocket()
-	_ = c1.Attach(s1)
-	_, s2 := connect(t, svc.Hub("other"), ConnOptions{ID: "c2", Codec: codec})
-	var log closeLog
-	r, rs := reliableConn(t, h, "r", &log)
-	r.Dropped(rs, "lost") // a detached session ends too
-	send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m1"))
-	<-s1.blocked
-	send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m2"))
+	synctest.Test(t, func(t *testing.T) {
+		svc := newTestService(t, Options{})
+		h := svc.Hub("h")
+		codec := newTestCodec(FormatWebPubSubJSON)
+		c1, _ := h.Connect(ConnOptions{ID: "c1", Codec: codec}, []string{"g"})
+		s1 := newBlockingSocket()
+		_ = c1.Attach(s1)
+		_, s2 := connect(t, svc.Hub("other"), ConnOptions{ID: "c2", Codec: codec})
+		var log closeLog
+		r, rs := reliableConn(t, h, "r", &log)
+		r.Dropped(rs, "lost") // a detached session ends too
+		send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m1"))
+		<-s1.blocked
+		send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m2"))
 
-	done := make(chan error, 1)
-	go func() { done <- svc.Shutdown(context.Background(), "restarting") }()
-	select {
-	case err := <-done:
-		t.Fatalf("Shutdown returned %v before the queued messages were written", err)
-	case <-time.After(20 * time.Millisecond):
-	}
-	s1.release()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1000:restarting")
-	assertFrames(t, s2, "text:bye:restarting", "close:1000:restarting")
-	if !s1.isClosed() || !s2.isClosed() {
-		t.Error("sockets left open after Shutdown")
-	}
-	for _, id := range []string{"c1", "r"} {
-		if h.HasConnection(id) {
-			t.Errorf("%s survived Shutdown", id)
+		done := make(chan error, 1)
+		go func() { done <- svc.Shutdown(context.Background(), "restarting") }()
+		synctest.Wait() // Shutdown has gone as far as it can while s1 blocks
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v before the queued messages were written", err)
+		default:
 		}
-	}
-	if got := log.get(); !slices.Equal(got, []string{"restarting"}) {
-		t.Errorf("detached session's OnClose reasons = %q", got)
-	}
+		s1.release()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1000:restarting")
+		assertFrames(t, s2, "text:bye:restarting", "close:1000:restarting")
+		if !s1.isClosed() || !s2.isClosed() {
+			t.Error("sockets left open after Shutdown")
+		}
+		for _, id := range []string{"c1", "r"} {
+			if h.HasConnection(id) {
+				t.Errorf("%s survived Shutdown", id)
+			}
+		}
+		if got := log.get(); !slices.Equal(got, []string{"restarting"}) {
+			t.Errorf("detached session's OnClose reasons = %q", got)
+		}
+	})
 }
 
 // Shutdown gives up when its context ends, and says so.
