@@ -159,6 +159,16 @@ export class Inbox {
   }
 }
 
+/**
+ * Sends a marker to every connection of svc's hub and waits until each given client has it. As
+ * delivery per connection is ordered, whatever was sent to those clients before is in by then.
+ */
+export async function fence(svc, ...clients) {
+  const marker = { marker: uniq("m") };
+  await svc.sendToAll(marker);
+  await Promise.all(clients.map((c) => c.inbox.waitForMarker(marker)));
+}
+
 /** Decodes a JWT's payload without checking it. */
 export function jwtPayload(token) {
   return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
