@@ -28,7 +28,7 @@ const ADMIN_PASSWORD = "e2e-admin-password-1";
 /** The first administrator every test huddle starts with. */
 export const administrator = { login: "admin", name: "admin", role: "admin", password: ADMIN_PASSWORD };
 
-/** Every browser started by this process that has not been closed yet. */
+/** Every browser this process launched; the after hook closes those a test left open. */
 const browsers = new Set();
 
 after(async () => {
