@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { startHuddle, uniq } from "./harness.js";
+import { fence, startHuddle, uniq } from "./harness.js";
 
 const CLIENTS = 50;
 const MESSAGES = 100;
@@ -63,9 +63,7 @@ test(`${CLIENTS} clients each receive every broadcast exactly once, in order`, {
   }
   // The publisher was not in the group, and nothing else arrived anywhere: a last fence message
   // is the next (and only extra) message of every client.
-  await svc.sendToAll({ done: true });
-  await Promise.all(clients.map((c) => c.inbox.waitForMarker({ done: true })));
+  await fence(svc, publisher, ...clients);
   for (const c of clients) assert.equal(c.inbox.messages.length, 2 * MESSAGES + 1);
-  await publisher.inbox.waitForMarker({ done: true });
   assert.equal(publisher.inbox.messages.length, MESSAGES + 1);
 });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 
-import { nextEvent, startEventHandler, startHuddle, uniq, waitFor } from "./harness.js";
+import { fence, nextEvent, startEventHandler, startHuddle, uniq, waitFor } from "./harness.js";
 
 const HUB = "chat";
 // A hub whose handler only accepts calls from the endpoint in huddle's connection string.
@@ -103,13 +103,6 @@ after(async () => {
 
 const connect = (opts) => huddle.connect(svc, opts);
 const pubsubRoles = ["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"];
-
-/** Sends a marker to every connection of the hub and waits until each client has it. */
-async function fence(...clients) {
-  const marker = { marker: uniq("m") };
-  await svc.sendToAll(marker);
-  await Promise.all(clients.map((c) => c.inbox.waitForMarker(marker)));
-}
 
 /** Group messages as [group, fromUserId, dataType, data] rows; binary data as byte arrays. */
 function groupMessages(c) {
@@ -250,7 +243,7 @@ describe("groups from the client", () => {
     await a.client.sendToGroup(g, { n: 4 }, "json", { noEcho: false });
     // Sending to a group needs no membership.
     await outsider.client.sendToGroup(g, { n: 5 }, "json");
-    await fence(a, b, outsider);
+    await fence(svc, a, b, outsider);
 
     assert.deepEqual(groupMessages(a), [
       [g, "a", "json", { n: 1 }],
@@ -282,7 +275,7 @@ describe("groups from the client", () => {
     assert.deepEqual(first, { ackId: 424242, isDuplicated: false });
     const again = await a.client.sendToGroup(g, { n: 3, again: true }, "json", { ackId: 424242 });
     assert.deepEqual(again, { ackId: 424242, isDuplicated: true });
-    await fence(a, b);
+    await fence(svc, a, b);
 
     assert.deepEqual(groupMessages(b), [
       [g, "a", "json", { n: 1 }],
@@ -309,7 +302,7 @@ describe("groups from the client", () => {
       mine.map((e) => e.data),
       ["once"],
     );
-    await fence(c);
+    await fence(svc, c);
     assert.deepEqual(c.inbox.data.slice(0, 2), [{ joined: true }, "1"]);
   });
 
@@ -344,7 +337,7 @@ describe("groups from the client", () => {
     const a = await connect({ userId: "burst", roles: pubsubRoles });
     const b = await connect({ userId: "sink", groups: [g] });
     const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => a.client.sendToGroup(g, { i }, "json")));
-    await fence(b);
+    await fence(svc, b);
     const refused = results.filter((r) => r.status === "rejected").map((r) => r.reason?.errorDetail?.name ?? r.reason?.message);
     assert.deepEqual(refused, []);
     assert.deepEqual(
@@ -369,7 +362,7 @@ describe("groups from the client", () => {
     await assert.rejects(quick.client.leaveGroup(g), forbidden);
     await assert.rejects(quick.client.sendToGroup(g, { sneaky: true }, "json"), forbidden);
     assert.equal(await svc.connectionExists(c.connectionId), true, "a refusal does not close the connection");
-    await fence(member, c, quick);
+    await fence(svc, member, c, quick);
     assert.deepEqual(groupMessages(member), []);
     assert.deepEqual(groupMessages(c), []);
   });
@@ -390,7 +383,7 @@ describe("events to the event handler", () => {
     await c.client.sendEvent("echo", new Uint8Array([1, 2, 3, 250]).buffer, "binary");
     const r = await c.client.sendEvent("noreply", "nothing back", "text");
     assert.equal(r.isDuplicated, false);
-    await fence(c);
+    await fence(svc, c);
 
     assert.deepEqual(
       c.inbox.messages

@@ -19,14 +19,11 @@ import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { WebPubSubEventHandler } from "@azure/web-pubsub-express";
 import express from "express";
 
-import { spawnHuddle } from "../testenv/huddle.mjs";
+import { spawnHuddle, stopAll } from "../testenv/huddle.mjs";
 import { poll } from "../testenv/wait.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 10_000;
-
-/** Every huddle started by this process that has not been stopped yet. */
-const running = new Set();
 
 // The client SDK leaves 20 s and 40 s keep-alive timers running after stop(), and Node 20's test
 // runner waits for the event loop to drain (there is no --test-force-exit in the Makefile's
@@ -34,12 +31,8 @@ const running = new Set();
 // waiting. The hook is registered when a test file imports this module, so it belongs to the
 // file's root.
 after(async () => {
-  await Promise.all([...running].map((h) => h.stop()));
+  await stopAll();
   setTimeout(() => process.exit(), 200).unref();
-});
-// Should the process end some other way, no huddle outlives it.
-process.on("exit", () => {
-  for (const h of running) h.kill();
 });
 
 /**
@@ -48,11 +41,15 @@ process.on("exit", () => {
  */
 export async function startHuddle(config) {
   const accessKey = randomBytes(24).toString("base64url");
+  const clients = new Set();
   const proc = await spawnHuddle({
     suite: "compat",
     env: { HUDDLE_ACCESS_KEY: accessKey },
     logsEnv: "HUDDLE_COMPAT_LOGS",
     timeout: TIMEOUT,
+    beforeStop() {
+      for (const c of clients) c.stop();
+    },
     async prepare(dataDir) {
       if (!config) return [];
       const file = path.join(dataDir, "huddle.yaml");
@@ -63,8 +60,7 @@ export async function startHuddle(config) {
   });
   const { url, dataDir } = proc;
   const connectionString = /connection string: (\S+)/.exec(proc.stdout)[1];
-  const clients = new Set();
-  const huddle = {
+  return {
     url,
     port: Number(new URL(url).port),
     connectionString,
@@ -107,16 +103,8 @@ export async function startHuddle(config) {
       return client;
     },
     /** Stops the clients, then huddle, and removes its data dir. */
-    async stop() {
-      for (const c of clients) c.stop();
-      await proc.stop();
-      running.delete(huddle);
-    },
-    /** Kills huddle at once, for a process on its way out. */
-    kill: proc.kill,
+    stop: proc.stop,
   };
-  running.add(huddle);
-  return huddle;
 }
 
 /** Polls cond until it returns a truthy value, within TIMEOUT unless o.timeout says otherwise. */
@@ -169,6 +157,16 @@ export class Inbox {
     const key = JSON.stringify(marker);
     return this.waitFor((m) => JSON.stringify(m.data) === key, { what: `marker ${key}`, ...opts });
   }
+}
+
+/**
+ * Sends a marker to every connection of svc's hub and waits until each given client has it. As
+ * delivery per connection is ordered, whatever was sent to those clients before is in by then.
+ */
+export async function fence(svc, ...clients) {
+  const marker = { marker: uniq("m") };
+  await svc.sendToAll(marker);
+  await Promise.all(clients.map((c) => c.inbox.waitForMarker(marker)));
 }
 
 /** Decodes a JWT's payload without checking it. */

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { odata } from "@azure/web-pubsub";
 import { WebPubSubJsonProtocol } from "@azure/web-pubsub-client";
 
-import { jwtPayload, nextEvent, startHuddle, uniq, waitFor } from "./harness.js";
+import { fence, jwtPayload, nextEvent, startHuddle, uniq, waitFor } from "./harness.js";
 
 let huddle;
 before(async () => {
@@ -22,14 +22,6 @@ function hub(prefix = "rest") {
   const name = uniq(prefix);
   const svc = huddle.service(name);
   return { name, svc, connect: (opts) => huddle.connect(svc, opts) };
-}
-
-/** Sends a marker to every connection of the hub and waits until each given client has it. */
-async function fence(svc, ...clients) {
-  const marker = { marker: uniq("m") };
-  await svc.sendToAll(marker);
-  await Promise.all(clients.map((c) => c.inbox.waitForMarker(marker)));
-  return marker;
 }
 
 /** The payloads a client received, binary data as byte arrays, markers as "|". */

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
-import { spawnHuddle } from "../testenv/huddle.mjs";
+import { spawnHuddle, stopAll } from "../testenv/huddle.mjs";
 import { poll } from "../testenv/wait.mjs";
 
 /** Default bound of every wait, in milliseconds. */
@@ -28,16 +28,12 @@ const ADMIN_PASSWORD = "e2e-admin-password-1";
 /** The first administrator every test huddle starts with. */
 export const administrator = { login: "admin", name: "admin", role: "admin", password: ADMIN_PASSWORD };
 
-/** Every huddle and browser started by this process that has not been stopped yet. */
-const running = new Set();
+/** Every browser this process launched; the after hook closes those a test left open. */
 const browsers = new Set();
 
 after(async () => {
   await Promise.all([...browsers].map((b) => b.close().catch(() => {})));
-  await Promise.all([...running].map((h) => h.stop()));
-});
-process.on("exit", () => {
-  for (const h of running) h.kill();
+  await stopAll();
 });
 
 /**
@@ -81,25 +77,13 @@ export async function startHuddle() {
     timeout: TIMEOUT,
   });
   const { url } = proc;
-  try {
-    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, { what: "/readyz" });
-  } catch (err) {
-    proc.kill();
-    throw err;
-  }
-  const huddle = {
+  return {
     url,
     logs: proc.logs,
     /** An API session of the administrator. */
     admin: () => apiSession(url, "admin", ADMIN_PASSWORD),
-    async stop() {
-      await proc.stop();
-      running.delete(huddle);
-    },
-    kill: proc.kill,
+    stop: proc.stop,
   };
-  running.add(huddle);
-  return huddle;
 }
 
 /** Signs in over POST /api/login and returns a JSON caller carrying the session cookie. */
@@ -235,4 +219,4 @@ export function snap(page, name) {
 }
 
 /** Polls cond until it returns a truthy value, within TIMEOUT unless o.timeout says otherwise. */
-export const waitFor = (cond, o = {}) => poll(cond, { timeout: TIMEOUT, every: 50, ...o });
+export const waitFor = (cond, o = {}) => poll(cond, { timeout: TIMEOUT, ...o });

@@ -1,5 +1,6 @@
-// Starts and stops the real huddle binary for the Node test suites (compat/, e2e/). It needs only
-// Node's own modules, so either suite imports it by path.
+// Starts and stops the real huddle binary for the Node test suites (compat/, e2e/), and keeps
+// count of the ones running, so that none outlives the test process. It needs only Node's own
+// modules, so either suite imports it by path.
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -7,6 +8,19 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+
+/** The huddles this process started and has not stopped yet. */
+const running = new Set();
+
+// Should the process end some other way, no huddle outlives it.
+process.on("exit", () => {
+  for (const h of running) h.kill();
+});
+
+/** Stops every huddle this process started and has not stopped yet, for a suite's after hook. */
+export async function stopAll() {
+  await Promise.all([...running].map((h) => h.stop()));
+}
 
 /**
  * Runs `$HUDDLE_BIN serve` on a free loopback port in a data dir of its own, and resolves once it
@@ -18,9 +32,10 @@ import path from "node:path";
  *   before the start and returns extra arguments for `serve`
  * @param {string} [o.logsEnv] when this environment variable is set, huddle's log is echoed
  * @param {number} o.timeout how long to wait for the start, in milliseconds
+ * @param {() => unknown} [o.beforeStop] called by stop() before huddle is stopped
  * @returns {Promise<{url: string, stdout: string, dataDir: string, logs(): string, stop(): Promise<void>, kill(): void}>}
  */
-export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout }) {
+export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, beforeStop }) {
   const bin = process.env.HUDDLE_BIN;
   if (!bin) throw new Error(`HUDDLE_BIN is not set: run \`make test-${suite}\`, or set it to a built bin/huddle`);
   const dataDir = await mkdtemp(path.join(tmpdir(), `huddle-${suite}-`));
@@ -63,13 +78,17 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout }
     kill();
     throw err;
   }
-  return {
+  const huddle = {
     url,
     stdout,
     dataDir,
     logs: () => stderr,
-    /** Stops huddle (SIGTERM, SIGKILL after 5 s) and removes its data dir. */
+    /**
+     * Runs beforeStop (the suite's own clean-up, such as stopping its clients), then stops huddle
+     * (SIGTERM, SIGKILL after 5 s) and removes its data dir.
+     */
     async stop() {
+      await beforeStop?.();
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, "exit");
         proc.kill("SIGTERM");
@@ -77,9 +96,15 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout }
         await exited;
         clearTimeout(t);
       }
+      running.delete(huddle);
       await rm(dataDir, { recursive: true, force: true });
     },
     /** Kills huddle at once, for a process on its way out. */
-    kill,
+    kill() {
+      running.delete(huddle);
+      kill();
+    },
   };
+  running.add(huddle);
+  return huddle;
 }

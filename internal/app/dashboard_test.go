@@ -14,6 +14,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // viewer is a dashboard viewer's WebSocket, negotiated as the browser does.
@@ -187,18 +188,10 @@ func TestThisHostDashboardHasData(t *testing.T) {
 	key := createKey(t, admin, "viewer", "metrics:read")
 	for _, p := range st.Dashboard.Panels {
 		for _, tg := range p.Targets {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
+			testkit.WaitFor(t, fmt.Sprintf("data for panel %q query %s: %s", p.Title, tg.RefID, tg.Expr), func() bool {
 				code, v := queryValue(t, srv.URL, key, tg.Expr)
-				if code == 200 && v != "" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Errorf("panel %q query %s: %d, no data within 20 s: %s", p.Title, tg.RefID, code, tg.Expr)
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+				return code == 200 && v != ""
+			})
 		}
 	}
 }

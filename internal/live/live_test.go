@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -145,76 +146,87 @@ func next(t *testing.T, a *audience) wirePush {
 	}
 }
 
+// The scheduler runs on timers, so its tests run in synctest bubbles: time passes only when every
+// goroutine waits, a minute takes no time, and synctest.Wait says when the scheduler has done all
+// it can at the current instant. The TSDB, opened inside the bubble, stamps and evaluates samples
+// on the same fake clock.
+
 // Every push carries every query's value at an instant aligned to the refresh interval, each
 // query evaluated once per push; a failing query reports its error without hiding the others.
 func TestPushesEveryQueryOncePerInterval(t *testing.T) {
-	q := &countingQuerier{Store: openStore(t)}
-	aud := &audience{pushes: make(chan wirePush, 16)}
-	aud.watch("ops")
-	start(t, Options{Querier: q, Audience: aud, Plans: plans{"ops": {Refresh: time.Second, Version: 3, Queries: []Query{
-		{Panel: 1, RefID: "A", Expr: `temp`},
-		{Panel: 1, RefID: "B", Expr: `sum(temp)`},
-		{Panel: 2, RefID: "A", Expr: `temp[1m]`},
-		{Panel: 3, RefID: "A", Expr: `sum(`},
-	}}}})
+	synctest.Test(t, func(t *testing.T) {
+		q := &countingQuerier{Store: openStore(t)}
+		aud := &audience{pushes: make(chan wirePush, 16)}
+		aud.watch("ops")
+		start(t, Options{Querier: q, Audience: aud, Plans: plans{"ops": {Refresh: time.Second, Version: 3, Queries: []Query{
+			{Panel: 1, RefID: "A", Expr: `temp`},
+			{Panel: 1, RefID: "B", Expr: `sum(temp)`},
+			{Panel: 2, RefID: "A", Expr: `temp[1m]`},
+			{Panel: 3, RefID: "A", Expr: `sum(`},
+		}}}})
 
-	first := next(t, aud)
-	second := next(t, aud)
-	for _, p := range []wirePush{first, second} {
-		if p.Type != "points" || p.Version != 3 || p.Time%1000 != 0 || len(p.Results) != 4 {
-			t.Fatalf("push %+v", p)
+		first := next(t, aud)
+		second := next(t, aud)
+		for _, p := range []wirePush{first, second} {
+			if p.Type != "points" || p.Version != 3 || p.Time%1000 != 0 || len(p.Results) != 4 {
+				t.Fatalf("push %+v", p)
+			}
 		}
-	}
-	if second.Time <= first.Time {
-		t.Fatalf("push times %d then %d", first.Time, second.Time)
-	}
-	r := second.Results
-	if r[0].Error != "" || len(r[0].Result) != 2 || r[0].Result[0].Value[1] != "21.5" || r[0].Result[0].Metric["host"] != "a" ||
-		r[0].Result[0].Value[0] != float64(second.Time)/1000 {
-		t.Errorf("temp: %+v", r[0])
-	}
-	if len(r[1].Result) != 1 || r[1].Result[0].Value[1] != "43" {
-		t.Errorf("sum(temp): %+v", r[1])
-	}
-	if !strings.Contains(r[2].Error, "instant vector or a scalar") {
-		t.Errorf("a range vector query: %+v", r[2])
-	}
-	if r[3].Error == "" || r[3].Panel != 3 {
-		t.Errorf("a broken query: %+v", r[3])
-	}
-	// Queries are counted when evaluated and pushes when sent, so a third evaluation may be
-	// under way: the count is at most one evaluation ahead of the pushes received.
-	if n := q.n.Load(); n < 8 || n > 12 {
-		t.Errorf("%d queries for 2 pushes of 4 queries", n)
-	}
+		if second.Time <= first.Time {
+			t.Fatalf("push times %d then %d", first.Time, second.Time)
+		}
+		r := second.Results
+		if r[0].Error != "" || len(r[0].Result) != 2 || r[0].Result[0].Value[1] != "21.5" || r[0].Result[0].Metric["host"] != "a" ||
+			r[0].Result[0].Value[0] != float64(second.Time)/1000 {
+			t.Errorf("temp: %+v", r[0])
+		}
+		if len(r[1].Result) != 1 || r[1].Result[0].Value[1] != "43" {
+			t.Errorf("sum(temp): %+v", r[1])
+		}
+		if !strings.Contains(r[2].Error, "instant vector or a scalar") {
+			t.Errorf("a range vector query: %+v", r[2])
+		}
+		if r[3].Error == "" || r[3].Panel != 3 {
+			t.Errorf("a broken query: %+v", r[3])
+		}
+		// The clock stands still until this goroutine waits too, so no third evaluation has
+		// started: exactly two pushes' worth of queries ran.
+		synctest.Wait()
+		if n := q.n.Load(); n != 8 {
+			t.Errorf("%d queries for 2 pushes of 4 queries", n)
+		}
+	})
 }
 
-// A dashboard without viewers is not evaluated, and one that loses its last viewer stops.
+// A dashboard without viewers is not evaluated, and one that loses its last viewer stops within
+// one scan.
 func TestOnlyWatchedDashboardsAreEvaluated(t *testing.T) {
-	q := &countingQuerier{Store: openStore(t)}
-	aud := &audience{pushes: make(chan wirePush, 16)}
-	aud.watch("ops")
-	s := start(t, Options{Querier: q, Audience: aud, Plans: plans{
-		"ops":  {Refresh: time.Second, Queries: []Query{{Panel: 1, RefID: "A", Expr: "temp"}}},
-		"idle": {Refresh: time.Second, Queries: []Query{{Panel: 1, RefID: "A", Expr: "temp"}}},
-	}})
-	if p := next(t, aud); p.Dashboard != "ops" {
-		t.Fatalf("push for %q", p.Dashboard)
-	}
-	aud.watch()
-	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(s.active) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the worker of a dashboard without viewers did not stop")
+	synctest.Test(t, func(t *testing.T) {
+		q := &countingQuerier{Store: openStore(t)}
+		aud := &audience{pushes: make(chan wirePush, 16)}
+		aud.watch("ops")
+		s := start(t, Options{Querier: q, Audience: aud, Plans: plans{
+			"ops":  {Refresh: time.Second, Queries: []Query{{Panel: 1, RefID: "A", Expr: "temp"}}},
+			"idle": {Refresh: time.Second, Queries: []Query{{Panel: 1, RefID: "A", Expr: "temp"}}},
+		}})
+		if p := next(t, aud); p.Dashboard != "ops" {
+			t.Fatalf("push for %q", p.Dashboard)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	before := q.n.Load()
-	aud.watch("missing")
-	time.Sleep(1500 * time.Millisecond)
-	if after := q.n.Load(); after != before {
-		t.Fatalf("%d queries ran for dashboards without viewers or plans", after-before)
-	}
+		aud.watch()
+		time.Sleep(s.opts.Scan)
+		synctest.Wait()
+		if active := testutil.ToFloat64(s.active); active != 0 {
+			t.Fatalf("%v dashboards evaluated one scan after their last viewer left", active)
+		}
+		before := q.n.Load()
+		aud.watch("missing")
+		// Long enough for many refreshes, and for the missing dashboard's plan to be retried.
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if after := q.n.Load(); after != before {
+			t.Fatalf("%d queries ran for dashboards without viewers or plans", after-before)
+		}
+	})
 }
 
 func TestNewRequiresItsParts(t *testing.T) {

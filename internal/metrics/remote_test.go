@@ -251,7 +251,7 @@ func TestRemoteFailures(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	hang := hangServer(t)
+	hang, _ := hangServer(t)
 	prom, _ := promServer(t, nil)
 	const nativeHistogram = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"h"},"histogram":[1700000000,{"count":"2","sum":"3","buckets":[[0,"0.5","1","2"]]}]}]}}`
 	tests := []struct {
@@ -294,11 +294,17 @@ func TestRemoteFailures(t *testing.T) {
 	}
 }
 
-// hangServer never answers; its handlers return when the test ends.
-func hangServer(t *testing.T) *httptest.Server {
+// hangServer never answers; its handlers return when the test ends. arrived is signalled when a
+// request has reached a handler.
+func hangServer(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}) {
 	t.Helper()
 	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	in := make(chan struct{}, 1)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case in <- struct{}{}:
+		default:
+		}
 		select {
 		case <-r.Context().Done():
 		case <-done:
@@ -306,14 +312,22 @@ func hangServer(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(done) }) // runs first
-	return srv
+	return srv, in
 }
 
+// The caller's cancel ends a request that the source has received and not answered.
 func TestRemoteCallerCancels(t *testing.T) {
-	hang := hangServer(t)
+	hang, arrived := hangServer(t)
 	r := newRemote(t, RemoteOptions{URL: hang.URL})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
+	defer cancel()
+	go func() {
+		select {
+		case <-arrived:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	_, err := r.QueryRange(ctx, "up", t0, t0.Add(time.Hour), time.Minute)
 	if kindOf(err) != KindCanceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v (%s), want canceled", err, kindOf(err))

@@ -10,10 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 func counterValue(t testing.TB, c prometheus.Counter) float64 {
@@ -351,7 +354,7 @@ func TestWriteFailure(t *testing.T) {
 			s.failWith = errors.New("broken pipe")
 			_ = c.Attach(s)
 			c.Deliver(textMsg("lost"))
-			waitFor(t, "socket closed", s.isClosed)
+			testkit.WaitFor(t, "socket closed", s.isClosed)
 			waitIdle(t, c)
 			if reliable {
 				if !h.HasConnection("c") || len(log.get()) != 0 {
@@ -373,35 +376,39 @@ func TestWriteFailure(t *testing.T) {
 	}
 }
 
+// The test runs on synctest's fake clock, so the stale message expires while it is queued behind
+// the blocked write, however slow the machine.
 func TestExpiredMessagesAreSkipped(t *testing.T) {
 	for _, reliable := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reliable=%v", reliable), func(t *testing.T) {
-			svc := newTestService(t, Options{})
-			h := svc.Hub("h")
-			codec := newTestCodec(FormatWebPubSubJSON)
-			if reliable {
-				codec = newTestCodec(FormatWebPubSubReliableJSON)
-			}
-			c, _ := h.Connect(ConnOptions{ID: "c", Codec: codec, Reliable: reliable}, nil)
-			s := newBlockingSocket()
-			_ = c.Attach(s)
-			c.Deliver(textMsg("a"))
-			<-s.blocked
-			stale := textMsg("stale")
-			stale.Expires = time.Now().Add(time.Millisecond)
-			fresh := textMsg("fresh")
-			fresh.Expires = time.Now().Add(time.Hour)
-			c.Deliver(stale)
-			c.Deliver(fresh)
-			time.Sleep(5 * time.Millisecond)
-			s.release()
-			waitIdle(t, c)
-			if reliable {
-				// The expired message still used up its sequence id.
-				assertFrames(t, s, "text::a#1", "text::fresh#3")
-			} else {
-				assertFrames(t, s, "text::a", "text::fresh")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				svc := newTestService(t, Options{})
+				h := svc.Hub("h")
+				codec := newTestCodec(FormatWebPubSubJSON)
+				if reliable {
+					codec = newTestCodec(FormatWebPubSubReliableJSON)
+				}
+				c, _ := h.Connect(ConnOptions{ID: "c", Codec: codec, Reliable: reliable}, nil)
+				s := newBlockingSocket()
+				_ = c.Attach(s)
+				c.Deliver(textMsg("a"))
+				<-s.blocked
+				stale := textMsg("stale")
+				stale.Expires = time.Now().Add(time.Millisecond)
+				fresh := textMsg("fresh")
+				fresh.Expires = time.Now().Add(time.Hour)
+				c.Deliver(stale)
+				c.Deliver(fresh)
+				time.Sleep(5 * time.Millisecond)
+				s.release()
+				synctest.Wait() // the writer has written everything queued and stopped
+				if reliable {
+					// The expired message still used up its sequence id.
+					assertFrames(t, s, "text::a#1", "text::fresh#3")
+				} else {
+					assertFrames(t, s, "text::a", "text::fresh")
+				}
+			})
 		})
 	}
 }
@@ -470,8 +477,8 @@ func TestReliableBufferOverflow(t *testing.T) {
 			// The fourth message does not fit: the session ends, from inside a group fan-out.
 			publishOrHang(t, h, &Envelope{Op: OpSend, To: to, Message: groupMsg("g", tt.data)})
 			wantOther = append(wantOther, "text:g:"+tt.data)
-			waitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
-			waitFor(t, "socket closed", s.isClosed)
+			testkit.WaitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
+			testkit.WaitFor(t, "socket closed", s.isClosed)
 			if tt.detached {
 				want = nil
 			} else {
@@ -554,7 +561,7 @@ func TestOutboundQueueLimits(t *testing.T) {
 				wantFast = append(wantFast, "text::"+st.data)
 			}
 			if tt.closed {
-				waitFor(t, "slow consumer close", func() bool { return len(log.get()) > 0 })
+				testkit.WaitFor(t, "slow consumer close", func() bool { return len(log.get()) > 0 })
 			}
 			s.release()
 			waitIdle(t, c, fast)
@@ -655,7 +662,7 @@ func TestClose(t *testing.T) {
 				t.Error("closed connection still indexed")
 			}
 			s.release()
-			waitFor(t, "socket closed", s.isClosed)
+			testkit.WaitFor(t, "socket closed", s.isClosed)
 			waitIdle(t, c)
 			assertFrames(t, s, tt.want...)
 			if s.writesAfterClose != 0 {
@@ -713,7 +720,7 @@ func TestClosedByClient(t *testing.T) {
 				}
 				c, s := connect(t, h, ConnOptions{ID: "c", Codec: codec, Reliable: reliable, OnClose: log.onClose})
 				c.ClosedByClient(tt.code)
-				waitFor(t, "socket closed", s.isClosed)
+				testkit.WaitFor(t, "socket closed", s.isClosed)
 				waitIdle(t, c)
 				assertFrames(t, s, tt.want) // no goodbye: the client is leaving
 				if got := log.get(); !slices.Equal(got, []string{""}) {
@@ -727,46 +734,50 @@ func TestClosedByClient(t *testing.T) {
 	}
 }
 
+// Shutdown writes what is queued before it closes. The test runs in a synctest bubble, which
+// also fails it if a goroutine is left behind.
 func TestShutdownFlushes(t *testing.T) {
-	checkLeaks(t)
-	svc := newTestService(t, Options{})
-	h := svc.Hub("h")
-	codec := newTestCodec(FormatWebPubSubJSON)
-	c1, _ := h.Connect(ConnOptions{ID: "c1", Codec: codec}, []string{"g"})
-	s1 := newBlockingSocket()
-	_ = c1.Attach(s1)
-	_, s2 := connect(t, svc.Hub("other"), ConnOptions{ID: "c2", Codec: codec})
-	var log closeLog
-	r, rs := reliableConn(t, h, "r", &log)
-	r.Dropped(rs, "lost") // a detached session ends too
-	send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m1"))
-	<-s1.blocked
-	send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m2"))
+	synctest.Test(t, func(t *testing.T) {
+		svc := newTestService(t, Options{})
+		h := svc.Hub("h")
+		codec := newTestCodec(FormatWebPubSubJSON)
+		c1, _ := h.Connect(ConnOptions{ID: "c1", Codec: codec}, []string{"g"})
+		s1 := newBlockingSocket()
+		_ = c1.Attach(s1)
+		_, s2 := connect(t, svc.Hub("other"), ConnOptions{ID: "c2", Codec: codec})
+		var log closeLog
+		r, rs := reliableConn(t, h, "r", &log)
+		r.Dropped(rs, "lost") // a detached session ends too
+		send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m1"))
+		<-s1.blocked
+		send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("m2"))
 
-	done := make(chan error, 1)
-	go func() { done <- svc.Shutdown(context.Background(), "restarting") }()
-	select {
-	case err := <-done:
-		t.Fatalf("Shutdown returned %v before the queued messages were written", err)
-	case <-time.After(20 * time.Millisecond):
-	}
-	s1.release()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1000:restarting")
-	assertFrames(t, s2, "text:bye:restarting", "close:1000:restarting")
-	if !s1.isClosed() || !s2.isClosed() {
-		t.Error("sockets left open after Shutdown")
-	}
-	for _, id := range []string{"c1", "r"} {
-		if h.HasConnection(id) {
-			t.Errorf("%s survived Shutdown", id)
+		done := make(chan error, 1)
+		go func() { done <- svc.Shutdown(context.Background(), "restarting") }()
+		synctest.Wait() // Shutdown has gone as far as it can while s1 blocks
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v before the queued messages were written", err)
+		default:
 		}
-	}
-	if got := log.get(); !slices.Equal(got, []string{"restarting"}) {
-		t.Errorf("detached session's OnClose reasons = %q", got)
-	}
+		s1.release()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1000:restarting")
+		assertFrames(t, s2, "text:bye:restarting", "close:1000:restarting")
+		if !s1.isClosed() || !s2.isClosed() {
+			t.Error("sockets left open after Shutdown")
+		}
+		for _, id := range []string{"c1", "r"} {
+			if h.HasConnection(id) {
+				t.Errorf("%s survived Shutdown", id)
+			}
+		}
+		if got := log.get(); !slices.Equal(got, []string{"restarting"}) {
+			t.Errorf("detached session's OnClose reasons = %q", got)
+		}
+	})
 }
 
 // Shutdown gives up when its context ends, and says so.
@@ -815,9 +826,9 @@ func TestSlowConsumerClosedOnce(t *testing.T) {
 			for range 500 {
 				send(t, h, Selector{Kind: ToGroup, Name: "g"}, textMsg("burst"))
 			}
-			waitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
+			testkit.WaitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
 			s.release()
-			waitFor(t, "socket closed", s.isClosed)
+			testkit.WaitFor(t, "socket closed", s.isClosed)
 			waitIdle(t, c)
 			first := "text::first"
 			if tt.reliable {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // A client that does not read must not hold up the shared writers: its write is handed to a
@@ -43,7 +45,7 @@ func TestSlowReaderIsHandedOff(t *testing.T) {
 		want = append(want, "text:g:"+string(rune('A'+i)))
 	}
 	for _, s := range fasts {
-		waitFor(t, "fast readers to get everything", func() bool { return len(s.frames(t)) == len(want) })
+		testkit.WaitFor(t, "fast readers to get everything", func() bool { return len(s.frames(t)) == len(want) })
 		if !slices.Equal(s.frames(t), want) {
 			t.Fatal("a fast reader's frames are out of order or damaged")
 		}

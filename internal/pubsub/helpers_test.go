@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // testCodec renders a message as "<group>:<data>" (reliable: followed by "#<seq>") and counts its
@@ -228,23 +230,11 @@ func (d *discardSocket) Write(p []byte) (int, error)      { d.n.Add(int64(len(p)
 func (d *discardSocket) SetWriteDeadline(time.Time) error { return nil }
 func (d *discardSocket) Close() error                     { return nil }
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // waitIdle waits until no writer is draining any of conns. A writer is marked as running before
 // the call that queued its work returns, so after waitIdle everything queued has been written.
 func waitIdle(t testing.TB, conns ...*Conn) {
 	t.Helper()
-	waitFor(t, "writers to drain", func() bool {
+	testkit.WaitFor(t, "writers to drain", func() bool {
 		for _, c := range conns {
 			if c.flushing() {
 				return false
@@ -261,20 +251,13 @@ func checkLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after cleanup\n%s", before, n, leakedStacks(buf))
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		// Goroutines told to stop by the cleanups may still be on their way out.
+		if testkit.Poll(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			return
 		}
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Errorf("goroutine leak: %d before, %d after cleanup\n%s", before, runtime.NumGoroutine(), leakedStacks(buf))
 	})
 }
 

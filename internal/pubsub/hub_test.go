@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 func TestValidGroupName(t *testing.T) {
@@ -401,7 +403,7 @@ func TestOpClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "c1 closed", s1.isClosed)
+	testkit.WaitFor(t, "c1 closed", s1.isClosed)
 	assertFrames(t, s1, "text:bye:kicked", "close:1000:kicked")
 	assertFrames(t, s2)
 	if s2.isClosed() || s3.isClosed() {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/store"
@@ -356,51 +357,55 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 // TestSQLiteReadsGoOnWhileWritersQueue holds the write lock in one transaction while more
-// transactions than the pool has connections queue behind it: a read must still get through.
+// transactions than the pool has connections queue behind it: a read must still get through. It
+// runs in a synctest bubble, so that synctest.Wait says when every writer is queued, and the
+// read's one-second bound is fake time that passes only if the read is stuck too.
 func TestSQLiteReadsGoOnWhileWritersQueue(t *testing.T) {
 	t.Parallel()
-	s := storetest.SQLite(t)
-	holding, release := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		err := s.Tx(t.Context(), func(tx *sql.Tx) error {
-			insertUser(t, tx, s, "holder", "holder")
-			close(holding)
-			<-release
-			return nil
-		})
-		if err != nil {
-			t.Error(err)
-		}
-	})
-	<-holding
-	for i := range 20 {
+	synctest.Test(t, func(t *testing.T) {
+		s := storetest.SQLite(t)
+		holding, release := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := s.Tx(t.Context(), func(tx *sql.Tx) error {
-				insertUser(t, tx, s, fmt.Sprint("queued-", i), fmt.Sprint("queued-", i))
+			err := s.Tx(t.Context(), func(tx *sql.Tx) error {
+				insertUser(t, tx, s, "holder", "holder")
+				close(holding)
+				<-release
 				return nil
-			}); err != nil {
+			})
+			if err != nil {
 				t.Error(err)
 			}
 		})
-	}
-	time.Sleep(100 * time.Millisecond) // let the writers queue
+		<-holding
+		for i := range 20 {
+			wg.Go(func() {
+				if err := s.Tx(t.Context(), func(tx *sql.Tx) error {
+					insertUser(t, tx, s, fmt.Sprint("queued-", i), fmt.Sprint("queued-", i))
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		synctest.Wait() // every writer is queued
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-	defer cancel()
-	var n int
-	err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n)
-	close(release)
-	wg.Wait()
-	if err != nil {
-		t.Fatalf("read while writers queue: %v", err)
-	}
-	if n != 0 {
-		t.Errorf("read saw %d users before any commit, want 0", n)
-	}
-	if got := len(userIDs(t, s)); got != 21 {
-		t.Errorf("%d users after the queue drained, want 21", got)
-	}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		var n int
+		err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n)
+		close(release)
+		wg.Wait()
+		if err != nil {
+			t.Fatalf("read while writers queue: %v", err)
+		}
+		if n != 0 {
+			t.Errorf("read saw %d users before any commit, want 0", n)
+		}
+		if got := len(userIDs(t, s)); got != 21 {
+			t.Errorf("%d users after the queue drained, want 21", got)
+		}
+	})
 }
 
 // TestSQLiteNestedTxFails checks that a Tx inside a Tx, which SQLite cannot run, fails after the

@@ -1,5 +1,6 @@
-// Package testkit holds the small fakes that tests of several packages inject: a clock they
-// move instead of sleeping, and a log sink they can read while the code under test writes.
+// Package testkit holds what tests of several packages share: a clock they move instead of
+// sleeping, a log sink they can read while the code under test writes, and the one way to wait
+// for a condition that no event announces ([WaitFor]).
 package testkit
 
 import (

@@ -18,6 +18,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // testServer is a whole Web PubSub service on a loopback port.
@@ -333,17 +334,6 @@ func TestReliableRecovery(t *testing.T) {
 	})
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestTruncatedFrameDoesNotHurtOthers(t *testing.T) {
 	ts := newTestServer(t, pubsub.Limits{})
 	watcher := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{Groups: []string{"g"}})
@@ -352,7 +342,7 @@ func TestTruncatedFrameDoesNotHurtOthers(t *testing.T) {
 	raw := bad.ws.NetConn()
 	_, _ = raw.Write([]byte{0x81, 0xFE, 0x10})
 	_ = raw.(*net.TCPConn).CloseWrite()
-	waitFor(t, func() bool { return !ts.svc.Hub("chat").HasConnection(bad.connectionID) })
+	testkit.WaitFor(t, "the truncated connection to end", func() bool { return !ts.svc.Hub("chat").HasConnection(bad.connectionID) })
 
 	m := pubsub.NewMessage(pubsub.Text, []byte("still here"))
 	if err := ts.svc.Hub("chat").Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: pubsub.Selector{Kind: pubsub.ToGroup, Name: "g"}, Message: m}); err != nil {
