@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,8 +14,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/app"
 	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 const testKey = apptest.Key
@@ -220,5 +224,31 @@ func postUntilRefused(c *http.Client, url, authorization string, want int, body 
 		if resp.StatusCode != want {
 			return i
 		}
+	}
+}
+
+// A server that listens beyond loopback with no public URL set says at start that the URL it
+// hands out reaches only this machine; on loopback it has nothing to say.
+func TestWarnsWithoutPublicURLBeyondLoopback(t *testing.T) {
+	for addr, warns := range map[string]bool{"0.0.0.0:0": true, "127.0.0.1:0": false} {
+		t.Run(addr, func(t *testing.T) {
+			log := &testkit.LogBuffer{}
+			cfg := config.Config{Addr: addr, DataDir: t.TempDir(), AccessKey: testKey, AdminPassword: apptest.AdminPassword}
+			a, err := app.New(cfg, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn})), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(log.String(), "publicURL is not set"); got != warns {
+				t.Errorf("warned %v, want %v: %q", got, warns, log)
+			}
+			if !strings.HasPrefix(a.PublicURL(), "http://127.0.0.1:") {
+				t.Errorf("public URL %q, want the loopback address of the bound port", a.PublicURL())
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // stops at once what New opened
+			if err := a.Run(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
