@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, queryRange } from "./api";
-import { PanelData, type PromSample } from "./data";
+import { PanelData, type Answer } from "./data";
 import { DashboardHub, type Negotiated, type Status } from "./hub";
 import type { Annotation, Dashboard, Panel, StoredDashboard, TimeRange } from "./model";
 import { isRelative, parseDuration, resolveTime, stepFor, type Range } from "./time";
@@ -30,7 +30,7 @@ interface Push {
   dashboard: string;
   version: number;
   time: number;
-  results: { panel: number; refId: string; result: PromSample[]; error?: string }[];
+  results: ({ panel: number; refId: string } & Answer)[];
 }
 
 interface ChangeEvent {
@@ -80,7 +80,7 @@ export function DashboardPage({ uid }: { uid: string }) {
   const [showSide, setShowSide] = useState(true);
 
   const data = useRef(new Map<number, PanelData>());
-  const panelErrors = useRef(new Map<number, string>());
+  const historyLoad = useRef(0);
   const hub = useRef<DashboardHub | null>(null);
   const annotationSeq = useRef(0);
   const storedRef = useRef(stored);
@@ -108,7 +108,9 @@ export function DashboardPage({ uid }: { uid: string }) {
     }
   }, [uid]);
 
-  /** loadHistory fetches every panel's range over HTTP; live pushes then extend it. */
+  /** loadHistory fetches every panel's range over HTTP; live pushes then extend it. Each panel
+   * shows its history as soon as its own queries are answered, so a slow, failing or empty panel
+   * holds back none of the others. */
   const loadHistory = useCallback(async (d: Dashboard, tr: TimeRange) => {
     const r = resolveRange(tr);
     const step = stepFor(r, refreshMs(d));
@@ -116,12 +118,18 @@ export function DashboardPage({ uid }: { uid: string }) {
     // Evaluation instants on multiples of the step, as the live pushes and the server's range
     // cache use, so history and pushes share timestamps and repeated loads share cache entries.
     const start = Math.ceil(r.from / step) * step;
-    const next = new Map<number, PanelData>();
-    const errors = new Map<number, string>();
+    // A newer load (another range, a saved layout) supersedes this one, whichever answers last.
+    const load = ++historyLoad.current;
+    // Until its new history is in, a panel keeps showing what it had; removed panels go.
+    const kept = new Map<number, PanelData>();
+    for (const p of d.panels) {
+      const pd = data.current.get(p.id);
+      if (pd) kept.set(p.id, pd);
+    }
+    data.current = kept;
     await Promise.all(
       d.panels.map(async (p) => {
-        const pd = new PanelData(Object.fromEntries(p.targets.map((t) => [t.refId, t.legendFormat])));
-        const results = new Map<string, PromSample[]>();
+        const answers = new Map<string, Answer>();
         await Promise.all(
           p.targets.map(async (t) => {
             const q = new URLSearchParams({
@@ -131,19 +139,19 @@ export function DashboardPage({ uid }: { uid: string }) {
               step: String(step / 1000),
             });
             try {
-              results.set(t.refId, await queryRange(q));
+              answers.set(t.refId, { result: await queryRange(q) });
             } catch (e) {
-              errors.set(p.id, `${t.refId}: ${e instanceof Error ? e.message : e}`);
+              answers.set(t.refId, { error: e instanceof Error ? e.message : String(e) });
             }
           }),
         );
-        pd.reset(results);
-        next.set(p.id, pd);
+        if (load !== historyLoad.current) return;
+        const pd = new PanelData(Object.fromEntries(p.targets.map((t) => [t.refId, t.legendFormat])));
+        pd.reset(answers);
+        data.current.set(p.id, pd);
+        setRevision((v) => v + 1);
       }),
     );
-    data.current = next;
-    panelErrors.current = errors;
-    setRevision((v) => v + 1);
   }, []);
 
   const loadAnnotations = useCallback(async (since?: number) => {
@@ -179,18 +187,17 @@ export function DashboardPage({ uid }: { uid: string }) {
   const onPush = useCallback((push: Push) => {
     const tr = timeRef.current;
     if (!tr || !isRelative(tr)) return; // a zoomed-in past range does not move
-    const byPanel = new Map<number, Map<string, PromSample[]>>();
+    const byPanel = new Map<number, Map<string, Answer>>();
     for (const r of push.results) {
-      if (r.error) panelErrors.current.set(r.panel, `${r.refId}: ${r.error}`);
       let m = byPanel.get(r.panel);
       if (!m) byPanel.set(r.panel, (m = new Map()));
-      m.set(r.refId, r.result ?? []);
+      m.set(r.refId, r);
     }
     const r = resolveRange(tr);
-    for (const [panel, results] of byPanel) {
+    for (const [panel, answers] of byPanel) {
       const pd = data.current.get(panel);
       if (!pd) continue;
-      pd.add(push.time / 1000, results);
+      pd.add(push.time / 1000, answers);
       pd.trim(r.from / 1000);
     }
     setRange(r);
@@ -509,7 +516,6 @@ export function DashboardPage({ uid }: { uid: string }) {
               <PanelView
                 panel={p}
                 data={data.current.get(p.id)}
-                error={panelErrors.current.get(p.id)}
                 revision={revision}
                 range={range}
                 // An annotation marks a moment of the whole system, so every chart shows it, not

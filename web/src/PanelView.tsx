@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import type { PanelData } from "./data";
 import type { Annotation, Panel } from "./model";
 import { TimeSeries, type Crosshair } from "./panels/TimeSeries";
@@ -6,7 +7,6 @@ import { Gauge, Stat, Table } from "./panels/Single";
 interface PanelViewProps {
   panel: Panel;
   data?: PanelData;
-  error?: string;
   revision: number;
   range: { from: number; to: number };
   annotations: Annotation[];
@@ -20,11 +20,17 @@ interface PanelViewProps {
   onRemove(): void;
 }
 
+/** PanelView is one panel in one of its states: loading its history, its data, "No data" when
+ * its queries found no series, and above any of these the error of each query that failed. */
 export function PanelView(p: PanelViewProps) {
   const { panel } = p;
   const single = { unit: panel.unit, decimals: panel.decimals, min: panel.min, max: panel.max, thresholds: panel.thresholds };
-  let body = <div class="muted">Loading…</div>;
-  if (p.data) {
+  const errors = [...(p.data?.errors ?? [])];
+  let body: ComponentChildren = <div class="muted">Loading…</div>;
+  if (p.data?.series.length === 0) {
+    // Where a query failed, its error says why the panel is empty.
+    body = errors.length === 0 && <div class="no-data">No data</div>;
+  } else if (p.data) {
     switch (panel.type) {
       case "timeseries":
         body = (
@@ -65,7 +71,11 @@ export function PanelView(p: PanelViewProps) {
           </>
         )}
       </div>
-      {p.error && <div class="panel-error" role="alert">{p.error}</div>}
+      {errors.map(([refId, e]) => (
+        <div key={refId} class="panel-error" role="alert">
+          {panel.targets.length > 1 ? `${refId}: ${e}` : e}
+        </div>
+      ))}
       <div class="panel-body">{body}</div>
     </section>
   );

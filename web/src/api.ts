@@ -1,5 +1,6 @@
 // HTTP calls to huddle's own API. Errors come back as ApiError with the server's message, so
 // every caller can show it as is; a lost session sends the browser to the login page.
+import type { PromSample } from "./data";
 
 export class ApiError extends Error {
   constructor(
@@ -67,7 +68,12 @@ export async function prom<T>(path: string, params: URLSearchParams): Promise<T>
   return body.data;
 }
 
-/** queryRange runs a PromQL range query and returns the matrix. */
-export async function queryRange(params: URLSearchParams): Promise<import("./data").PromSample[]> {
-  return (await prom<{ result: import("./data").PromSample[] }>("/api/v1/query_range", params)).result;
+/** queryRange runs a PromQL range query and returns the matrix, or null where the server wrote
+ * null for an empty one (Prometheus writes [], but not every compatible server does). */
+export async function queryRange(params: URLSearchParams): Promise<PromSample[] | null> {
+  const data = await prom<{ resultType?: string; result?: unknown }>("/api/v1/query_range", params);
+  if (data.result != null && !Array.isArray(data.result)) {
+    throw new ApiError(200, `the server answered a range query with a ${data.resultType ?? "result"} instead of a matrix`);
+  }
+  return (data.result ?? null) as PromSample[] | null;
 }

@@ -1,11 +1,22 @@
 // Panel data: aligned columns for uPlot, filled from range queries over HTTP and extended by the
 // server's live pushes. Points are keyed by timestamp, so a push that repeats a point the range
 // query already returned (after a reconnect, say) replaces it instead of duplicating it.
+//
+// A panel's data is its own state: an empty answer or a failed query changes only the panel it
+// belongs to, never the dashboard's other panels.
 
 export interface PromSample {
   metric: Record<string, string>;
   value?: [number, string];
   values?: [number, string][];
+}
+
+/** Answer is one query's outcome, in the shape of a live push's result: its samples (null or
+ * absent counts as none, as some Prometheus-compatible servers answer an empty result), or the
+ * error that took their place. */
+export interface Answer {
+  result?: PromSample[] | null;
+  error?: string;
 }
 
 export interface Series {
@@ -36,24 +47,27 @@ function parseValue(s: string): number | null {
   return Number.isFinite(v) ? v : s === "NaN" ? null : v;
 }
 
-/** PanelData holds a panel's series as columns: times (seconds) and one value array per series. */
+/** PanelData holds a panel's series as columns: times (seconds) and one value array per series,
+ * and the error of each of its queries that failed last time it was asked. */
 export class PanelData {
   times: number[] = [];
   series: Series[] = [];
   values: (number | null)[][] = [];
+  /** errors maps the refId of each failing query to its error. */
   errors = new Map<string, string>();
   private index = new Map<string, number>();
 
   constructor(private legends: Record<string, string | undefined> = {}) {}
 
-  /** reset replaces everything with range query results, one list per refId. */
-  reset(results: Map<string, PromSample[]>) {
+  /** reset replaces everything with range query answers, one per refId. */
+  reset(answers: Map<string, Answer>) {
     this.times = [];
     this.series = [];
     this.values = [];
     this.index.clear();
+    this.errors.clear();
     const byTime = new Map<number, Map<number, number | null>>();
-    for (const [refId, samples] of results) {
+    for (const [refId, samples] of this.note(answers)) {
       for (const s of samples) {
         const col = this.column(refId, s.metric);
         for (const [t, v] of s.values ?? []) {
@@ -68,8 +82,9 @@ export class PanelData {
     this.values = this.series.map((_, col) => times.map((t) => byTime.get(t)?.get(col) ?? null));
   }
 
-  /** add puts instant results at time t (seconds), keeping times sorted and unique. */
-  add(t: number, results: Map<string, PromSample[]>) {
+  /** add puts instant query answers at time t (seconds), keeping times sorted and unique. A
+   * query's error replaces its previous one, and its success clears it. */
+  add(t: number, answers: Map<string, Answer>) {
     let row = this.times.indexOf(t);
     if (row < 0) {
       row = this.times.findIndex((x) => x > t);
@@ -77,7 +92,7 @@ export class PanelData {
       this.times.splice(row, 0, t);
       for (const col of this.values) col.splice(row, 0, null);
     }
-    for (const [refId, samples] of results) {
+    for (const [refId, samples] of this.note(answers)) {
       for (const s of samples) {
         const col = this.column(refId, s.metric);
         this.values[col][row] = s.value ? parseValue(s.value[1]) : null;
@@ -101,6 +116,20 @@ export class PanelData {
       for (let i = vals.length - 1; i >= 0; i--) if (vals[i] !== null) return { series: s, value: vals[i] };
       return { series: s, value: null };
     });
+  }
+
+  /** note records each answer's error, or clears it, and returns the samples of those without. */
+  private note(answers: Map<string, Answer>): [string, PromSample[]][] {
+    const ok: [string, PromSample[]][] = [];
+    for (const [refId, a] of answers) {
+      if (a.error) {
+        this.errors.set(refId, a.error);
+      } else {
+        this.errors.delete(refId);
+        ok.push([refId, a.result ?? []]);
+      }
+    }
+    return ok;
   }
 
   private column(refId: string, labels: Record<string, string>): number {
