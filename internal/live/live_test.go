@@ -33,6 +33,7 @@ func (c *countingQuerier) Query(ctx context.Context, expr string, ts time.Time) 
 
 // wirePush is a push as a client decodes it.
 type wirePush struct {
+	raw       []byte
 	Type      string
 	Dashboard string
 	Version   int64
@@ -73,6 +74,7 @@ func (a *audience) Push(_ context.Context, uid string, data []byte) error {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return err
 	}
+	p.raw = data
 	if p.Dashboard != uid {
 		return nil
 	}
@@ -152,7 +154,8 @@ func next(t *testing.T, a *audience) wirePush {
 // on the same fake clock.
 
 // Every push carries every query's value at an instant aligned to the refresh interval, each
-// query evaluated once per push; a failing query reports its error without hiding the others.
+// query evaluated once per push; a failing query reports its error without hiding the others, and
+// a query that finds nothing gives an empty list, as Prometheus's instant query does.
 func TestPushesEveryQueryOncePerInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := &countingQuerier{Store: openStore(t)}
@@ -163,12 +166,13 @@ func TestPushesEveryQueryOncePerInterval(t *testing.T) {
 			{Panel: 1, RefID: "B", Expr: `sum(temp)`},
 			{Panel: 2, RefID: "A", Expr: `temp[1m]`},
 			{Panel: 3, RefID: "A", Expr: `sum(`},
+			{Panel: 4, RefID: "A", Expr: `sum(nonexistent_metric)`},
 		}}}})
 
 		first := next(t, aud)
 		second := next(t, aud)
 		for _, p := range []wirePush{first, second} {
-			if p.Type != "points" || p.Version != 3 || p.Time%1000 != 0 || len(p.Results) != 4 {
+			if p.Type != "points" || p.Version != 3 || p.Time%1000 != 0 || len(p.Results) != 5 {
 				t.Fatalf("push %+v", p)
 			}
 		}
@@ -189,11 +193,20 @@ func TestPushesEveryQueryOncePerInterval(t *testing.T) {
 		if r[3].Error == "" || r[3].Panel != 3 {
 			t.Errorf("a broken query: %+v", r[3])
 		}
+		// The browser reads null as no series too, but Prometheus writes [] (its
+		// web/api/v1/json_codec.go, prometheus/prometheus#13997), and so does a push.
+		var raw struct{ Results []map[string]json.RawMessage }
+		if err := json.Unmarshal(second.raw, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(raw.Results[4]["result"]); got != "[]" || r[4].Error != "" || r[4].ResultType != "vector" {
+			t.Errorf("an empty query: result %s in %+v", got, r[4])
+		}
 		// The clock stands still until this goroutine waits too, so no third evaluation has
 		// started: exactly two pushes' worth of queries ran.
 		synctest.Wait()
-		if n := q.n.Load(); n != 8 {
-			t.Errorf("%d queries for 2 pushes of 4 queries", n)
+		if n := q.n.Load(); n != 10 {
+			t.Errorf("%d queries for 2 pushes of 5 queries", n)
 		}
 	})
 }
