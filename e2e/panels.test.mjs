@@ -10,7 +10,7 @@ const skip = skipReason() || false;
 
 /** A series no collector writes. */
 const nothing = "sum(nonexistent_metric)";
-/** Asked of the server, which answers it with a null result as some Prometheus-compatible servers do. */
+/** Another series no collector writes, whose range query the browser context answers with a null result. */
 const nothingAsNull = "sum(another_nonexistent_metric)";
 /** Fails on the server with Prometheus's own error: the regular expression does not compile. */
 const broken = 'label_replace(vector(1), "x", "", "y", "(")';
