@@ -90,7 +90,8 @@ func TestAPI(t *testing.T) {
 			200, `"values":[[1700000060,"0.2999999`, ""},
 		{"invalid promql", "/api/v1/query", url.Values{"query": {`sum(`}}, 400, "unclosed left parenthesis", "bad_data"},
 		{"empty query", "/api/v1/query", url.Values{}, 400, "no expression found in input", "bad_data"},
-		{"bad time", "/api/v1/query", url.Values{"query": {"up"}, "time": {"yesterday"}}, 400, `invalid parameter "time": cannot parse "yesterday" to a valid timestamp`, "bad_data"},
+		// Prometheus 3.x's words; 2.x capitalized "Invalid time value".
+		{"bad time", "/api/v1/query", url.Values{"query": {"up"}, "time": {"yesterday"}}, 400, `invalid parameter "time": invalid time value for 'time': cannot parse "yesterday" to a valid timestamp`, "bad_data"},
 		{"execution", "/api/v1/query", url.Values{"query": {`label_replace(requests_total, "x", "y", "code", "(")`}}, 422, "invalid regular expression", "execution"},
 		{"timeout", "/api/v1/query", url.Values{"query": {`count_over_time(requests_total[1h:1ms])`}, "timeout": {"0.000001"}}, 503, "", "timeout"},
 		{"missing start", "/api/v1/query_range", url.Values{"query": {"up"}, "end": {unix(0)}, "step": {"15s"}}, 400, `invalid parameter "start": cannot parse "" to a valid timestamp`, "bad_data"},

@@ -69,6 +69,9 @@ const (
 	// server that is unreachable, refuses us or answers with something
 	// other than its API's JSON.
 	KindUnavailable ErrorKind = "unavailable"
+	// KindNotFound is an endpoint that does not exist, or has nothing to
+	// answer with this source.
+	KindNotFound ErrorKind = "not_found"
 )
 
 // Error is a query error with its kind.
