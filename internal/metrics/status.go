@@ -36,20 +36,10 @@ type TSDB interface {
 	Flags() map[string]string
 }
 
-// engineVersion is the Prometheus release whose PromQL engine and API this server runs: its
-// module github.com/prometheus/prometheus is tagged v0.MMmm.p for release MM.mm.p.
-func engineVersion(info *debug.BuildInfo) string {
-	for _, d := range info.Deps {
-		if d.Path != "github.com/prometheus/prometheus" {
-			continue
-		}
-		var minor, patch int
-		if _, err := fmt.Sscanf(d.Version, "v0.%d.%d", &minor, &patch); err == nil {
-			return fmt.Sprintf("%d.%d.%d", minor/100, minor%100, patch)
-		}
-	}
-	return ""
-}
+// engineVersion is the Prometheus release whose PromQL engine and API this server runs, the
+// release of the github.com/prometheus/prometheus module in go.mod (tagged v0.MMmm.p for
+// release MM.mm.p); a test holds the two together.
+const engineVersion = "3.10.0"
 
 // buildInfoData is Prometheus's PrometheusVersion.
 type buildInfoData struct {
@@ -66,12 +56,11 @@ type buildInfoData struct {
 // Prometheus (public/app/features/alerting/unified/api/buildInfo.ts,
 // discoverDataSourceFeatures), and the version decides which API features it uses.
 func buildInfo(*http.Request) (any, error) {
-	d := buildInfoData{GoVersion: runtime.Version()}
+	d := buildInfoData{Version: engineVersion, GoVersion: runtime.Version()}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return d, nil
 	}
-	d.Version = engineVersion(info)
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
@@ -285,7 +274,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, error) {
 	if a.opts.TSDB == nil {
 		return nil, &Error{Kind: KindNotFound, Err: errors.New("the metrics source is a remote server: ask it for its TSDB status")}
 	}
-	s, err := a.opts.TSDB.Stats(labels.MetricName, limit)
+	s, err := a.opts.TSDB.Stats(model.MetricNameLabel, limit)
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Err: fmt.Errorf("tsdb stats: %w", err)}
 	}
