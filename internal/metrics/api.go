@@ -62,9 +62,10 @@ type APIOptions struct {
 	Now func() time.Time
 }
 
-// API serves Prometheus's HTTP query API (the subset Grafana's Prometheus
-// data source uses) over a [Source], and optionally the remote-write
-// receiver.
+// API serves Prometheus's HTTP API over a [Source]: the queries, the listings
+// and metadata, the status endpoints that Grafana and promtool read, and the
+// health and readiness probes, in Prometheus's shapes and words; and
+// optionally the remote-write receiver.
 type API struct {
 	src     Source
 	logger  *slog.Logger
