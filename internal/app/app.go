@@ -179,7 +179,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
-	extra = append(extra, a.metrics.routes(logger, a.registry)...)
+	extra = append(extra, a.metrics.routes(logger, a.registry, a.ready.Load)...)
 	extra = append(extra, a.dashboards.Routes()...)
 	a.ownRoutes = extra
 	a.handler, err = a.routes(extra)

@@ -101,18 +101,25 @@ func newCollector(cfg config.Config, addr string, st *metrics.Store, logger *slo
 
 // routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
 // viewer (metrics:read for keys, which Grafana's data source uses); remote write needs an
-// editor's key with metrics:write, since it adds data everyone sees.
-func (p *metricsPart) routes(logger *slog.Logger, reg prometheus.Registerer) []httpapi.Route {
-	opts := metrics.APIOptions{Logger: logger, Registerer: reg}
+// editor's key with metrics:write, since it adds data everyone sees; the health and readiness
+// probes are public, as in Prometheus. ready says whether the server takes requests.
+func (p *metricsPart) routes(logger *slog.Logger, reg *prometheus.Registry, ready func() bool) []httpapi.Route {
+	opts := metrics.APIOptions{Logger: logger, Registerer: reg, Gatherer: reg, Ready: ready}
 	if p.tsdb != nil {
-		opts.Appendable = p.tsdb
+		opts.Appendable, opts.TSDB = p.tsdb, p.tsdb
+	}
+	if p.collector != nil {
+		opts.Targets = p.collector
 	}
 	var rs []httpapi.Route
 	for _, r := range metrics.NewAPI(p.source, opts).Routes() {
 		rt := httpapi.Route{Method: r.Method, Pattern: r.Pattern, MinRole: roles.Viewer, Scope: roles.ScopeMetricsRead,
 			Handler: r.Handler}
-		if r.Write {
+		switch {
+		case r.Write:
 			rt.MinRole, rt.Scope = roles.Editor, roles.ScopeMetricsWrite
+		case r.Public:
+			rt.MinRole, rt.Scope = roles.Anonymous, roles.AnyScope
 		}
 		rs = append(rs, rt)
 	}

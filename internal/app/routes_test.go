@@ -36,7 +36,23 @@ var ownRouteRules = map[string]int{
 	"POST /api/v1/label/{name}/values": http.StatusUnauthorized,
 	"GET /api/v1/metadata":             http.StatusUnauthorized,
 	"POST /api/v1/metadata":            http.StatusUnauthorized,
+	"GET /api/v1/query_exemplars":      http.StatusUnauthorized,
+	"POST /api/v1/query_exemplars":     http.StatusUnauthorized,
+	"GET /api/v1/format_query":         http.StatusUnauthorized,
+	"POST /api/v1/format_query":        http.StatusUnauthorized,
+	"GET /api/v1/targets":              http.StatusUnauthorized,
+	"GET /api/v1/rules":                http.StatusUnauthorized,
+	"GET /api/v1/alerts":               http.StatusUnauthorized,
+	"GET /api/v1/status/buildinfo":     http.StatusUnauthorized,
+	"GET /api/v1/status/runtimeinfo":   http.StatusUnauthorized,
+	"GET /api/v1/status/flags":         http.StatusUnauthorized,
+	"GET /api/v1/status/config":        http.StatusUnauthorized,
+	"GET /api/v1/status/tsdb":          http.StatusUnauthorized,
+	"GET /api/v1/":                     http.StatusUnauthorized, // every other path under it
+	"POST /api/v1/":                    http.StatusUnauthorized,
 	"POST /api/v1/write":               http.StatusUnauthorized,
+	"GET /-/healthy":                   http.StatusOK,
+	"GET /-/ready":                     http.StatusServiceUnavailable, // public; never Run here
 
 	"GET /api/dashboards":                           http.StatusUnauthorized,
 	"POST /api/dashboards":                          http.StatusUnauthorized,

@@ -2,10 +2,12 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,9 +15,9 @@ import (
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 )
 
@@ -39,76 +41,117 @@ type APIOptions struct {
 	// none registered.
 	Registerer prometheus.Registerer
 	// Appendable, when set, enables the remote-write 1.0 receiver
-	// POST /api/v1/write, appending to it (usually the [Store]).
-	Appendable storage.Appendable
+	// POST /api/v1/write, appending to it and keeping the metadata senders
+	// send (usually the [Store]).
+	Appendable WriteStore
+	// TSDB, when set, answers /api/v1/status/tsdb and the store's part of
+	// /api/v1/status/flags and runtimeinfo (usually the [Store]; nil with a
+	// remote source).
+	TSDB TSDB
+	// Targets, when set, lists the collection targets for /api/v1/targets
+	// and /api/v1/status/config (usually the collector).
+	Targets TargetLister
+	// Gatherer, when set, gives the head chunk count of
+	// /api/v1/status/tsdb, read from the TSDB's own metrics as Prometheus
+	// does.
+	Gatherer prometheus.Gatherer
+	// Ready says whether the server takes requests, for /-/ready. Default:
+	// always.
+	Ready func() bool
 	// Now is the clock behind default query times. Default time.Now.
 	Now func() time.Time
 }
 
-// API serves Prometheus's HTTP query API (the subset Grafana's Prometheus
-// data source uses) over a [Source], and optionally the remote-write
-// receiver.
+// API serves Prometheus's HTTP API over a [Source]: the queries, the listings
+// and metadata, the status endpoints that Grafana and promtool read, and the
+// health and readiness probes, in Prometheus's shapes and words; and
+// optionally the remote-write receiver.
 type API struct {
-	src    Source
-	logger *slog.Logger
-	now    func() time.Time
-	write  http.Handler // nil without an Appendable
+	src     Source
+	logger  *slog.Logger
+	now     func() time.Time
+	started time.Time
+	write   http.Handler // nil without an Appendable
+	opts    APIOptions
 }
 
 // NewAPI returns the API over src.
 func NewAPI(src Source, opts APIOptions) *API {
-	a := &API{src: src, logger: opts.Logger, now: opts.Now}
+	a := &API{src: src, logger: opts.Logger, now: opts.Now, opts: opts}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.started = a.now()
 	if opts.Appendable != nil {
 		// Prometheus's own receiver: it decodes snappy protobuf, and rejects
 		// out-of-order, duplicate and too-old samples with 400 exactly as a
-		// Prometheus server does, so senders retry or drop alike.
-		a.write = remote.NewWriteHandler(a.logger, opts.Registerer, opts.Appendable,
-			remoteapi.MessageTypes{remoteapi.WriteV1MessageType}, false, false, false)
+		// Prometheus server does, so senders retry or drop alike. It drops
+		// the metadata of remote write 1.0, which keepMetadata keeps.
+		a.write = keepMetadata(opts.Appendable, remote.NewWriteHandler(a.logger, opts.Registerer, opts.Appendable,
+			remoteapi.MessageTypes{remoteapi.WriteV1MessageType}, false, false, false))
 	}
 	return a
 }
 
 // Route is one endpoint, for the accounts' route table: every route but the
-// write route needs scope metrics:read; the write route needs metrics:write.
-// Its errors are *httpapi.ProtocolError in Prometheus's shape, for an
-// httpapi.ErrorWriter to answer.
+// write and public routes needs scope metrics:read; the write route needs
+// metrics:write. Its errors are *httpapi.ProtocolError in Prometheus's
+// shape, for an httpapi.ErrorWriter to answer.
 type Route struct {
 	Method  string
 	Pattern string // http.ServeMux pattern without the method
 	Write   bool   // true for the remote-write receiver
+	// Public is true for the health and readiness probes, which, as in
+	// Prometheus, need no credentials and tell nothing about the data.
+	Public  bool
 	Handler httpapi.HandlerFunc
 }
 
-// Routes lists the endpoints: GET and POST of each query endpoint, and
-// POST /api/v1/write when an Appendable was given.
+// Routes lists the endpoints: GET and POST of each endpoint Prometheus
+// serves on both (GET alone for the others), POST /api/v1/write when an
+// Appendable was given, the probes, and GET and POST /api/v1/ for every
+// other path under it, answered with Prometheus's not_found error.
 func (a *API) Routes() []Route {
-	query := []struct {
-		pattern string
-		h       func(*http.Request) (any, error)
+	endpoints := []struct {
+		pattern  string
+		h        func(*http.Request) (any, error)
+		withPost bool
 	}{
-		{"/api/v1/query", a.query},
-		{"/api/v1/query_range", a.queryRange},
-		{"/api/v1/series", a.series},
-		{"/api/v1/labels", a.labelNames},
-		{"/api/v1/label/{name}/values", a.labelValues},
-		{"/api/v1/metadata", a.metadata},
+		{"/api/v1/query", a.query, true},
+		{"/api/v1/query_range", a.queryRange, true},
+		{"/api/v1/query_exemplars", a.queryExemplars, true},
+		{"/api/v1/format_query", formatQuery, true},
+		{"/api/v1/series", a.series, true},
+		{"/api/v1/labels", a.labelNames, true},
+		{"/api/v1/label/{name}/values", a.labelValues, true},
+		{"/api/v1/metadata", a.metadata, true},
+		{"/api/v1/targets", a.targets, false},
+		{"/api/v1/rules", rules, false},
+		{"/api/v1/alerts", alerts, false},
+		{"/api/v1/status/buildinfo", buildInfo, false},
+		{"/api/v1/status/runtimeinfo", a.runtimeInfo, false},
+		{"/api/v1/status/flags", a.flags, false},
+		{"/api/v1/status/config", a.config, false},
+		{"/api/v1/status/tsdb", a.tsdbStatus, false},
+		{"/api/v1/", notFound, true},
 	}
 	var rs []Route
-	for _, q := range query {
-		h := a.handle(q.h)
-		rs = append(rs, Route{Method: http.MethodGet, Pattern: q.pattern, Handler: h},
-			Route{Method: http.MethodPost, Pattern: q.pattern, Handler: h})
+	for _, e := range endpoints {
+		h := a.handle(e.h)
+		rs = append(rs, Route{Method: http.MethodGet, Pattern: e.pattern, Handler: h})
+		if e.withPost {
+			rs = append(rs, Route{Method: http.MethodPost, Pattern: e.pattern, Handler: h})
+		}
 	}
 	if a.write != nil {
 		rs = append(rs, Route{Method: http.MethodPost, Pattern: "/api/v1/write", Write: true, Handler: httpapi.FromHTTP(a.write)})
 	}
-	return rs
+	return append(rs,
+		Route{Method: http.MethodGet, Pattern: "/-/healthy", Public: true, Handler: healthy},
+		Route{Method: http.MethodGet, Pattern: "/-/ready", Public: true, Handler: a.ready})
 }
 
 // Register adds every route to mux, unauthenticated: for tests and for a
@@ -148,6 +191,11 @@ func (a *API) handle(h func(*http.Request) (any, error)) httpapi.HandlerFunc {
 		if err != nil {
 			return protocolError(err)
 		}
+		if data == nil {
+			// Prometheus's rule for a success without data (web/api/v1/api.go, Register).
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
 		resp := response{Status: "success", Data: data}
 		if n, ok := data.(withNotes); ok {
 			resp = response{Status: "success", Data: n.data, Warnings: n.warnings, Infos: n.infos}
@@ -170,6 +218,8 @@ func protocolError(err error) error {
 		code = http.StatusServiceUnavailable
 	case KindCanceled:
 		code = 499 // Prometheus's "client closed connection"
+	case KindNotFound:
+		code = http.StatusNotFound
 	case KindInternal:
 		// Storage errors may carry paths and other internals: only the log sees them.
 		code, msg = http.StatusInternalServerError, "internal error"
@@ -181,7 +231,8 @@ func badData(format string, args ...any) error {
 	return &Error{Kind: KindBadData, Err: fmt.Errorf(format, args...)}
 }
 
-// parseTime reads unix seconds (fractions allowed) or RFC 3339.
+// parseTime reads unix seconds (fractions allowed) or RFC 3339, and the
+// RFC 3339 forms of minTime and maxTime, whose years time.Parse cannot read.
 func parseTime(s string) (time.Time, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		sec, frac := math.Modf(f)
@@ -189,6 +240,12 @@ func parseTime(s string) (time.Time, error) {
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
+	}
+	switch s {
+	case minTime.Format(time.RFC3339Nano):
+		return minTime, nil
+	case maxTime.Format(time.RFC3339Nano):
+		return maxTime, nil
 	}
 	return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
 }
@@ -209,7 +266,14 @@ func parseDuration(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
 }
 
-// timeParam reads the time parameter name, or def when it is absent.
+// invalidParam is a bad_data error about parameter name, in the words of
+// Prometheus's invalidParamError (web/api/v1/api.go).
+func invalidParam(name string, err error) error {
+	return badData("invalid parameter %q: %w", name, err)
+}
+
+// timeParam reads the optional time parameter name, or def when it is
+// absent, with Prometheus's parseTimeParam's error text.
 func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
 	s := r.FormValue(name)
 	if s == "" {
@@ -217,9 +281,53 @@ func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
 	}
 	t, err := parseTime(s)
 	if err != nil {
-		return time.Time{}, badData("invalid parameter %q: %w", name, err)
+		return time.Time{}, invalidParam(name, fmt.Errorf("invalid time value for '%s': %w", name, err))
 	}
 	return t, nil
+}
+
+// limitParam reads the optional limit parameter of the query and listing
+// endpoints; 0, its default, means no limit.
+func limitParam(r *http.Request) (int, error) {
+	s := r.FormValue("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, invalidParam("limit", err)
+	}
+	if n < 0 {
+		return 0, invalidParam("limit", errors.New("limit must be non-negative"))
+	}
+	return n, nil
+}
+
+// truncatedWarning is Prometheus's warning on an answer cut to limit.
+const truncatedWarning = "results truncated due to limit"
+
+// limited cuts a listing to limit items (0: no limit), with Prometheus's
+// warning when it does.
+func limited[T any](items []T, limit int) any {
+	if limit > 0 && len(items) > limit {
+		return withNotes{data: items[:limit], warnings: []string{truncatedWarning}}
+	}
+	return items
+}
+
+// parseMatchers reads match[] selectors as Prometheus's parseMatchersParam
+// does, refusing a selector that every series matches.
+func parseMatchers(selectors []string) ([][]*labels.Matcher, error) {
+	sets, err := parser.ParseMetricSelectors(selectors)
+	if err != nil {
+		return nil, err
+	}
+	for _, ms := range sets {
+		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
+			return nil, errors.New("match[] must contain at least one non-empty matcher")
+		}
+	}
+	return sets, nil
 }
 
 // queryContext applies the optional timeout parameter.
@@ -231,13 +339,17 @@ func queryContext(r *http.Request) (context.Context, context.CancelFunc, error) 
 	}
 	d, err := parseDuration(s)
 	if err != nil {
-		return nil, nil, badData("invalid parameter %q: %w", "timeout", err)
+		return nil, nil, invalidParam("timeout", err)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d)
 	return ctx, cancel, nil
 }
 
 func (a *API) query(r *http.Request) (any, error) {
+	limit, err := limitParam(r)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := timeParam(r, "time", a.now())
 	if err != nil {
 		return nil, err
@@ -252,27 +364,31 @@ func (a *API) query(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resultData(expr, res), nil
+	return resultData(expr, res, limit), nil
 }
 
 func (a *API) queryRange(r *http.Request) (any, error) {
+	limit, err := limitParam(r)
+	if err != nil {
+		return nil, err
+	}
 	start, err := parseTime(r.FormValue("start"))
 	if err != nil {
-		return nil, badData("invalid parameter %q: %w", "start", err)
+		return nil, invalidParam("start", err)
 	}
 	end, err := parseTime(r.FormValue("end"))
 	if err != nil {
-		return nil, badData("invalid parameter %q: %w", "end", err)
+		return nil, invalidParam("end", err)
 	}
 	if end.Before(start) {
-		return nil, badData("end timestamp must not be before start time")
+		return nil, invalidParam("end", errors.New("end timestamp must not be before start time"))
 	}
 	step, err := parseDuration(r.FormValue("step"))
 	if err != nil {
-		return nil, badData("invalid parameter %q: %w", "step", err)
+		return nil, invalidParam("step", err)
 	}
 	if step <= 0 {
-		return nil, badData("zero or negative query resolution step widths are not accepted. Try a positive integer")
+		return nil, invalidParam("step", errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"))
 	}
 	if end.Sub(start)/step > maxPointsPerSeries {
 		return nil, badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
@@ -287,14 +403,31 @@ func (a *API) queryRange(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resultData(expr, res), nil
+	return resultData(expr, res, limit), nil
 }
 
-// resultData shapes a query result as Prometheus does, with at most ten
-// warnings and ten infos.
-func resultData(expr string, res *promql.Result) any {
+// resultData shapes a query result as Prometheus does: at most ten warnings
+// and ten infos, at most limit series when limit > 0, and an empty vector or
+// matrix as [] rather than null. res may be shared with a cache, so it is
+// never modified.
+func resultData(expr string, res *promql.Result, limit int) any {
 	warnings, infos := res.Warnings.AsStrings(expr, 10, 10)
-	return withNotes{data: queryData{ResultType: res.Value.Type(), Result: res.Value}, warnings: warnings, infos: infos}
+	v := res.Value
+	switch s := v.(type) {
+	case promql.Vector:
+		if s == nil {
+			v = promql.Vector{}
+		} else if limit > 0 && len(s) > limit {
+			v, warnings = s[:limit], append(warnings, truncatedWarning)
+		}
+	case promql.Matrix:
+		if s == nil {
+			v = promql.Matrix{}
+		} else if limit > 0 && len(s) > limit {
+			v, warnings = s[:limit], append(warnings, truncatedWarning)
+		}
+	}
+	return withNotes{data: queryData{ResultType: v.Type(), Result: v}, warnings: warnings, infos: infos}
 }
 
 type queryData struct {
@@ -302,20 +435,35 @@ type queryData struct {
 	Result     parser.Value     `json:"result"`
 }
 
-// rangeParams reads the optional start and end of the metadata endpoints.
+// rangeParams reads the optional start and end of the listing endpoints.
+// As in Prometheus, an end before start is no error: nothing lies between.
 func rangeParams(r *http.Request) (time.Time, time.Time, error) {
 	start, err := timeParam(r, "start", minTime)
 	if err != nil {
 		return start, start, err
 	}
 	end, err := timeParam(r, "end", maxTime)
-	if err != nil {
-		return start, end, err
+	return start, end, err
+}
+
+// listParams reads the parameters the listing endpoints share: limit, start
+// and end, and match[] (checked here, so that every source refuses the same
+// selectors with the same words). Like Prometheus, only the series endpoint
+// (nameMatch) names match[] in a selector's error.
+func listParams(r *http.Request, nameMatch bool) (limit int, start, end time.Time, err error) {
+	if limit, err = limitParam(r); err != nil {
+		return 0, start, end, err
 	}
-	if end.Before(start) {
-		return start, end, badData("end timestamp must not be before start time")
+	if start, end, err = rangeParams(r); err != nil {
+		return 0, start, end, err
 	}
-	return start, end, nil
+	if _, err = parseMatchers(r.Form["match[]"]); err != nil {
+		if nameMatch {
+			return 0, start, end, invalidParam("match[]", err)
+		}
+		return 0, start, end, &Error{Kind: KindBadData, Err: err}
+	}
+	return limit, start, end, nil
 }
 
 func (a *API) series(r *http.Request) (any, error) {
@@ -323,7 +471,7 @@ func (a *API) series(r *http.Request) (any, error) {
 	if len(sel) == 0 {
 		return nil, badData("no match[] parameter provided")
 	}
-	start, end, err := rangeParams(r)
+	limit, start, end, err := listParams(r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -331,19 +479,19 @@ func (a *API) series(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out == nil {
-		return []any{}, nil
-	}
-	return out, nil
+	return limited(nonNil(out), limit), nil
 }
 
 func (a *API) labelNames(r *http.Request) (any, error) {
-	start, end, err := rangeParams(r)
+	limit, start, end, err := listParams(r, false)
 	if err != nil {
 		return nil, err
 	}
 	out, err := a.src.LabelNames(r.Context(), r.Form["match[]"], start, end)
-	return nonNil(out), err
+	if err != nil {
+		return nil, err
+	}
+	return limited(nonNil(out), limit), nil
 }
 
 func (a *API) labelValues(r *http.Request) (any, error) {
@@ -351,46 +499,21 @@ func (a *API) labelValues(r *http.Request) (any, error) {
 	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, badData("invalid label name: %q", name)
 	}
-	start, end, err := rangeParams(r)
+	limit, start, end, err := listParams(r, false)
 	if err != nil {
 		return nil, err
 	}
 	out, err := a.src.LabelValues(r.Context(), name, r.Form["match[]"], start, end)
-	return nonNil(out), err
-}
-
-func (a *API) metadata(r *http.Request) (any, error) {
-	limit := -1
-	if s := r.FormValue("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return nil, badData("limit must be a number")
-		}
-		limit = n
-	}
-	md, err := a.src.Metadata(r.Context(), r.FormValue("metric"), limit)
 	if err != nil {
 		return nil, err
 	}
-	// Prometheus writes the fields in this order; model/metadata does not.
-	type entry struct {
-		Type string `json:"type"`
-		Help string `json:"help"`
-		Unit string `json:"unit"`
-	}
-	out := make(map[string][]entry, len(md))
-	for name, ms := range md {
-		for _, m := range ms {
-			out[name] = append(out[name], entry{Type: string(m.Type), Help: m.Help, Unit: m.Unit})
-		}
-	}
-	return out, nil
+	return limited(nonNil(out), limit), nil
 }
 
 // nonNil makes an empty list encode as [] as Prometheus's does, not null.
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -4,8 +4,8 @@
 // remote-write clients append to, a [Source] interface that the live
 // dashboard updates and the HTTP API query through (implemented by the Store
 // and by [Remote], an external Prometheus-compatible server), an HTTP API
-// compatible with Prometheus's /api/v1 query endpoints ([API]) and a
-// remote-write 1.0 receiver.
+// compatible with Prometheus's /api/v1 ([API]: queries, listings, metadata,
+// status) and a remote-write 1.0 receiver that keeps samples and metadata.
 //
 // Guarantees: Commit writes an appender's samples to the write-ahead log
 // before it returns (written, not fsynced, as Prometheus does), so a crash of
@@ -69,6 +69,9 @@ const (
 	// server that is unreachable, refuses us or answers with something
 	// other than its API's JSON.
 	KindUnavailable ErrorKind = "unavailable"
+	// KindNotFound is an endpoint that does not exist, or has nothing to
+	// answer with this source.
+	KindNotFound ErrorKind = "not_found"
 )
 
 // Error is a query error with its kind.

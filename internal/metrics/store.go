@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ func (o StoreOptions) withDefaults() StoreOptions {
 // and storage.Appendable.
 type Store struct {
 	db     *tsdb.DB
+	opts   StoreOptions // with defaults applied
 	engine *promql.Engine
 	// slots bounds concurrent queries; Prometheus does the same with its
 	// active query tracker, which needs a file of its own.
@@ -101,6 +103,7 @@ func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus
 	})
 	return &Store{
 		db:     db,
+		opts:   opts,
 		engine: engine,
 		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
 		meta:   make(map[string]metadata.Metadata),
@@ -173,6 +176,33 @@ func (a *appender) Commit() error {
 		a.store.mu.Unlock()
 	}
 	return nil
+}
+
+// SetMetadata records the metadata of a metric family, as a remote-write
+// sender reports it. Like the metadata given to appenders, it is kept in
+// memory only: senders send it again at an interval (Prometheus every
+// minute), and the TSDB keeps none that can be read back.
+func (s *Store) SetMetadata(family string, m metadata.Metadata) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.meta[family] = m
+}
+
+// Stats are the head's statistics, for /api/v1/status/tsdb.
+func (s *Store) Stats(statsByLabelName string, limit int) (*tsdb.Stats, error) {
+	return s.db.Head().Stats(statsByLabelName, limit), nil
+}
+
+// Flags are the store's settings under the names of the Prometheus flags
+// that set them, for /api/v1/status/flags.
+func (s *Store) Flags() map[string]string {
+	return map[string]string{
+		"storage.tsdb.retention.time": model.Duration(s.opts.Retention).String(),
+		"query.timeout":               model.Duration(s.opts.QueryTimeout).String(),
+		"query.max-samples":           strconv.Itoa(s.opts.MaxSamples),
+		"query.lookback-delta":        model.Duration(s.opts.LookbackDelta).String(),
+		"query.max-concurrency":       strconv.Itoa(s.opts.MaxConcurrentQueries),
+	}
 }
 
 // acquire waits for a query slot; release it with the returned function.
@@ -324,7 +354,7 @@ func (s *Store) labelQuery(_ context.Context, selectors []string, start, end tim
 }
 
 // Metadata implements [Source]. It knows the metadata given to appenders
-// since Open: the TSDB keeps none that can be read back.
+// and to SetMetadata since Open: the TSDB keeps none that can be read back.
 func (s *Store) Metadata(_ context.Context, metric string, limit int) (map[string][]metadata.Metadata, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

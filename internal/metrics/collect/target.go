@@ -46,6 +46,8 @@ type target struct {
 	// down is whether the last collection failed, known whether there was
 	// one: failures are logged when the state changes, not every interval.
 	down, known bool
+	// last is the outcome of the last collection, for Collector.Targets.
+	last lastCollection
 }
 
 // series is a series exposed by a target.
@@ -229,10 +231,12 @@ func (t *target) collect(ctx context.Context) {
 	if b.refused > 0 {
 		t.logger.Debug("storage refused samples (duplicate, out of order or too old)", "count", b.refused)
 	}
-	if serr := t.finish(b, t.now().Sub(start), err); serr != nil {
+	took := t.now().Sub(start)
+	if serr := t.finish(b, took, err); serr != nil {
 		rollback(b.app, t.logger)
 		t.logger.Error("record collection", "err", serr)
 		t.metrics.failures.WithLabelValues(t.job).Inc()
+		t.last.set(start, took, serr)
 		return
 	}
 	t.series = b.cur
@@ -241,6 +245,7 @@ func (t *target) collect(ctx context.Context) {
 		t.metrics.failures.WithLabelValues(t.job).Inc()
 	}
 	t.setHealth(err)
+	t.last.set(start, took, err)
 }
 
 func (t *target) newBatch(ctx context.Context, start time.Time) *batch {
