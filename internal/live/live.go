@@ -31,6 +31,9 @@ type Plan struct {
 	// Version is the dashboard's version, echoed in every push so a viewer on an older layout
 	// knows to reload it.
 	Version int64
+	// Key identifies the queries as expanded, echoed in every push so that a viewer adds the
+	// points only to a history loaded from the same expansion.
+	Key     string
 	Queries []Query
 }
 
@@ -211,6 +214,7 @@ type Push struct {
 	Type      string        `json:"type"` // "points"
 	Dashboard string        `json:"dashboard"`
 	Version   int64         `json:"version"`
+	Key       string        `json:"key"`
 	Time      int64         `json:"time"` // unix ms of the evaluation instant
 	Results   []QueryResult `json:"results"`
 }
@@ -224,7 +228,7 @@ type QueryResult struct {
 }
 
 func (s *Scheduler) push(ctx context.Context, log *slog.Logger, uid string, plan Plan, at time.Time, timeout time.Duration) {
-	msg := Push{Type: "points", Dashboard: uid, Version: plan.Version, Time: at.UnixMilli(),
+	msg := Push{Type: "points", Dashboard: uid, Version: plan.Version, Key: plan.Key, Time: at.UnixMilli(),
 		Results: make([]QueryResult, len(plan.Queries))}
 	for i, q := range plan.Queries {
 		msg.Results[i] = s.evaluate(ctx, q, at, timeout)
