@@ -148,7 +148,7 @@ func (v Variable) resolve(ctx context.Context, src Series, sc scope, window [2]t
 	}
 	if err != nil {
 		st.Error = err.Error()
-		st.Current = slices.Clone(v.Current)
+		st.Options, st.Current = []string{}, slices.Clone(v.Current)
 	} else {
 		st.Current = v.selection(st.Options)
 	}
@@ -186,6 +186,9 @@ func (v Variable) queryOptions(ctx context.Context, src Series, sc scope, window
 		}
 	}
 	sortOptions(options, v.Sort)
+	if options == nil {
+		options = []string{} // JSON's [], not null
+	}
 	return options, nil
 }
 

@@ -238,12 +238,17 @@ func TestQueryForms(t *testing.T) {
 	// Without a metrics source, or with a query of no known form, a variable keeps its saved
 	// selection and says why it has no options.
 	v := Variable{Name: "v", Type: "query", Query: "label_values(job)", Current: []string{"x"}}
-	if got, st := expand(t, nil, `up{job="$v"}`, v); got != `up{job="x"}` || st[0].Error == "" {
+	if got, st := expand(t, nil, `up{job="$v"}`, v); got != `up{job="x"}` || st[0].Error == "" || st[0].Options == nil {
 		t.Errorf("no source: %s %v", got, st)
 	}
 	v.Query = "up"
 	if _, st := expand(t, src, "$v", v); !strings.HasPrefix(st[0].Error, "use label_values") {
 		t.Errorf("unknown form: %v", st)
+	}
+	// No options found is an empty list, never null, for the browser to iterate.
+	v.Query = "label_values(nothing)"
+	if _, st := expand(t, src, "$v", v); st[0].Options == nil || st[0].Current == nil {
+		t.Errorf("nothing found: %#v", st[0])
 	}
 }
 

@@ -140,7 +140,8 @@ export function DashboardPage({ uid }: { uid: string }) {
               step: String(x.step / 1000),
             });
             try {
-              results.set(t.refId, await queryRange(q));
+              // Some Prometheus-compatible servers write an empty result as null.
+              results.set(t.refId, (await queryRange(q)) ?? []);
             } catch (e) {
               errors.set(p.id, `${t.refId}: ${e instanceof Error ? e.message : e}`);
             }
