@@ -18,8 +18,10 @@ import (
 	"github.com/huddle-dev/huddle/internal/roles"
 )
 
-// Request body limits: the largest legitimate dashboard (MaxPanels panels of MaxTargets long
-// queries) fits in a few MiB; an annotation is MaxAnnotationText characters and a few fields.
+// Request body limits: real dashboards fit many times over (a Grafana export of 125 panels is
+// about half a MiB), so this bound, before the model's, is what stops a body of MaxPanels panels
+// each of MaxTargets queries of the longest length; an annotation is MaxAnnotationText
+// characters and a few fields.
 const (
 	maxDashboardBody  = 4 << 20
 	maxAnnotationBody = 128 << 10
