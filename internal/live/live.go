@@ -7,7 +7,8 @@
 // aligned to the refresh interval (a 10 s dashboard is evaluated at :00, :10, …), so every
 // viewer, a reconnecting one included, agrees on the points' timestamps; a dashboard loses its worker
 // within one scan after its last viewer leaves. A newcomer loads history with a range query over
-// HTTP and then applies pushes, deduplicating by timestamp.
+// HTTP and then applies the pushes that carry its history's key (Plan.Key), deduplicating by
+// timestamp.
 package live
 
 import (
