@@ -77,3 +77,54 @@ test("a Grafana dashboard pasted into Import opens with what was not converted l
   await page.locator(".status.online").waitFor();
   assert.ok((await page.locator("section.panel").count()) > 3, "the converted panels are on the dashboard");
 });
+
+/** grafanaOf250 is a Grafana dashboard of 250 panels in 25 rows, every other one collapsed, whose
+ * queries use a query variable left at current {} (its first option) and an All variable. */
+function grafanaOf250() {
+  const kinds = [
+    ["stat", 'count(up{job="$job"})'],
+    ["bargauge", 'up{job=~"$jobs"}'],
+    ["timeseries", 'sum by (job) (up{job=~"$jobs"})'],
+    ["gauge", 'count(up{job="$job"})'],
+    ["table", 'up{job=~"$jobs"}'],
+  ];
+  const panels = [];
+  let y = 0;
+  for (let row = 0; row < 25; row++) {
+    const children = [];
+    for (let k = 0; k < 10; k++) {
+      const id = row * 10 + k + 1;
+      const [type, expr] = kinds[id % kinds.length];
+      children.push({ id, type, title: `P${id}`, gridPos: { x: (k % 4) * 6, y: y + 1 + Math.floor(k / 4) * 4, w: 6, h: 4 },
+        targets: [{ refId: "A", expr, instant: type !== "timeseries" }] });
+    }
+    const collapsed = row % 2 === 1;
+    panels.push({ id: 1000 + row, type: "row", title: `Row ${row}`, collapsed, gridPos: { x: 0, y, w: 24, h: 1 }, panels: collapsed ? children : [] });
+    if (!collapsed) panels.push(...children);
+    y += collapsed ? 1 : 13;
+  }
+  return {
+    uid: "g250", title: "Two hundred and fifty", schemaVersion: 39, refresh: "5s", time: { from: "now-15m", to: "now" },
+    templating: { list: [
+      { type: "query", name: "job", query: "label_values(up, job)", current: {}, sort: 1, refresh: 1 },
+      { type: "query", name: "jobs", query: "label_values(up, job)", current: {}, includeAll: true, multi: true, refresh: 2 },
+    ] },
+    panels,
+  };
+}
+
+test("a Grafana dashboard of 250 panels imports, and every panel shows data", { skip }, async () => {
+  const imported = await env.admin("POST", "/api/dashboards/import", { dashboard: grafanaOf250() });
+  assert.equal(imported.dashboard.panels.length, 250);
+  await page.goto(`/d/${imported.dashboard.uid}`);
+  await page.locator(".status.online").waitFor();
+  // current {} is the first option; the All variable starts on All.
+  await waitFor(async () => (await page.locator("#var-job").inputValue()) !== "", { what: "a job chosen" });
+  assert.deepEqual(await page.locator("#var-jobs option:checked").allTextContents(), ["All"]);
+  await waitFor(async () => (await page.locator("section.panel").count()) === 250, { what: "250 panels" });
+  const loading = page.locator("section.panel .panel-body .muted", { hasText: "Loading…" });
+  await waitFor(async () => (await loading.count()) === 0, { what: "every panel loaded", timeout: 60_000 });
+  assert.equal(await page.locator("section.panel .panel-error").count(), 0, "no panel has an error");
+  assert.ok((await page.locator(".bargauge .bar-row").count()) >= 50, "every bar gauge draws its bars");
+  await snap(page, "9b-250-panels");
+});

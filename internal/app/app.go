@@ -191,7 +191,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 func (a *App) buildDashboards(ctx context.Context) error {
 	dashHub := newDashboardHub(a.pubsub)
 	var err error
-	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.sql, Access: a.accounts, Notifier: dashHub, Logger: a.logger}); err != nil {
+	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.sql, Access: a.accounts, Notifier: dashHub,
+		Series: a.metrics.source, Logger: a.logger}); err != nil {
 		return fmt.Errorf("dashboards: %w", err)
 	}
 	if err := a.dashboards.Provision(ctx); err != nil {

@@ -43,8 +43,9 @@ func (d dashboardHub) SendToGroup(ctx context.Context, group string, data []byte
 	})
 }
 
-// livePlans turns a saved dashboard into what the live scheduler evaluates: every panel query,
-// with the dashboard's variables substituted as the browser substitutes them.
+// livePlans turns a saved dashboard into what the live scheduler evaluates: every panel query
+// as the dashboard service expands it for the dashboard's own time range, the expansion a
+// viewer of that range loads its history from.
 type livePlans struct{ dashboards *dashboard.Service }
 
 func (l livePlans) Plan(ctx context.Context, uid string) (live.Plan, error) {
@@ -58,9 +59,14 @@ func (l livePlans) Plan(ctx context.Context, uid string) (live.Plan, error) {
 	if refresh == 0 {
 		return plan, nil
 	}
-	for _, p := range d.Panels {
+	x, err := l.dashboards.ExpandOwnRange(ctx, d)
+	if err != nil {
+		return live.Plan{}, err
+	}
+	plan.Key = x.Key
+	for _, p := range x.Panels {
 		for _, t := range p.Targets {
-			plan.Queries = append(plan.Queries, live.Query{Panel: p.ID, RefID: t.RefID, Expr: d.Expand(t.Expr, refresh)})
+			plan.Queries = append(plan.Queries, live.Query{Panel: p.ID, RefID: t.RefID, Expr: t.Expr})
 		}
 	}
 	return plan, nil

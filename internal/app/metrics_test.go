@@ -35,10 +35,16 @@ func createKey(t *testing.T, b *browser, role string, scopes ...string) string {
 // with key as the basic-auth password (how Grafana Alloy and Prometheus send credentials).
 func remoteWrite(t *testing.T, base, key string, v float64, at time.Time) int {
 	t.Helper()
-	raw, err := (&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+	return remoteWriteSeries(t, base, key, prompb.TimeSeries{
 		Labels:  []prompb.Label{{Name: "__name__", Value: "pushed_total"}, {Name: "agent", Value: "alloy"}},
 		Samples: []prompb.Sample{{Value: v, Timestamp: at.UnixMilli()}},
-	}}}).Marshal()
+	})
+}
+
+// remoteWriteSeries pushes series in one remote-write request and returns its status.
+func remoteWriteSeries(t *testing.T, base, key string, series ...prompb.TimeSeries) int {
+	t.Helper()
+	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}

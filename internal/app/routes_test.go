@@ -61,6 +61,7 @@ var ownRouteRules = map[string]int{
 	"PUT /api/dashboards/{uid}":                     http.StatusUnauthorized,
 	"DELETE /api/dashboards/{uid}":                  http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/export":              http.StatusUnauthorized,
+	"GET /api/dashboards/{uid}/queries":             http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/annotations":         http.StatusUnauthorized,
 	"POST /api/dashboards/{uid}/annotations":        http.StatusUnauthorized,
 	"PUT /api/dashboards/{uid}/annotations/{id}":    http.StatusUnauthorized,

@@ -192,6 +192,9 @@ func TestDashboardBadInput(t *testing.T) {
 			{"bad refresh", `{"uid":"x","title":"t","refresh":"soon"}`, 400, "refresh", "not a duration"},
 			{"refresh too fast", `{"uid":"x","title":"t","refresh":"0s"}`, 400, "refresh", "at least 1s"},
 			{"bad time", `{"uid":"x","title":"t","time":{"from":"yesterday","to":"now"}}`, 400, "time.from", "not a time"},
+			{"bad variable regex", `{"uid":"x","title":"t","variables":[{"name":"v","type":"query","query":"label_values(job)","regex":"/(?=x)/"}]}`, 400, "variables[0].regex", "RE2"},
+			{"bad variable sort", `{"uid":"x","title":"t","variables":[{"name":"v","type":"custom","query":"a","sort":9}]}`, 400, "variables[0].sort", "0 (none) to 8"},
+			{"bad variable hide", `{"uid":"x","title":"t","variables":[{"name":"v","type":"custom","query":"a","hide":3}]}`, 400, "variables[0].hide", "hidden"},
 			{"too big", `{"uid":"x","title":"` + strings.Repeat("t", maxDashboardBody) + `"}`, 413, "", "larger than 4194304 bytes"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,10 @@
 //   - A Grafana dashboard imports as far as it converts, its unknown fields ignored, and the
 //     answer lists, one line each, the panels, queries, variables and settings that did not (but
 //     for display options without an equivalent here; see [ConvertGrafana]).
+//   - Variables are substituted here only, with Grafana's semantics ([Dashboard.Expand]): the
+//     browser loads history from the expansion GET /api/dashboards/{uid}/queries answers for its
+//     range, and the live scheduler evaluates the expansion of the dashboard's own range
+//     ([Service.ExpandOwnRange]). Both carry the same key when they are the same queries.
 //   - Viewers see; editors (per dashboard, overrides included) write dashboards and annotations,
 //     anyone's annotations included. Every route is declared in [Service.Routes] with its role
 //     and API key scope.

@@ -21,10 +21,12 @@ import (
 // line each, naming the panel, query or variable (empty, not nil, when everything converted).
 //
 // Converted: uid (a new one when Grafana's is not valid here), title, tags, time, refresh;
-// timeseries, stat, gauge and table panels, graph and singlestat as the timeseries and stat that
+// timeseries, stat, gauge, bargauge and table panels, graph and singlestat as the timeseries and stat that
 // replaced them, with their gridPos, Prometheus queries (expr, refId, legendFormat, instant),
 // unit, decimals, min, max and thresholds; panels of rows, placed without the rows; variables of
-// type query, custom, constant and interval, with their current values.
+// type query, custom, constant and interval, with their current values (current: {} is the
+// first option), multi-value, includeAll and allValue, hide, refresh, and the regex and sort of
+// query variables.
 //
 // Listed: other panel and variable types, queries of other datasources and hidden ones, rows,
 // annotation queries, links, transformations, field overrides, alert rules, repeats, time
@@ -180,8 +182,13 @@ type grafanaVariable struct {
 	} `json:"current"`
 	Multi      bool   `json:"multi"`
 	IncludeAll bool   `json:"includeAll"`
+	AllValue   string `json:"allValue"`
 	Regex      string `json:"regex"`
-	Auto       bool   `json:"auto"` // interval variables' auto option
+	// Sort, Hide and Refresh are numbers, but for refresh some versions wrote booleans.
+	Sort    json.RawMessage `json:"sort"`
+	Hide    json.RawMessage `json:"hide"`
+	Refresh json.RawMessage `json:"refresh"`
+	Auto    bool            `json:"auto"` // interval variables' auto option
 }
 
 // decodeGrafana decodes one part of a Grafana dashboard, with an error that names the field of
@@ -325,26 +332,28 @@ func (c *converter) variable(path, label string, g grafanaVariable) (Variable, b
 		c.skip("%s: datasource %q is not Prometheus", label, ds)
 		return Variable{}, false
 	}
-	v := Variable{Name: g.Name, Label: g.Label, Type: g.Type, Query: variableQuery(g.Query), Multi: g.Multi}
+	v := Variable{Name: g.Name, Label: g.Label, Type: g.Type, Query: variableQuery(g.Query), Multi: g.Multi,
+		IncludeAll: g.IncludeAll, AllValue: g.AllValue, Hide: number(g.Hide), Refresh: number(g.Refresh)}
+	if g.Type == "query" {
+		v.Regex, v.Sort = g.Regex, number(g.Sort)
+	}
 	for _, value := range stringList(g.Current.Value) {
-		// $__all and $__auto… stand for the All and auto options, which are not converted; an
-		// empty value is Grafana's "nothing chosen yet".
-		if value != "" && !strings.HasPrefix(value, "$__") {
+		// $__auto… stands for the auto option of interval variables, which is not converted;
+		// an empty value is Grafana's "nothing chosen yet", as is current: {}.
+		if value != "" && (value == AllValue || !strings.HasPrefix(value, "$__")) {
 			v.Current = append(v.Current, value)
 		}
+	}
+	if _, err := optionRegex(v.Regex); err != nil {
+		c.skip("%s: regex %v; its options are not filtered", label, err)
+		v.Regex = ""
 	}
 	if err := v.check(path); err != nil {
 		c.skip("%s: %v; not imported", label, err)
 		return Variable{}, false
 	}
-	if g.IncludeAll {
-		c.skip(`%s: the "All" option is not supported`, label)
-	}
 	if g.Auto && g.Type == "interval" {
 		c.skip("%s: the auto option is not supported", label)
-	}
-	if g.Regex != "" {
-		c.skip("%s: regex %q is not applied to its values", label, httpapi.Truncate(g.Regex, 64))
 	}
 	return v, true
 }
@@ -360,6 +369,19 @@ func variableQuery(raw json.RawMessage) string {
 	}
 	_ = json.Unmarshal(raw, &o) // anything else is no query
 	return o.Query
+}
+
+// number reads one of Grafana's enumerations: a number, true as 1, anything else 0.
+func number(raw json.RawMessage) int {
+	var n int
+	if json.Unmarshal(raw, &n) == nil {
+		return n
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil && b {
+		return 1
+	}
+	return 0
 }
 
 // stringList reads a string or a list of strings; anything else is no value.
@@ -408,7 +430,7 @@ func foreignDatasource(raw json.RawMessage) string {
 var grafanaPanelTypes = map[string]string{
 	"timeseries": PanelTimeSeries, "graph": PanelTimeSeries,
 	"stat": PanelStat, "singlestat": PanelStat,
-	"gauge": PanelGauge, "table": PanelTable,
+	"gauge": PanelGauge, "bargauge": PanelBarGauge, "table": PanelTable,
 }
 
 // placed is a Grafana panel with its path in the JSON, fitted on the grid and moved to its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,7 +168,7 @@ func TestConvertGrafanaKeepsMaxPanels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`panel 500 "one too many": more than 100 panels; not imported`}
+	want := []string{fmt.Sprintf(`panel 500 "one too many": more than %d panels; not imported`, MaxPanels)}
 	if len(d.Panels) != MaxPanels || strings.Join(skipped, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%d panels, skipped %q", len(d.Panels), skipped)
 	}

@@ -11,14 +11,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/roles"
 )
 
-// Request body limits: the largest legitimate dashboard (MaxPanels panels of MaxTargets long
-// queries) fits in a few MiB; an annotation is MaxAnnotationText characters and a few fields.
+// Request body limits: real dashboards fit many times over (a Grafana export of 125 panels is
+// about half a MiB), so this bound, before the model's, is what stops a body of MaxPanels panels
+// each of MaxTargets queries of the longest length; an annotation is MaxAnnotationText
+// characters and a few fields.
 const (
 	maxDashboardBody  = 4 << 20
 	maxAnnotationBody = 128 << 10
@@ -39,6 +42,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Pattern: "/api/dashboards/{uid}", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleGet},
 		{Method: "PUT", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleUpdate},
 		{Method: "DELETE", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleDelete},
+		{Method: "GET", Pattern: "/api/dashboards/{uid}/queries", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleQueries},
 		{Method: "GET", Pattern: "/api/dashboards/{uid}/export", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleExport},
 		{Method: "GET", Pattern: "/api/dashboards/{uid}/annotations", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleDashboardAnnotations},
 		{Method: "POST", Pattern: "/api/dashboards/{uid}/annotations", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleCreateAnnotation},
@@ -137,6 +141,41 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 	// The uid is a safe file name: ValidUID allows letters, digits, '-' and '_' only.
 	w.Header().Set("Content-Disposition", `attachment; filename="`+uid+`.json"`)
 	httpapi.WriteJSON(w, http.StatusOK, st.Dashboard)
+	return nil
+}
+
+// maxQueriesSpan bounds the range a dashboard's queries are expanded for.
+const maxQueriesSpan = 5 * 366 * 24 * time.Hour
+
+// handleQueries answers a dashboard's queries expanded for the range from–to (unix ms): its
+// variables resolved, the step, and every panel's targets, which the browser then evaluates.
+func (s *Service) handleQueries(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	for name := range v {
+		if name != "from" && name != "to" {
+			return invalid(httpapi.Truncate(name, 32), "unknown query parameter: use from and to")
+		}
+	}
+	from, err := intParam(v, "from")
+	if err != nil {
+		return err
+	}
+	to, err := intParam(v, "to")
+	if err != nil {
+		return err
+	}
+	if !v.Has("from") || !v.Has("to") || to <= from || to-from > maxQueriesSpan.Milliseconds() {
+		return invalid("from", "from and to are unix milliseconds, from before to, at most %d days apart", maxQueriesSpan/(24*time.Hour))
+	}
+	st, err := s.Get(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	x, err := s.Expand(r.Context(), st.Dashboard, time.UnixMilli(from), time.UnixMilli(to))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, x)
 	return nil
 }
 

@@ -40,16 +40,37 @@ type TimeRange struct {
 	To   string `json:"to"`
 }
 
-// Variable is a dashboard variable, referred to as $name in queries.
+// Variable is a dashboard variable, referred to as $name or ${name} in queries, with Grafana's
+// semantics (see [Dashboard.Expand]).
 type Variable struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
-	// Type is query (Query is a PromQL expression whose label values are the options), custom
-	// (Query is a comma-separated list), constant or interval (a list of durations).
+	// Type is query (Query finds the options: label_values(label), label_values(selector,
+	// label), label_names(), metrics(regex) or query_result(expr)), custom (Query is a
+	// comma-separated list), constant (Query is the value) or interval (a list of durations).
 	Type  string `json:"type"`
 	Query string `json:"query"`
-	Multi bool   `json:"multi,omitempty"`
-	// Current is the selection the dashboard opens with.
+	// Regex keeps the options of a query variable that it matches, each as the text of its
+	// first group (or of the group named value or text) when it has one. Grafana writes it as
+	// /pattern/flags or as a bare pattern.
+	Regex string `json:"regex,omitempty"`
+	// Sort orders a query variable's options, with Grafana's numbers: 0 as found, 1 and 2
+	// alphabetical, 3 and 4 by the first number in each, 5 and 6 alphabetical ignoring case, 7
+	// and 8 natural (odd ascending, even descending).
+	Sort  int  `json:"sort,omitempty"`
+	Multi bool `json:"multi,omitempty"`
+	// IncludeAll adds the option All ($__all), which stands for every option, or for AllValue
+	// when it is set.
+	IncludeAll bool   `json:"includeAll,omitempty"`
+	AllValue   string `json:"allValue,omitempty"`
+	// Hide is 0 to show the variable, 1 to show it without its label, 2 not to show it.
+	Hide int `json:"hide,omitempty"`
+	// Refresh says over which time range a query variable's options are found: 2 ("on time
+	// range change") over the range being viewed; 0 and 1 ("on dashboard load") over the
+	// dashboard's own time range, whatever range a viewer picks.
+	Refresh int `json:"refresh,omitempty"`
+	// Current is the selection everyone on the dashboard sees: values, or [$__all]. Empty, or
+	// none of the options, means the first option (All when there is one), as in Grafana.
 	Current []string `json:"current,omitempty"`
 }
 
@@ -101,9 +122,11 @@ const (
 	PanelStat       = "stat"
 	PanelGauge      = "gauge"
 	PanelTable      = "table"
+	// PanelBarGauge draws the latest value of every series as a bar from min to max.
+	PanelBarGauge = "bargauge"
 )
 
-var panelTypes = []string{PanelTimeSeries, PanelStat, PanelGauge, PanelTable}
+var panelTypes = []string{PanelTimeSeries, PanelStat, PanelGauge, PanelBarGauge, PanelTable}
 
 var variableTypes = []string{"query", "custom", "constant", "interval"}
 
@@ -111,9 +134,9 @@ var variableTypes = []string{"query", "custom", "constant", "interval"}
 // query per target per interval) or a browser.
 const (
 	GridColumns      = 24
-	maxGridRows      = 1000
+	maxGridRows      = 5000
 	maxPanelHeight   = 100
-	MaxPanels        = 100
+	MaxPanels        = 300
 	MaxTargets       = 10
 	maxVariables     = 50
 	maxTags          = 20
@@ -323,6 +346,23 @@ func (v *Variable) check(field string) error {
 	}
 	if err := checkText(field+".query", v.Query, 0, maxExprLen); err != nil {
 		return err
+	}
+	if err := checkText(field+".regex", v.Regex, 0, maxExprLen); err != nil {
+		return err
+	}
+	if _, err := optionRegex(v.Regex); err != nil {
+		return invalid(field+".regex", "%v", err)
+	}
+	if err := checkText(field+".allValue", v.AllValue, 0, maxExprLen); err != nil {
+		return err
+	}
+	switch {
+	case v.Sort < 0 || v.Sort > 8:
+		return invalid(field+".sort", "must be 0 (none) to 8, as Grafana numbers its orders")
+	case v.Hide < 0 || v.Hide > 2:
+		return invalid(field+".hide", "must be 0 (shown), 1 (without its label) or 2 (hidden)")
+	case v.Refresh < 0 || v.Refresh > 2:
+		return invalid(field+".refresh", "must be 0 or 1 (options over the dashboard's time range) or 2 (over the range viewed)")
 	}
 	if len(v.Current) > maxCurrentValues {
 		return invalid(field+".current", "at most %d values", maxCurrentValues)

@@ -117,8 +117,13 @@ func ThisHost() Dashboard {
 					{RefID: "A", Expr: `sum(rate(huddle_messages_received_total{job="huddle"}[1m]))`, LegendFormat: "received"},
 					{RefID: "B", Expr: `sum(rate(huddle_messages_delivered_total{job="huddle"}[1m]))`, LegendFormat: "delivered"},
 				}},
-			{ID: 11, Type: PanelTable, Title: "Filesystems", GridPos: GridPos{X: 0, Y: 28, W: 24, H: 8}, Unit: "percent",
+			{ID: 11, Type: PanelTable, Title: "Filesystems", GridPos: GridPos{X: 0, Y: 28, W: 12, H: 8}, Unit: "percent",
 				Thresholds: traffic,
+				Targets: []Target{
+					{RefID: "A", Expr: fsUsed, LegendFormat: "{{mountpoint}}", Instant: true},
+				}},
+			{ID: 12, Type: PanelBarGauge, Title: "Filesystem use", GridPos: GridPos{X: 12, Y: 28, W: 12, H: 8}, Unit: "percent",
+				Min: f(0), Max: f(100), Thresholds: traffic,
 				Targets: []Target{
 					{RefID: "A", Expr: fsUsed, LegendFormat: "{{mountpoint}}", Instant: true},
 				}},

@@ -49,7 +49,10 @@ type Options struct {
 	Access Access // required
 	// Notifier tells viewers about changes; nil sends nothing (a server without a hub, a CLI).
 	Notifier Notifier
-	Logger   *slog.Logger // default: discard
+	// Series is where query variables find their options; nil leaves them without options,
+	// each saying so.
+	Series Series
+	Logger *slog.Logger // default: discard
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -60,6 +63,7 @@ type Service struct {
 	store    Store
 	access   Access
 	notifier Notifier
+	series   Series
 	logger   *slog.Logger
 	now      func() time.Time
 }
@@ -72,7 +76,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Access == nil {
 		return nil, errors.New("dashboard: Options.Access is required")
 	}
-	s := &Service{store: opts.Store, access: opts.Access, notifier: opts.Notifier, logger: opts.Logger, now: opts.Now}
+	s := &Service{store: opts.Store, access: opts.Access, notifier: opts.Notifier, series: opts.Series, logger: opts.Logger, now: opts.Now}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -398,6 +402,26 @@ func (s *Service) Delete(ctx context.Context, by Author, uid string) error {
 	s.logger.Info("dashboard deleted", "dashboard", uid, "by", by.Login)
 	s.notify(ctx, Event{Type: EventDashboardDeleted, Dashboard: uid, By: by.Login})
 	return nil
+}
+
+// Expand resolves d's variables and expands its queries for the range from–to, as a viewer of
+// that range sees them (see [Dashboard.Expand]).
+func (s *Service) Expand(ctx context.Context, d Dashboard, from, to time.Time) (Expansion, error) {
+	ownFrom, ownTo, err := d.Time.Resolve(s.now())
+	if err != nil {
+		return Expansion{}, fmt.Errorf("dashboard %s: %w", d.UID, err)
+	}
+	return d.Expand(ctx, s.series, from, to, ownFrom, ownTo), nil
+}
+
+// ExpandOwnRange expands d's queries for its own time range as of now: what the live scheduler
+// evaluates, and what a viewer of that range loads as history.
+func (s *Service) ExpandOwnRange(ctx context.Context, d Dashboard) (Expansion, error) {
+	from, to, err := d.Time.Resolve(s.now())
+	if err != nil {
+		return Expansion{}, fmt.Errorf("dashboard %s: %w", d.UID, err)
+	}
+	return d.Expand(ctx, s.series, from, to, from, to), nil
 }
 
 // NewUID returns a random dashboard uid: 12 lower-case letters and digits (60 bits).

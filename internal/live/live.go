@@ -7,7 +7,8 @@
 // aligned to the refresh interval (a 10 s dashboard is evaluated at :00, :10, …), so every
 // viewer, a reconnecting one included, agrees on the points' timestamps; a dashboard loses its worker
 // within one scan after its last viewer leaves. A newcomer loads history with a range query over
-// HTTP and then applies pushes, deduplicating by timestamp.
+// HTTP and then applies the pushes that carry its history's key (Plan.Key), deduplicating by
+// timestamp.
 package live
 
 import (
@@ -31,6 +32,9 @@ type Plan struct {
 	// Version is the dashboard's version, echoed in every push so a viewer on an older layout
 	// knows to reload it.
 	Version int64
+	// Key identifies the queries as expanded, echoed in every push so that a viewer adds the
+	// points only to a history loaded from the same expansion.
+	Key     string
 	Queries []Query
 }
 
@@ -211,6 +215,7 @@ type Push struct {
 	Type      string        `json:"type"` // "points"
 	Dashboard string        `json:"dashboard"`
 	Version   int64         `json:"version"`
+	Key       string        `json:"key"`
 	Time      int64         `json:"time"` // unix ms of the evaluation instant
 	Results   []QueryResult `json:"results"`
 }
@@ -224,7 +229,7 @@ type QueryResult struct {
 }
 
 func (s *Scheduler) push(ctx context.Context, log *slog.Logger, uid string, plan Plan, at time.Time, timeout time.Duration) {
-	msg := Push{Type: "points", Dashboard: uid, Version: plan.Version, Time: at.UnixMilli(),
+	msg := Push{Type: "points", Dashboard: uid, Version: plan.Version, Key: plan.Key, Time: at.UnixMilli(),
 		Results: make([]QueryResult, len(plan.Queries))}
 	for i, q := range plan.Queries {
 		msg.Results[i] = s.evaluate(ctx, q, at, timeout)

@@ -3,8 +3,8 @@ import { api, ApiError, queryRange } from "./api";
 import { PanelData, type Answer } from "./data";
 import { DashboardHub, type Negotiated, type Status } from "./hub";
 import type { Annotation, Dashboard, Panel, StoredDashboard, TimeRange } from "./model";
-import { isRelative, parseDuration, resolveTime, stepFor, type Range } from "./time";
-import { applyVariables } from "./variables";
+import { isRelative, resolveTime, type Range } from "./time";
+import { loadExpansion, type Expansion } from "./variables";
 import {
   applyPeer,
   parsePeer,
@@ -29,6 +29,8 @@ interface Push {
   type: "points";
   dashboard: string;
   version: number;
+  /** key is the key of the expansion whose queries the points are of. */
+  key: string;
   time: number;
   results: ({ panel: number; refId: string } & Answer)[];
 }
@@ -56,10 +58,6 @@ function resolveRange(r: TimeRange): Range {
   return { from: resolveTime(r.from, now) ?? now - 3_600_000, to: resolveTime(r.to, now) ?? now };
 }
 
-function refreshMs(d: Dashboard): number {
-  return parseDuration(d.refresh) ?? 0;
-}
-
 export function DashboardPage({ uid }: { uid: string }) {
   const [stored, setStored] = useState<StoredDashboard | null>(null);
   const [loadError, setLoadError] = useState("");
@@ -78,9 +76,9 @@ export function DashboardPage({ uid }: { uid: string }) {
   const [draft, setDraft] = useState<AnnotationDraft | null>(null);
   const [panelDraft, setPanelDraft] = useState<Panel | null>(null);
   const [showSide, setShowSide] = useState(true);
+  const [expansion, setExpansion] = useState<Expansion | null>(null);
 
   const data = useRef(new Map<number, PanelData>());
-  const historyLoad = useRef(0);
   const hub = useRef<DashboardHub | null>(null);
   const annotationSeq = useRef(0);
   const storedRef = useRef(stored);
@@ -90,6 +88,11 @@ export function DashboardPage({ uid }: { uid: string }) {
   const lastActivity = useRef(Date.now());
   const boardRef = useRef<HTMLDivElement>(null);
   const saving = useRef<{ seen: number } | null>(null);
+  const expansionRef = useRef(expansion);
+  expansionRef.current = expansion;
+  /** loads counts history loads, so that only the latest one's answers are kept. */
+  const loads = useRef(0);
+  const lastLoad = useRef(0);
 
   const dash = stored?.dashboard;
   const canEdit = stored?.meta.canEdit ?? false;
@@ -108,35 +111,42 @@ export function DashboardPage({ uid }: { uid: string }) {
     }
   }, [uid]);
 
-  /** loadHistory fetches every panel's range over HTTP; live pushes then extend it. Each panel
-   * shows its history as soon as its own queries are answered, so a slow, failing or empty panel
-   * holds back none of the others. */
-  const loadHistory = useCallback(async (d: Dashboard, tr: TimeRange) => {
+  /** loadHistory asks the server for the dashboard's queries expanded for the range, then
+   * fetches every panel's range over HTTP; live pushes of the same expansion then extend it.
+   * Each panel shows its history as soon as its own queries are answered, so a slow, failing or
+   * empty panel holds back none of the others. */
+  const loadHistory = useCallback(async (tr: TimeRange) => {
     const r = resolveRange(tr);
-    const step = stepFor(r, refreshMs(d));
-    setRange(r);
-    // Evaluation instants on multiples of the step, as the live pushes and the server's range
-    // cache use, so history and pushes share timestamps and repeated loads share cache entries.
-    const start = Math.ceil(r.from / step) * step;
     // A newer load (another range, a saved layout) supersedes this one, whichever answers last.
-    const load = ++historyLoad.current;
+    const seq = ++loads.current;
+    lastLoad.current = Date.now();
+    let x: Expansion;
+    try {
+      x = await loadExpansion(uid, r);
+    } catch (e) {
+      if (seq === loads.current) setNotice(`The panels' queries could not be loaded: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
+    if (seq !== loads.current) return;
+    setRange(r);
+    setExpansion(x);
     // Until its new history is in, a panel keeps showing what it had; removed panels go.
     const kept = new Map<number, PanelData>();
-    for (const p of d.panels) {
+    for (const p of x.panels) {
       const pd = data.current.get(p.id);
       if (pd) kept.set(p.id, pd);
     }
     data.current = kept;
     await Promise.all(
-      d.panels.map(async (p) => {
+      x.panels.map(async (p) => {
         const answers = new Map<string, Answer>();
         await Promise.all(
           p.targets.map(async (t) => {
             const q = new URLSearchParams({
-              query: applyVariables(t.expr, d.variables, step),
-              start: String(start / 1000),
-              end: String(r.to / 1000),
-              step: String(step / 1000),
+              query: t.expr,
+              start: String(x.start / 1000),
+              end: String(x.end / 1000),
+              step: String(x.step / 1000),
             });
             try {
               answers.set(t.refId, { result: await queryRange(q) });
@@ -145,14 +155,14 @@ export function DashboardPage({ uid }: { uid: string }) {
             }
           }),
         );
-        if (load !== historyLoad.current) return;
+        if (seq !== loads.current) return;
         const pd = new PanelData(Object.fromEntries(p.targets.map((t) => [t.refId, t.legendFormat])));
         pd.reset(answers);
         data.current.set(p.id, pd);
         setRevision((v) => v + 1);
       }),
     );
-  }, []);
+  }, [uid]);
 
   const loadAnnotations = useCallback(async (since?: number) => {
     const q = since !== undefined ? `?since=${since}` : `?limit=1000`;
@@ -179,14 +189,24 @@ export function DashboardPage({ uid }: { uid: string }) {
   }, [loadDashboard, loadAnnotations]);
 
   // History whenever the dashboard's queries or the time range change.
-  const queriesKey = dash ? JSON.stringify([dash.panels.map((p) => [p.id, p.targets]), dash.variables, dash.refresh]) : "";
+  const queriesKey = dash ? JSON.stringify([dash.panels.map((p) => [p.id, p.targets]), dash.variables, dash.refresh, dash.time]) : "";
   useEffect(() => {
-    if (dash && timeRange) loadHistory(dash, timeRange);
+    if (dash && timeRange) loadHistory(timeRange);
   }, [queriesKey, timeRange?.from, timeRange?.to]);
 
   const onPush = useCallback((push: Push) => {
     const tr = timeRef.current;
     if (!tr || !isRelative(tr)) return; // a zoomed-in past range does not move
+    if (push.version > (storedRef.current?.dashboard.version ?? 0)) loadDashboard();
+    const x = expansionRef.current;
+    if (!x) return; // the history being loaded will hold these points
+    if (push.key !== x.key) {
+      // The points are of other queries than the history shown (another range, hence another
+      // $__interval, or variables resolved otherwise since): the history is loaded again
+      // instead, at most once per step, when a new point of its own is due.
+      if (Date.now() - lastLoad.current >= x.step) loadHistory(tr);
+      return;
+    }
     const byPanel = new Map<number, Map<string, Answer>>();
     for (const r of push.results) {
       let m = byPanel.get(r.panel);
@@ -202,8 +222,7 @@ export function DashboardPage({ uid }: { uid: string }) {
     }
     setRange(r);
     setRevision((v) => v + 1);
-    if (push.version > (storedRef.current?.dashboard.version ?? 0)) loadDashboard();
-  }, [loadDashboard]);
+  }, [loadDashboard, loadHistory]);
 
   const onChange = useCallback((ev: ChangeEvent) => {
     if (ev.type.startsWith("annotation.") && ev.annotation) {
@@ -270,7 +289,7 @@ export function DashboardPage({ uid }: { uid: string }) {
   const resync = useCallback(async () => {
     const st = await loadDashboard();
     await loadAnnotations(annotationSeq.current);
-    if (st && timeRef.current) await loadHistory(st.dashboard, timeRef.current);
+    if (st && timeRef.current) await loadHistory(timeRef.current);
   }, [loadDashboard, loadAnnotations, loadHistory]);
 
   const sendPresence = () => {
@@ -504,7 +523,7 @@ export function DashboardPage({ uid }: { uid: string }) {
           <span>Following {followed.name}. Scroll, click or press a key to stop.</span>
         </div>
       )}
-      <VariableBar variables={dash.variables} canEdit={canEdit} onChange={(variables) => save({ ...dash, variables })} />
+      <VariableBar variables={dash.variables} states={expansion?.variables} canEdit={canEdit} onChange={(variables) => save({ ...dash, variables })} />
       <main class="layout">
         <div class={`board ${editing ? "editing" : ""}`} ref={boardRef}>
           <Grid

@@ -6,6 +6,7 @@ const types: [PanelType, string][] = [
   ["timeseries", "Time series"],
   ["stat", "Stat"],
   ["gauge", "Gauge"],
+  ["bargauge", "Bar gauge"],
   ["table", "Table"],
 ];
 const units = ["short", "percent", "percentunit", "bytes", "Bps", "bps", "s", "ms", "ops", "reqps"];

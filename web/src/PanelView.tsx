@@ -3,6 +3,7 @@ import type { PanelData } from "./data";
 import type { Annotation, Panel } from "./model";
 import { TimeSeries, type Crosshair } from "./panels/TimeSeries";
 import { Gauge, Stat, Table } from "./panels/Single";
+import { BarGauge } from "./panels/BarGauge";
 
 interface PanelViewProps {
   panel: Panel;
@@ -54,6 +55,9 @@ export function PanelView(p: PanelViewProps) {
         break;
       case "gauge":
         body = <Gauge data={p.data} {...single} />;
+        break;
+      case "bargauge":
+        body = <BarGauge data={p.data} {...single} />;
         break;
       case "table":
         body = <Table data={p.data} {...single} />;

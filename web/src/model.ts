@@ -17,7 +17,7 @@ export interface Threshold {
   color: string;
 }
 
-export type PanelType = "timeseries" | "stat" | "gauge" | "table";
+export type PanelType = "timeseries" | "stat" | "gauge" | "bargauge" | "table";
 
 export interface GridPos {
   x: number;
@@ -45,7 +45,15 @@ export interface Variable {
   label?: string;
   type: "query" | "custom" | "constant" | "interval";
   query: string;
+  regex?: string;
+  sort?: number;
   multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string;
+  /** 0 shown, 1 shown without its label, 2 not shown. */
+  hide?: number;
+  refresh?: number;
+  /** Values, or ["$__all"]; empty means the first option, as in Grafana. */
   current?: string[];
 }
 

@@ -50,22 +50,7 @@ export function isRelative(r: { to: string }): boolean {
   return r.to.trim() === "now";
 }
 
-export function formatDuration(ms: number): string {
-  for (const [u, v] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (ms >= v && ms % v === 0) return `${ms / v}${u}`;
-  }
-  return `${Math.round(ms / 1000)}s`;
-}
-
 export const quickRanges = ["5m", "15m", "1h", "3h", "6h", "12h", "24h", "2d", "7d"];
-
-/** stepFor picks a range query step: the refresh interval, or coarser so that a range has at
- * most about 720 points per series. */
-export function stepFor(range: Range, refreshMs: number): number {
-  const min = Math.max(refreshMs, 1000);
-  const wanted = Math.ceil((range.to - range.from) / 720);
-  return Math.max(min, Math.ceil(wanted / 1000) * 1000);
-}
 
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString(undefined, {

@@ -1,66 +1,37 @@
-// Dashboard variables in queries: $name, ${name} and the range-dependent $__rate_interval and
-// $__interval, substituted the same way the server substitutes them for live pushes.
-import { prom } from "./api";
-import type { PromSample } from "./data";
-import type { Variable } from "./model";
-import { formatDuration } from "./time";
+// A dashboard's queries as the server expands them for a time range: its variables resolved
+// (options and selection) and every panel's targets with the variables substituted. The server
+// is the one place variables are substituted; live pushes are evaluated from the same expansion
+// and carry its key, so a panel's history and its live points are one series.
+import { api } from "./api";
+import type { Target } from "./model";
+import type { Range } from "./time";
 
-function escapeRegex(v: string): string {
-  return v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** allValue is the selection of a variable's All option. */
+export const allValue = "$__all";
+
+export interface VariableState {
+  name: string;
+  /** options are the values to choose from, the All option aside. */
+  options: string[];
+  /** current is the selection in effect: ["$__all"], values among the options, or empty. */
+  current: string[];
+  error?: string;
 }
 
-/** variableValue is the text a variable stands for: its single value, or for several an
- * alternation for =~ matchers. */
-export function variableValue(v: Variable): string {
-  const values = v.current && v.current.length > 0 ? v.current : v.type === "custom" ? v.query.split(",").slice(0, 1) : [v.query];
-  const trimmed = values.map((x) => x.trim());
-  if (trimmed.length === 1) return trimmed[0];
-  return "(" + trimmed.map(escapeRegex).join("|") + ")";
+export interface Expansion {
+  version: number;
+  /** start, end and step (ms) are the range queries' parameters. */
+  start: number;
+  end: number;
+  step: number;
+  /** key identifies the step and the expanded queries; live pushes carry the key they evaluate. */
+  key: string;
+  variables: VariableState[];
+  panels: { id: number; targets: Target[] }[];
 }
 
-/** rateInterval is Grafana's $__rate_interval for a 10 s scrape interval and the given step. */
-export function rateInterval(stepMs: number): string {
-  return formatDuration(Math.max(40_000, stepMs + 10_000));
-}
-
-export function applyVariables(expr: string, vars: Variable[], stepMs: number): string {
-  const values = new Map<string, string>(vars.map((v) => [v.name, variableValue(v)]));
-  values.set("__rate_interval", rateInterval(stepMs));
-  values.set("__interval", formatDuration(stepMs));
-  return expr.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, a?: string, b?: string) => {
-    const name = a ?? b ?? "";
-    return values.get(name) ?? whole;
-  });
-}
-
-const labelValues = /^\s*label_values\(\s*(?:(.+?)\s*,\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$/;
-const queryResult = /^\s*query_result\((.+)\)\s*$/;
-
-/** variableOptions lists what a variable can be set to: a custom or interval variable's list, or
- * the values a query variable finds, in Grafana's forms label_values(label),
- * label_values(selector, label) and query_result(expr). */
-export async function variableOptions(v: Variable): Promise<string[]> {
-  switch (v.type) {
-    case "custom":
-    case "interval":
-      return v.query.split(",").map((x) => x.trim()).filter(Boolean);
-    case "constant":
-      return [v.query];
-  }
-  const lv = labelValues.exec(v.query);
-  if (lv) {
-    const params = new URLSearchParams();
-    if (lv[1]) params.set("match[]", lv[1]);
-    return prom<string[]>(`/api/v1/label/${encodeURIComponent(lv[2])}/values`, params);
-  }
-  const qr = queryResult.exec(v.query);
-  if (qr) {
-    const res = await prom<{ result: PromSample[] }>("/api/v1/query", new URLSearchParams({ query: qr[1] }));
-    return res.result.map((s) => {
-      const { __name__: name = "", ...labels } = s.metric;
-      const inner = Object.entries(labels).map(([k, val]) => `${k}="${val}"`).join(",");
-      return `${name}{${inner}} ${s.value?.[1] ?? ""}`;
-    });
-  }
-  throw new Error(`variable $${v.name}: use label_values(label), label_values(selector, label) or query_result(expr)`);
+/** loadExpansion asks the server for a dashboard's queries expanded for range. */
+export function loadExpansion(uid: string, range: Range): Promise<Expansion> {
+  const q = new URLSearchParams({ from: String(Math.floor(range.from)), to: String(Math.ceil(range.to)) });
+  return api<Expansion>("GET", `/api/dashboards/${encodeURIComponent(uid)}/queries?${q}`);
 }
