@@ -291,10 +291,22 @@ func (a *API) queryRange(r *http.Request) (any, error) {
 }
 
 // resultData shapes a query result as Prometheus does, with at most ten
-// warnings and ten infos.
+// warnings and ten infos, and an empty matrix or vector as [] (the engine
+// may return nil; Prometheus's JSON codec writes an array regardless).
 func resultData(expr string, res *promql.Result) any {
 	warnings, infos := res.Warnings.AsStrings(expr, 10, 10)
-	return withNotes{data: queryData{ResultType: res.Value.Type(), Result: res.Value}, warnings: warnings, infos: infos}
+	value := res.Value
+	switch v := value.(type) {
+	case promql.Matrix:
+		if v == nil {
+			value = promql.Matrix{}
+		}
+	case promql.Vector:
+		if v == nil {
+			value = promql.Vector{}
+		}
+	}
+	return withNotes{data: queryData{ResultType: value.Type(), Result: value}, warnings: warnings, infos: infos}
 }
 
 type queryData struct {
