@@ -3,9 +3,7 @@ package metrics
 import (
 	"container/list"
 	"context"
-	"errors"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -34,10 +32,6 @@ type CacheOptions struct {
 	// the TSDB head's window, or data past retention) can go unseen.
 	// Default 1 hour.
 	TTL time.Duration
-	// SplitSteps is the number of steps above which a range that must be
-	// evaluated is split in two halves evaluated at once, using a second
-	// core. Zero means never split.
-	SplitSteps int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -144,25 +138,13 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 		return &promql.Result{Value: cover[0].from.slice(s, e)}, nil
 	}
 	// Steps up to final are cached and later ones are not, so a gap
-	// across final is evaluated as two pieces; a long gap is evaluated in
-	// halves at once.
+	// across final is evaluated as two pieces.
 	var plan []piece
 	for _, p := range cover {
-		if p.from != nil {
+		if p.from == nil && p.start <= final && final < p.end {
+			plan = append(plan, piece{start: p.start, end: final}, piece{start: final + st, end: p.end})
+		} else {
 			plan = append(plan, p)
-			continue
-		}
-		cut := []piece{p}
-		if p.start <= final && final < p.end {
-			cut = []piece{{start: p.start, end: final}, {start: final + st, end: p.end}}
-		}
-		for _, q := range cut {
-			if n := (q.end-q.start)/st + 1; c.opts.SplitSteps > 0 && n > int64(c.opts.SplitSteps) {
-				mid := q.start + n/2*st
-				plan = append(plan, piece{start: q.start, end: mid - st}, piece{start: mid, end: q.end})
-			} else {
-				plan = append(plan, q)
-			}
 		}
 	}
 	var todo []*piece
@@ -205,12 +187,12 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 	if store {
 		for run := 0; run < len(plan); {
 			next := run
-			fresh := false
+			evaluated := false
 			for next < len(plan) && plan[next].cacheable(final) {
-				fresh = fresh || plan[next].res != nil
+				evaluated = evaluated || plan[next].res != nil
 				next++
 			}
-			if fresh {
+			if evaluated {
 				c.put(key, plan[run].start, plan[next-1].end, window(joined, plan[run].start, plan[next-1].end), now)
 			}
 			run = next + 1
@@ -225,21 +207,17 @@ func (p *piece) cacheable(final int64) bool {
 	return p.from != nil || p.end <= final && len(p.res.Warnings) == 0
 }
 
-// evaluate runs the Source on every piece at once (in the order given
-// when there is one core), and returns the first error.
+// evaluate runs the Source on the pieces one after the other: evaluating
+// them at once on this two-core machine was measured slower (BENCHMARKS.md).
 func (c *Cache) evaluate(ctx context.Context, expr string, todo []*piece, step time.Duration) error {
-	errs := make([]error, len(todo))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for i, p := range todo {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			p.res, errs[i] = c.Source.QueryRange(ctx, expr, timestamp.Time(p.start), timestamp.Time(p.end), step)
-		})
+	for _, p := range todo {
+		res, err := c.Source.QueryRange(ctx, expr, timestamp.Time(p.start), timestamp.Time(p.end), step)
+		if err != nil {
+			return err
+		}
+		p.res = res
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // join concatenates the pieces' series in time, sorted by labels as the

@@ -91,8 +91,6 @@ func TestCache(t *testing.T) {
 			[]span{{-30 * m, -20 * m}, {-30 * m, -20 * m}}, 0},
 		{"an extent expires after its TTL", CacheOptions{}, []query{q(-30*m, -10*m), {rate, span{-30 * m, -10 * m}, 30 * time.Second, 61 * m}},
 			[]span{{-30 * m, -10 * m}, {-30 * m, -10 * m}}, 1},
-		{"a long range is evaluated in halves", CacheOptions{SplitSteps: 20}, []query{q(-30*m, -10*m)},
-			[]span{{-30 * m, -20*m - 30*time.Second}, {-20 * m, -10 * m}}, 1},
 		{"too big for the cache", CacheOptions{MaxBytes: 100}, []query{q(-30*m, -10*m), q(-30*m, -10*m)},
 			[]span{{-30 * m, -10 * m}, {-30 * m, -10 * m}}, 0},
 		{"eviction keeps the most recent", CacheOptions{MaxBytes: 2000}, []query{q(-30*m, -10*m), q(-60*m, -50*m), q(-30*m, -10*m)},
@@ -148,7 +146,7 @@ func TestCacheRandomWindows(t *testing.T) {
 	defer s.Close()
 	first, last := fillConformance(t, s)
 	clock := conformanceT
-	c := NewCache(s, CacheOptions{Now: func() time.Time { return clock }, SplitSteps: 50})
+	c := NewCache(s, CacheOptions{Now: func() time.Time { return clock }})
 	ctx := context.Background()
 	rnd := rand.New(rand.NewPCG(1, 2))
 	steps := []time.Duration{15 * time.Second, 30 * time.Second, time.Minute, 37 * time.Second}
