@@ -58,7 +58,7 @@ type Cache struct {
 	opts CacheOptions
 
 	mu      sync.Mutex
-	extents map[gridKey][]*extent // by start, possibly overlapping
+	extents map[gridKey][]*extent // in no order, possibly overlapping
 	lru     list.List             // of *extent, most recently used first
 	bytes   int64
 }
