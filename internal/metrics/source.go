@@ -13,8 +13,9 @@
 // what the kernel had not yet written back. [Store.Close] closes the head cleanly and [Open]
 // replays the WAL, so a clean shutdown loses nothing. Every query runs under
 // a timeout, a sample limit and a concurrency limit ([StoreOptions]) so that
-// one huge query cannot starve the server. [Cache] answers repeated range
-// queries from memory bounded in bytes.
+// one huge query cannot starve the server. [Cache] keeps range query results
+// in extents, in memory bounded in bytes, and answers every range query
+// exactly as its Source answers it.
 package metrics
 
 import (
