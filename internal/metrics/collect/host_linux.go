@@ -70,6 +70,7 @@ type hostGatherer struct {
 // rather than failing the whole host; it adds the /proc/meminfo fields
 // node_exporter leaves out (see meminfoPath).
 func (h *hostGatherer) Gather() ([]*dto.MetricFamily, error) {
+	h.errs.startCollection()
 	families, err := h.reg.Gather()
 	h.errs.endCollection()
 	have := make(map[string]bool, len(families))
@@ -97,11 +98,13 @@ func errorText(err error) string {
 }
 
 // errorLog is the handler of node_exporter's logger. node_exporter logs a
-// failing collector's error at every collection, and a collector that finds
-// nothing to report (no such hardware) at debug level; errorLog passes an
-// error on as a warning when the previous collection did not log the same
-// one, so that a failure is logged when it starts, not every interval, and
-// everything else at debug level.
+// failing collector's error at every collection, a collector that finds
+// nothing to report (no such hardware) at debug level, and at start what
+// its collectors do without (as udev's device data in a container) as
+// errors. errorLog passes an error logged during a collection on as a
+// warning when the previous collection did not log the same one, so that a
+// failure is logged when it starts, not every interval; everything else
+// goes to debug level.
 type errorLog struct {
 	next slog.Handler
 	// with identifies the attributes and groups of a derived logger (each
@@ -114,8 +117,9 @@ type errorLog struct {
 // collection, shared by every logger derived from the one node_exporter is
 // given.
 type errorsSeen struct {
-	// mu guards current and last: the collectors run concurrently.
+	// mu guards the fields: the collectors run concurrently.
 	mu            sync.Mutex
+	collecting    bool
 	current, last map[string]bool
 }
 
@@ -166,16 +170,28 @@ func (e *errorLog) key(r slog.Record) string {
 	return b.String()
 }
 
+// isNew reports whether key is an error of a collection that the previous
+// collection did not log.
 func (s *errorsSeen) isNew(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.collecting {
+		return false
+	}
 	s.current[key] = true
 	return !s.last[key]
+}
+
+func (s *errorsSeen) startCollection() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.collecting = true
 }
 
 // endCollection makes the current collection's errors the previous one's.
 func (s *errorsSeen) endCollection() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.collecting = false
 	s.last, s.current = s.current, make(map[string]bool)
 }

@@ -3,7 +3,11 @@
 package collect
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -200,5 +204,76 @@ func TestHostFamilies(t *testing.T) {
 				t.Errorf("type %s, want %s", m.Type, f.typ)
 			}
 		})
+	}
+}
+
+func TestMeminfoFamilies(t *testing.T) {
+	// Lines as in proc(5) /proc/meminfo.
+	data := []byte("MemTotal:       16384 kB\nActive(anon):    1024 kB\nKReclaimable:      4 kB\nHugePages_Total:       2\n")
+	families, err := meminfoFamilies(data, map[string]bool{"node_memory_MemTotal_bytes": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]float64)
+	for _, mf := range families {
+		if mf.GetType().String() != "GAUGE" || len(mf.GetMetric()) != 1 {
+			t.Errorf("%s: %v", mf.GetName(), mf)
+		}
+		got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	want := map[string]float64{"node_memory_Active_anon_bytes": 1024 << 10, "node_memory_KReclaimable_bytes": 4 << 10, "node_memory_HugePages_Total": 2}
+	if !maps.Equal(got, want) {
+		t.Errorf("families %v, want %v", got, want)
+	}
+	for _, bad := range []string{"MemTotal 16384 kB\n", "MemTotal: lots kB\n", "MemTotal: 1 MB\n"} {
+		if _, err := meminfoFamilies([]byte(bad), nil); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestMeminfoComplete checks that every field of this host's /proc/meminfo
+// has its node_memory_* family, from node_exporter or added.
+func TestMeminfoComplete(t *testing.T) {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Skipf("this kernel has no /proc/meminfo: %v", err)
+	}
+	fields := strings.Count(strings.TrimSpace(string(data)), "\n") + 1
+	s, at := collectHost(t)
+	if v := query(t, s, `count({__name__=~"node_memory_.+"})`, at); len(v) != 1 || int(v[0].F) != fields {
+		t.Errorf("node_memory_* families: %v, want %d (the fields of /proc/meminfo)", v, fields)
+	}
+}
+
+// TestErrorLog checks that node_exporter's error records become warnings
+// only when they are logged during a collection and the previous one did
+// not log them, and that the rest goes to debug.
+func TestErrorLog(t *testing.T) {
+	var out bytes.Buffer
+	e := newErrorLog(textLogger(&out).Handler())
+	logger := slog.New(e).With("collector", "hwmon")
+	logger.Error("Failed to open directory, disabling udev device properties")
+	if out.Len() > 0 {
+		t.Errorf("an error outside a collection is logged: %q", out.String())
+	}
+	collection := func(fail bool) string {
+		out.Reset()
+		e.errors.startCollection()
+		logger.Info("Parsed flag")
+		if fail {
+			logger.Error("collector failed", "name", "hwmon", "duration_seconds", rand.Float64(), "err", "permission denied")
+		}
+		e.errors.endCollection()
+		return out.String()
+	}
+	for i, c := range []struct {
+		fail bool
+		want int // warnings logged
+	}{{true, 1}, {true, 0}, {false, 0}, {true, 1}} {
+		got := collection(c.fail)
+		if n := strings.Count(got, "level=WARN msg=\"collector failed\""); n != c.want || strings.Contains(got, "Parsed flag") {
+			t.Errorf("collection %d logged %q, want %d warnings", i, got, c.want)
+		}
 	}
 }
