@@ -40,6 +40,11 @@ var parseNodeExporterFlags = sync.OnceValue(func() error {
 // fails or finds nothing to report (hardware the host lacks, a file the
 // kernel lacks, a permission) has node_scrape_collector_success{collector}
 // = 0 and its series go stale, while the others and up stay valid.
+//
+// node_exporter keeps one instance of each collector per process (some
+// hold state, such as the last CPU counters, to correct the kernel's), so
+// the host jobs of several Collectors in one process share them, and what
+// a collector logs from within goes to the first job's logger.
 func newHostSource(logger *slog.Logger) (source, error) {
 	if err := parseNodeExporterFlags(); err != nil {
 		return nil, fmt.Errorf("configure node_exporter's collectors: %w", err)
