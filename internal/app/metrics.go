@@ -78,8 +78,9 @@ func newCollector(cfg config.Config, addr string, st *metrics.Store, logger *slo
 		Appendable: st,
 		Logger:     logger.With("component", "collector"),
 		Registerer: reg,
-		Host:       collect.HostJob{Disabled: m.Host.Disabled, Interval: every(m.Host.Interval)},
-		Self:       collect.SelfJob{Instance: addr, Interval: every(m.Self.Interval)},
+		Host: collect.HostJob{Disabled: m.Host.Disabled, JobName: m.Host.Job, Instance: m.Host.Instance,
+			Interval: every(m.Host.Interval)},
+		Self: collect.SelfJob{Instance: addr, Interval: every(m.Self.Interval)},
 	}
 	if !m.Self.Disabled {
 		opts.Self.Gatherer = reg

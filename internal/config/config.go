@@ -74,8 +74,8 @@ type Metrics struct {
 	MaxSamples int `yaml:"maxSamples"`
 	// Interval is how often every job collects unless it sets its own (default 10s).
 	Interval time.Duration `yaml:"interval"`
-	// Host collects this machine's CPU, memory, load, disks and network as job "node".
-	Host CollectJob `yaml:"host"`
+	// Host collects this machine as node_exporter does, as job "node".
+	Host HostJob `yaml:"host"`
 	// Self collects huddle's own /metrics in-process as job "huddle".
 	Self CollectJob `yaml:"self"`
 	// Scrape lists Prometheus scrape jobs, like Prometheus's scrape_configs.
@@ -89,6 +89,15 @@ type CollectJob struct {
 	Disabled bool `yaml:"disabled"`
 	// Interval overrides metrics.interval for this job.
 	Interval time.Duration `yaml:"interval"`
+}
+
+// HostJob is the job that collects this machine.
+type HostJob struct {
+	CollectJob `yaml:",inline"`
+	// Job is the job label (default node); many dashboards select job="node-exporter".
+	Job string `yaml:"job"`
+	// Instance is the instance label (default the host name).
+	Instance string `yaml:"instance"`
 }
 
 // ScrapeJob scrapes Prometheus exposition endpoints.

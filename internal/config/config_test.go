@@ -93,12 +93,16 @@ func TestMetrics(t *testing.T) {
 	if c.Metrics.Source != SourceEmbedded || c.Metrics.Interval != 10*time.Second || c.Metrics.Retention != 0 {
 		t.Fatalf("defaults %+v", c.Metrics)
 	}
-	path := writeFile(t, "metrics:\n  retention: 7d\n  scrape:\n    - job: app\n      targets: [localhost:9100]\n      interval: 30s\n")
+	path := writeFile(t, "metrics:\n  retention: 7d\n  host: { job: node-exporter, instance: web1, interval: 15s }\n"+
+		"  scrape:\n    - job: app\n      targets: [localhost:9100]\n      interval: 30s\n")
 	if c, err = Load(Flags{ConfigFile: path}, env(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if time.Duration(c.Metrics.Retention) != 7*24*time.Hour || c.Metrics.Scrape[0].Interval != 30*time.Second {
 		t.Fatalf("file %+v", c.Metrics)
+	}
+	if h := c.Metrics.Host; h.Job != "node-exporter" || h.Instance != "web1" || h.Interval != 15*time.Second {
+		t.Fatalf("metrics.host %+v", h)
 	}
 	c, err = Load(Flags{}, env(map[string]string{
 		"HUDDLE_METRICS_SOURCE":           "prometheus",

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 )
 
@@ -124,7 +123,10 @@ func New(opts Options) (*Collector, error) {
 		if err := claim(name, "host.job"); err != nil {
 			return nil, err
 		}
-		src := &hostSource{logger: c.logger.With("job", name, "instance", instance), failing: make(map[string]bool)}
+		src, err := newHostSource(c.logger.With("job", name, "instance", instance))
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
 		c.jobs = append(c.jobs, &job{
 			name:     name,
 			interval: withDefault(h.Interval, DefaultInterval),
@@ -143,7 +145,7 @@ func New(opts Options) (*Collector, error) {
 		if err := claim(name, "self.job"); err != nil {
 			return nil, err
 		}
-		src := &selfSource{gatherer: s.Gatherer, st: labels.NewSymbolTable()}
+		src := newGatherSource(s.Gatherer)
 		c.jobs = append(c.jobs, &job{
 			name:     name,
 			interval: withDefault(s.Interval, DefaultInterval),

@@ -23,8 +23,10 @@ const (
 	DefaultSelfJobName   = "huddle"
 )
 
-// HostJob collects this host's CPU, load, memory, swap, filesystems, disk I/O
-// and network counters. The zero value is the enabled job with its defaults.
+// HostJob collects this host with node_exporter's default Linux collectors
+// (CPU, memory, load, filesystems, disks, network, pressure, time…), under
+// node_exporter's names. The zero value is the enabled job with its
+// defaults.
 type HostJob struct {
 	// Disabled turns the job off.
 	Disabled bool
