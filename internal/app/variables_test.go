@@ -117,15 +117,7 @@ func importGrafana(t *testing.T, b *browser, model []byte) dashboard.ImportRespo
 // queries as the history.
 func TestGrafanaVariables(t *testing.T) {
 	// The fleet's series alone: this host's own node_uname_info would add a job.
-	srv := apptest.Start(t, config.Config{Metrics: config.Metrics{Host: config.HostJob{CollectJob: config.CollectJob{Disabled: true}}}})
-	admin := newBrowser(t, srv.URL)
-	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
-	now := time.Now()
-	fleet(t, srv.URL, createKey(t, admin, "editor", "metrics:write"), now)
-	raw, err := os.ReadFile(filepath.Join("testdata", "grafana-variables.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin, now, raw := fleetServer(t, config.Config{Metrics: config.Metrics{Host: config.HostJob{CollectJob: config.CollectJob{Disabled: true}}}})
 	imported := importGrafana(t, admin, raw)
 	if want := `variable "ds" (datasource): not supported`; !slices.Contains(imported.Skipped, want) {
 		t.Errorf("skipped %q, want %q among them", imported.Skipped, want)
@@ -220,15 +212,7 @@ func TestGrafanaVariables(t *testing.T) {
 // A dashboard of 125 panels in rows, some collapsed, of every panel type, imports whole and
 // every panel shows data.
 func TestGrafanaDashboardOf125Panels(t *testing.T) {
-	srv := apptest.Start(t, config.Config{})
-	admin := newBrowser(t, srv.URL)
-	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
-	now := time.Now()
-	fleet(t, srv.URL, createKey(t, admin, "editor", "metrics:write"), now)
-	raw, err := os.ReadFile(filepath.Join("testdata", "grafana-variables.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin, now, raw := fleetServer(t, config.Config{})
 	var model map[string]any
 	if err := json.Unmarshal(raw, &model); err != nil {
 		t.Fatal(err)
@@ -289,4 +273,19 @@ func panelsInRows(n, perRow int) []any {
 		}
 	}
 	return out
+}
+
+// fleetServer starts a server holding the fleet's series, with its administrator signed in, and
+// reads the Grafana fixture of the variable tests.
+func fleetServer(t *testing.T, cfg config.Config) (*browser, time.Time, []byte) {
+	srv := apptest.Start(t, cfg)
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	now := time.Now()
+	fleet(t, srv.URL, createKey(t, admin, "editor", "metrics:write"), now)
+	raw, err := os.ReadFile(filepath.Join("testdata", "grafana-variables.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin, now, raw
 }

@@ -1,21 +1,10 @@
-import type { PanelData } from "../data";
-import type { Threshold } from "../model";
 import { formatValue } from "../units";
-import { thresholdColor } from "./Single";
-
-interface BarGaugeProps {
-  data: PanelData;
-  unit?: string;
-  decimals?: number;
-  min?: number;
-  max?: number;
-  thresholds?: Threshold[];
-}
+import { thresholdColor, type SingleProps } from "./Single";
 
 /** BarGauge draws every series' latest value as a horizontal bar from min to max, coloured by
  * thresholds. Without min or max, the bars span 0 (or the lowest value, when negative) to the
  * highest value, as Grafana computes them from the data. */
-export function BarGauge(p: BarGaugeProps) {
+export function BarGauge(p: SingleProps) {
   const rows = p.data.last();
   const values = rows.map((r) => r.value).filter((v): v is number => v !== null);
   const min = p.min ?? Math.min(0, ...values);

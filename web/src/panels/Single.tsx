@@ -12,7 +12,8 @@ export function thresholdColor(v: number | null, steps: Threshold[] | undefined,
   return color;
 }
 
-interface SingleProps {
+/** SingleProps are the options of the panels that show values rather than lines. */
+export interface SingleProps {
   data: PanelData;
   unit?: string;
   decimals?: number;
