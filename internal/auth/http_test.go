@@ -41,6 +41,11 @@ func TestHTTPSessionFlow(t *testing.T) {
 		if !sessionCookie(t, behindTLS).Secure {
 			t.Fatal("cookie not Secure behind an HTTPS proxy")
 		}
+		httpsPublic := newEnv(t, sameEngine(t, st), func(o *Options) { o.SecureCookies = true })
+		httpsPublic.user("vera", roles.Viewer)
+		if c := sessionCookie(t, httpsPublic.do("POST", "/api/login", map[string]string{"user": "vera", "password": testPassword})); !c.Secure {
+			t.Fatal("cookie not Secure with SecureCookies")
+		}
 
 		if got := decode[meJSON](t, e.do("GET", "/api/me", nil, cookie(c.Value)), http.StatusOK); got != me {
 			t.Fatalf("me %+v, want %+v", got, me)

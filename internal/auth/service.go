@@ -56,6 +56,10 @@ type Options struct {
 	// login rate limit and the audit log. Set it only behind a reverse proxy that sets the
 	// header: otherwise clients could pick their own address.
 	TrustForwardedFor bool
+	// SecureCookies marks the session cookie Secure whatever the request looks like. Set it when
+	// the public URL is https: a proxy that ends TLS need not say so (nginx sends no
+	// X-Forwarded-Proto by default), and without it a cookie would be Secure only when it does.
+	SecureCookies bool
 	// TrustedOrigins are origins (scheme://host[:port]) allowed to make cookie-authenticated
 	// writes besides the request's own host, e.g. the public URL when a proxy rewrites Host.
 	TrustedOrigins []string
@@ -77,6 +81,7 @@ type Service struct {
 	lockoutThreshold int
 	lockoutDuration  time.Duration
 	trustForwarded   bool
+	secureCookies    bool
 	oidcName         string
 
 	hasher   *hasher
@@ -114,6 +119,7 @@ func New(opts Options) (*Service, error) {
 		lockoutThreshold: orDefault(opts.LockoutThreshold, 5),
 		lockoutDuration:  orDefault(opts.LockoutDuration, 15*time.Minute),
 		trustForwarded:   opts.TrustForwardedFor,
+		secureCookies:    opts.SecureCookies,
 		oidcName:         opts.OIDCName,
 		csrf:             http.NewCrossOriginProtection(),
 	}
