@@ -126,23 +126,20 @@ func (s *Service) lockFor(failed int) time.Duration {
 }
 
 // recordFailure counts a failed password for u, locks the account when the count calls for it
-// and returns the lock's length (0 when not locked). A disabled user's count is left alone: the
-// account cannot be used anyway, and the answer must look like any other failure.
+// and returns the lock's length (0 when not locked). A disabled account counts and locks like
+// any other, so that its answers do not tell that it is disabled.
 func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason string) (time.Duration, error) {
 	var lock time.Duration
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
-		detail := map[string]any{"reason": reason}
-		if !u.Disabled {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
-				return fmt.Errorf("count failed login: %w", err)
-			}
-			var failed int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
-				return fmt.Errorf("count failed login: %w", err)
-			}
-			detail["failures"] = failed
-			lock = s.lockFor(failed)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
+			return fmt.Errorf("count failed login: %w", err)
 		}
+		var failed int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
+			return fmt.Errorf("count failed login: %w", err)
+		}
+		detail := map[string]any{"reason": reason, "failures": failed}
+		lock = s.lockFor(failed)
 		if err := s.audit(ctx, tx, actor, ActionLoginFailed, "user:"+u.Login, detail); err != nil {
 			return err
 		}
