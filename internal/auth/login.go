@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -182,21 +183,30 @@ func (s *Service) client(r *http.Request) client {
 	return client{addr: s.clientAddr(r), userAgent: r.UserAgent()}
 }
 
+// clientAddr is the address of the client behind r: the peer's, or, when the peer is a trusted
+// proxy, the nearest X-Forwarded-For entry that is not one. Entries are read from the right,
+// since each proxy appends the address it received from; what lies before the last trusted
+// proxy's entry is the client's word.
 func (s *Service) clientAddr(r *http.Request) string {
-	if s.trustForwarded {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			// The last entry is the one our proxy added; earlier ones are the client's word.
-			entries := strings.Split(xff[len(xff)-1], ",")
-			if ip := net.ParseIP(strings.TrimSpace(entries[len(entries)-1])); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr := peer.Addr().Unmap()
+	xff := r.Header.Values("X-Forwarded-For")
+	entries := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(entries) - 1; i >= 0 && s.trustedProxy(addr) && len(xff) > 0; i-- {
+		next, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
+		if err != nil {
+			break
+		}
+		addr = next.Unmap()
+	}
+	return addr.String()
+}
+
+func (s *Service) trustedProxy(a netip.Addr) bool {
+	return slices.ContainsFunc(s.trustedProxies, func(p netip.Prefix) bool { return p.Contains(a) })
 }
 
 // addrLimiter is a token bucket per client address for login attempts.
