@@ -2,8 +2,10 @@ package accesskey
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -81,6 +83,12 @@ func (k Keys) Verify(token string, audienceOK func(aud string) bool, now time.Ti
 		}
 		return set, nil
 	})
+	if err == nil || errors.Is(err, jwt.ErrTokenInvalidClaims) {
+		// The signature holds; the library has read exp and nbf, wrapping out-of-range values.
+		if err := checkTimes(m); err != nil {
+			return nil, reject(ErrMalformed, err)
+		}
+	}
 	if err != nil {
 		r := reason(err)
 		return nil, reject(r, timeDetail(r, err, m, now))
@@ -97,6 +105,30 @@ func (k Keys) Verify(token string, audienceOK func(aud string) bool, now time.Ti
 		return nil, reject(ErrAudience, fmt.Sprintf("aud %q", auds))
 	}
 	return c, nil
+}
+
+// maxNumericDate is the latest exp or nbf a token may name, the last second of year 9999. A later
+// one is no lifetime but garbage, and the library turns such seconds into a time by overflowing
+// int64 (1e300 becomes a date before 1970), so the token would be called expired.
+const maxNumericDate = 253402300799
+
+// checkTimes refuses exp and nbf values that are not seconds between 1970 and maxNumericDate.
+func checkTimes(m jwt.MapClaims) error {
+	for _, name := range []string{"exp", "nbf"} {
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
+		n, ok := v.(json.Number)
+		if !ok {
+			return fmt.Errorf("claim %q is not a number", name)
+		}
+		f, err := n.Float64()
+		if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+			return fmt.Errorf("claim %q is %.32s, outside 0 to %d", name, string(n), maxNumericDate)
+		}
+	}
+	return nil
 }
 
 // reason maps the JWT library's errors to ours. Malformed claims come before time checks so

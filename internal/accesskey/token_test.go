@@ -180,6 +180,41 @@ func TestVerify(t *testing.T) {
 			want:  ErrExpired,
 		},
 		{
+			name:  "exp overflowing int64 seconds",
+			token: hs256(primaryKey, jsHeader, `{"exp":1e300,"aud":"http://localhost:18080/client/hubs/Hub_1"}`),
+			aud:   clientAud,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "exp past year 9999",
+			token: hs256(primaryKey, jsHeader, `{"exp":253402300800,"aud":"http://localhost:18080/client/hubs/Hub_1"}`),
+			aud:   clientAud,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "exp beyond float64",
+			token: hs256(primaryKey, jsHeader, `{"exp":1e400,"aud":"http://localhost:18080/client/hubs/Hub_1"}`),
+			aud:   clientAud,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "negative exp",
+			token: hs256(primaryKey, jsHeader, `{"exp":-9223372036854775808,"aud":"http://localhost:18080/client/hubs/Hub_1"}`),
+			aud:   clientAud,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "nbf overflowing int64 seconds",
+			token: hs256(primaryKey, jsHeader, fmt.Sprintf(`{"nbf":1e300,"exp":%d,"aud":"http://localhost:18080/client/hubs/Hub_1"}`, at(time.Hour))),
+			aud:   clientAud,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "far but sane exp",
+			token: hs256(primaryKey, jsHeader, `{"exp":253402300799,"aud":"http://localhost:18080/client/hubs/Hub_1"}`),
+			aud:   clientAud,
+		},
+		{
 			name:  "expired within clock skew",
 			token: hs256(primaryKey, jsHeader, fmt.Sprintf(`{"exp":%d,"aud":"http://localhost:18080/client/hubs/Hub_1"}`, at(-ClockSkew+time.Second))),
 			aud:   clientAud,

@@ -183,3 +183,23 @@ func TestOIDCLogin(t *testing.T) {
 		t.Fatalf("/api/me after single sign-on = %+v, want grace, Grace, editor", me)
 	}
 }
+
+// An https public URL makes the session cookie Secure although the proxy in front, like nginx
+// by default, does not say that the request came over HTTPS.
+func TestHTTPSPublicURLMakesCookieSecure(t *testing.T) {
+	for url, secure := range map[string]bool{"https://huddle.example.com": true, "http://huddle.example.lan:8080": false} {
+		t.Run(url, func(t *testing.T) {
+			srv := apptest.Start(t, config.Config{PublicURL: url})
+			b := newBrowser(t, srv.URL)
+			code, body, h := b.do("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`)
+			if code != http.StatusOK {
+				t.Fatalf("login: %d %s", code, body)
+			}
+			resp := http.Response{Header: h}
+			cookies := resp.Cookies()
+			if len(cookies) != 1 || cookies[0].Secure != secure {
+				t.Fatalf("cookies %+v, want one with Secure %v", cookies, secure)
+			}
+		})
+	}
+}

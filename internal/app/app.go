@@ -155,7 +155,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if err != nil {
 		return err
 	}
-	accountOpts := auth.Options{Store: a.sql, Logger: logger}
+	accountOpts := auth.Options{Store: a.sql, Logger: logger, SecureCookies: strings.HasPrefix(a.publicURL, "https://"),
+		TrustedProxies: cfg.TrustedProxyPrefixes()}
 	if cfg.PublicURL != "" {
 		accountOpts.TrustedOrigins = []string{cfg.PublicURL}
 	}

@@ -9,7 +9,7 @@
 //     they can change; a password is rehashed at its next login), session tokens and API key
 //     secrets as SHA-256. A copy of the database lets nobody sign in.
 //   - A session token is 256 random bits in the HttpOnly, SameSite=Lax cookie huddle_session
-//     (Secure over HTTPS), new at every login. A session ends after SessionIdleTimeout without
+//     (Secure over HTTPS and whenever the public URL is https), new at every login. A session ends after SessionIdleTimeout without
 //     use, after SessionLifetime whatever its use, at logout, at "logout everywhere", when an admin
 //     revokes it, when the password changes and when its user is disabled or deleted, each at the
 //     next request. Role changes apply at the next request too: roles are read, not cached.

@@ -175,7 +175,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	clearSessionCookie(w, r)
+	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -184,7 +184,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) error 
 	if err := s.RevokeSessions(r.Context(), s.actor(r), principal(r).User.ID); err != nil {
 		return err
 	}
-	clearSessionCookie(w, r)
+	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

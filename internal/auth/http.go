@@ -59,7 +59,7 @@ func (s *Service) Authenticate(next http.Handler) http.Handler {
 		if ok {
 			r = r.WithContext(withPrincipal(r.Context(), p))
 		} else if cookieToken(r) != "" {
-			clearSessionCookie(w, r)
+			s.clearSessionCookie(w, r)
 		}
 		next.ServeHTTP(w, r)
 	})

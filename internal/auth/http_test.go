@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -40,6 +41,11 @@ func TestHTTPSessionFlow(t *testing.T) {
 			header("X-Forwarded-Proto", "https"))
 		if !sessionCookie(t, behindTLS).Secure {
 			t.Fatal("cookie not Secure behind an HTTPS proxy")
+		}
+		httpsPublic := newEnv(t, sameEngine(t, st), func(o *Options) { o.SecureCookies = true })
+		httpsPublic.user("vera", roles.Viewer)
+		if c := sessionCookie(t, httpsPublic.do("POST", "/api/login", map[string]string{"user": "vera", "password": testPassword})); !c.Secure {
+			t.Fatal("cookie not Secure with SecureCookies")
 		}
 
 		if got := decode[meJSON](t, e.do("GET", "/api/me", nil, cookie(c.Value)), http.StatusOK); got != me {
@@ -466,17 +472,29 @@ func TestLoginPage(t *testing.T) {
 
 func TestClientAddr(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
-	trusting := newEnv(t, storetest.SQLite(t), func(o *Options) { o.TrustForwardedFor = true })
-	r := newRequest(t, "GET", "/", header("X-Forwarded-For", "10.9.9.9, 203.0.113.5"))
-	r.RemoteAddr = "127.0.0.1:5555"
-	if got := e.s.clientAddr(r); got != "127.0.0.1" {
-		t.Errorf("untrusted X-Forwarded-For used: %s", got)
-	}
-	if got := trusting.s.clientAddr(r); got != "203.0.113.5" {
-		t.Errorf("trusted X-Forwarded-For: %s", got)
-	}
-	r.Header.Set("X-Forwarded-For", "garbage")
-	if got := trusting.s.clientAddr(r); got != "127.0.0.1" {
-		t.Errorf("garbage X-Forwarded-For: %s", got)
+	trusting := newEnv(t, storetest.SQLite(t), func(o *Options) {
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	for _, c := range []struct{ name, peer, xff, plain, trusted string }{
+		{"no header", "127.0.0.1:5555", "", "127.0.0.1", "127.0.0.1"},
+		{"one proxy", "127.0.0.1:5555", "10.9.9.9, 203.0.113.5", "127.0.0.1", "203.0.113.5"},
+		{"two trusted proxies", "127.0.0.1:5555", "198.51.100.1, 203.0.113.5, 10.1.1.1", "127.0.0.1", "203.0.113.5"},
+		{"header from an untrusted peer", "192.0.2.7:5555", "203.0.113.5", "192.0.2.7", "192.0.2.7"},
+		{"garbage", "127.0.0.1:5555", "garbage", "127.0.0.1", "127.0.0.1"},
+		{"mapped IPv4 peer", "[::ffff:127.0.0.1]:5555", "203.0.113.5", "127.0.0.1", "203.0.113.5"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRequest(t, "GET", "/")
+			r.RemoteAddr = c.peer
+			if c.xff != "" {
+				r.Header.Set("X-Forwarded-For", c.xff)
+			}
+			if got := e.s.clientAddr(r); got != c.plain {
+				t.Errorf("without trusted proxies: %s, want %s", got, c.plain)
+			}
+			if got := trusting.s.clientAddr(r); got != c.trusted {
+				t.Errorf("with trusted proxies: %s, want %s", got, c.trusted)
+			}
+		})
 	}
 }

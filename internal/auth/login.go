@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,23 +127,20 @@ func (s *Service) lockFor(failed int) time.Duration {
 }
 
 // recordFailure counts a failed password for u, locks the account when the count calls for it
-// and returns the lock's length (0 when not locked). A disabled user's count is left alone: the
-// account cannot be used anyway, and the answer must look like any other failure.
+// and returns the lock's length (0 when not locked). A disabled account counts and locks like
+// any other, so that its answers do not tell that it is disabled.
 func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason string) (time.Duration, error) {
 	var lock time.Duration
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
-		detail := map[string]any{"reason": reason}
-		if !u.Disabled {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
-				return fmt.Errorf("count failed login: %w", err)
-			}
-			var failed int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
-				return fmt.Errorf("count failed login: %w", err)
-			}
-			detail["failures"] = failed
-			lock = s.lockFor(failed)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
+			return fmt.Errorf("count failed login: %w", err)
 		}
+		var failed int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
+			return fmt.Errorf("count failed login: %w", err)
+		}
+		detail := map[string]any{"reason": reason, "failures": failed}
+		lock = s.lockFor(failed)
 		if err := s.audit(ctx, tx, actor, ActionLoginFailed, "user:"+u.Login, detail); err != nil {
 			return err
 		}
@@ -185,21 +183,30 @@ func (s *Service) client(r *http.Request) client {
 	return client{addr: s.clientAddr(r), userAgent: r.UserAgent()}
 }
 
+// clientAddr is the address of the client behind r: the peer's, or, when the peer is a trusted
+// proxy, the nearest X-Forwarded-For entry that is not one. Entries are read from the right,
+// since each proxy appends the address it received from; what lies before the last trusted
+// proxy's entry is the client's word.
 func (s *Service) clientAddr(r *http.Request) string {
-	if s.trustForwarded {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			// The last entry is the one our proxy added; earlier ones are the client's word.
-			entries := strings.Split(xff[len(xff)-1], ",")
-			if ip := net.ParseIP(strings.TrimSpace(entries[len(entries)-1])); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr := peer.Addr().Unmap()
+	xff := r.Header.Values("X-Forwarded-For")
+	entries := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(entries) - 1; i >= 0 && s.trustedProxy(addr) && len(xff) > 0; i-- {
+		next, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
+		if err != nil {
+			break
+		}
+		addr = next.Unmap()
+	}
+	return addr.String()
+}
+
+func (s *Service) trustedProxy(a netip.Addr) bool {
+	return slices.ContainsFunc(s.trustedProxies, func(p netip.Prefix) bool { return p.Contains(a) })
 }
 
 // addrLimiter is a token bucket per client address for login attempts.

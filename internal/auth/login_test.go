@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -331,6 +332,38 @@ func TestRehashOnLogin(t *testing.T) {
 		}
 		if storedHash() != after {
 			t.Fatal("rehashed again with unchanged costs")
+		}
+	})
+}
+
+// Failed logins answer alike for an enabled, a disabled and an unknown login, so that the
+// answers do not tell which accounts exist or are disabled.
+func TestFailedLoginsAnswerAlike(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.user("root", roles.Admin)
+		e.user("bob", roles.Viewer)
+		dora := e.user("dora", roles.Viewer)
+		yes := true
+		if _, err := e.s.UpdateUser(t.Context(), cliActor, dora.ID, UserUpdate{Disabled: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		answers := func(login string) []string {
+			var out []string
+			for range 6 {
+				w := e.do("POST", "/api/login", map[string]string{"user": login, "password": "wrong password"})
+				out = append(out, fmt.Sprintf("%d %s %s", w.Code, w.Header().Get("Retry-After"), strings.TrimSpace(w.Body.String())))
+			}
+			return out
+		}
+		enabled := answers("bob")
+		if !strings.HasPrefix(enabled[5], "429") {
+			t.Fatalf("an enabled login is not locked after 6 failures: %q", enabled)
+		}
+		for _, login := range []string{"dora", "nobody"} {
+			if got := answers(login); !slices.Equal(got, enabled) {
+				t.Errorf("%s answers %q, an enabled login %q", login, got, enabled)
+			}
 		}
 	})
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/huddle-dev/huddle/internal/httpapi"
@@ -172,9 +174,28 @@ func (h *hasher) verify(ctx context.Context, encoded, password string) (match, r
 	return true, rehash, nil
 }
 
+// commonPasswordList holds the 5,000 most common passwords, lowercased, one a line: the head of
+// the "passwords" list in lib/frequency_lists.js of the npm package zxcvbn 4.4.2 (MIT licence,
+// Dropbox), which ranks the passwords of Mark Burnett's 10-million-password corpus by frequency.
+//
+//go:embed common-passwords.txt
+var commonPasswordList string
+
+// commonPasswords is commonPasswordList as a set, built at the first password set.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	set := make(map[string]struct{}, 5000)
+	for p := range strings.Lines(commonPasswordList) {
+		set[strings.TrimSuffix(p, "\n")] = struct{}{}
+	}
+	return set
+})
+
 // checkNewPassword enforces the rules for a password being set: long enough to resist guessing,
-// short enough to hash cheaply, and not the login itself.
+// short enough to hash cheaply, neither the login nor one of the most common passwords, and not
+// one character repeated, which length alone would let through.
 func checkNewPassword(password, login string, minLength int) error {
+	first, _ := utf8.DecodeRuneInString(password)
+	_, common := commonPasswords()[strings.ToLower(password)]
 	switch {
 	case !utf8.ValidString(password):
 		return httpapi.BadRequest("password must be valid UTF-8 text")
@@ -184,6 +205,10 @@ func checkNewPassword(password, login string, minLength int) error {
 		return httpapi.BadRequest("password must be at most %d bytes long", maxPasswordBytes)
 	case login != "" && strings.EqualFold(strings.TrimSpace(password), login):
 		return httpapi.BadRequest("password must not be the login")
+	case strings.Trim(password, string(first)) == "":
+		return httpapi.BadRequest("password must not be one character repeated")
+	case common:
+		return httpapi.BadRequest("password is one of the most common passwords: choose another")
 	}
 	return nil
 }

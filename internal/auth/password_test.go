@@ -82,6 +82,11 @@ func TestCheckNewPassword(t *testing.T) {
 		{"administrator", "must not be the login"},
 		{"ADMINISTRATOR", "must not be the login"},
 		{"bad utf8 \xff\xfe\xfd", "valid UTF-8"},
+		{"aaaaaaaaaaaaaaaa", "one character repeated"},
+		{"éééééééééééé", "one character repeated"},
+		{"aaaaaaaaaaaaaaab", ""},
+		{"1qaz2wsx3edc", "most common passwords"},
+		{"1QAZ2WSX3EDC", "most common passwords"},
 	} {
 		err := checkNewPassword(tc.password, "administrator", 12)
 		if tc.want == "" {
@@ -114,6 +119,17 @@ func TestParseRolesAndScopes(t *testing.T) {
 	for _, bad := range [][]string{nil, {"*"}, {""}, {"metrics:delete"}} {
 		if _, err := parseScopes(bad); errorCode(err) != httpapi.CodeBadRequest {
 			t.Errorf("parseScopes(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestCommonPasswordsRefusedAtAnyMinimum(t *testing.T) {
+	if n := len(commonPasswords()); n != 5000 {
+		t.Fatalf("%d common passwords, want 5000", n)
+	}
+	for _, p := range []string{"password", "qwerty", "iloveyou", "trustno1"} {
+		if err := checkNewPassword(p, "someone", 6); err == nil || !strings.Contains(err.Error(), "most common") {
+			t.Errorf("%q with a minimum of 6: %v, want refused as common", p, err)
 		}
 	}
 }

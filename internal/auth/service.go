@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -52,10 +53,15 @@ type Options struct {
 	// LoginAttemptsPerMinute bounds login attempts per client address, in bursts of as many
 	// (default 10).
 	LoginAttemptsPerMinute int
-	// TrustForwardedFor takes the client address from the last X-Forwarded-For entry, for the
-	// login rate limit and the audit log. Set it only behind a reverse proxy that sets the
-	// header: otherwise clients could pick their own address.
-	TrustForwardedFor bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed, for the login
+	// limits and the audit log: a request from one of them is taken to come from the last
+	// address its X-Forwarded-For names that is not itself a trusted proxy. From anyone else the
+	// header is ignored, since a client could pick its own address with it. Default: none.
+	TrustedProxies []netip.Prefix
+	// SecureCookies marks the session cookie Secure whatever the request looks like. Set it when
+	// the public URL is https: a proxy that ends TLS need not say so (nginx sends no
+	// X-Forwarded-Proto by default), and without it a cookie would be Secure only when it does.
+	SecureCookies bool
 	// TrustedOrigins are origins (scheme://host[:port]) allowed to make cookie-authenticated
 	// writes besides the request's own host, e.g. the public URL when a proxy rewrites Host.
 	TrustedOrigins []string
@@ -76,7 +82,8 @@ type Service struct {
 	minPassword      int
 	lockoutThreshold int
 	lockoutDuration  time.Duration
-	trustForwarded   bool
+	trustedProxies   []netip.Prefix
+	secureCookies    bool
 	oidcName         string
 
 	hasher   *hasher
@@ -113,7 +120,8 @@ func New(opts Options) (*Service, error) {
 		minPassword:      orDefault(opts.MinPasswordLength, 12),
 		lockoutThreshold: orDefault(opts.LockoutThreshold, 5),
 		lockoutDuration:  orDefault(opts.LockoutDuration, 15*time.Minute),
-		trustForwarded:   opts.TrustForwardedFor,
+		trustedProxies:   opts.TrustedProxies,
+		secureCookies:    opts.SecureCookies,
 		oidcName:         opts.OIDCName,
 		csrf:             http.NewCrossOriginProtection(),
 	}

@@ -210,8 +210,8 @@ func cookieToken(r *http.Request) string {
 	return c.Value
 }
 
-// setSessionCookie hands a token to the browser. It is Secure when the request came over HTTPS,
-// directly or through a proxy, and lives as long as the session could; idle expiry is enforced
+// setSessionCookie hands a token to the browser. It is Secure when the public URL is https or
+// the request came over HTTPS, directly or through a proxy that says so, and lives as long as the session could; idle expiry is enforced
 // by the server.
 func (s *Service) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, &http.Cookie{
@@ -220,17 +220,18 @@ func (s *Service) setSessionCookie(w http.ResponseWriter, r *http.Request, token
 		Path:     "/",
 		MaxAge:   int(s.lifetime / time.Second),
 		HttpOnly: true,
-		Secure:   isHTTPS(r),
+		Secure:   s.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (s *Service) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode,
+		Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func isHTTPS(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+// secure reports whether the session cookie must be Secure for r.
+func (s *Service) secure(r *http.Request) bool {
+	return s.secureCookies || r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -31,6 +32,10 @@ type Config struct {
 	// PublicURL is the base URL clients and app servers use to reach this server, written into
 	// connection strings (HUDDLE_PUBLIC_URL; default http://<the address listened on>).
 	PublicURL string `yaml:"publicURL"`
+	// TrustedProxies are the reverse proxies in front of huddle, as CIDR prefixes or single
+	// addresses (e.g. [10.0.0.0/8, 127.0.0.1]); their X-Forwarded-For names the client for the
+	// login limits and the audit log. Default: none, the header is ignored.
+	TrustedProxies []string `yaml:"trustedProxies"`
 	// AccessKey signs and verifies every token (HUDDLE_ACCESS_KEY; default: generated once and
 	// kept in the data dir). A secondary key may be added for rotation.
 	AccessKey          string `yaml:"accessKey"`
@@ -266,6 +271,11 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" && !absoluteHTTP(c.PublicURL) {
 		bad("publicURL", "%q must be an absolute http:// or https:// URL", c.PublicURL)
 	}
+	for i, p := range c.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			bad(fmt.Sprintf("trustedProxies[%d]", i), "%q is not a CIDR prefix or an IP address (for example 10.0.0.0/8 or 127.0.0.1)", p)
+		}
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.LogLevel)) {
 		bad("logLevel", "%q must be debug, info, warn or error", c.LogLevel)
 	}
@@ -352,6 +362,29 @@ func (c *Config) SlogLevel() slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.LogLevel))
 	return l
+}
+
+// TrustedProxyPrefixes is TrustedProxies parsed, a single address as a prefix of its full length;
+// Validate has checked that each parses.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, p := range c.TrustedProxies {
+		if prefix, err := parsePrefix(p); err == nil {
+			out = append(out, prefix)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, fmt.Errorf("parse trusted proxy: %w", err)
+	}
+	return p.Masked(), nil
 }
 
 func absoluteHTTP(s string) bool {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,7 @@ func TestInvalid(t *testing.T) {
 		{"bad addr", "addr: nowhere\n", "addr:"},
 		{"bad public URL", "publicURL: ftp://x\n", "publicURL"},
 		{"bad level", "logLevel: loud\n", "logLevel"},
+		{"bad trusted proxy", "trustedProxies: [10.0.0.0/8, proxy.lan]\n", "trustedProxies[1]"},
 		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
 		{"bad handler URL", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: /relative/{event}\n", "hubs.chat.eventHandlers[0].urlTemplate"},
 		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
@@ -114,5 +116,20 @@ func TestMetrics(t *testing.T) {
 	}
 	if c.Metrics.Source != SourcePrometheus || c.Metrics.Prometheus.URL != "http://prom:9090" || c.Metrics.Prometheus.BearerToken != "secret" {
 		t.Fatalf("environment %+v", c.Metrics)
+	}
+}
+
+func TestTrustedProxyPrefixes(t *testing.T) {
+	c := Config{TrustedProxies: []string{"10.1.2.3/8", "127.0.0.1", "::1", "fd00::/8"}}
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxyPrefixes() {
+		got = append(got, p.String())
+	}
+	if want := []string{"10.0.0.0/8", "127.0.0.1/32", "::1/128", "fd00::/8"}; !slices.Equal(got, want) {
+		t.Fatalf("prefixes %v, want %v", got, want)
 	}
 }
