@@ -30,6 +30,7 @@ require (
 	github.com/prometheus/client_golang/exp v0.0.0-20260108101519-fb0838f53562
 	github.com/prometheus/common v0.72.0
 	github.com/prometheus/node_exporter v1.12.1 // its collector package as a library: node_exporter's own series, names and labels, on Linux
+	github.com/trustelem/zxcvbn v1.0.1 // its frequency lists: the most common passwords, refused
 	golang.org/x/net v0.61.0
 	google.golang.org/protobuf v1.36.12
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,8 +12,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // PasswordParams are argon2id's costs. They are written into every hash (PHC string format), so
@@ -174,18 +175,18 @@ func (h *hasher) verify(ctx context.Context, encoded, password string) (match, r
 	return true, rehash, nil
 }
 
-// commonPasswordList holds the 5,000 most common passwords, lowercased, one a line: the head of
-// the "passwords" list in lib/frequency_lists.js of the npm package zxcvbn 4.4.2 (MIT licence,
-// Dropbox), which ranks the passwords of Mark Burnett's 10-million-password corpus by frequency.
-//
-//go:embed common-passwords.txt
-var commonPasswordList string
+// commonPasswordCount is how many of the most common passwords are refused.
+const commonPasswordCount = 5000
 
-// commonPasswords is commonPasswordList as a set, built at the first password set.
+// commonPasswords are the commonPasswordCount most common passwords, as a set, built at the first
+// password set. The list is zxcvbn's (github.com/trustelem/zxcvbn, the Go port of Dropbox's
+// password strength estimator), which ranks the passwords of Mark Burnett's 10-million-password
+// corpus by frequency; it ships with the library, so the binary carries it without a copy here.
 var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	set := make(map[string]struct{}, 5000)
-	for p := range strings.Lines(commonPasswordList) {
-		set[strings.TrimSuffix(p, "\n")] = struct{}{}
+	ranked := frequency.FrequencyLists["passwords"]
+	set := make(map[string]struct{}, commonPasswordCount)
+	for _, p := range ranked[:min(commonPasswordCount, len(ranked))] {
+		set[p] = struct{}{}
 	}
 	return set
 })
