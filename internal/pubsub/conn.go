@@ -65,6 +65,7 @@ type Conn struct {
 	spare        []outbound // the previous batch's backing array, reused to avoid garbage
 	queuedBytes  int
 	nextSeq      uint64
+	sentSeq      uint64     // the highest sequence id handed to a socket: no ack can go beyond it
 	unacked      []outbound // durable data messages not yet acknowledged, in sequence order
 	unackedBytes int
 	greeting     []byte // written first by the next Attach
@@ -230,18 +231,20 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 }
 
 // fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
-// dropped first, and a queue full of durable traffic ends an unreliable connection.
+// dropped first, and a queue full of durable traffic ends the connection.
 func (c *Conn) fitsLocked(o outbound) bool {
+	frames, bytes := c.limits.MaxQueuedFrames, c.limits.MaxQueuedBytes
 	if c.reliable && !o.ephemeral() {
-		// The resend buffer bounds a reliable connection's durable traffic (its overflow ends the
-		// session, as the protocol says); the queue holds at most that plus replies to the
-		// client's own rate-limited requests. A second, smaller bound here would trip on every
-		// replay of a large buffer and drop the socket again and again. Ephemeral messages are
-		// not in the resend buffer, so the queue's bounds are what limits them.
-		return true
+		// A reliable connection's durable messages are bounded by the resend buffer, and the queue
+		// may hold all of it (a replay after a reconnect) beside the ordinary queue's worth of the
+		// rest: a smaller bound would trip on every replay of a large buffer and drop the socket
+		// again and again. Ephemeral messages, which are not in the resend buffer, still meet the
+		// ordinary bound.
+		frames += c.limits.MaxUnacked
+		bytes += c.limits.MaxUnackedBytes
 	}
 	over := func() bool {
-		return len(c.queue) >= c.limits.MaxQueuedFrames || c.queuedBytes+o.size() > c.limits.MaxQueuedBytes
+		return len(c.queue) >= frames || c.queuedBytes+o.size() > bytes
 	}
 	if !over() {
 		return true
@@ -266,6 +269,7 @@ func (c *Conn) fitsLocked(o outbound) bool {
 	}
 	c.metrics.slowConsumers.Inc()
 	c.closing = true
+	// Not inline: the hub queues under its read lock and Close takes the write lock.
 	go c.Close(ClosePolicyViolation, "slow consumer: outbound queue full")
 	return false
 }
@@ -300,10 +304,14 @@ func (c *Conn) sendRaw(o outbound) {
 	}
 }
 
-// Ack drops every reliable message up to and including seq from the resend buffer.
+// Ack drops every reliable message up to and including seq from the resend buffer. The protocol
+// has a subscriber ack the largest sequence id it received, so an id beyond the last one written
+// to a socket cannot be true; it counts as an ack of that one, or a client could empty its
+// buffer of messages it never read and escape the buffer's bound.
 func (c *Conn) Ack(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	seq = min(seq, c.sentSeq)
 	// Search for seq itself, not seq+1, which wraps to 0 for the largest id.
 	n, found := slices.BinarySearchFunc(c.unacked, seq, func(o outbound, s uint64) int {
 		switch {

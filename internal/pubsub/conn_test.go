@@ -234,6 +234,7 @@ func TestAck(t *testing.T) {
 				sizes = append(sizes, m.Size())
 				c.Deliver(m)
 			}
+			waitIdle(t, c)
 			for _, a := range tt.acks {
 				c.Ack(a)
 			}
@@ -251,6 +252,78 @@ func TestAck(t *testing.T) {
 				t.Errorf("unackedBytes = %d, want %d", gotBytes, wantBytes)
 			}
 		})
+	}
+}
+
+// An ack counts only up to the last sequence id written to the socket: a client cannot empty its
+// resend buffer of messages it never read.
+func TestAckBeyondWhatWasSent(t *testing.T) {
+	svc := newTestService(t, Options{})
+	c, err := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubReliableJSON), Reliable: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newBlockingSocket()
+	_ = c.Attach(s)
+	c.Ack(math.MaxUint64) // before anything was sent
+	c.Deliver(textMsg("a"))
+	<-s.blocked // "a" (1) is being written; the rest waits in the queue
+	c.Deliver(textMsg("b"))
+	c.Deliver(textMsg("c"))
+	c.Ack(math.MaxUint64)
+	if got := unackedSeqs(c); !slices.Equal(got, []uint64{2, 3}) {
+		t.Errorf("unacked after an ack of 2^64-1 = %v, want [2 3]", got)
+	}
+	s.release()
+	waitIdle(t, c)
+	c.Ack(math.MaxUint64)
+	if got := unackedSeqs(c); len(got) != 0 {
+		t.Errorf("unacked once all was written = %v, want none", got)
+	}
+}
+
+// A reliable client that never reads, and acks every id it can think of, is held to the resend
+// buffer's bounds and the queue's: it ends closed with 1008 and counted, having cost no more than
+// those bounds.
+func TestReliableClientThatNeverReads(t *testing.T) {
+	checkLeaks(t)
+	limits := Limits{MaxUnacked: 50, MaxUnackedBytes: 1 << 20, MaxQueuedFrames: 10, MaxQueuedBytes: 1 << 20}
+	svc := newTestService(t, Options{Limits: limits})
+	h := svc.Hub("h")
+	var log closeLog
+	c, err := h.Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubReliableJSON), Reliable: true, OnClose: log.onClose}, []string{"g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newBlockingSocket()
+	_ = c.Attach(s)
+	to := Selector{Kind: ToGroup, Name: "g"}
+	sent := 0
+	for ; sent < 10_000 && counterValue(t, svc.metrics.slowConsumers) == 0; sent++ {
+		m := groupMsg("g", strings.Repeat("x", 100))
+		m.Ephemeral = sent%3 == 0 // the dashboard's mix: pointers between the durable updates
+		publishOrHang(t, h, &Envelope{Op: OpSend, To: to, Message: m})
+		c.Send([]byte("pong"), false)
+		c.Ack(math.MaxUint64)
+		c.mu.Lock()
+		frames, bytes := len(c.queue)+len(c.unacked), c.queuedBytes+c.unackedBytes
+		c.mu.Unlock()
+		if frames > 2*limits.MaxUnacked+limits.MaxQueuedFrames || bytes > 2*limits.MaxUnackedBytes+limits.MaxQueuedBytes {
+			t.Fatalf("after %d messages the connection holds %d frames, %d bytes", sent+1, frames, bytes)
+		}
+	}
+	testkit.WaitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
+	if sent > 2*limits.MaxUnacked {
+		t.Errorf("closed only after %d messages", sent)
+	}
+	if got := counterValue(t, svc.metrics.slowConsumers); got != 1 {
+		t.Errorf("slow consumer closes = %v, want 1", got)
+	}
+	s.release()
+	testkit.WaitFor(t, "socket closed", s.isClosed)
+	frames := s.frames(t)
+	if last := frames[len(frames)-1]; !strings.HasPrefix(last, "close:1008:") {
+		t.Errorf("last frame %q, want a 1008 close", last)
 	}
 }
 
