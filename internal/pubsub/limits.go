@@ -18,7 +18,8 @@ type Limits struct {
 	MaxGroupsPerConn int `yaml:"maxGroupsPerConnection"`
 	// MaxInboundPerSecond bounds client messages per connection per second (default 200), with
 	// bursts of up to MaxInboundBurst (default 5 × the rate). Messages over the limit get an error
-	// ack; a client that keeps sending through a second's worth of refusals is closed with 1008.
+	// ack; a client with more than a second's worth of messages refused within ten seconds is
+	// closed with 1008, after the acks that refused them.
 	MaxInboundPerSecond int `yaml:"maxInboundPerSecond"`
 	MaxInboundBurst     int `yaml:"maxInboundBurst"`
 	// MaxUnacked and MaxUnackedBytes bound a reliable connection's resend buffer (defaults 1,000
