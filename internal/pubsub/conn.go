@@ -65,6 +65,7 @@ type Conn struct {
 	spare        []outbound // the previous batch's backing array, reused to avoid garbage
 	queuedBytes  int
 	nextSeq      uint64
+	sentSeq      uint64     // the highest sequence id handed to a socket: no ack can go beyond it
 	unacked      []outbound // durable data messages not yet acknowledged, in sequence order
 	unackedBytes int
 	greeting     []byte // written first by the next Attach
@@ -72,10 +73,9 @@ type Conn struct {
 	closing      bool   // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
-	// inbound rate accounting, touched only by the connection's reader; the limiter is made on
-	// the first message so that idle connections do not carry it.
-	inLimiter *rate.Limiter
-	refused   int // messages refused in a row
+	// inbound is touched only by the connection's reader; it is made on the first message so
+	// that idle connections do not carry it.
+	inbound *inboundLimiter
 }
 
 // outbound is one queued frame: a shared message, or a connection's own frame (ack, pong, close).
@@ -121,23 +121,22 @@ func (c *Conn) FilterGroups() []string     { return c.groupList }
 // Can reports whether the connection holds p for group.
 func (c *Conn) Can(p Permission, group string) bool { return c.grants.Has(p, group) }
 
-// Flooding reports whether the client went on sending after a second's worth of its messages
-// were refused: such a client is not slowing down and is closed.
-func (c *Conn) Flooding() bool { return c.refused > c.limits.MaxInboundPerSecond }
+// Flooding reports whether the client had more than a second's worth of messages refused within
+// the last ten seconds: such a client is not slowing down and is closed.
+func (c *Conn) Flooding() bool { return c.inbound != nil && c.inbound.flooding }
 
 // AllowInbound counts one client message and reports whether it is within the rate limit: a
 // token bucket refilled at MaxInboundPerSecond that holds MaxInboundBurst, so that a client may
 // send a burst (an SDK flushing its queue) but not keep up more than the rate. Only the
 // connection's reader may call it.
 func (c *Conn) AllowInbound(now time.Time) bool {
-	if c.inLimiter == nil {
-		c.inLimiter = rate.NewLimiter(rate.Limit(c.limits.MaxInboundPerSecond), c.limits.MaxInboundBurst)
+	if c.inbound == nil {
+		c.inbound = &inboundLimiter{bucket: rate.NewLimiter(rate.Limit(c.limits.MaxInboundPerSecond), c.limits.MaxInboundBurst)}
 	}
-	if c.inLimiter.AllowN(now, 1) {
-		c.refused = 0
+	if c.inbound.bucket.AllowN(now, 1) {
 		return true
 	}
-	c.refused++
+	c.inbound.refuse(now, c.limits.MaxInboundPerSecond)
 	return false
 }
 
@@ -230,18 +229,20 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 }
 
 // fitsLocked makes room for o in the queue or decides it cannot be had: ephemeral traffic is
-// dropped first, and a queue full of durable traffic ends an unreliable connection.
+// dropped first, and a queue full of durable traffic ends the connection.
 func (c *Conn) fitsLocked(o outbound) bool {
+	frames, bytes := c.limits.MaxQueuedFrames, c.limits.MaxQueuedBytes
 	if c.reliable && !o.ephemeral() {
-		// The resend buffer bounds a reliable connection's durable traffic (its overflow ends the
-		// session, as the protocol says); the queue holds at most that plus replies to the
-		// client's own rate-limited requests. A second, smaller bound here would trip on every
-		// replay of a large buffer and drop the socket again and again. Ephemeral messages are
-		// not in the resend buffer, so the queue's bounds are what limits them.
-		return true
+		// A reliable connection's durable messages are bounded by the resend buffer, and the queue
+		// may hold all of it (a replay after a reconnect) beside the ordinary queue's worth of the
+		// rest: a smaller bound would trip on every replay of a large buffer and drop the socket
+		// again and again. Ephemeral messages, which are not in the resend buffer, still meet the
+		// ordinary bound.
+		frames += c.limits.MaxUnacked
+		bytes += c.limits.MaxUnackedBytes
 	}
 	over := func() bool {
-		return len(c.queue) >= c.limits.MaxQueuedFrames || c.queuedBytes+o.size() > c.limits.MaxQueuedBytes
+		return len(c.queue) >= frames || c.queuedBytes+o.size() > bytes
 	}
 	if !over() {
 		return true
@@ -250,22 +251,13 @@ func (c *Conn) fitsLocked(o outbound) bool {
 		c.metrics.dropped.Inc()
 		return false
 	}
-	kept := c.queue[:0]
-	for _, q := range c.queue {
-		if q.ephemeral() {
-			c.queuedBytes -= q.size()
-			c.metrics.dropped.Inc()
-			continue
-		}
-		kept = append(kept, q)
-	}
-	clear(c.queue[len(kept):])
-	c.queue = kept
+	c.metrics.dropped.Add(float64(c.dropLocked(outbound.ephemeral)))
 	if !over() {
 		return true
 	}
 	c.metrics.slowConsumers.Inc()
 	c.closing = true
+	// Not inline: the hub queues under its read lock and Close takes the write lock.
 	go c.Close(ClosePolicyViolation, "slow consumer: outbound queue full")
 	return false
 }
@@ -300,10 +292,14 @@ func (c *Conn) sendRaw(o outbound) {
 	}
 }
 
-// Ack drops every reliable message up to and including seq from the resend buffer.
+// Ack drops every reliable message up to and including seq from the resend buffer. The protocol
+// has a subscriber ack the largest sequence id it received, so an id beyond the last one written
+// to a socket cannot be true; it counts as an ack of that one, or a client could empty its
+// buffer of messages it never read and escape the buffer's bound.
 func (c *Conn) Ack(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	seq = min(seq, c.sentSeq)
 	// Search for seq itself, not seq+1, which wraps to 0 for the largest id.
 	n, found := slices.BinarySearchFunc(c.unacked, seq, func(o outbound, s uint64) int {
 		switch {
@@ -374,9 +370,9 @@ func (c *Conn) ClosedByClient(code int) {
 	c.end("")
 }
 
-// Close ends the connection from the service side: the client gets what was already queued (except
-// after a policy violation), then the codec's goodbye and a close frame with code and reason, and the
-// session is over (a reliable client cannot recover it).
+// Close ends the connection from the service side: the client gets what was already queued (after
+// a policy violation, only the replies to its own requests), then the codec's goodbye and a close
+// frame with code and reason, and the session is over (a reliable client cannot recover it).
 func (c *Conn) Close(code int, reason string) {
 	c.mu.Lock()
 	if c.ended {
@@ -385,9 +381,9 @@ func (c *Conn) Close(code int, reason string) {
 	}
 	if c.sock != nil {
 		if code == ClosePolicyViolation {
-			// A slow or misbehaving client: what was waiting would only delay the goodbye.
-			clear(c.queue)
-			c.queue = c.queue[:0]
+			// A slow or misbehaving client: messages waiting would only delay the goodbye, but the
+			// replies to its requests (the acks that refused them) say what it did wrong.
+			c.dropLocked(func(o outbound) bool { return o.msg != nil })
 		}
 		if g := c.codec.Goodbye(reason); g != nil {
 			c.queue = append(c.queue, outbound{raw: g, op: opText})
@@ -399,6 +395,22 @@ func (c *Conn) Close(code int, reason string) {
 	}
 	c.mu.Unlock()
 	c.end(reason)
+}
+
+// dropLocked takes the frames drop selects out of the queue and returns how many it took.
+func (c *Conn) dropLocked(drop func(outbound) bool) int {
+	kept := c.queue[:0]
+	for _, o := range c.queue {
+		if drop(o) {
+			c.queuedBytes -= o.size()
+			continue
+		}
+		kept = append(kept, o)
+	}
+	n := len(c.queue) - len(kept)
+	clear(c.queue[len(kept):])
+	c.queue = kept
+	return n
 }
 
 // end finishes the session exactly once: no more traffic, out of the hub, OnClose called.

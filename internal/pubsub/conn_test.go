@@ -234,6 +234,7 @@ func TestAck(t *testing.T) {
 				sizes = append(sizes, m.Size())
 				c.Deliver(m)
 			}
+			waitIdle(t, c)
 			for _, a := range tt.acks {
 				c.Ack(a)
 			}
@@ -251,6 +252,78 @@ func TestAck(t *testing.T) {
 				t.Errorf("unackedBytes = %d, want %d", gotBytes, wantBytes)
 			}
 		})
+	}
+}
+
+// An ack counts only up to the last sequence id written to the socket: a client cannot empty its
+// resend buffer of messages it never read.
+func TestAckBeyondWhatWasSent(t *testing.T) {
+	svc := newTestService(t, Options{})
+	c, err := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubReliableJSON), Reliable: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newBlockingSocket()
+	_ = c.Attach(s)
+	c.Ack(math.MaxUint64) // before anything was sent
+	c.Deliver(textMsg("a"))
+	<-s.blocked // "a" (1) is being written; the rest waits in the queue
+	c.Deliver(textMsg("b"))
+	c.Deliver(textMsg("c"))
+	c.Ack(math.MaxUint64)
+	if got := unackedSeqs(c); !slices.Equal(got, []uint64{2, 3}) {
+		t.Errorf("unacked after an ack of 2^64-1 = %v, want [2 3]", got)
+	}
+	s.release()
+	waitIdle(t, c)
+	c.Ack(math.MaxUint64)
+	if got := unackedSeqs(c); len(got) != 0 {
+		t.Errorf("unacked once all was written = %v, want none", got)
+	}
+}
+
+// A reliable client that never reads, and acks every id it can think of, is held to the resend
+// buffer's bounds and the queue's: it ends closed with 1008 and counted, having cost no more than
+// those bounds.
+func TestReliableClientThatNeverReads(t *testing.T) {
+	checkLeaks(t)
+	limits := Limits{MaxUnacked: 50, MaxUnackedBytes: 1 << 20, MaxQueuedFrames: 10, MaxQueuedBytes: 1 << 20}
+	svc := newTestService(t, Options{Limits: limits})
+	h := svc.Hub("h")
+	var log closeLog
+	c, err := h.Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubReliableJSON), Reliable: true, OnClose: log.onClose}, []string{"g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newBlockingSocket()
+	_ = c.Attach(s)
+	to := Selector{Kind: ToGroup, Name: "g"}
+	sent := 0
+	for ; sent < 10_000 && counterValue(t, svc.metrics.slowConsumers) == 0; sent++ {
+		m := groupMsg("g", strings.Repeat("x", 100))
+		m.Ephemeral = sent%3 == 0 // the dashboard's mix: pointers between the durable updates
+		publishOrHang(t, h, &Envelope{Op: OpSend, To: to, Message: m})
+		c.Send([]byte("pong"), false)
+		c.Ack(math.MaxUint64)
+		c.mu.Lock()
+		frames, bytes := len(c.queue)+len(c.unacked), c.queuedBytes+c.unackedBytes
+		c.mu.Unlock()
+		if frames > 2*limits.MaxUnacked+limits.MaxQueuedFrames || bytes > 2*limits.MaxUnackedBytes+limits.MaxQueuedBytes {
+			t.Fatalf("after %d messages the connection holds %d frames, %d bytes", sent+1, frames, bytes)
+		}
+	}
+	testkit.WaitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
+	if sent > 2*limits.MaxUnacked {
+		t.Errorf("closed only after %d messages", sent)
+	}
+	if got := counterValue(t, svc.metrics.slowConsumers); got != 1 {
+		t.Errorf("slow consumer closes = %v, want 1", got)
+	}
+	s.release()
+	testkit.WaitFor(t, "socket closed", s.isClosed)
+	frames := s.frames(t)
+	if last := frames[len(frames)-1]; !strings.HasPrefix(last, "close:1008:") {
+		t.Errorf("last frame %q, want a 1008 close", last)
 	}
 }
 
@@ -414,28 +487,54 @@ func TestExpiredMessagesAreSkipped(t *testing.T) {
 }
 
 func TestAllowInbound(t *testing.T) {
-	svc := newTestService(t, Options{Limits: Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 3}})
-	c, _ := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubJSON)}, nil)
-	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
+	type step struct {
 		at       time.Duration
 		want     bool
 		flooding bool
-	}{
-		// A burst of three passes, the fourth at once does not.
-		{0, true, false}, {0, true, false}, {0, true, false}, {0, false, false},
-		// Half a second refills one message at 2 per second.
-		{500 * time.Millisecond, true, false}, {500 * time.Millisecond, false, false},
-		// Refusals in a row beyond a second's worth (2) mean flooding.
-		{500 * time.Millisecond, false, false}, {500 * time.Millisecond, false, true},
-		// A quiet spell refills the bucket and clears the count.
-		{5 * time.Second, true, false},
 	}
-	for i, s := range steps {
-		got := c.AllowInbound(t0.Add(s.at))
-		if got != s.want || c.Flooding() != s.flooding {
-			t.Errorf("step %d at %v: AllowInbound = %v, Flooding = %v, want %v, %v", i, s.at, got, c.Flooding(), s.want, s.flooding)
-		}
+	// A full burst and one refusal every six seconds: never more than two refusals in ten seconds.
+	var spaced []step
+	for at := time.Duration(0); at < 30*time.Second; at += 6 * time.Second {
+		spaced = append(spaced, step{at, true, false}, step{at, true, false}, step{at, true, false}, step{at, false, false})
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"burst, then refill", []step{
+			// A burst of three passes, the fourth at once does not.
+			{0, true, false}, {0, true, false}, {0, true, false}, {0, false, false},
+			// Half a second refills one message at 2 per second.
+			{500 * time.Millisecond, true, false}, {500 * time.Millisecond, false, false},
+		}},
+		{"more than a second's worth refused at once", []step{
+			{0, true, false}, {0, true, false}, {0, true, false},
+			{0, false, false}, {0, false, false}, {0, false, true},
+			// Flooding is for good: the connection is to be closed.
+			{time.Minute, true, true},
+		}},
+		// The steady flood that consecutive counting missed: every other message passes, and the
+		// refusals between them add up within the window.
+		{"steady at twice the rate", []step{
+			{0, true, false}, {0, true, false}, {0, true, false},
+			{250 * time.Millisecond, false, false}, {500 * time.Millisecond, true, false},
+			{750 * time.Millisecond, false, false}, {time.Second, true, false},
+			{1250 * time.Millisecond, false, true},
+		}},
+		{"a refusal now and then", spaced},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newTestService(t, Options{Limits: Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 3}})
+			c, _ := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubJSON)}, nil)
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i, s := range tt.steps {
+				got := c.AllowInbound(t0.Add(s.at))
+				if got != s.want || c.Flooding() != s.flooding {
+					t.Errorf("step %d at %v: AllowInbound = %v, Flooding = %v, want %v, %v", i, s.at, got, c.Flooding(), s.want, s.flooding)
+				}
+			}
+		})
 	}
 }
 
@@ -632,13 +731,13 @@ func TestClose(t *testing.T) {
 		want   []string
 	}{
 		{"normal keeps what was queued", CloseNormal, "bye now",
-			[]string{"text::first", "text::a", "text::b", "text:bye:bye now", "close:1000:bye now"}},
+			[]string{"text::first", "text::a", "text:ack", "text::b", "text:bye:bye now", "close:1000:bye now"}},
 		{"empty reason", CloseNormal, "",
-			[]string{"text::first", "text::a", "text::b", "text:bye:", "close:1000:"}},
-		{"policy violation drops what was queued", ClosePolicyViolation, "too many messages",
-			[]string{"text::first", "text:bye:too many messages", "close:1008:too many messages"}},
+			[]string{"text::first", "text::a", "text:ack", "text::b", "text:bye:", "close:1000:"}},
+		{"policy violation drops queued messages but not replies", ClosePolicyViolation, "too many messages",
+			[]string{"text::first", "text:ack", "text:bye:too many messages", "close:1008:too many messages"}},
 		{"long reason is cut in the close frame only", CloseInternalError, long,
-			[]string{"text::first", "text::a", "text::b", "text:bye:" + long, "close:1011:" + long[:123]}},
+			[]string{"text::first", "text::a", "text:ack", "text::b", "text:bye:" + long, "close:1011:" + long[:123]}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -652,6 +751,7 @@ func TestClose(t *testing.T) {
 			c.Deliver(textMsg("first"))
 			<-s.blocked
 			c.Deliver(textMsg("a"))
+			c.Send([]byte("ack"), false)
 			c.Deliver(textMsg("b"))
 			c.Close(tt.code, tt.reason)
 			// After Close nothing more is queued, and Close is idempotent.

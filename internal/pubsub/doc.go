@@ -15,9 +15,10 @@
 //     ([Limits.MaxQueuedFrames], [Limits.MaxQueuedBytes]) is dropped and counted in
 //     huddle_messages_dropped_total.
 //   - A connection that falls behind loses its ephemeral messages first. If durable messages still
-//     do not fit, an unreliable connection is closed with [ClosePolicyViolation] rather than
-//     slowing anyone else; a reliable one is bounded by its resend buffer instead and closed the
-//     same way when that is full.
+//     do not fit, the connection is closed with [ClosePolicyViolation] rather than slowing anyone
+//     else, and counted in huddle_slow_consumer_closes_total. A reliable connection may hold its
+//     resend buffer besides the queue's bounds, and is closed the same way when either is full;
+//     an acknowledgement beyond the last message written counts only up to that message.
 //   - Reliable connections number their durable data messages from 1 and keep every
 //     unacknowledged one, so a client that reconnects within the session window receives each
 //     exactly once. Ephemeral messages carry no sequence id and are not kept for resend: one

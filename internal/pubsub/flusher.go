@@ -129,10 +129,11 @@ func (c *Conn) writeTurn(bufp *[]byte, budget time.Duration) (more bool) {
 	c.queuedBytes = 0
 	c.mu.Unlock()
 
-	buf, closed := c.render((*bufp)[:0], batch)
+	buf, closed, sent := c.render((*bufp)[:0], batch)
 	clear(batch)
 	c.mu.Lock()
 	c.spare = batch[:0]
+	c.sentSeq = max(c.sentSeq, sent)
 	c.mu.Unlock()
 
 	_ = sock.SetWriteDeadline(time.Now().Add(budget))
@@ -192,13 +193,14 @@ func (c *Conn) finishTurn() (more bool) {
 }
 
 // render appends batch's frames to buf, stopping after a close frame, after which nothing may
-// follow on the wire.
-func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool) {
+// follow on the wire. sent is the highest sequence id rendered or skipped as expired.
+func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool, sent uint64) {
 	now := time.Now()
 	var oldest time.Time
 	delivered := 0
 	for _, o := range batch {
 		if o.msg != nil {
+			sent = max(sent, o.seq)
 			if o.msg.expired(now) {
 				continue
 			}
@@ -222,5 +224,5 @@ func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool) {
 			c.metrics.fanoutLatency.Observe(now.Sub(oldest).Seconds())
 		}
 	}
-	return buf, closed
+	return buf, closed, sent
 }

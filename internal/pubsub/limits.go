@@ -9,19 +9,22 @@ type Limits struct {
 	// the connection with 1009.
 	MaxMessageBytes int64 `yaml:"maxMessageBytes"`
 	// MaxQueuedFrames and MaxQueuedBytes bound the outbound queue (defaults 1,024 and 4 MiB): over
-	// them ephemeral messages are dropped, then an unreliable connection is closed with 1008. A
-	// reliable connection's durable messages are bounded by MaxUnacked and MaxUnackedBytes instead.
+	// them ephemeral messages are dropped, then the connection is closed with 1008. A reliable
+	// connection's queue may also hold its whole resend buffer (a replay), so its bound is the sum
+	// of these and MaxUnacked, MaxUnackedBytes.
 	MaxQueuedFrames int `yaml:"maxQueuedFrames"`
 	MaxQueuedBytes  int `yaml:"maxQueuedBytes"`
 	// MaxGroupsPerConn bounds the groups one connection may be in (default 100).
 	MaxGroupsPerConn int `yaml:"maxGroupsPerConnection"`
 	// MaxInboundPerSecond bounds client messages per connection per second (default 200), with
 	// bursts of up to MaxInboundBurst (default 5 × the rate). Messages over the limit get an error
-	// ack; a client that keeps sending through a second's worth of refusals is closed with 1008.
+	// ack; a client with more than a second's worth of messages refused within ten seconds is
+	// closed with 1008, after the acks that refused them.
 	MaxInboundPerSecond int `yaml:"maxInboundPerSecond"`
 	MaxInboundBurst     int `yaml:"maxInboundBurst"`
 	// MaxUnacked and MaxUnackedBytes bound a reliable connection's resend buffer (defaults 1,000
-	// messages and 16 MiB); overflow ends the session.
+	// messages and 16 MiB); overflow ends the session with 1008. Acks count only up to the last
+	// message written, so a client that does not read cannot empty the buffer.
 	MaxUnacked      int `yaml:"maxUnacked"`
 	MaxUnackedBytes int `yaml:"maxUnackedBytes"`
 	// ReconnectWindow is how long a reliable session outlives its socket (default 30 s).

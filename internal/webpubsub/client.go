@@ -296,14 +296,16 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 			return
 		}
 		s.svc.CountInbound(len(data))
-		if !conn.AllowInbound(time.Now()) {
+		if !conn.AllowInbound(s.now()) {
 			limit := fmt.Sprintf("too many messages: the limit is %d per second", s.svc.Limits().MaxInboundPerSecond)
+			// The refusal is answered even when it closes the connection: Close keeps the replies
+			// queued before it.
+			refuseOverLimit(conn, sess, data, limit)
 			if conn.Flooding() {
 				s.logger.Info("client flooding past its message rate, closing", "conn", conn.ID())
 				conn.Close(pubsub.ClosePolicyViolation, limit)
 				return
 			}
-			refuseOverLimit(conn, sess, data, limit)
 			continue
 		}
 		if sess.simple() {

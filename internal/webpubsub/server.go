@@ -38,6 +38,8 @@ type Options struct {
 	// HTTPClient calls event handlers (default: upstream's own).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Now is the clock client message rates are measured by (default time.Now).
+	Now func() time.Time
 }
 
 // Server serves the Web PubSub endpoints.
@@ -49,6 +51,7 @@ type Server struct {
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
 	upgrader   websocket.Upgrader
+	now        func() time.Time
 
 	handlers   map[string][]upstream.Handler
 	httpClient *http.Client
@@ -69,6 +72,9 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	handlers := make(map[string][]upstream.Handler, len(opts.EventHandlers))
 	for hub, hs := range opts.EventHandlers {
 		handlers[strings.ToLower(hub)] = hs
@@ -85,6 +91,7 @@ func New(opts Options) *Server {
 		publicHost: publicHost,
 		logger:     opts.Logger,
 		errs:       httpapi.ErrorWriter{Logger: opts.Logger},
+		now:        opts.Now,
 		upgrader: websocket.Upgrader{
 			// A small read buffer keeps idle connections cheap: it only has to hold frame
 			// headers, since payloads larger than it are read straight into the message.

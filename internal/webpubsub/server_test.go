@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +32,12 @@ type testServer struct {
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 	t.Helper()
-	return startTestServer(t, pubsub.Options{Limits: limits})
+	return startTestServer(t, pubsub.Options{Limits: limits}, nil)
 }
 
-// startTestServer is newTestServer with more of the service's options; it sets ParseFilter and
-// Logger itself.
-func startTestServer(t *testing.T, opts pubsub.Options) *testServer {
+// startTestServer is newTestServer with more of the service's options and a clock for the rate
+// limits (nil: time.Now); it sets ParseFilter and Logger itself.
+func startTestServer(t *testing.T, opts pubsub.Options, now func() time.Time) *testServer {
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,7 +51,7 @@ func startTestServer(t *testing.T, opts pubsub.Options) *testServer {
 		t.Fatal(err)
 	}
 	go func() { _ = svc.Run(ctx) }()
-	srv := New(Options{Service: svc, Keys: keys, Logger: logger})
+	srv := New(Options{Service: svc, Keys: keys, Logger: logger, Now: now})
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)
@@ -377,5 +378,63 @@ func TestRateLimit(t *testing.T) {
 	c.send(map[string]any{"type": "event", "event": "e", "data": 11, "ackId": 11})
 	if code := c.closeCode(); code != pubsub.ClosePolicyViolation {
 		t.Fatalf("close code %d, want 1008", code)
+	}
+}
+
+// A client sending steadily over the rate, however slightly, is closed with 1008 once more than a
+// second's worth of its messages were refused within ten seconds, and hears every refusal first;
+// one sending at the rate is never refused. The server's clock moves one interval per message it
+// reads, so the rate is exact whatever the machine's speed.
+func TestRateLimitSteadyFlood(t *testing.T) {
+	const limit = 10
+	tests := []struct {
+		name     string
+		interval time.Duration
+		closed   bool
+	}{
+		{"at the rate", time.Second / limit, false},
+		{"a quarter over", time.Second / (limit + limit/4), true},
+		{"twice the rate", time.Second / (2 * limit), true},
+		{"twenty times the rate", time.Second / (20 * limit), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			var ticks atomic.Int64
+			clock := func() time.Time { return t0.Add(time.Duration(ticks.Add(1)) * tt.interval) }
+			ts := startTestServer(t, pubsub.Options{Limits: pubsub.Limits{MaxInboundPerSecond: limit, MaxInboundBurst: limit}}, clock)
+			c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{})
+			// One message at a time, each answered before the next: the server reads everything
+			// the client sends, so its close cannot be lost to a reset.
+			refused := 0
+			for i := 1; i <= 300; i++ {
+				c.send(map[string]any{"type": "event", "event": "e", "data": i, "ackId": i})
+				ack := c.next()
+				if ack["ackId"] != float64(i) {
+					t.Fatalf("got %v, want the ack of %d", ack, i)
+				}
+				if ack["success"] != true {
+					if e, _ := ack["error"].(map[string]any); e["name"] != ackTooManyRequests {
+						t.Fatalf("message %d: %v, want success or TooManyRequests", i, ack)
+					}
+					refused++
+				}
+				if refused > limit {
+					break
+				}
+			}
+			if !tt.closed {
+				if refused != 0 {
+					t.Fatalf("%d messages refused at the rate", refused)
+				}
+				return
+			}
+			if refused != limit+1 {
+				t.Fatalf("%d messages refused, want %d before the close", refused, limit+1)
+			}
+			if code := c.closeCode(); code != pubsub.ClosePolicyViolation {
+				t.Fatalf("close code %d, want 1008", code)
+			}
+		})
 	}
 }
