@@ -62,6 +62,8 @@ type Options struct {
 	// OIDCName, when set, makes the login page offer "Sign in with <OIDCName>" (a link to
 	// /login/oidc, which the OIDC relying party serves).
 	OIDCName string
+	// Sessions, when set, is told whose sessions and hub tokens ended.
+	Sessions SessionWatcher
 }
 
 // Service keeps accounts, sessions, API keys, dashboard roles and the audit log, and serves
@@ -78,6 +80,7 @@ type Service struct {
 	lockoutDuration  time.Duration
 	trustForwarded   bool
 	oidcName         string
+	watcher          SessionWatcher
 
 	hasher   *hasher
 	limiter  *addrLimiter
@@ -115,6 +118,7 @@ func New(opts Options) (*Service, error) {
 		lockoutDuration:  orDefault(opts.LockoutDuration, 15*time.Minute),
 		trustForwarded:   opts.TrustForwardedFor,
 		oidcName:         opts.OIDCName,
+		watcher:          opts.Sessions,
 		csrf:             http.NewCrossOriginProtection(),
 	}
 	if s.logger == nil {

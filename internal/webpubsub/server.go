@@ -38,6 +38,14 @@ type Options struct {
 	// HTTPClient calls event handlers (default: upstream's own).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Revocations, when set, refuses client tokens revoked after they were issued.
+	Revocations Revocations
+}
+
+// Revocations knows which client tokens were revoked before they expire: those of a user whose
+// rights the app withdrew. issuedAt is the token's iat, the zero time when it has none.
+type Revocations interface {
+	TokenRevoked(ctx context.Context, hub, userID string, issuedAt time.Time) (bool, error)
 }
 
 // Server serves the Web PubSub endpoints.
@@ -48,6 +56,7 @@ type Server struct {
 	publicHost string
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
+	revoked    Revocations
 	upgrader   websocket.Upgrader
 
 	handlers   map[string][]upstream.Handler
@@ -81,6 +90,7 @@ func New(opts Options) *Server {
 	return &Server{
 		svc:        opts.Service,
 		keys:       opts.Keys,
+		revoked:    opts.Revocations,
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
 		logger:     opts.Logger,
