@@ -176,8 +176,10 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if err := a.buildDashboards(ctx, dashHub); err != nil {
 		return err
 	}
+	access := dashboardAccess{a.accounts, a.dashboards}
 	extra := append(a.uiRoutes(),
-		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts, a.dashboards}, PublicURL: a.publicURL}))
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: access, PublicURL: a.publicURL}),
+		viewersRoute(&collab.Directory{Access: access, Present: dashHub, People: accountNames{a.accounts}}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}

@@ -65,6 +65,18 @@ func (d dashboardHub) Watched() []string {
 	return uids
 }
 
+// Viewers lists the user ids connected to a dashboard's collaboration group on this node.
+func (d dashboardHub) Viewers(uid string) []string {
+	members := d.hub.GroupMembers(collab.CollabGroup(uid))
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.UserID != "" {
+			ids = append(ids, m.UserID)
+		}
+	}
+	return ids
+}
+
 // Push sends live points to a dashboard's viewers.
 func (d dashboardHub) Push(ctx context.Context, uid string, data []byte) error {
 	return d.SendToGroup(ctx, collab.MetricsGroup(uid), data)
