@@ -42,9 +42,10 @@ func (s *Service) TokenRevoked(ctx context.Context, login string, issuedAt time.
 	return issuedAt.Before(fromMillis(revokedAt)), nil
 }
 
-// tokensEnded tells the watcher, once a transaction that revoked login's tokens committed.
+// tokensEnded tells the watcher, once a transaction that revoked login's tokens committed. The
+// change is made, so the watcher is told even if the caller has gone meanwhile.
 func (s *Service) tokensEnded(ctx context.Context, login string) {
 	if s.watcher != nil && login != "" {
-		s.watcher.SessionsEnded(ctx, login)
+		s.watcher.SessionsEnded(context.WithoutCancel(ctx), login)
 	}
 }

@@ -62,15 +62,6 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("client token rejected: %w", err)))
 		return
 	}
-	revoked, err := s.tokenRevoked(r.Context(), hubName, claims)
-	if err != nil {
-		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not check the access token", err))
-		return
-	}
-	if revoked {
-		s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", "the access token was revoked", nil))
-		return
-	}
 	hub := s.svc.Hub(hubName)
 	offered := websocket.Subprotocols(r)
 	sess := &session{protocol: chooseProtocol(offered), events: s.events(hubName)}
@@ -136,6 +127,18 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}, groups)
 	if err != nil {
 		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
+		return
+	}
+	// Checked once the connection is registered: a revocation committed after this check closes
+	// its user's connections after it, this one included, so none slips between the two.
+	revoked, err := s.tokenRevoked(r.Context(), hubName, claims)
+	if err != nil || revoked {
+		conn.Close(pubsub.CloseNormal, "access token refused")
+		if err != nil {
+			s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not check the access token", err))
+		} else {
+			s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", "the access token was revoked", nil))
+		}
 		return
 	}
 	if !sess.simple() {
