@@ -35,8 +35,8 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 }
 
 // startTestServer is newTestServer with more of the service's options; it sets ParseFilter and
-// Logger itself.
-func startTestServer(t *testing.T, opts pubsub.Options) *testServer {
+// Logger itself. with changes the Web PubSub server's options.
+func startTestServer(t *testing.T, opts pubsub.Options, with ...func(*Options)) *testServer {
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,7 +50,11 @@ func startTestServer(t *testing.T, opts pubsub.Options) *testServer {
 		t.Fatal(err)
 	}
 	go func() { _ = svc.Run(ctx) }()
-	srv := New(Options{Service: svc, Keys: keys, Logger: logger})
+	srvOpts := Options{Service: svc, Keys: keys, Logger: logger}
+	for _, w := range with {
+		w(&srvOpts)
+	}
+	srv := New(srvOpts)
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)
