@@ -108,6 +108,36 @@ test("bob sees ada's cursor move over a panel", { skip }, async () => {
   await cursor.waitFor({ state: "detached" });
 });
 
+test("bob cannot appear to ada as someone else: names come from the server", { skip }, async () => {
+  // bob opens a socket of his own, as any page script could, and announces himself as the
+  // administrator, then points at a panel so that ada's page draws his name by the pointer.
+  await bob.evaluate(async (uid) => {
+    const neg = await (await fetch("/api/negotiate?dashboard=" + encodeURIComponent(uid))).json();
+    const ws = new WebSocket(neg.url, "json.webpubsub.azure.v1");
+    await new Promise((ok, fail) => {
+      ws.onopen = ok;
+      ws.onerror = fail;
+    });
+    const send = (m) => ws.send(JSON.stringify(m));
+    send({ type: "joinGroup", group: neg.collabGroup });
+    const say = (data) => send({ type: "sendToGroup", group: neg.collabGroup, dataType: "json", noEcho: true, data });
+    say({ type: "hello", name: "Administrator" });
+    say({ type: "presence", name: "Administrator", active: true, range: { from: "now-5m", to: "now" }, scroll: 0 });
+    say({ type: "cursor", panel: 2, fx: 0.5, fy: 0.5 });
+    window.forged = { ws, say };
+  }, env.uid);
+  const cursor = ada.locator('.cursor[data-user="bob"]');
+  await cursor.waitFor();
+  assert.equal(await cursor.textContent(), people.bob.name);
+  assert.equal(await ada.locator('.presence [data-user="bob"]').getAttribute("aria-label"), "Bob Kahn. Follow");
+  assert.equal(await ada.getByText("Administrator").count(), 0, "ada's page shows the announced name");
+  await bob.evaluate(() => {
+    window.forged.say({ type: "cursor-out" });
+    window.forged.ws.close();
+  });
+  await cursor.waitFor({ state: "detached" });
+});
+
 test("the time under ada's pointer is drawn on bob's charts in her colour", { skip }, async () => {
   // ada's colour as bob's presence bar shows it, and how many canvas pixels of panel 1 have it.
   const color = await bob

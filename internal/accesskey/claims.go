@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -47,6 +48,19 @@ func stringCount(v any) (int, bool) {
 
 // Subject is the sub claim: the user id of a Web PubSub connection, "" when anonymous.
 func (c *Claims) Subject() string { return c.first("sub") }
+
+// IssuedAt is the iat claim, and false when the token has none or it is not a number.
+func (c *Claims) IssuedAt() (time.Time, bool) {
+	n, ok := c.m["iat"].(json.Number)
+	if !ok {
+		return time.Time{}, false
+	}
+	sec, err := n.Int64()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
+}
 
 // Roles are the role claim's values.
 func (c *Claims) Roles() []string { return c.Strings("role") }

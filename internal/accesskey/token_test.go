@@ -444,6 +444,9 @@ func TestSignClientToken(t *testing.T) {
 	if c.Subject() != "u1" || len(c.Groups()) != 2 || c.Strings("custom")[0] != "x" {
 		t.Errorf("round trip claims = %v", c.Forward())
 	}
+	if iat, ok := c.IssuedAt(); !ok || !iat.Equal(testNow.Truncate(time.Second)) {
+		t.Errorf("IssuedAt() = %v, %v, want %v", iat, ok, testNow.Truncate(time.Second))
+	}
 
 	anon, err := testKeys.SignClientToken(aud, ClientClaims{Expires: testNow.Add(time.Minute)}, testNow)
 	if err != nil {

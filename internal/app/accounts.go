@@ -1,6 +1,8 @@
 package app
 
 import (
+	"cmp"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -113,6 +115,29 @@ func oidcRoutes(p *oidc.Provider, accounts *auth.Service, logger *slog.Logger) [
 		{Method: "GET", Pattern: "/login/oidc", MinRole: roles.Anonymous, Handler: start},
 		{Method: "GET", Pattern: "/login/oidc/callback", MinRole: roles.Anonymous, Handler: callback},
 	}
+}
+
+// viewersRoute serves who is watching a dashboard, with the names of their accounts.
+func viewersRoute(d *collab.Directory) httpapi.Route {
+	return httpapi.Route{
+		Method: "GET", Pattern: "/api/dashboards/{uid}/viewers", MinRole: roles.Viewer, Scope: roles.ScopeDashboardsRead,
+		DashboardParam: "uid", Handler: d.Viewers,
+	}
+}
+
+// accountNames names a dashboard's viewers by their accounts; a login whose account was deleted
+// meanwhile is shown as itself.
+type accountNames struct{ accounts *auth.Service }
+
+func (a accountNames) DisplayName(ctx context.Context, login string) (string, error) {
+	u, err := a.accounts.UserByLogin(ctx, login)
+	switch {
+	case errors.Is(err, auth.ErrUserNotFound):
+		return login, nil
+	case err != nil:
+		return "", err
+	}
+	return cmp.Or(u.Name, u.Login), nil
 }
 
 // negotiateRoute serves the dashboard's client URL through the route table, so it is

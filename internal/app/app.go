@@ -141,22 +141,13 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 			})
 		}
 	}
-	a.wps = webpubsub.New(webpubsub.Options{
-		Service:       svc,
-		Keys:          keys,
-		PublicURL:     a.publicURL,
-		EventHandlers: handlers,
-		Logger:        logger,
-	})
-	// Event deliveries still running, the disconnected events of the hub's drain among them,
-	// finish before the stores close.
-	a.parts.onStop("webpubsub events", a.wps.Close)
+	dashHub := newDashboardHub(svc, logger)
 	sso, err := newOIDC(cfg, a.publicURL, keys.Primary)
 	if err != nil {
 		return err
 	}
-	accountOpts := auth.Options{Store: a.sql, Logger: logger, SecureCookies: strings.HasPrefix(a.publicURL, "https://"),
-		TrustedProxies: cfg.TrustedProxyPrefixes()}
+	accountOpts := auth.Options{Store: a.sql, Logger: logger, Sessions: dashHub,
+		SecureCookies: strings.HasPrefix(a.publicURL, "https://"), TrustedProxies: cfg.TrustedProxyPrefixes()}
 	if cfg.PublicURL != "" {
 		accountOpts.TrustedOrigins = []string{cfg.PublicURL}
 	}
@@ -169,14 +160,27 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if a.accounts, err = auth.New(accountOpts); err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
+	a.wps = webpubsub.New(webpubsub.Options{
+		Service:       svc,
+		Keys:          keys,
+		PublicURL:     a.publicURL,
+		EventHandlers: handlers,
+		Logger:        logger,
+		Revocations:   dashboardRevocations{a.accounts},
+	})
+	// Event deliveries still running, the disconnected events of the hub's drain among them,
+	// finish before the stores close.
+	a.parts.onStop("webpubsub events", a.wps.Close)
 	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
-	if err := a.buildDashboards(ctx); err != nil {
+	if err := a.buildDashboards(ctx, dashHub); err != nil {
 		return err
 	}
+	access := dashboardAccess{a.accounts, a.dashboards}
 	extra := append(a.uiRoutes(),
-		negotiateRoute(&collab.Negotiator{Keys: keys, Access: dashboardAccess{a.accounts, a.dashboards}, PublicURL: a.publicURL}))
+		negotiateRoute(&collab.Negotiator{Keys: keys, Access: access, PublicURL: a.publicURL}),
+		viewersRoute(&collab.Directory{Access: access, Present: dashHub, People: accountNames{a.accounts}}))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
@@ -189,8 +193,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 
 // buildDashboards makes the dashboards, provisioned on first start, and the live scheduler
 // that keeps the watched ones current, both speaking to viewers through the hub.
-func (a *App) buildDashboards(ctx context.Context) error {
-	dashHub := newDashboardHub(a.pubsub)
+func (a *App) buildDashboards(ctx context.Context, dashHub dashboardHub) error {
 	var err error
 	if a.dashboards, err = dashboard.New(dashboard.Options{Store: a.sql, Access: a.accounts, Notifier: dashHub,
 		Series: a.metrics.source, Logger: a.logger}); err != nil {

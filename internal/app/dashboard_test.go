@@ -205,3 +205,38 @@ func TestThisHostDashboardHasData(t *testing.T) {
 		}
 	}
 }
+
+// The people watching a dashboard are listed by the identity behind their connection, named by
+// their account: what a viewer announces about itself plays no part.
+func TestViewersAreNamedByTheirAccount(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	admin.expect("POST", "/api/dashboards", `{"uid":"ops","title":"Ops"}`, 201)
+	admin.expect("POST", "/api/users", `{"login":"vera","name":"Vera Viewer","role":"viewer","password":"vera's long password"}`, 201)
+	vera := newBrowser(t, srv.URL)
+	vera.expect("POST", "/api/login", `{"user":"vera","password":"vera's long password"}`, 200)
+
+	if got := admin.expect("GET", "/api/dashboards/ops/viewers", "", 200); strings.TrimSpace(got) != "[]" {
+		t.Fatalf("viewers of a dashboard nobody watches: %s", got)
+	}
+	v := watchURL(t, negotiate(t, vera))
+	if err := v.ws.WriteJSON(map[string]any{"type": "joinGroup", "group": "dash.ops.collab", "ackId": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if m := v.next(t); m["type"] != "ack" || m["success"] != true {
+		t.Fatalf("join the collaboration group: %v", m)
+	}
+	if err := v.ws.WriteJSON(map[string]any{"type": "sendToGroup", "group": "dash.ops.collab", "dataType": "json",
+		"data": map[string]any{"type": "hello", "name": "Administrator"}}); err != nil {
+		t.Fatal(err)
+	}
+	var viewers []struct{ UserID, Name string }
+	if err := json.Unmarshal([]byte(admin.expect("GET", "/api/dashboards/ops/viewers", "", 200)), &viewers); err != nil {
+		t.Fatal(err)
+	}
+	if len(viewers) != 1 || viewers[0].UserID != "vera" || viewers[0].Name != "Vera Viewer" {
+		t.Fatalf("viewers = %+v, want vera named Vera Viewer", viewers)
+	}
+	vera.expect("GET", "/api/dashboards/nowhere/viewers", "", 404)
+}

@@ -3,7 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"time"
 
+	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/dashboard"
 	"github.com/huddle-dev/huddle/internal/live"
@@ -13,9 +17,41 @@ import (
 // dashboardHub is the dashboards' side of the real-time hub: which dashboards have viewers, and
 // the server's messages to them. It publishes through the hub's broker as the REST API does, so
 // the messages get the same ordering and reliable-protocol guarantees as any app server's.
-type dashboardHub struct{ hub *pubsub.Hub }
+type dashboardHub struct {
+	hub    *pubsub.Hub
+	logger *slog.Logger
+}
 
-func newDashboardHub(svc *pubsub.Service) dashboardHub { return dashboardHub{svc.Hub(collab.Hub)} }
+func newDashboardHub(svc *pubsub.Service, logger *slog.Logger) dashboardHub {
+	return dashboardHub{hub: svc.Hub(collab.Hub), logger: logger}
+}
+
+// closeReason is what a viewer's client is told when its connection closes because the
+// viewer's access changed; its tokens are revoked, so it must negotiate again.
+const closeReason = "access revoked: the user's sessions ended or role changed"
+
+// SessionsEnded closes every dashboard connection of login, whose tokens auth has just revoked.
+func (d dashboardHub) SessionsEnded(ctx context.Context, login string) {
+	err := d.hub.Publish(ctx, &pubsub.Envelope{
+		Op:     pubsub.OpClose,
+		To:     pubsub.Selector{Kind: pubsub.ToUser, Name: login},
+		Reason: closeReason,
+	})
+	if err != nil {
+		d.logger.Warn("could not close the dashboard connections of a user whose access changed", "login", login, "err", err)
+	}
+}
+
+// dashboardRevocations refuses, on the dashboards' hub only, the client tokens that auth revoked:
+// there the user id is a login, which other hubs' app servers may choose freely.
+type dashboardRevocations struct{ accounts *auth.Service }
+
+func (d dashboardRevocations) TokenRevoked(ctx context.Context, hub, userID string, issuedAt time.Time) (bool, error) {
+	if !strings.EqualFold(hub, collab.Hub) {
+		return false, nil
+	}
+	return d.accounts.TokenRevoked(ctx, userID, issuedAt)
+}
 
 // Watched lists the dashboards whose metrics group has members on this node.
 func (d dashboardHub) Watched() []string {
@@ -27,6 +63,18 @@ func (d dashboardHub) Watched() []string {
 		}
 	}
 	return uids
+}
+
+// Viewers lists the user ids connected to a dashboard's collaboration group on this node.
+func (d dashboardHub) Viewers(uid string) []string {
+	members := d.hub.GroupMembers(collab.CollabGroup(uid))
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.UserID != "" {
+			ids = append(ids, m.UserID)
+		}
+	}
+	return ids
 }
 
 // Push sends live points to a dashboard's viewers.

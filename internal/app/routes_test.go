@@ -15,14 +15,15 @@ import (
 // accounts' routes are checked in package auth). A route added without a line here fails the
 // test, so no endpoint goes in without someone deciding who may call it.
 var ownRouteRules = map[string]int{
-	"GET /{$}":                   http.StatusSeeOther, // to the login page
-	"GET /settings":              http.StatusSeeOther,
-	"GET /d/{uid}":               http.StatusSeeOther,
-	"GET /assets/{file...}":      http.StatusNotFound, // public, and no such file
-	"GET /api/connection-string": http.StatusUnauthorized,
-	"GET /api/negotiate":         http.StatusUnauthorized,
-	"GET /login/oidc":            http.StatusSeeOther, // to the provider (or back with an error)
-	"GET /login/oidc/callback":   http.StatusSeeOther, // back to the login page with an error
+	"GET /{$}":                          http.StatusSeeOther, // to the login page
+	"GET /settings":                     http.StatusSeeOther,
+	"GET /d/{uid}":                      http.StatusSeeOther,
+	"GET /assets/{file...}":             http.StatusNotFound, // public, and no such file
+	"GET /api/connection-string":        http.StatusUnauthorized,
+	"GET /api/negotiate":                http.StatusUnauthorized,
+	"GET /api/dashboards/{uid}/viewers": http.StatusUnauthorized,
+	"GET /login/oidc":                   http.StatusSeeOther, // to the provider (or back with an error)
+	"GET /login/oidc/callback":          http.StatusSeeOther, // back to the login page with an error
 
 	"GET /api/v1/query":                http.StatusUnauthorized,
 	"POST /api/v1/query":               http.StatusUnauthorized,

@@ -68,6 +68,8 @@ type Options struct {
 	// OIDCName, when set, makes the login page offer "Sign in with <OIDCName>" (a link to
 	// /login/oidc, which the OIDC relying party serves).
 	OIDCName string
+	// Sessions, when set, is told whose sessions and hub tokens ended.
+	Sessions SessionWatcher
 }
 
 // Service keeps accounts, sessions, API keys, dashboard roles and the audit log, and serves
@@ -85,6 +87,7 @@ type Service struct {
 	trustedProxies   []netip.Prefix
 	secureCookies    bool
 	oidcName         string
+	watcher          SessionWatcher
 
 	hasher   *hasher
 	limiter  *addrLimiter
@@ -123,6 +126,7 @@ func New(opts Options) (*Service, error) {
 		trustedProxies:   opts.TrustedProxies,
 		secureCookies:    opts.SecureCookies,
 		oidcName:         opts.OIDCName,
+		watcher:          opts.Sessions,
 		csrf:             http.NewCrossOriginProtection(),
 	}
 	if s.logger == nil {

@@ -99,31 +99,39 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string) (p Princip
 	return Principal{User: u, Role: u.Role, sessionHash: hash}, true, nil
 }
 
-// endSessions deletes every session of a user, and makes any session created before now invalid
-// even if a concurrent login was inserting one.
-func (s *Service) endSessions(ctx context.Context, tx *sql.Tx, userID string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET sessions_valid_after = ? WHERE id = ?`), millis(s.now()), userID); err != nil {
+// endSessions deletes every session of a user, makes any session created before now invalid
+// even if a concurrent login was inserting one, and revokes the hub tokens issued from them.
+func (s *Service) endSessions(ctx context.Context, tx *sql.Tx, u User) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET sessions_valid_after = ? WHERE id = ?`), millis(s.now()), u.ID); err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), u.ID); err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}
-	return nil
+	return s.revokeTokens(ctx, tx, u.Login)
 }
 
 // RevokeSessions ends every session of a user: "logout everywhere" when actor is the user, a
-// revocation when an admin does it. API keys are not sessions and stay valid.
+// revocation when an admin does it. The user's hub connections close. API keys are not
+// sessions and stay valid.
 func (s *Service) RevokeSessions(ctx context.Context, actor Actor, userID string) error {
-	return s.store.Tx(ctx, func(tx *sql.Tx) error {
+	var login string
+	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
 		u, err := s.userBy(ctx, tx, "u.id = ?", userID)
 		if err != nil {
 			return err
 		}
-		if err := s.endSessions(ctx, tx, userID); err != nil {
+		if err := s.endSessions(ctx, tx, u); err != nil {
 			return err
 		}
+		login = u.Login
 		return s.audit(ctx, tx, actor, ActionSessionsRevoked, "user:"+u.Login, nil)
 	})
+	if err != nil {
+		return err
+	}
+	s.tokensEnded(ctx, login)
+	return nil
 }
 
 // logout ends the session p was authenticated with.

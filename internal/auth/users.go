@@ -227,7 +227,8 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 }
 
 // UpdateUser applies ch to the user with the given id. Disabling a user or setting a password
-// ends the user's sessions; no change may leave huddle without an enabled admin.
+// ends the user's sessions; those and a role change revoke the user's hub tokens. No change may
+// leave huddle without an enabled admin.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch UserUpdate) (User, error) {
 	if ch == (UserUpdate{}) {
 		return User{}, httpapi.BadRequest("nothing to change: set name, email, role, disabled, password or unlock")
@@ -265,6 +266,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 		}
 	}
 	var updated User
+	var ended string // the login whose sessions or hub tokens this change ends
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
 		u, err := s.userBy(ctx, tx, "u.id = ?", id)
 		if err != nil {
@@ -300,9 +302,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 				changed = append(changed, "enabled")
 			} else {
 				changed = append(changed, "disabled")
-				if err := s.endSessions(ctx, tx, id); err != nil {
+				if err := s.endSessions(ctx, tx, u); err != nil {
 					return err
 				}
+				ended = u.Login
 			}
 		}
 		// A new password ends a lockout by itself (setPassword).
@@ -324,11 +327,17 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 			if err := s.audit(ctx, tx, actor, ActionRoleChanged, target, map[string]any{"from": u.Role, "to": role}); err != nil {
 				return err
 			}
+			// The hub holds the rights of the old role until the user negotiates again.
+			if err := s.revokeTokens(ctx, tx, u.Login); err != nil {
+				return err
+			}
+			ended = u.Login
 		}
 		if ch.Password != nil {
 			if err := s.setPassword(ctx, tx, actor, u, hash); err != nil {
 				return err
 			}
+			ended = u.Login
 		}
 		if err := s.ensureAdminRemains(ctx, tx); err != nil {
 			return err
@@ -336,7 +345,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 		updated, err = s.userBy(ctx, tx, "u.id = ?", id)
 		return err
 	})
-	return updated, err
+	if err != nil {
+		return User{}, err
+	}
+	s.tokensEnded(ctx, ended)
+	return updated, nil
 }
 
 // setPassword stores a new hash, ends every session of the user (whoever knew the old password
@@ -347,7 +360,7 @@ func (s *Service) setPassword(ctx context.Context, tx *sql.Tx, actor Actor, u Us
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	if err := s.endSessions(ctx, tx, u.ID); err != nil {
+	if err := s.endSessions(ctx, tx, u); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, actor, ActionPasswordChanged, "user:"+u.Login, nil)
@@ -366,9 +379,11 @@ func (s *Service) ensureAdminRemains(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// DeleteUser deletes a user with its sessions, API keys and dashboard roles.
+// DeleteUser deletes a user with its sessions, API keys and dashboard roles, and revokes the
+// user's hub tokens.
 func (s *Service) DeleteUser(ctx context.Context, actor Actor, id string) error {
-	return s.store.Tx(ctx, func(tx *sql.Tx) error {
+	var login string
+	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
 		u, err := s.userBy(ctx, tx, "u.id = ?", id)
 		if err != nil {
 			return err
@@ -379,8 +394,17 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, id string) error 
 		if err := s.ensureAdminRemains(ctx, tx); err != nil {
 			return err
 		}
+		if err := s.revokeTokens(ctx, tx, u.Login); err != nil {
+			return err
+		}
+		login = u.Login
 		return s.audit(ctx, tx, actor, ActionUserDeleted, "user:"+u.Login, map[string]any{"role": u.Role})
 	})
+	if err != nil {
+		return err
+	}
+	s.tokensEnded(ctx, login)
+	return nil
 }
 
 // ChangePassword is a user changing their own password: current must be right. A wrong current
@@ -414,7 +438,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, userID, curre
 	if err != nil {
 		return err
 	}
-	return s.store.Tx(ctx, func(tx *sql.Tx) error { return s.setPassword(ctx, tx, actor, u, newHash) })
+	if err := s.store.Tx(ctx, func(tx *sql.Tx) error { return s.setPassword(ctx, tx, actor, u, newHash) }); err != nil {
+		return err
+	}
+	s.tokensEnded(ctx, u.Login)
+	return nil
 }
 
 // credentials loads a user and their password hash ("" when they have none).

@@ -49,6 +49,21 @@ type Access interface {
 	DashboardMember(r *http.Request, uid string) (Member, error)
 }
 
+// memberOf is the caller of r as a member of dashboard uid, or the error that refuses them.
+func memberOf(a Access, r *http.Request, uid string) (Member, error) {
+	if !ValidUID(uid) {
+		return Member{}, httpapi.BadRequest("dashboard must be a dashboard uid: %s", UIDRule)
+	}
+	m, err := a.DashboardMember(r, uid)
+	switch {
+	case errors.Is(err, ErrNoDashboard):
+		return Member{}, ErrNoDashboard.Withf("dashboard %q does not exist", uid)
+	case err != nil:
+		return Member{}, fmt.Errorf("check access to dashboard %s: %w", uid, err)
+	}
+	return m, nil
+}
+
 // Negotiator answers /api/negotiate: the client URL with a token for one dashboard.
 type Negotiator struct {
 	Keys   accesskey.Keys
@@ -77,15 +92,9 @@ type NegotiateResponse struct {
 // Negotiate answers the client URL for the dashboard named by the query parameter dashboard.
 func (n *Negotiator) Negotiate(w http.ResponseWriter, r *http.Request) error {
 	uid := r.URL.Query().Get("dashboard")
-	if !ValidUID(uid) {
-		return httpapi.BadRequest("dashboard must be a dashboard uid: %s", UIDRule)
-	}
-	m, err := n.Access.DashboardMember(r, uid)
-	switch {
-	case errors.Is(err, ErrNoDashboard):
-		return ErrNoDashboard.Withf("dashboard %q does not exist", uid)
-	case err != nil:
-		return fmt.Errorf("check access to dashboard %s: %w", uid, err)
+	m, err := memberOf(n.Access, r, uid)
+	if err != nil {
+		return err
 	}
 	res, err := n.negotiate(uid, m)
 	if err != nil {

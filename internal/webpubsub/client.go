@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
@@ -128,6 +129,18 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
 		return
 	}
+	// Checked once the connection is registered: a revocation committed after this check closes
+	// its user's connections after it, this one included, so none slips between the two.
+	revoked, err := s.tokenRevoked(r.Context(), hubName, claims)
+	if err != nil || revoked {
+		conn.Close(pubsub.CloseNormal, "access token refused")
+		if err != nil {
+			s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not check the access token", err))
+		} else {
+			s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", "the access token was revoked", nil))
+		}
+		return
+	}
 	if !sess.simple() {
 		token := ""
 		if conn.Reliable() {
@@ -149,6 +162,20 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	// The HTTP handler returns so that its deep stack and request state are freed; an idle
 	// connection then costs only a small reader goroutine.
 	go s.readLoop(ws, conn, sess)
+}
+
+// tokenRevoked reports whether the app revoked the user's token after it was issued.
+func (s *Server) tokenRevoked(ctx context.Context, hub string, claims *accesskey.Claims) (bool, error) {
+	user := claims.Subject()
+	if s.revoked == nil || user == "" {
+		return false, nil
+	}
+	issuedAt, _ := claims.IssuedAt()
+	revoked, err := s.revoked.TokenRevoked(ctx, hub, user, issuedAt)
+	if err != nil {
+		return false, fmt.Errorf("check revocation of %s's token on hub %s: %w", user, hub, err)
+	}
+	return revoked, nil
 }
 
 // recover reattaches a reliable session. Failure is told after the upgrade with 1008, as the SDK

@@ -15,7 +15,7 @@ import (
 func TestEphemeralGroupPublish(t *testing.T) {
 	ts := startTestServer(t, pubsub.Options{
 		EphemeralGroup: func(hub, group string) bool { return hub == "chat" && group == "cursors" },
-	}, nil)
+	})
 	recipient := ts.dial("chat", ProtocolReliableJSON, accesskey.ClientClaims{UserID: "r", Groups: []string{"cursors", "chat"}})
 	sender := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "s", Roles: allRoles})
 	simple, _, err := websocket.DefaultDialer.Dial(

@@ -40,6 +40,14 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock client message rates are measured by (default time.Now).
 	Now func() time.Time
+	// Revocations, when set, refuses client tokens revoked after they were issued.
+	Revocations Revocations
+}
+
+// Revocations knows which client tokens were revoked before they expire: those of a user whose
+// rights the app withdrew. issuedAt is the token's iat, the zero time when it has none.
+type Revocations interface {
+	TokenRevoked(ctx context.Context, hub, userID string, issuedAt time.Time) (bool, error)
 }
 
 // Server serves the Web PubSub endpoints.
@@ -50,6 +58,7 @@ type Server struct {
 	publicHost string
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
+	revoked    Revocations
 	upgrader   websocket.Upgrader
 	now        func() time.Time
 
@@ -87,6 +96,7 @@ func New(opts Options) *Server {
 	return &Server{
 		svc:        opts.Service,
 		keys:       opts.Keys,
+		revoked:    opts.Revocations,
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
 		logger:     opts.Logger,

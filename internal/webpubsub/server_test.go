@@ -32,12 +32,12 @@ type testServer struct {
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 	t.Helper()
-	return startTestServer(t, pubsub.Options{Limits: limits}, nil)
+	return startTestServer(t, pubsub.Options{Limits: limits})
 }
 
-// startTestServer is newTestServer with more of the service's options and a clock for the rate
-// limits (nil: time.Now); it sets ParseFilter and Logger itself.
-func startTestServer(t *testing.T, opts pubsub.Options, now func() time.Time) *testServer {
+// startTestServer is newTestServer with more of the service's options; it sets ParseFilter and
+// Logger itself. with changes the Web PubSub server's options.
+func startTestServer(t *testing.T, opts pubsub.Options, with ...func(*Options)) *testServer {
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -51,7 +51,11 @@ func startTestServer(t *testing.T, opts pubsub.Options, now func() time.Time) *t
 		t.Fatal(err)
 	}
 	go func() { _ = svc.Run(ctx) }()
-	srv := New(Options{Service: svc, Keys: keys, Logger: logger, Now: now})
+	srvOpts := Options{Service: svc, Keys: keys, Logger: logger}
+	for _, w := range with {
+		w(&srvOpts)
+	}
+	srv := New(srvOpts)
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)
@@ -402,7 +406,7 @@ func TestRateLimitSteadyFlood(t *testing.T) {
 			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			var ticks atomic.Int64
 			clock := func() time.Time { return t0.Add(time.Duration(ticks.Add(1)) * tt.interval) }
-			ts := startTestServer(t, pubsub.Options{Limits: pubsub.Limits{MaxInboundPerSecond: limit, MaxInboundBurst: limit}}, clock)
+			ts := startTestServer(t, pubsub.Options{Limits: pubsub.Limits{MaxInboundPerSecond: limit, MaxInboundBurst: limit}}, func(o *Options) { o.Now = clock })
 			c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{})
 			// One message at a time, each answered before the next: the server reads everything
 			// the client sends, so its close cannot be lost to a reset.

@@ -7,7 +7,9 @@ import { isRelative, resolveTime, type Range } from "./time";
 import { loadExpansion, type Expansion } from "./variables";
 import {
   applyPeer,
+  namePeers,
   parsePeer,
+  PeerNames,
   cursorInterval,
   expirePeers,
   idleAfter,
@@ -15,6 +17,7 @@ import {
   throttle,
   type PeerMessage,
   type PeerState,
+  type Viewer,
 } from "./collab";
 import { Grid, type Layout } from "./Grid";
 import { PanelView } from "./PanelView";
@@ -252,6 +255,10 @@ export function DashboardPage({ uid }: { uid: string }) {
 
   // The hub: pushes, changes and the other viewers.
   useEffect(() => {
+    const names = new PeerNames(
+      () => api<Viewer[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/viewers`),
+      (n) => setPeers((p) => namePeers(p, n)),
+    );
     const h = new DashboardHub(uid, {
       server: (m) => {
         if (m.type === "points") onPush(m as unknown as Push);
@@ -261,12 +268,13 @@ export function DashboardPage({ uid }: { uid: string }) {
         const msg = parsePeer(m);
         if (!msg) return;
         if (msg.type === "hello") sendPresence();
-        setPeers((p) => applyPeer(p, from, msg, Date.now()));
+        setPeers((p) => namePeers(applyPeer(p, from, msg, Date.now()), names.names));
+        names.need(from);
       },
       status: (s, reconnected) => {
         setStatus(s);
         if (s === "online") {
-          h.send({ type: "hello", name: h.me?.name ?? "" });
+          h.send({ type: "hello" });
           sendPresence();
           if (reconnected) resync();
         }
@@ -299,7 +307,6 @@ export function DashboardPage({ uid }: { uid: string }) {
     const scrollable = document.documentElement.scrollHeight - innerHeight;
     h.send({
       type: "presence",
-      name: h.me.name,
       active: Date.now() - lastActivity.current < idleAfter,
       range: tr,
       scroll: scrollable > 0 ? scrollY / scrollable : 0,

@@ -2,7 +2,8 @@
 // collaboration group. The server may drop any of them for a viewer that lags behind and does not
 // resend them after a reconnect, so nothing waits for one to arrive: presence is repeated, and
 // pointers and viewers not heard from for a while fade. Nothing here is stored: a newcomer says
-// hello and the others answer with their state.
+// hello and the others answer with their state. A viewer is known by the user id the hub stamps
+// on its messages and named by the server (PeerNames), never by what its messages say.
 import { personColor } from "./colors";
 import type { TimeRange } from "./model";
 
@@ -19,8 +20,8 @@ export interface PeerState {
 }
 
 export type PeerMessage =
-  | { type: "hello"; name: string }
-  | { type: "presence"; name: string; active: boolean; range: TimeRange; scroll: number }
+  | { type: "hello" }
+  | { type: "presence"; active: boolean; range: TimeRange; scroll: number }
   | { type: "cursor"; panel: number; fx: number; fy: number; time?: number }
   | { type: "cursor-out" }
   | { type: "bye" };
@@ -32,8 +33,6 @@ export const cursorHideAfter = 60_000;
 export const presenceEvery = 10_000;
 export const peerGoneAfter = 35_000;
 export const idleAfter = 60_000;
-
-const maxName = 100;
 
 function text(v: unknown, max: number): string | null {
   return typeof v === "string" ? v.slice(0, max) : null;
@@ -48,18 +47,15 @@ function fraction(v: unknown): number | null {
  * trusted: a malformed message is dropped instead of breaking every other viewer's page. */
 export function parsePeer(data: Record<string, unknown>): PeerMessage | null {
   switch (data.type) {
-    case "hello": {
-      const name = text(data.name, maxName);
-      return name === null ? null : { type: "hello", name };
-    }
+    case "hello":
+      return { type: "hello" };
     case "presence": {
-      const name = text(data.name, maxName);
       const r = data.range as Record<string, unknown> | null;
       const from = text(r?.from, 64);
       const to = text(r?.to, 64);
       const scroll = fraction(data.scroll);
-      if (name === null || from === null || to === null || scroll === null || typeof data.active !== "boolean") return null;
-      return { type: "presence", name, active: data.active, range: { from, to }, scroll };
+      if (from === null || to === null || scroll === null || typeof data.active !== "boolean") return null;
+      return { type: "presence", active: data.active, range: { from, to }, scroll };
     }
     case "cursor": {
       const fx = fraction(data.fx);
@@ -75,7 +71,8 @@ export function parsePeer(data: Record<string, unknown>): PeerMessage | null {
   return null;
 }
 
-/** applyPeer folds one message from userId into peers and returns the new map. */
+/** applyPeer folds one message from userId into peers and returns the new map. A newcomer is
+ * shown by its user id until the server names it (namePeers). */
 export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: PeerMessage, now: number): Map<string, PeerState> {
   const next = new Map(peers);
   if (msg.type === "bye") {
@@ -86,10 +83,8 @@ export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: Pe
   const p: PeerState = { ...prev, seen: now };
   switch (msg.type) {
     case "hello":
-      p.name = msg.name || userId;
       break;
     case "presence":
-      p.name = msg.name || userId;
       p.active = msg.active;
       p.range = msg.range;
       p.scroll = msg.scroll;
@@ -106,6 +101,64 @@ export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: Pe
   }
   next.set(userId, p);
   return next;
+}
+
+/** Viewer is a person on the dashboard as the server names them (GET /api/dashboards/<uid>/viewers). */
+export interface Viewer {
+  userId: string;
+  name: string;
+}
+
+/** namePeers gives each peer the name the server knows it by, returning peers when none changes. */
+export function namePeers(peers: Map<string, PeerState>, names: Map<string, string>): Map<string, PeerState> {
+  let changed = false;
+  const next = new Map<string, PeerState>();
+  for (const [id, p] of peers) {
+    const name = names.get(id);
+    if (name !== undefined && name !== p.name) {
+      next.set(id, { ...p, name });
+      changed = true;
+    } else next.set(id, p);
+  }
+  return changed ? next : peers;
+}
+
+/** PeerNames asks the server for the names of the people on the dashboard when a viewer it has
+ * not asked about appears: one request at a time, and at most one more for those who appeared
+ * meanwhile. A viewer the server does not list (on another node, or gone) keeps its user id. */
+export class PeerNames {
+  readonly names = new Map<string, string>();
+  private asked = new Set<string>();
+  private busy = false;
+  private again = false;
+
+  constructor(
+    private load: () => Promise<Viewer[]>,
+    private named: (names: Map<string, string>) => void,
+  ) {}
+
+  need(userId: string) {
+    if (this.asked.has(userId)) return;
+    this.asked.add(userId);
+    if (this.busy) this.again = true;
+    else void this.ask();
+  }
+
+  private async ask() {
+    this.busy = true;
+    try {
+      for (const v of await this.load()) this.names.set(v.userId, v.name);
+      this.named(this.names);
+    } catch {
+      // The names stay user ids; the next newcomer asks again.
+    } finally {
+      this.busy = false;
+      if (this.again) {
+        this.again = false;
+        void this.ask();
+      }
+    }
+  }
 }
 
 /** expirePeers drops viewers not heard from and forgets stale pointers. */
