@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/auth"
@@ -179,6 +178,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
+	extra = append(extra, selfMetricsRoute(a.registry, cfg.Metrics.ProtectSelf))
 	extra = append(extra, a.metrics.routes(logger, a.registry, a.ready.Load)...)
 	extra = append(extra, a.dashboards.Routes()...)
 	a.ownRoutes = extra
@@ -237,7 +237,6 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
 	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
 	a.wps.Register(mux)
