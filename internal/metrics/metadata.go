@@ -153,11 +153,9 @@ func readWriteBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 const writeRequestMetadata = 3
 
 // writtenMetadata decodes the metadata of a snappy-compressed prompb.WriteRequest, stepping
-// over its time series without decoding them.
+// over its time series without decoding them. body comes from readWriteBody, which bounded its
+// decompressed length.
 func writtenMetadata(body []byte) ([]prompb.MetricMetadata, error) {
-	if n, err := snappy.DecodedLen(body); err != nil || n > maxWriteBytes {
-		return nil, fmt.Errorf("decoded length %d (limit %d): %v", n, maxWriteBytes, err)
-	}
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {
 		return nil, err
