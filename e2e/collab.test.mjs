@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { openDashboard, people, setup, signIn, skipReason, snap, TIMEOUT, waitFor } from "./harness.mjs";
+import { collectErrors, openDashboard, people, setup, signIn, skipReason, snap, TIMEOUT, waitFor } from "./harness.mjs";
 
 const skip = skipReason() || false;
 
@@ -235,9 +235,7 @@ test("a layout change by ada reaches bob; a stale save is refused", { skip }, as
   // network): it will not hear of the first window's save. A context of its own keeps both
   // windows in front (a background tab gets its input late).
   const ada2Context = await signIn(env.browser, env.huddle, people.ada);
-  const ada2 = await ada2Context.newPage();
-  ada2.errors = [];
-  ada2.on("pageerror", (e) => ada2.errors.push(e));
+  const ada2 = collectErrors(await ada2Context.newPage());
   let hold = false;
   const held = [];
   await ada2.routeWebSocket(/\/client\/hubs\//, (ws) => {

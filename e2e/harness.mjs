@@ -201,13 +201,25 @@ export async function signIn(browser, huddle, person, { viaForm = false } = {}) 
 }
 
 /**
- * Opens the dashboard in a new page of context and waits until it is live. Errors thrown by the
- * page's scripts are collected in page.errors so that a test can insist there were none.
+ * Collects in page.errors what the page's scripts throw and what its Content-Security-Policy
+ * refuses (which the browser only reports on the console), so that a test can insist there was
+ * none.
  */
-export async function openDashboard(context, uid) {
-  const page = await context.newPage();
+export function collectErrors(page) {
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("Content Security Policy")) page.errors.push(new Error(m.text()));
+  });
+  return page;
+}
+
+/**
+ * Opens the dashboard in a new page of context and waits until it is live, collecting its
+ * errors (collectErrors).
+ */
+export async function openDashboard(context, uid) {
+  const page = collectErrors(await context.newPage());
   await page.goto(`/d/${uid}`);
   await page.locator(".status.online").waitFor();
   return page;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 
-import { administrator, setup, signIn, skipReason, snap, waitFor } from "./harness.mjs";
+import { administrator, collectErrors, setup, signIn, skipReason, snap, waitFor } from "./harness.mjs";
 
 const skip = skipReason() || false;
 
@@ -15,9 +15,7 @@ before(async () => {
   if (skip) return;
   env = await setup("Settings board");
   const context = await signIn(env.browser, env.huddle, administrator, { viaForm: true });
-  page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e));
+  page = collectErrors(await context.newPage());
   await page.goto("/");
   await page.getByRole("link", { name: "People, keys and apps" }).click();
   await page.getByRole("heading", { name: "People" }).waitFor();

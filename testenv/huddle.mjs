@@ -56,7 +56,8 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, 
     const timer = setTimeout(() => reject(new Error(`huddle did not start in time:\n${stdout}\n${stderr}`)), timeout);
     proc.stdout.on("data", (d) => {
       stdout += d;
-      const m = /is serving on (http:\/\/\S+)[\s\S]*connection string: \S+/.exec(stdout);
+      // The next line has the connection string, whole only on the start that generated the key.
+      const m = /is serving on (http:\/\/\S+)\nconnection string: .*\n/.exec(stdout);
       if (m) {
         clearTimeout(timer);
         resolve(m[1].replace(/\/$/, ""));

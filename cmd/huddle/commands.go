@@ -47,8 +47,14 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 				return err
 			}
 			return a.Run(cmd.Context(), func() {
-				fmt.Fprintf(stdout, "huddle %s is serving on %s\nconnection string: %s\n",
-					version, a.PublicURL(), a.ConnectionString())
+				fmt.Fprintf(stdout, "huddle %s is serving on %s\n", version, a.PublicURL())
+				// The key is shown whole once, when it is made; afterwards it stays out of logs
+				// that collect stdout, and `huddle connection-string` prints it on demand.
+				if a.AccessKeyCreated() {
+					fmt.Fprintf(stdout, "connection string: %s\n", a.ConnectionString())
+				} else {
+					fmt.Fprintln(stdout, "connection string: printed by `huddle connection-string`")
+				}
 			})
 		},
 	}
@@ -63,7 +69,7 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			if err != nil {
 				return err
 			}
-			keys, err := accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey)
+			keys, _, err := accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey)
 			if err != nil {
 				return err
 			}

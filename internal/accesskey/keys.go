@@ -30,24 +30,25 @@ type Keys struct {
 
 // LoadOrCreate returns the service's keys. fromEnv (the HUDDLE_ACCESS_KEY value) wins when
 // set; otherwise the key stored in dataDir/access-key is used; otherwise a random key is
-// generated and stored there (file 0600, directory created 0700) so that it survives restarts.
+// generated and stored there (file 0600, directory created 0700) so that it survives restarts,
+// and created is true: the one time the caller may show the new key whole.
 // Only Primary is filled in; a secondary key comes from configuration.
-func LoadOrCreate(dataDir, fromEnv string) (Keys, error) {
+func LoadOrCreate(dataDir, fromEnv string) (keys Keys, created bool, err error) {
 	if key := strings.TrimSpace(fromEnv); key != "" {
 		if err := checkKey(key); err != nil {
-			return Keys{}, fmt.Errorf("access key from environment: %w", err)
+			return Keys{}, false, fmt.Errorf("access key from environment: %w", err)
 		}
-		return Keys{Primary: key}, nil
+		return Keys{Primary: key}, false, nil
 	}
 	path := filepath.Join(dataDir, KeyFile)
 	key, err := readKey(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		key, err = createKey(dataDir, path)
+		key, created, err = createKey(dataDir, path)
 	}
 	if err != nil {
-		return Keys{}, err
+		return Keys{}, false, err
 	}
-	return Keys{Primary: key}, nil
+	return Keys{Primary: key}, created, nil
 }
 
 func readKey(path string) (string, error) {
@@ -64,18 +65,20 @@ func readKey(path string) (string, error) {
 }
 
 // createKey writes a new key with O_EXCL so that two processes sharing a data directory
-// cannot end up with different keys: the loser reads the winner's file.
-func createKey(dataDir, path string) (string, error) {
+// cannot end up with different keys: the loser reads the winner's file, and only the winner
+// reports the key created.
+func createKey(dataDir, path string) (key string, created bool, err error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("create data directory for access key: %w", err)
+		return "", false, fmt.Errorf("create data directory for access key: %w", err)
 	}
-	key := newKey()
+	key = newKey()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return readKey(path)
+		key, err = readKey(path)
+		return key, false, err
 	}
 	if err != nil {
-		return "", fmt.Errorf("create access key file: %w", err)
+		return "", false, fmt.Errorf("create access key file: %w", err)
 	}
 	_, err = f.WriteString(key + "\n")
 	if err == nil {
@@ -87,9 +90,9 @@ func createKey(dataDir, path string) (string, error) {
 	if err != nil {
 		// A truncated file would be read back as a different key on the next start.
 		_ = os.Remove(path)
-		return "", fmt.Errorf("write access key file %s: %w", path, err)
+		return "", false, fmt.Errorf("write access key file %s: %w", path, err)
 	}
-	return key, nil
+	return key, true, nil
 }
 
 // newKey returns a random key: 256 bits as 43 characters of unpadded base64url, safe in

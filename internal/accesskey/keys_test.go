@@ -10,9 +10,9 @@ import (
 func TestLoadOrCreate(t *testing.T) {
 	t.Run("environment wins", func(t *testing.T) {
 		dir := t.TempDir()
-		keys, err := LoadOrCreate(dir, " from-env\n")
-		if err != nil || keys != (Keys{Primary: "from-env"}) {
-			t.Fatalf("LoadOrCreate() = %+v, %v", keys, err)
+		keys, created, err := LoadOrCreate(dir, " from-env\n")
+		if err != nil || keys != (Keys{Primary: "from-env"}) || created {
+			t.Fatalf("LoadOrCreate() = %+v, %v, %v", keys, created, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, KeyFile)); !os.IsNotExist(err) {
 			t.Errorf("a key file was written although the environment set the key: %v", err)
@@ -21,9 +21,9 @@ func TestLoadOrCreate(t *testing.T) {
 
 	t.Run("generated once and kept", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data", "nested")
-		keys, err := LoadOrCreate(dir, "")
-		if err != nil {
-			t.Fatal(err)
+		keys, created, err := LoadOrCreate(dir, "")
+		if err != nil || !created {
+			t.Fatalf("LoadOrCreate() = %+v, %v, %v; want a created key", keys, created, err)
 		}
 		if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(keys.Primary) || keys.Secondary != "" {
 			t.Errorf("generated keys = %+v, want a 43-char base64url primary", keys)
@@ -33,11 +33,11 @@ func TestLoadOrCreate(t *testing.T) {
 				t.Errorf("mode of %s = %v, %v; want %v", path, fi.Mode().Perm(), err, want)
 			}
 		}
-		again, err := LoadOrCreate(dir, "")
-		if err != nil || again != keys {
-			t.Errorf("second LoadOrCreate() = %+v, %v; want %+v", again, err, keys)
+		again, created, err := LoadOrCreate(dir, "")
+		if err != nil || again != keys || created {
+			t.Errorf("second LoadOrCreate() = %+v, %v, %v; want %+v, not created", again, created, err, keys)
 		}
-		other, err := LoadOrCreate(t.TempDir(), "")
+		other, _, err := LoadOrCreate(t.TempDir(), "")
 		if err != nil || other == keys {
 			t.Errorf("another data directory got %+v, %v; want a different key", other, err)
 		}
@@ -48,9 +48,9 @@ func TestLoadOrCreate(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, KeyFile), []byte("abc==\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := LoadOrCreate(dir, "")
-		if err != nil || keys.Primary != "abc==" {
-			t.Fatalf("LoadOrCreate() = %+v, %v", keys, err)
+		keys, created, err := LoadOrCreate(dir, "")
+		if err != nil || keys.Primary != "abc==" || created {
+			t.Fatalf("LoadOrCreate() = %+v, %v, %v", keys, created, err)
 		}
 	})
 
@@ -60,14 +60,14 @@ func TestLoadOrCreate(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, KeyFile), []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if keys, err := LoadOrCreate(dir, ""); err == nil {
+			if keys, _, err := LoadOrCreate(dir, ""); err == nil {
 				t.Fatalf("LoadOrCreate() = %+v, want an error", keys)
 			}
 		})
 	}
 
 	t.Run("bad key in environment", func(t *testing.T) {
-		if keys, err := LoadOrCreate(t.TempDir(), "a;b"); err == nil {
+		if keys, _, err := LoadOrCreate(t.TempDir(), "a;b"); err == nil {
 			t.Fatalf("LoadOrCreate() = %+v, want an error", keys)
 		}
 	})
@@ -77,7 +77,7 @@ func TestLoadOrCreate(t *testing.T) {
 		if err := os.WriteFile(file, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if keys, err := LoadOrCreate(file, ""); err == nil {
+		if keys, _, err := LoadOrCreate(file, ""); err == nil {
 			t.Fatalf("LoadOrCreate() = %+v, want an error", keys)
 		}
 	})

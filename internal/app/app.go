@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/auth"
@@ -39,14 +38,16 @@ const ShutdownTimeout = 15 * time.Second
 // App is a configured huddle server: its listener is bound and its parts are built, and Run
 // serves until it is told to stop.
 type App struct {
-	cfg       config.Config
-	logger    *slog.Logger
-	keys      accesskey.Keys
-	listener  net.Listener
-	publicURL string
-	registry  *prometheus.Registry
-	sql       *store.Store
-	metrics   *metricsPart
+	cfg    config.Config
+	logger *slog.Logger
+	keys   accesskey.Keys
+	// keyCreated is set when this start generated the access key.
+	keyCreated bool
+	listener   net.Listener
+	publicURL  string
+	registry   *prometheus.Registry
+	sql        *store.Store
+	metrics    *metricsPart
 	// parts stops what New and Run started, in the reverse order.
 	parts      *lifecycle
 	dashboards *dashboard.Service
@@ -92,7 +93,7 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (_ *App, err
 		logger.Warn("publicURL is not set: connection strings, dashboards and sign-in redirects name "+a.publicURL+
 			", which other machines cannot reach; set publicURL to the URL they use", "addr", ln.Addr().String())
 	}
-	if a.keys, err = accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey); err != nil {
+	if a.keys, a.keyCreated, err = accesskey.LoadOrCreate(cfg.DataDir, cfg.AccessKey); err != nil {
 		return nil, fmt.Errorf("access key: %w", err)
 	}
 	if cfg.SecondaryAccessKey != "" {
@@ -184,6 +185,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
+	extra = append(extra, selfMetricsRoute(a.registry, cfg.Metrics.ProtectSelf))
 	extra = append(extra, a.metrics.routes(logger, a.registry, a.ready.Load)...)
 	extra = append(extra, a.dashboards.Routes()...)
 	a.ownRoutes = extra
@@ -221,6 +223,10 @@ func (a *App) ConnectionString() string {
 	return accesskey.ConnectionString(a.publicURL, a.keys.Primary)
 }
 
+// AccessKeyCreated reports whether this start generated the access key, the data directory
+// having none: the one start at which the whole key may be shown without being asked for.
+func (a *App) AccessKeyCreated() bool { return a.keyCreated }
+
 // PublicURL is the configured public URL or, by default, the URL of the address listened on.
 func PublicURL(cfg config.Config, addr string) string {
 	if cfg.PublicURL != "" {
@@ -241,7 +247,6 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
 	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
 	a.wps.Register(mux)

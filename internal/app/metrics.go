@@ -3,9 +3,11 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/httpapi"
@@ -125,6 +127,17 @@ func (p *metricsPart) routes(logger *slog.Logger, reg *prometheus.Registry, read
 		rs = append(rs, rt)
 	}
 	return rs
+}
+
+// selfMetricsRoute serves huddle's own metrics on GET /metrics: to anyone, as exporters do, or,
+// when protect is set, to whoever may read the query API (a viewer, or a key with metrics:read).
+func selfMetricsRoute(reg *prometheus.Registry, protect bool) httpapi.Route {
+	rt := httpapi.Route{Method: http.MethodGet, Pattern: "/metrics", MinRole: roles.Anonymous, Scope: roles.AnyScope,
+		Handler: httpapi.FromHTTP(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))}
+	if protect {
+		rt.MinRole, rt.Scope = roles.Viewer, roles.ScopeMetricsRead
+	}
+	return rt
 }
 
 // close closes the embedded store, writing its head to disk so a restart replays nothing lost.

@@ -186,3 +186,36 @@ func TestRemotePrometheusSourceConfigErrors(t *testing.T) {
 		t.Fatalf("New = %v, want an error naming metrics.prometheus.url", err)
 	}
 }
+
+// With metrics.protectSelf, /metrics answers only those who may read the query API: a signed-in
+// person or a key with metrics:read, not the anonymous nor a key without it.
+func TestProtectedSelfMetrics(t *testing.T) {
+	srv := apptest.Start(t, config.Config{Metrics: config.Metrics{ProtectSelf: true}})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	for _, tc := range []struct {
+		name, key string
+		want      int
+	}{
+		{"anonymous", "", http.StatusUnauthorized},
+		{"a key without metrics:read", createKey(t, admin, "viewer", "dashboards:read"), http.StatusForbidden},
+		{"a metrics:read key", createKey(t, admin, "viewer", "metrics:read"), http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == http.StatusOK) != strings.Contains(string(body), "huddle_connections") {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	if code, body, _ := admin.do("GET", "/metrics", ""); code != http.StatusOK || !strings.Contains(body, "huddle_connections") {
+		t.Errorf("signed-in administrator: %d", code)
+	}
+}

@@ -24,6 +24,7 @@ var ownRouteRules = map[string]int{
 	"GET /api/dashboards/{uid}/viewers": http.StatusUnauthorized,
 	"GET /login/oidc":                   http.StatusSeeOther, // to the provider (or back with an error)
 	"GET /login/oidc/callback":          http.StatusSeeOther, // back to the login page with an error
+	"GET /metrics":                      http.StatusOK,       // public unless metrics.protectSelf
 
 	"GET /api/v1/query":                http.StatusUnauthorized,
 	"POST /api/v1/query":               http.StatusUnauthorized,

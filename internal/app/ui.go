@@ -14,7 +14,7 @@ import (
 // login page and brought back), its hashed assets to anyone, and the connection string to
 // administrators.
 func (a *App) uiRoutes() []httpapi.Route {
-	ui := web.New()
+	ui := web.New(a.publicURL)
 	page := func(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := auth.PrincipalFrom(r.Context()); !ok {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)

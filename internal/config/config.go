@@ -83,6 +83,10 @@ type Metrics struct {
 	Host HostJob `yaml:"host"`
 	// Self collects huddle's own /metrics in-process as job "huddle".
 	Self CollectJob `yaml:"self"`
+	// ProtectSelf makes GET /metrics, huddle's own metrics, need what the query API needs (a
+	// signed-in viewer, or an API key with metrics:read) instead of answering anyone (default
+	// false, as exporters do).
+	ProtectSelf bool `yaml:"protectSelf"`
 	// Scrape lists Prometheus scrape jobs, like Prometheus's scrape_configs.
 	Scrape []ScrapeJob `yaml:"scrape"`
 	// Prometheus is the external server queried when Source is prometheus.

@@ -89,9 +89,9 @@ func NewAPI(src Source, opts APIOptions) *API {
 		// Prometheus's own receiver: it decodes snappy protobuf, and rejects
 		// out-of-order, duplicate and too-old samples with 400 exactly as a
 		// Prometheus server does, so senders retry or drop alike. It drops
-		// the metadata of remote write 1.0, which keepMetadata keeps.
-		a.write = keepMetadata(opts.Appendable, remote.NewWriteHandler(a.logger, opts.Registerer, opts.Appendable,
-			remoteapi.MessageTypes{remoteapi.WriteV1MessageType}, false, false, false))
+		// the metadata of remote write 1.0, which remoteWrite keeps.
+		a.write = remote.NewWriteHandler(a.logger, opts.Registerer, opts.Appendable,
+			remoteapi.MessageTypes{remoteapi.WriteV1MessageType}, false, false, false)
 	}
 	return a
 }
@@ -147,7 +147,7 @@ func (a *API) Routes() []Route {
 		}
 	}
 	if a.write != nil {
-		rs = append(rs, Route{Method: http.MethodPost, Pattern: "/api/v1/write", Write: true, Handler: httpapi.FromHTTP(a.write)})
+		rs = append(rs, Route{Method: http.MethodPost, Pattern: "/api/v1/write", Write: true, Handler: a.remoteWrite})
 	}
 	return append(rs,
 		Route{Method: http.MethodGet, Pattern: "/-/healthy", Public: true, Handler: healthy},

@@ -22,6 +22,15 @@ import (
 // and the targets of testTargets.
 func apiServer(t *testing.T) (*httptest.Server, *Store) {
 	t.Helper()
+	mux, s := apiMux(t)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+// apiMux is apiServer's handler, for tests that call it directly.
+func apiMux(t *testing.T) (*http.ServeMux, *Store) {
+	t.Helper()
 	s := openStore(t, t.TempDir())
 	t.Cleanup(func() { s.Close() })
 	fill(t, s)
@@ -35,9 +44,7 @@ func apiServer(t *testing.T) (*httptest.Server, *Store) {
 	})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv, s
+	return mux, s
 }
 
 type apiResponse struct {

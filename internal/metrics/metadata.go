@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/golang/snappy"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/metadata"
@@ -85,45 +87,75 @@ type WriteStore interface {
 // maxDecodedSize).
 const maxWriteBytes = 32 << 20
 
-// keepMetadata keeps the metadata of a remote-write 1.0 request in st, then hands the request
-// to next, which stores its samples. Senders (Prometheus's metadata watcher, Grafana Alloy)
-// send metadata in requests of their own, so a request with metadata has few samples, and
-// decompressing it twice costs little. A body that cannot be decoded is left for next to
-// refuse with its reason.
-func keepMetadata(st WriteStore, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWriteBytes))
-		if err != nil {
-			http.Error(w, fmt.Sprintf("read the request body: %v", err), http.StatusBadRequest)
-			return
-		}
-		msg, err := remoteapi.ParseProtoMsg(r.Header.Get("Content-Type"))
-		enc := r.Header.Get("Content-Encoding")
-		if err == nil && msg == remoteapi.WriteV1MessageType && (enc == "" || enc == string(remoteapi.SnappyBlockCompression)) {
-			if ms, err := writtenMetadata(body); err == nil {
-				for _, m := range ms {
-					if m.MetricFamilyName != "" {
-						// The inverse of prompb.FromMetadataType.
-						st.SetMetadata(m.MetricFamilyName, metadata.Metadata{
-							Type: model.MetricType(strings.ToLower(m.Type.String())), Help: m.Help, Unit: m.Unit})
-					}
+// remoteWrite bounds the request body, keeps the metadata of a remote-write 1.0 request in the
+// store, then hands the request to Prometheus's receiver, which stores its samples. Senders
+// (Prometheus's metadata watcher, Grafana Alloy) send metadata in requests of their own, so a
+// request with metadata has few samples, and decompressing it twice costs little. A body that
+// cannot be decoded is left for the receiver to refuse with its reason.
+func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) error {
+	body, err := readWriteBody(w, r)
+	if err != nil {
+		return err
+	}
+	msg, err := remoteapi.ParseProtoMsg(r.Header.Get("Content-Type"))
+	if err == nil && msg == remoteapi.WriteV1MessageType && isSnappy(r) {
+		if ms, err := writtenMetadata(body); err == nil {
+			for _, m := range ms {
+				if m.MetricFamilyName != "" {
+					// The inverse of prompb.FromMetadataType.
+					a.opts.Appendable.SetMetadata(m.MetricFamilyName, metadata.Metadata{
+						Type: model.MetricType(strings.ToLower(m.Type.String())), Help: m.Help, Unit: m.Unit})
 				}
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
-	})
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	a.write.ServeHTTP(w, r)
+	return nil
+}
+
+// isSnappy says whether r's body is snappy-compressed, the receiver's only encoding and its
+// default.
+func isSnappy(r *http.Request) bool {
+	enc := r.Header.Get("Content-Encoding")
+	return enc == "" || enc == string(remoteapi.SnappyBlockCompression)
+}
+
+// readWriteBody reads a remote-write body of at most maxWriteBytes, refusing a larger one with
+// 413 before reading it when its Content-Length says so, and a snappy body whose header
+// announces more than maxWriteBytes decompressed with 413 before decompressing it: every byte
+// the receiver holds is bounded, compressed or not.
+func readWriteBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxWriteBytes {
+		return nil, &http.MaxBytesError{Limit: maxWriteBytes}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWriteBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
+		return nil, &httpapi.ProtocolError{Status: http.StatusBadRequest,
+			Body: map[string]string{"error": "the request body could not be read"},
+			Err:  fmt.Errorf("read the remote-write body: %w", err)}
+	}
+	if isSnappy(r) {
+		if n, err := snappy.DecodedLen(body); err == nil && n > maxWriteBytes {
+			return nil, &httpapi.ProtocolError{Status: http.StatusRequestEntityTooLarge,
+				Body: map[string]string{"error": fmt.Sprintf("request body decompresses to %d bytes, more than the limit of %d", n, maxWriteBytes)},
+				Err:  fmt.Errorf("remote-write body decompresses to %d bytes", n)}
+		}
+	}
+	return body, nil
 }
 
 // writeRequestMetadata is the field number of prompb.WriteRequest's metadata.
 const writeRequestMetadata = 3
 
 // writtenMetadata decodes the metadata of a snappy-compressed prompb.WriteRequest, stepping
-// over its time series without decoding them.
+// over its time series without decoding them. body comes from readWriteBody, which bounded its
+// decompressed length.
 func writtenMetadata(body []byte) ([]prompb.MetricMetadata, error) {
-	if n, err := snappy.DecodedLen(body); err != nil || n > maxWriteBytes {
-		return nil, fmt.Errorf("decoded length %d (limit %d): %v", n, maxWriteBytes, err)
-	}
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {
 		return nil, err

@@ -1,8 +1,11 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -275,5 +278,49 @@ func TestRemoteWriteMetadata(t *testing.T) {
 	var md map[string][]json.RawMessage
 	if err := json.Unmarshal(r.Data, &md); code != 200 || err != nil || len(md) != 2 {
 		t.Errorf("limit 2: %d %s", code, r.Data)
+	}
+}
+
+// countingReader is an endless body that counts what was read of it.
+type countingReader struct{ n int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	clear(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// TestRemoteWriteBounds sends bodies past the limit, compressed or once decompressed: each is
+// refused with 413 stating the limit, having read no more than the limit of it.
+func TestRemoteWriteBounds(t *testing.T) {
+	mux, _ := apiMux(t)
+	// A snappy block whose header announces 100 MiB decompressed: a uvarint, then nothing.
+	var bomb []byte
+	bomb = binary.AppendUvarint(bomb, 100<<20)
+	for _, tc := range []struct {
+		name    string
+		body    io.Reader
+		length  int64
+		maxRead int64
+		want    string
+	}{
+		{"256 MiB with its length", &countingReader{}, 256 << 20, 0, "request body larger than 33554432 bytes"},
+		{"256 MiB chunked", &countingReader{}, -1, maxWriteBytes + 64<<10, "request body larger than 33554432 bytes"},
+		{"100 MiB decompressed", bytes.NewReader(bomb), int64(len(bomb)), int64(len(bomb)), "decompresses to 104857600 bytes, more than the limit of 33554432"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/write", tc.body)
+			req.ContentLength = tc.length
+			req.Header.Set("Content-Type", "application/x-protobuf")
+			req.Header.Set("Content-Encoding", "snappy")
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), tc.want) {
+				t.Errorf("answered %d %q, want 413 saying %q", rec.Code, rec.Body, tc.want)
+			}
+			if c, ok := tc.body.(*countingReader); ok && c.n > tc.maxRead {
+				t.Errorf("read %d bytes of the body, want at most %d", c.n, tc.maxRead)
+			}
+		})
 	}
 }
