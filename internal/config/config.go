@@ -292,7 +292,8 @@ func (c *Config) Validate() error {
 		"limits.maxQueuedBytes": int64(l.MaxQueuedBytes), "limits.maxGroupsPerConnection": int64(l.MaxGroupsPerConn),
 		"limits.maxInboundPerSecond": int64(l.MaxInboundPerSecond), "limits.maxUnacked": int64(l.MaxUnacked),
 		"limits.maxUnackedBytes": int64(l.MaxUnackedBytes), "limits.reconnectWindow": int64(l.ReconnectWindow),
-		"limits.writeTimeout": int64(l.WriteTimeout),
+		"limits.writeTimeout": int64(l.WriteTimeout), "limits.maxInboundBurst": int64(l.MaxInboundBurst),
+		"limits.maxConnectionsPerUser": int64(l.MaxConnsPerUser), "limits.maxConnectionsPerAddress": int64(l.MaxConnsPerAddress),
 	} {
 		if v < 0 {
 			bad(name, "must not be negative (0 means the default)")

@@ -61,6 +61,8 @@ func TestInvalid(t *testing.T) {
 		{"bad level", "logLevel: loud\n", "logLevel"},
 		{"bad trusted proxy", "trustedProxies: [10.0.0.0/8, proxy.lan]\n", "trustedProxies[1]"},
 		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
+		{"negative connection cap", "limits:\n  maxConnectionsPerAddress: -1\n", "limits.maxConnectionsPerAddress"},
+		{"negative burst", "limits:\n  maxInboundBurst: -5\n", "limits.maxInboundBurst"},
 		{"bad handler URL", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: /relative/{event}\n", "hubs.chat.eventHandlers[0].urlTemplate"},
 		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
 		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},

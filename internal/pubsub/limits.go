@@ -27,6 +27,12 @@ type Limits struct {
 	// message written, so a client that does not read cannot empty the buffer.
 	MaxUnacked      int `yaml:"maxUnacked"`
 	MaxUnackedBytes int `yaml:"maxUnackedBytes"`
+	// MaxConnsPerUser bounds the open client connections of one user id, across hubs (default
+	// 100); connections without a user id are not counted. MaxConnsPerAddress bounds those of one
+	// client address (default: none, since a whole office may share an address; set it for a
+	// public deployment). A connection past either is refused before the WebSocket opens.
+	MaxConnsPerUser    int `yaml:"maxConnectionsPerUser"`
+	MaxConnsPerAddress int `yaml:"maxConnectionsPerAddress"`
 	// ReconnectWindow is how long a reliable session outlives its socket (default 30 s).
 	ReconnectWindow time.Duration `yaml:"reconnectWindow"`
 	// WriteTimeout is how long one socket write may block before the client counts as gone
@@ -50,6 +56,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxInboundPerSecond, 200)
 	def(&l.MaxInboundBurst, 5*l.MaxInboundPerSecond)
 	def(&l.MaxUnacked, 1000)
+	def(&l.MaxConnsPerUser, 100)
 	def(&l.MaxUnackedBytes, 16<<20)
 	if l.ReconnectWindow <= 0 {
 		l.ReconnectWindow = 30 * time.Second

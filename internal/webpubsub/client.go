@@ -36,6 +36,8 @@ const readTimeout = 3 * pubsub.KeepAliveInterval
 // session is the Web PubSub state of one connection, kept across reliable reconnects.
 type session struct {
 	protocol string // negotiated subprotocol; "" for a simple WebSocket client
+	// address is the client address the connection is counted under (connCaps).
+	address string
 	// A simple client in sendToGroup mode publishes every frame to group.
 	toGroup  string
 	events   *upstream.Client // nil when the hub has no event handler
@@ -114,6 +116,11 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		sess.upstream.Subprotocol = sess.protocol
 	}
 
+	sess.address = clientAddress(r)
+	if err := s.caps.acquire(userID, sess.address); err != nil {
+		s.errs.WriteError(w, r, apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil))
+		return
+	}
 	// Initial groups are joined as the connection registers, and the connected message is set to
 	// go first, so that neither a group message nor the greeting can be missed or overtaken.
 	conn, err := hub.Connect(pubsub.ConnOptions{
@@ -126,6 +133,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		OnClose:    s.onClose,
 	}, groups)
 	if err != nil {
+		s.caps.release(userID, sess.address)
 		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
 		return
 	}
@@ -295,10 +303,14 @@ func connectRequest(r *http.Request, claims map[string][]string, offered []strin
 	return upstream.ConnectRequest{Claims: claims, Query: query, Headers: headers, Subprotocols: offered}
 }
 
-// onClose tells the app's handler that a connection it accepted is gone.
+// onClose uncounts a connection that is gone and tells the app's handler, if it accepted it.
 func (s *Server) onClose(c *pubsub.Conn, reason string) {
 	sess, ok := c.Attachment().(*session)
-	if !ok || sess.events == nil {
+	if !ok {
+		return
+	}
+	s.caps.release(c.UserID(), sess.address)
+	if sess.events == nil {
 		return
 	}
 	s.background(func(ctx context.Context) { sess.events.Disconnected(ctx, sess.upstream, reason) })

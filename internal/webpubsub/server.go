@@ -59,6 +59,7 @@ type Server struct {
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
 	revoked    Revocations
+	caps       *connCaps
 	upgrader   websocket.Upgrader
 	now        func() time.Time
 
@@ -97,6 +98,7 @@ func New(opts Options) *Server {
 		svc:        opts.Service,
 		keys:       opts.Keys,
 		revoked:    opts.Revocations,
+		caps:       newConnCaps(opts.Service.Limits().MaxConnsPerUser, opts.Service.Limits().MaxConnsPerAddress),
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
 		logger:     opts.Logger,
