@@ -137,7 +137,7 @@ func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason
 			return nil
 		}
 		return s.audit(ctx, tx, actor, ActionAccountLocked, "user:"+u.Login,
-			map[string]any{"until": now.Add(lock).UTC(), "failures": failed, "addr": actor.RemoteAddr})
+			map[string]any{"until": now.Add(lock).UTC(), "failures": failed})
 	})
 	return lock, err
 }
