@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -208,11 +207,8 @@ from standard input so that they stay out of the shell history and the process l
 					if u.OIDCIssuer != "" {
 						signIn = "oidc"
 					}
-					switch {
-					case u.Disabled:
+					if u.Disabled {
 						status = "disabled"
-					case u.LockedUntil.After(time.Now()):
-						status = "locked until " + u.LockedUntil.UTC().Format("2006-01-02 15:04Z")
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Login, u.Role, orDash(u.Name), signIn, status,
 						u.CreatedAt.UTC().Format("2006-01-02"))

@@ -15,9 +15,10 @@
 //     next request. Role changes apply at the next request too: roles are read, not cached.
 //   - Password logins never tell whether a login exists: the same error and about the same time
 //     for an unknown login, a wrong password, a disabled user or a user without a password.
-//     LockoutThreshold failures in a row lock an account (unknown logins too, in memory) for
-//     LockoutDuration, doubling with each further failure; a login from one address is rate
-//     limited. Both answer 429 with Retry-After.
+//     LockoutThreshold failures in a row from one address lock the login (known or not) from that
+//     address only, for LockoutDuration, doubling with each further failure, so nobody can lock
+//     the owner out from elsewhere; the counts live in memory, per node. A login from one
+//     address is rate limited. Both answer 429 with Retry-After.
 //   - Cookie-authenticated writes pass Go's http.CrossOriginProtection; Bearer requests, which a
 //     browser cannot forge across sites, skip it.
 //   - API keys ("hud_<prefix>_<secret>", shown once) act for their owner with at most the owner's

@@ -89,7 +89,9 @@ type userJSON struct {
 	Role     roles.Role `json:"role"`
 	Disabled bool       `json:"disabled"`
 	// Provider is "local" (password) or "oidc".
-	Provider    string     `json:"provider"`
+	Provider string `json:"provider"`
+	// LockedUntil is when the last lockout of the login ends, from the addresses (on this node)
+	// that failed too often; other addresses may still sign in.
 	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
@@ -103,8 +105,8 @@ func (s *Service) userJSON(u User) userJSON {
 	if u.OIDCIssuer != "" {
 		j.Provider = "oidc"
 	}
-	if u.LockedUntil.After(s.now()) {
-		t := u.LockedUntil.UTC()
+	if until := s.lockouts.latest(u.Login, s.now()); !until.IsZero() {
+		t := until.UTC()
 		j.LockedUntil = &t
 	}
 	return j

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,17 +30,17 @@ type LoginInput struct {
 // maxLockout caps the doubling lock.
 const maxLockout = 24 * time.Hour
 
-// maxTrackedAddrs bounds the memory of the per-address rate limit and of the lockouts of
-// unknown logins.
+// maxTrackedAddrs bounds the memory of the per-address rate limit and of the lockouts.
 const maxTrackedAddrs = 10_000
 
 // Login checks a password and starts a session, returning the user and the session token.
 //
 // Failures answer the same whether or not the login exists: ErrInvalidCredentials (also for a
 // disabled user or one without a password), in about the same time (an unknown login is hashed
-// against a dummy), and ErrLocked once an account, or an unknown login, has failed
-// LockoutThreshold times in a row. A locked account is refused even with the right password until
-// the lock ends. Too many attempts from one address give ErrRateLimited. Both carry RetryAfter.
+// against a dummy), and ErrLocked once a login, known or not, has failed LockoutThreshold times in
+// a row from the client's address. A locked login is refused from that address even with the
+// right password until the lock ends; other addresses are not affected. Too many attempts from one
+// address give ErrRateLimited. Both carry RetryAfter.
 func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error) {
 	now := s.now()
 	if ok, wait := s.limiter.allow(in.RemoteAddr, now); !ok {
@@ -58,7 +59,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 		return User{}, "", err
 	}
 	actor.Login = u.Login
-	if wait := u.LockedUntil.Sub(now); wait > 0 {
+	if wait := s.lockouts.lockedUntil(u.Login, in.RemoteAddr).Sub(now); wait > 0 {
 		return User{}, "", ErrLocked.RetryIn(wait)
 	}
 	match, rehash, err := s.hasher.verify(ctx, hash, in.Password)
@@ -74,10 +75,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 			reason = "no password (OIDC user)"
 		}
 		if wait, err := s.recordFailure(ctx, u, actor, reason); err != nil || wait > 0 {
-			if err != nil {
-				return User{}, "", err
-			}
-			return User{}, "", ErrLocked.RetryIn(wait)
+			return User{}, "", cmp.Or(err, error(ErrLocked.RetryIn(wait)))
 		}
 		return User{}, "", ErrInvalidCredentials
 	}
@@ -89,9 +87,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 	}
 	var token string
 	err = s.store.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`), u.ID); err != nil {
-			return fmt.Errorf("reset failed logins: %w", err)
-		}
 		if newHash != "" {
 			// Compare-and-set: a password changed meanwhile must not be overwritten.
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`),
@@ -107,13 +102,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (User, string, error
 	if err != nil {
 		return User{}, "", err
 	}
+	s.lockouts.reset(u.Login, in.RemoteAddr)
 	s.purgeExpiredSessions(ctx)
-	u.LockedUntil = time.Time{}
 	return u, token, nil
 }
 
-// lockFor is how long an account is locked after failed consecutive failures: nothing below
-// the threshold, then LockoutDuration, doubling with each further failure, at most maxLockout.
+// lockFor is how long a login is locked from an address after failed consecutive failures
+// from there: nothing below the threshold, then LockoutDuration, doubling with each further
+// failure, at most maxLockout.
 func (s *Service) lockFor(failed int) time.Duration {
 	n := failed - s.lockoutThreshold
 	if n < 0 {
@@ -126,42 +122,30 @@ func (s *Service) lockFor(failed int) time.Duration {
 	return min(d, maxLockout)
 }
 
-// recordFailure counts a failed password for u, locks the account when the count calls for it
-// and returns the lock's length (0 when not locked). A disabled account counts and locks like
-// any other, so that its answers do not tell that it is disabled.
+// recordFailure counts a failed password for u from the actor's address, audits it and the lock
+// it may cause, and returns the lock's length (0 when not locked). A disabled account counts and
+// locks like any other, so that its answers do not tell that it is disabled.
 func (s *Service) recordFailure(ctx context.Context, u User, actor Actor, reason string) (time.Duration, error) {
-	var lock time.Duration
+	now := s.now()
+	failed, lock := s.lockouts.fail(u.Login, actor.RemoteAddr, now, s.lockFor)
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`), u.ID); err != nil {
-			return fmt.Errorf("count failed login: %w", err)
-		}
-		var failed int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE id = ?`), u.ID).Scan(&failed); err != nil {
-			return fmt.Errorf("count failed login: %w", err)
-		}
-		detail := map[string]any{"reason": reason, "failures": failed}
-		lock = s.lockFor(failed)
-		if err := s.audit(ctx, tx, actor, ActionLoginFailed, "user:"+u.Login, detail); err != nil {
+		if err := s.audit(ctx, tx, actor, ActionLoginFailed, "user:"+u.Login,
+			map[string]any{"reason": reason, "failures": failed}); err != nil {
 			return err
 		}
 		if lock == 0 {
 			return nil
 		}
-		until := s.now().Add(lock)
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET locked_until = ? WHERE id = ?`), millis(until), u.ID); err != nil {
-			return fmt.Errorf("lock account: %w", err)
-		}
 		return s.audit(ctx, tx, actor, ActionAccountLocked, "user:"+u.Login,
-			map[string]any{"until": until.UTC(), "failures": detail["failures"]})
+			map[string]any{"until": now.Add(lock).UTC(), "failures": failed})
 	})
 	return lock, err
 }
 
 // failUnknown answers a login for a user that does not exist exactly as for one that does: the
-// same hashing time, the same error and, after as many failures, the same lockout (tracked in
-// memory, so only as long as the process runs).
+// same hashing time, the same error and, after as many failures, the same lockout.
 func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, now time.Time, password string) error {
-	if wait := s.phantoms.lockedUntil(login).Sub(now); wait > 0 {
+	if wait := s.lockouts.lockedUntil(login, actor.RemoteAddr).Sub(now); wait > 0 {
 		return ErrLocked.RetryIn(wait)
 	}
 	if _, _, err := s.hasher.verify(ctx, "", password); err != nil {
@@ -172,7 +156,7 @@ func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, no
 	if err != nil {
 		return err
 	}
-	if lock := s.phantoms.fail(login, now, s.lockFor); lock > 0 {
+	if _, lock := s.lockouts.fail(login, actor.RemoteAddr, now, s.lockFor); lock > 0 {
 		return ErrLocked.RetryIn(lock)
 	}
 	return ErrInvalidCredentials
@@ -252,50 +236,4 @@ func (l *addrLimiter) evict(now time.Time) {
 	if len(l.buckets) >= l.max {
 		clear(l.buckets)
 	}
-}
-
-// phantomLockouts counts failures of logins that do not exist, so that they lock like real ones.
-type phantomLockouts struct {
-	mu    sync.Mutex
-	max   int
-	state map[string]phantom
-}
-
-type phantom struct {
-	failed      int
-	lockedUntil time.Time
-}
-
-func newPhantomLockouts(max int) *phantomLockouts {
-	return &phantomLockouts{max: max, state: make(map[string]phantom)}
-}
-
-func (p *phantomLockouts) lockedUntil(login string) time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.state[login].lockedUntil
-}
-
-// fail counts a failure and returns the lock it causes, computed as for real accounts.
-func (p *phantomLockouts) fail(login string, now time.Time, lockFor func(int) time.Duration) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st, ok := p.state[login]
-	if !ok && len(p.state) >= p.max {
-		for l, s := range p.state {
-			if !s.lockedUntil.After(now) {
-				delete(p.state, l)
-			}
-		}
-		if len(p.state) >= p.max {
-			clear(p.state)
-		}
-	}
-	st.failed++
-	lock := lockFor(st.failed)
-	if lock > 0 {
-		st.lockedUntil = now.Add(lock)
-	}
-	p.state[login] = st
-	return lock
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -189,8 +191,8 @@ func TestLockout(t *testing.T) {
 		if err := attempt("bob", testPassword); !errors.Is(err, ErrLocked) || retryAfter(err) != 15*time.Minute {
 			t.Fatalf("the right password while locked: %v", err)
 		}
-		if u, _ := e.s.User(ctx, bob.ID); !u.LockedUntil.Equal(e.clock.Now().Add(15 * time.Minute)) {
-			t.Fatalf("LockedUntil %v", u.LockedUntil)
+		if until := e.s.lockouts.latest("bob", e.clock.Now()); !until.Equal(e.clock.Now().Add(15 * time.Minute)) {
+			t.Fatalf("locked until %v", until)
 		}
 
 		// Each failure after a lock ends doubles the next lock.
@@ -292,12 +294,12 @@ func TestAddrLimiterBounded(t *testing.T) {
 	if len(l.buckets) > 3 {
 		t.Fatalf("%d buckets kept, bound 3", len(l.buckets))
 	}
-	p := newPhantomLockouts(2)
-	for _, l := range []string{"a", "b", "c"} {
-		p.fail(l, now, func(int) time.Duration { return 0 })
+	locks := newLockouts(2)
+	for _, addr := range []string{"a", "b", "c"} {
+		locks.fail("bob", addr, now, func(int) time.Duration { return 0 })
 	}
-	if len(p.state) > 2 {
-		t.Fatalf("%d phantoms kept, bound 2", len(p.state))
+	if len(locks.state) > 2 {
+		t.Fatalf("%d lockouts kept, bound 2", len(locks.state))
 	}
 }
 
@@ -364,6 +366,36 @@ func TestFailedLoginsAnswerAlike(t *testing.T) {
 			if got := answers(login); !slices.Equal(got, enabled) {
 				t.Errorf("%s answers %q, an enabled login %q", login, got, enabled)
 			}
+		}
+	})
+}
+
+// Failures from one address lock only that address's attempts: the owner, elsewhere, still signs
+// in, and an admin's unlock ends the lock.
+func TestLockoutPerAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.user("root", roles.Admin)
+		bob := e.user("bob", roles.Viewer)
+		login := func(addr, password string) *httptest.ResponseRecorder {
+			return e.do("POST", "/api/login", map[string]string{"user": "bob", "password": password},
+				func(r *http.Request) { r.RemoteAddr = addr + ":40000" })
+		}
+		for range 5 {
+			login("203.0.113.66", "wrong password")
+		}
+		w := login("203.0.113.66", testPassword)
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("the attacker's address is not locked: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+		if w := login("198.51.100.7", testPassword); w.Code != http.StatusOK {
+			t.Fatalf("the owner, from another address, is locked out: %d %s", w.Code, w.Body)
+		}
+		if _, err := e.s.UpdateUser(t.Context(), cliActor, bob.ID, UserUpdate{Unlock: true}); err != nil {
+			t.Fatal(err)
+		}
+		if w := login("203.0.113.66", testPassword); w.Code != http.StatusOK {
+			t.Fatalf("unlock left the address locked: %d %s", w.Code, w.Body)
 		}
 	})
 }

@@ -44,11 +44,12 @@ type Options struct {
 	MinPasswordLength int
 	// Password are argon2id's costs (see PasswordParams for defaults).
 	Password PasswordParams
-	// LockoutThreshold is the number of failed logins in a row that lock an account (default 5).
+	// LockoutThreshold is the number of failed logins in a row from one address that lock the
+	// login from that address (default 5).
 	LockoutThreshold int
 	// LockoutDuration is the first lock's length (default 15 min); each further failure after
-	// a lock ends locks the account twice as long as the previous one, up to 24 h. A successful
-	// login resets the count.
+	// a lock ends locks twice as long as the previous one, up to 24 h. A successful login from
+	// the address resets its count.
 	LockoutDuration time.Duration
 	// LoginAttemptsPerMinute bounds login attempts per client address, in bursts of as many
 	// (default 10).
@@ -91,7 +92,7 @@ type Service struct {
 
 	hasher   *hasher
 	limiter  *addrLimiter
-	phantoms *phantomLockouts
+	lockouts *lockouts
 	csrf     *http.CrossOriginProtection
 	errs     httpapi.ErrorWriter
 	page     *template.Template
@@ -143,7 +144,7 @@ func New(opts Options) (*Service, error) {
 	}
 	perMinute := orDefault(opts.LoginAttemptsPerMinute, 10)
 	s.limiter = newAddrLimiter(perMinute, maxTrackedAddrs)
-	s.phantoms = newPhantomLockouts(maxTrackedAddrs)
+	s.lockouts = newLockouts(maxTrackedAddrs)
 	var err error
 	if s.hasher, err = newHasher(opts.Password, runtime.GOMAXPROCS(0)); err != nil {
 		return nil, err

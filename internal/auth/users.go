@@ -35,8 +35,6 @@ type User struct {
 	OIDCIssuer  string
 	OIDCSubject string
 	HasPassword bool
-	// LockedUntil is when a lockout after failed logins ends; zero or past when not locked.
-	LockedUntil time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -44,7 +42,7 @@ type User struct {
 // userColumns selects a User from the users table aliased u, in scanUser's order.
 const userColumns = `u.id, u.login, u.name, u.email, u.role, u.disabled,
 	u.oidc_issuer, u.oidc_subject, CASE WHEN u.password_hash <> '' THEN 1 ELSE 0 END,
-	u.locked_until, u.created_at, u.updated_at`
+	u.created_at, u.updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -52,17 +50,17 @@ type scanner interface{ Scan(dest ...any) error }
 // before them.
 func scanUser(row scanner, extra ...any) (User, error) {
 	var (
-		u                        User
-		disabled, hasPassword    int64
-		locked, created, updated int64
+		u                     User
+		disabled, hasPassword int64
+		created, updated      int64
 	)
 	dest := append(extra, &u.ID, &u.Login, &u.Name, &u.Email, &u.Role, &disabled,
-		&u.OIDCIssuer, &u.OIDCSubject, &hasPassword, &locked, &created, &updated)
+		&u.OIDCIssuer, &u.OIDCSubject, &hasPassword, &created, &updated)
 	if err := row.Scan(dest...); err != nil {
 		return u, err
 	}
 	u.Disabled, u.HasPassword = disabled != 0, hasPassword != 0
-	u.LockedUntil, u.CreatedAt, u.UpdatedAt = fromMillis(locked), fromMillis(created), fromMillis(updated)
+	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return u, nil
 }
 
@@ -80,7 +78,7 @@ type UserUpdate struct {
 	Disabled    *bool
 	// Password sets a new password, which also ends the user's sessions and any lockout.
 	Password *string
-	// Unlock ends a lockout after failed logins.
+	// Unlock ends the lockouts of the login after failed logins, from every address.
 	Unlock bool
 }
 
@@ -308,11 +306,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 				ended = u.Login
 			}
 		}
-		// A new password ends a lockout by itself (setPassword).
+		// A new password ends the lockouts by itself (setPassword).
 		if ch.Unlock && ch.Password == nil {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`), id); err != nil {
-				return fmt.Errorf("unlock user: %w", err)
-			}
+			s.lockouts.clear(u.Login)
 			changed = append(changed, "unlocked")
 		}
 		if len(changed) > 0 {
@@ -353,10 +349,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 }
 
 // setPassword stores a new hash, ends every session of the user (whoever knew the old password
-// may hold one) and any lockout, and records the change.
+// may hold one) and the login's lockouts on this node, and records the change.
 func (s *Service) setPassword(ctx context.Context, tx *sql.Tx, actor Actor, u User, hash string) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = 0,
-		updated_at = ? WHERE id = ?`), hash, millis(s.now()), u.ID)
+	s.lockouts.clear(u.Login)
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		hash, millis(s.now()), u.ID)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
@@ -415,7 +412,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, userID, curre
 	if err != nil {
 		return err
 	}
-	if wait := u.LockedUntil.Sub(s.now()); wait > 0 {
+	if wait := s.lockouts.lockedUntil(u.Login, actor.RemoteAddr).Sub(s.now()); wait > 0 {
 		return ErrLocked.RetryIn(wait)
 	}
 	if len(current) > maxPasswordBytes {
