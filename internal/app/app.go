@@ -168,6 +168,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		EventHandlers: handlers,
 		Logger:        logger,
 		Revocations:   dashboardRevocations{a.accounts},
+		ClientAddress: a.accounts.ClientAddr,
 	})
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
 	// finish before the stores close.

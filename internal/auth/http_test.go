@@ -489,10 +489,10 @@ func TestClientAddr(t *testing.T) {
 			if c.xff != "" {
 				r.Header.Set("X-Forwarded-For", c.xff)
 			}
-			if got := e.s.clientAddr(r); got != c.plain {
+			if got := e.s.ClientAddr(r); got != c.plain {
 				t.Errorf("without trusted proxies: %s, want %s", got, c.plain)
 			}
-			if got := trusting.s.clientAddr(r); got != c.trusted {
+			if got := trusting.s.ClientAddr(r); got != c.trusted {
 				t.Errorf("with trusted proxies: %s, want %s", got, c.trusted)
 			}
 		})

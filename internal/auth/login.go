@@ -164,14 +164,14 @@ func (s *Service) failUnknown(ctx context.Context, login string, actor Actor, no
 
 // client is who sends r, as the rate limit and the audit log see it.
 func (s *Service) client(r *http.Request) client {
-	return client{addr: s.clientAddr(r), userAgent: r.UserAgent()}
+	return client{addr: s.ClientAddr(r), userAgent: r.UserAgent()}
 }
 
-// clientAddr is the address of the client behind r: the peer's, or, when the peer is a trusted
+// ClientAddr is the address of the client behind r: the peer's, or, when the peer is a trusted
 // proxy, the nearest X-Forwarded-For entry that is not one. Entries are read from the right,
 // since each proxy appends the address it received from; what lies before the last trusted
 // proxy's entry is the client's word.
-func (s *Service) clientAddr(r *http.Request) string {
+func (s *Service) ClientAddr(r *http.Request) string {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -26,7 +26,7 @@ type Principal struct {
 
 // Actor is the principal as the audit log records it, with the request's client address.
 func (s *Service) actor(r *http.Request) Actor {
-	a := Actor{RemoteAddr: s.clientAddr(r)}
+	a := Actor{RemoteAddr: s.ClientAddr(r)}
 	if p, ok := PrincipalFrom(r.Context()); ok {
 		a.Login = p.User.Login
 	}

@@ -136,7 +136,7 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.errs = httpapi.ErrorWriter{Logger: s.logger, ClientAddr: s.clientAddr}
+	s.errs = httpapi.ErrorWriter{Logger: s.logger, ClientAddr: s.ClientAddr}
 	for _, o := range opts.TrustedOrigins {
 		if err := s.csrf.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("auth: trusted origin: %w", err)

@@ -61,8 +61,9 @@ func (c *connCaps) release(user, address string) {
 	}
 }
 
-// clientAddress is the address a connection is counted under: the peer's, without its port.
-func clientAddress(r *http.Request) string {
+// peerAddress is the connection's peer without its port: the client address when no proxy
+// stands between.
+func peerAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -61,4 +61,14 @@ func TestConnectionCaps(t *testing.T) {
 		}
 		ts.refusedFor(accesskey.ClientClaims{UserID: "d"}, "limits.maxConnectionsPerAddress")
 	})
+	t.Run("per address as the app names it", func(t *testing.T) {
+		// Behind a trusted proxy every peer is the proxy: the cap counts the client the app's
+		// ClientAddress names (here, one address per token, so none is refused).
+		ts := startTestServer(t, pubsub.Options{Limits: pubsub.Limits{MaxConnsPerAddress: 1}}, func(o *Options) {
+			o.ClientAddress = func(r *http.Request) string { return r.URL.Query().Get("access_token") }
+		})
+		for _, user := range []string{"a", "b", "c"} {
+			ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: user})
+		}
+	})
 }

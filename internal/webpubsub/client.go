@@ -116,7 +116,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		sess.upstream.Subprotocol = sess.protocol
 	}
 
-	sess.address = clientAddress(r)
+	sess.address = s.clientAddr(r)
 	if err := s.caps.acquire(userID, sess.address); err != nil {
 		s.errs.WriteError(w, r, apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil))
 		return

@@ -40,6 +40,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock client message rates are measured by (default time.Now).
 	Now func() time.Time
+	// ClientAddress names the client behind a request, for the per-address connection cap and
+	// the log (default: the peer's address); behind a proxy, the app's trusted-proxy rule.
+	ClientAddress func(*http.Request) string
 	// Revocations, when set, refuses client tokens revoked after they were issued.
 	Revocations Revocations
 }
@@ -60,6 +63,7 @@ type Server struct {
 	errs       httpapi.ErrorWriter
 	revoked    Revocations
 	caps       *connCaps
+	clientAddr func(*http.Request) string
 	upgrader   websocket.Upgrader
 	now        func() time.Time
 
@@ -85,6 +89,9 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ClientAddress == nil {
+		opts.ClientAddress = peerAddress
+	}
 	handlers := make(map[string][]upstream.Handler, len(opts.EventHandlers))
 	for hub, hs := range opts.EventHandlers {
 		handlers[strings.ToLower(hub)] = hs
@@ -99,10 +106,11 @@ func New(opts Options) *Server {
 		keys:       opts.Keys,
 		revoked:    opts.Revocations,
 		caps:       newConnCaps(opts.Service.Limits().MaxConnsPerUser, opts.Service.Limits().MaxConnsPerAddress),
+		clientAddr: opts.ClientAddress,
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
 		logger:     opts.Logger,
-		errs:       httpapi.ErrorWriter{Logger: opts.Logger},
+		errs:       httpapi.ErrorWriter{Logger: opts.Logger, ClientAddr: opts.ClientAddress},
 		now:        opts.Now,
 		upgrader: websocket.Upgrader{
 			// A small read buffer keeps idle connections cheap: it only has to hold frame
