@@ -169,7 +169,7 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 	}
 	if len(plan) == 1 {
 		if store {
-			c.put(key, plan[0].start, plan[0].end, plan[0].res.Value.(promql.Matrix), now)
+			c.put(key, plan[0].start, plan[0].end, plan[0].res.Value.(promql.Matrix), now.Add(c.opts.TTL))
 		}
 		return plan[0].res, nil
 	}
@@ -193,7 +193,7 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 				next++
 			}
 			if evaluated {
-				c.put(key, plan[run].start, plan[next-1].end, window(joined, plan[run].start, plan[next-1].end), now)
+				c.put(key, plan[run].start, plan[next-1].end, window(joined, plan[run].start, plan[next-1].end), expiry(plan[run:next], now.Add(c.opts.TTL)))
 			}
 			run = next + 1
 		}
@@ -303,10 +303,24 @@ func window(m promql.Matrix, s, e int64) promql.Matrix {
 	return out
 }
 
+// expiry is when an extent joined from run expires: with the oldest cached
+// points it holds, so that joining a moving window's new tail never keeps
+// points past their TTL (a series backfilled into the past would otherwise
+// stay unseen for as long as the window keeps moving).
+func expiry(run []piece, fresh time.Time) time.Time {
+	at := fresh
+	for _, p := range run {
+		if p.from != nil && p.from.expires.Before(at) {
+			at = p.from.expires
+		}
+	}
+	return at
+}
+
 // put caches m as the extent of key from s to e, in place of the extents
-// it covers.
-func (c *Cache) put(key gridKey, s, e int64, m promql.Matrix, now time.Time) {
-	x := &extent{key: key, start: s, end: e, series: m, size: resultSize(m), expires: now.Add(c.opts.TTL)}
+// it covers, until expires.
+func (c *Cache) put(key gridKey, s, e int64, m promql.Matrix, expires time.Time) {
+	x := &extent{key: key, start: s, end: e, series: m, size: resultSize(m), expires: expires}
 	if x.size > c.opts.MaxBytes {
 		return // would evict everything and still not fit
 	}
@@ -342,6 +356,11 @@ func (c *Cache) remove(x *extent) {
 func (c *Cache) cover(key gridKey, s, e int64, now time.Time) []piece {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, x := range slices.Clone(c.extents[key]) {
+		if now.After(x.expires) {
+			c.remove(x)
+		}
+	}
 	exts := c.extents[key]
 	var out []piece
 	for pos := s; pos <= e; {
@@ -350,9 +369,6 @@ func (c *Cache) cover(key gridKey, s, e int64, now time.Time) []piece {
 		var best *extent
 		next := e + key.step
 		for _, x := range exts {
-			if now.After(x.expires) {
-				continue
-			}
 			if x.start <= pos && x.end >= pos && (best == nil || x.end > best.end) {
 				best = x
 			}

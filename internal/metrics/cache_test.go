@@ -91,6 +91,9 @@ func TestCache(t *testing.T) {
 			[]span{{-30 * m, -20 * m}, {-30 * m, -20 * m}}, 0},
 		{"an extent expires after its TTL", CacheOptions{}, []query{q(-30*m, -10*m), {rate, span{-30 * m, -10 * m}, 30 * time.Second, 61 * m}},
 			[]span{{-30 * m, -10 * m}, {-30 * m, -10 * m}}, 1},
+		{"a joined extent expires with the oldest points it holds", CacheOptions{}, []query{
+			q(-40*m, -20*m), {rate, span{-35 * m, -15 * m}, 30 * time.Second, 50 * m}, {rate, span{-35 * m, -15 * m}, 30 * time.Second, 11 * m}},
+			[]span{{-40 * m, -20 * m}, {-35 * m, -15 * m}, {-20*m + 30*time.Second, -15 * m}}, 1},
 		{"too big for the cache", CacheOptions{MaxBytes: 100}, []query{q(-30*m, -10*m), q(-30*m, -10*m)},
 			[]span{{-30 * m, -10 * m}, {-30 * m, -10 * m}}, 0},
 		{"eviction keeps the most recent", CacheOptions{MaxBytes: 2000}, []query{q(-30*m, -10*m), q(-60*m, -50*m), q(-30*m, -10*m)},
