@@ -172,7 +172,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		ClientAddress: a.accounts.ClientAddr,
 	}
 	if id := cfg.WebPubSub.Identity; id.Issuer != "" {
-		v, err := oidc.NewAccessTokenVerifier(oidc.AccessTokenConfig{Issuer: id.Issuer, Audience: id.Audience, RolesClaim: id.RolesClaim})
+		v, err := oidc.NewAccessTokenVerifier(oidc.AccessTokenConfig{Issuer: id.Issuer, DiscoveryURL: id.DiscoveryURL,
+			Audience: id.Audience, RolesClaim: id.RolesClaim})
 		if err != nil {
 			return fmt.Errorf("webpubsub.identity: %w", err)
 		}

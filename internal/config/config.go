@@ -194,6 +194,9 @@ type Identity struct {
 	// Issuer is the provider's issuer URL, exactly as its discovery document and its tokens'
 	// iss state it; for Entra ID's access tokens, https://sts.windows.net/<tenant id>/.
 	Issuer string `yaml:"issuer"`
+	// DiscoveryURL is where the provider's discovery document is, when not under Issuer; for
+	// Entra ID, https://login.microsoftonline.com/<tenant id>. Default: Issuer.
+	DiscoveryURL string `yaml:"discoveryURL"`
 	// Audience is the aud the tokens must carry (default https://webpubsub.azure.com).
 	Audience string `yaml:"audience"`
 	// RolesClaim names the claim that holds the caller's roles (default roles), a string or an
@@ -371,7 +374,10 @@ func (c *Config) Validate() error {
 		if !absoluteHTTP(id.Issuer) {
 			bad("webpubsub.identity.issuer", "%q must be the provider's absolute https:// URL", id.Issuer)
 		}
-	} else if id.Audience != "" || id.RolesClaim != "" {
+		if id.DiscoveryURL != "" && !absoluteHTTP(id.DiscoveryURL) {
+			bad("webpubsub.identity.discoveryURL", "%q must be an absolute https:// URL", id.DiscoveryURL)
+		}
+	} else if id != (Identity{}) {
 		bad("webpubsub.identity.issuer", "is required when webpubsub.identity is set: it names the provider whose tokens the REST API accepts")
 	}
 	c.Metrics.validate(bad)

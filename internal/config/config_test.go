@@ -68,6 +68,7 @@ func TestInvalid(t *testing.T) {
 		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},
 		{"OIDC bad role", "oidc:\n  issuer: https://id.example\n  clientID: huddle\n  roleMapping:\n    ops: root\n", "oidc.roleMapping"},
 		{"bad identity issuer", "webpubsub:\n  identity:\n    issuer: login.example/tenant\n", "webpubsub.identity.issuer"},
+		{"bad discovery URL", "webpubsub:\n  identity:\n    issuer: https://sts.windows.net/t/\n    discoveryURL: login.microsoftonline.com/t\n", "webpubsub.identity.discoveryURL"},
 		{"identity without issuer", "webpubsub:\n  identity:\n    audience: api://huddle\n", "webpubsub.identity.issuer: is required"},
 		{"bad metrics source", "metrics:\n  source: influx\n", "metrics.source"},
 		{"URL without remote source", "metrics:\n  prometheus:\n    url: http://prom:9090\n", "set metrics.source to prometheus"},

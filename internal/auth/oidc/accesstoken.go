@@ -30,9 +30,16 @@ const nbfLeeway = 5 * time.Minute
 // AccessTokenConfig says which bearer tokens an [AccessTokenVerifier] accepts. Zero values mean
 // the defaults in the comments.
 type AccessTokenConfig struct {
-	// Issuer is the provider's issuer URL, exactly as its discovery document and its tokens state
-	// it. Required.
+	// Issuer is the provider's issuer URL, exactly as its tokens' iss states it. Required.
 	Issuer string
+	// DiscoveryURL is where the discovery document is, without /.well-known/openid-configuration
+	// (default Issuer, whose document must then name Issuer as its issuer). Set it for a provider
+	// that publishes its document elsewhere than under the issuer its tokens name: Entra ID's v1
+	// access tokens, those of Azure resources such as Web PubSub, name
+	// https://sts.windows.net/<tenant>/, and its document is at
+	// https://login.microsoftonline.com/<tenant>. The signing keys come from that document's
+	// jwks_uri; the tokens' iss is checked against Issuer whatever the document says.
+	DiscoveryURL string
 	// Audience is the aud the tokens must carry: the identifier of the API they were issued for.
 	// Required.
 	Audience string
@@ -69,6 +76,9 @@ func NewAccessTokenVerifier(cfg AccessTokenConfig) (*AccessTokenVerifier, error)
 	if !absoluteHTTP(cfg.Issuer) {
 		errs = append(errs, fmt.Errorf("oidc: Issuer: %q must be the provider's absolute https:// URL", cfg.Issuer))
 	}
+	if cfg.DiscoveryURL != "" && !absoluteHTTP(cfg.DiscoveryURL) {
+		errs = append(errs, fmt.Errorf("oidc: DiscoveryURL: %q must be an absolute https:// URL", cfg.DiscoveryURL))
+	}
 	if cfg.Audience == "" {
 		errs = append(errs, errors.New("oidc: Audience: is required"))
 	}
@@ -90,9 +100,16 @@ func NewAccessTokenVerifier(cfg AccessTokenConfig) (*AccessTokenVerifier, error)
 }
 
 func (v *AccessTokenVerifier) discover(ctx context.Context) (*gooidc.IDTokenVerifier, error) {
-	op, err := gooidc.NewProvider(gooidc.ClientContext(ctx, v.cfg.HTTPClient), v.cfg.Issuer)
+	ctx = gooidc.ClientContext(ctx, v.cfg.HTTPClient)
+	from := v.cfg.Issuer
+	if v.cfg.DiscoveryURL != "" {
+		// go-oidc then takes Issuer as the issuer to check tokens against, whatever the
+		// document says.
+		ctx, from = gooidc.InsecureIssuerURLContext(ctx, v.cfg.Issuer), v.cfg.DiscoveryURL
+	}
+	op, err := gooidc.NewProvider(ctx, from)
 	if err != nil {
-		return nil, fmt.Errorf("discover %s: %w", v.cfg.Issuer, err)
+		return nil, fmt.Errorf("discover %s: %w", from, err)
 	}
 	// An access token is checked as go-oidc checks an ID token: signature with the keys the
 	// issuer publishes (and only the algorithms it announces), iss, aud, exp and nbf.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +125,39 @@ func TestAccessTokenRefused(t *testing.T) {
 	}
 }
 
+// Entra ID's v1 access tokens name https://sts.windows.net/<tenant>/ as their issuer, which the
+// discovery document they are verified with does not: DiscoveryURL fetches it elsewhere while
+// the tokens' iss is still checked against Issuer.
+func TestAccessTokenDiscoveredElsewhere(t *testing.T) {
+	op, err := oidctest.New(oidctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.Close)
+	target, err := url.Parse(op.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same documents and keys under another address, whose document names op.URL as issuer.
+	elsewhere := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	t.Cleanup(elsewhere.Close)
+
+	tok := clientToken(t, op, oidctest.Client{ID: "svc", Roles: []string{"WebPubSubServiceOwner"}}, webPubSubAudience)
+	v := newVerifier(t, oidc.AccessTokenConfig{Issuer: op.URL, DiscoveryURL: elsewhere.URL, Audience: webPubSubAudience})
+	if got, err := v.Verify(t.Context(), tok); err != nil || got.Subject != "svc" {
+		t.Fatalf("Verify = %+v, %v; want svc's token accepted", got, err)
+	}
+	other := clientToken(t, op, oidctest.Client{ID: "other", Issuer: elsewhere.URL}, webPubSubAudience)
+	if _, err := v.Verify(t.Context(), other); !errors.Is(err, oidc.ErrTokenIssuer) {
+		t.Fatalf("a token naming the discovery URL as issuer: %v, want ErrTokenIssuer", err)
+	}
+	// Without DiscoveryURL, a document naming another issuer than its address is refused.
+	wrong := newVerifier(t, oidc.AccessTokenConfig{Issuer: elsewhere.URL, Audience: webPubSubAudience})
+	if _, err := wrong.Verify(t.Context(), tok); !errors.Is(err, oidc.ErrUnavailable) {
+		t.Fatalf("discovery naming another issuer: %v, want ErrUnavailable", err)
+	}
+}
+
 func TestAccessTokenProviderDown(t *testing.T) {
 	down := httptest.NewServer(nil)
 	down.Close()
@@ -135,11 +170,11 @@ func TestAccessTokenProviderDown(t *testing.T) {
 }
 
 func TestNewAccessTokenVerifierValidates(t *testing.T) {
-	_, err := oidc.NewAccessTokenVerifier(oidc.AccessTokenConfig{Issuer: "not a url"})
+	_, err := oidc.NewAccessTokenVerifier(oidc.AccessTokenConfig{Issuer: "not a url", DiscoveryURL: "/relative"})
 	if err == nil {
-		t.Fatal("no error for a bad issuer and no audience")
+		t.Fatal("no error for a bad issuer and discovery URL and no audience")
 	}
-	for _, field := range []string{"Issuer", "Audience"} {
+	for _, field := range []string{"Issuer", "DiscoveryURL", "Audience"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error %q does not name %s", err, field)
 		}
