@@ -20,6 +20,10 @@
 //     SDK writes single values as strings and the JavaScript SDK writes arrays. Custom claims
 //     are kept and can be forwarded to the connect event unchanged.
 //
+// Access tokens of an identity provider, which the REST API may also accept, are checked by
+// internal/auth/oidc; [SignedWithKey] only tells the two kinds apart, by the algorithm a token
+// names.
+//
 // Nothing here holds mutable state: [Keys] is a value, and every function takes the current
 // time as an argument so callers and tests control the clock.
 package accesskey

@@ -2,11 +2,13 @@ package accesskey
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -269,4 +271,26 @@ func (k Keys) sign(m jwt.MapClaims) (string, error) {
 		return "", fmt.Errorf("sign with primary key: %w", err)
 	}
 	return tok, nil
+}
+
+// SignedWithKey reports whether token says it is signed with HS256, the one algorithm of the
+// access keys, or is no token whose header can be read (only [Keys.Verify] explains those). A
+// service that also accepts tokens of an identity provider, which signs with its own asymmetric
+// keys, sends the others there. Nothing is verified here.
+func SignedWithKey(token string) bool {
+	header, _, ok := strings.Cut(token, ".")
+	if !ok || len(header) > maxTokenLen {
+		return true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return true
+	}
+	var h struct {
+		Alg *string `json:"alg"`
+	}
+	if json.Unmarshal(b, &h) != nil || h.Alg == nil {
+		return true
+	}
+	return *h.Alg == jwt.SigningMethodHS256.Alg()
 }

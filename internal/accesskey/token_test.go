@@ -588,3 +588,26 @@ func FuzzVerify(f *testing.F) {
 		c.Groups()
 	})
 }
+
+func TestSignedWithKey(t *testing.T) {
+	keys := Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
+	signed, err := keys.SignClientToken("http://h/client/hubs/chat", ClientClaims{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := func(h string) string { return base64.RawURLEncoding.EncodeToString([]byte(h)) + ".e30.sig" }
+	for token, want := range map[string]bool{
+		signed:                                true,
+		header(`{"alg":"RS256","typ":"JWT"}`): false,
+		header(`{"alg":"none"}`):              false,
+		header(`{"alg":"HS512"}`):             false,
+		header(`{"typ":"JWT"}`):               true, // no alg: Verify says why it is refused
+		header(`not json`):                    true,
+		"' OR 1=1; --":                        true,
+		"%%%.e30.sig":                         true,
+	} {
+		if got := SignedWithKey(token); got != want {
+			t.Errorf("SignedWithKey(%.40q) = %v, want %v", token, got, want)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/auth"
+	"github.com/huddle-dev/huddle/internal/auth/oidc"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/dashboard"
@@ -161,7 +162,7 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if a.accounts, err = auth.New(accountOpts); err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	a.wps = webpubsub.New(webpubsub.Options{
+	wpsOpts := webpubsub.Options{
 		Service:       svc,
 		Keys:          keys,
 		PublicURL:     a.publicURL,
@@ -169,7 +170,16 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		Logger:        logger,
 		Revocations:   dashboardRevocations{a.accounts},
 		ClientAddress: a.accounts.ClientAddr,
-	})
+	}
+	if id := cfg.WebPubSub.Identity; id.Issuer != "" {
+		v, err := oidc.NewAccessTokenVerifier(oidc.AccessTokenConfig{Issuer: id.Issuer, DiscoveryURL: id.DiscoveryURL,
+			Audience: id.Audience, RolesClaim: id.RolesClaim})
+		if err != nil {
+			return fmt.Errorf("webpubsub.identity: %w", err)
+		}
+		wpsOpts.Identities = v
+	}
+	a.wps = webpubsub.New(wpsOpts)
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
 	// finish before the stores close.
 	a.parts.onStop("webpubsub events", a.wps.Close)

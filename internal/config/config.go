@@ -49,6 +49,8 @@ type Config struct {
 	Limits pubsub.Limits `yaml:"limits"`
 	// Hubs configure hubs by name (case-insensitive); hubs not listed work with no event handler.
 	Hubs map[string]Hub `yaml:"hubs"`
+	// WebPubSub configures how the Web PubSub REST API authenticates app servers.
+	WebPubSub WebPubSub `yaml:"webpubsub"`
 	// Postgres keeps state in PostgreSQL instead of SQLite in the data dir.
 	Postgres Postgres `yaml:"postgres"`
 	// OIDC enables single sign-on with an OpenID Connect provider.
@@ -175,6 +177,33 @@ type OIDC struct {
 	LoginClaim string `yaml:"loginClaim"`
 }
 
+// DefaultIdentityAudience is the aud Microsoft Entra ID writes into tokens for the scope the
+// Azure Web PubSub SDKs ask for with a TokenCredential, https://webpubsub.azure.com/.default.
+const DefaultIdentityAudience = "https://webpubsub.azure.com"
+
+// WebPubSub configures the Web PubSub front.
+type WebPubSub struct {
+	// Identity lets app servers call the REST API with access tokens from an OpenID Connect
+	// provider, as the Azure SDKs do with a TokenCredential (Microsoft Entra ID), beside tokens
+	// signed with the access key. Off while its issuer is empty.
+	Identity Identity `yaml:"identity"`
+}
+
+// Identity is the OpenID Connect provider whose access tokens the REST API accepts.
+type Identity struct {
+	// Issuer is the provider's issuer URL, exactly as its discovery document and its tokens'
+	// iss state it; for Entra ID's access tokens, https://sts.windows.net/<tenant id>/.
+	Issuer string `yaml:"issuer"`
+	// DiscoveryURL is where the provider's discovery document is, when not under Issuer; for
+	// Entra ID, https://login.microsoftonline.com/<tenant id>. Default: Issuer.
+	DiscoveryURL string `yaml:"discoveryURL"`
+	// Audience is the aud the tokens must carry (default https://webpubsub.azure.com).
+	Audience string `yaml:"audience"`
+	// RolesClaim names the claim that holds the caller's roles (default roles), a string or an
+	// array of strings; see the README for the roles the REST API knows.
+	RolesClaim string `yaml:"rolesClaim"`
+}
+
 // Hub is one hub's settings.
 type Hub struct {
 	// EventHandlers are the app's CloudEvents endpoints, tried in order for each event.
@@ -261,6 +290,14 @@ func (c *Config) fillDefaults() {
 	if c.Metrics.Interval == 0 {
 		c.Metrics.Interval = 10 * time.Second
 	}
+	if id := &c.WebPubSub.Identity; id.Issuer != "" {
+		if id.Audience == "" {
+			id.Audience = DefaultIdentityAudience
+		}
+		if id.RolesClaim == "" {
+			id.RolesClaim = "roles"
+		}
+	}
 }
 
 // Validate reports every problem at once, each naming its field.
@@ -332,6 +369,16 @@ func (c *Config) Validate() error {
 		if o.DefaultRole != "" && o.DefaultRole != "none" && !slices.Contains(roles, o.DefaultRole) {
 			bad("oidc.defaultRole", "%q must be viewer, editor, admin or none", o.DefaultRole)
 		}
+	}
+	if id := c.WebPubSub.Identity; id.Issuer != "" {
+		if !absoluteHTTP(id.Issuer) {
+			bad("webpubsub.identity.issuer", "%q must be the provider's absolute https:// URL", id.Issuer)
+		}
+		if id.DiscoveryURL != "" && !absoluteHTTP(id.DiscoveryURL) {
+			bad("webpubsub.identity.discoveryURL", "%q must be an absolute https:// URL", id.DiscoveryURL)
+		}
+	} else if id != (Identity{}) {
+		bad("webpubsub.identity.issuer", "is required when webpubsub.identity is set: it names the provider whose tokens the REST API accepts")
 	}
 	c.Metrics.validate(bad)
 	return errors.Join(errs...)

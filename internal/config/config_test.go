@@ -67,6 +67,9 @@ func TestInvalid(t *testing.T) {
 		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
 		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},
 		{"OIDC bad role", "oidc:\n  issuer: https://id.example\n  clientID: huddle\n  roleMapping:\n    ops: root\n", "oidc.roleMapping"},
+		{"bad identity issuer", "webpubsub:\n  identity:\n    issuer: login.example/tenant\n", "webpubsub.identity.issuer"},
+		{"bad discovery URL", "webpubsub:\n  identity:\n    issuer: https://sts.windows.net/t/\n    discoveryURL: login.microsoftonline.com/t\n", "webpubsub.identity.discoveryURL"},
+		{"identity without issuer", "webpubsub:\n  identity:\n    audience: api://huddle\n", "webpubsub.identity.issuer: is required"},
 		{"bad metrics source", "metrics:\n  source: influx\n", "metrics.source"},
 		{"URL without remote source", "metrics:\n  prometheus:\n    url: http://prom:9090\n", "set metrics.source to prometheus"},
 		{"bad retention", "metrics:\n  retention: forever\n", "forever"},
@@ -133,5 +136,30 @@ func TestTrustedProxyPrefixes(t *testing.T) {
 	}
 	if want := []string{"10.0.0.0/8", "127.0.0.1/32", "::1/128", "fd00::/8"}; !slices.Equal(got, want) {
 		t.Fatalf("prefixes %v, want %v", got, want)
+	}
+}
+
+func TestIdentityDefaults(t *testing.T) {
+	c, err := Load(Flags{}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebPubSub.Identity != (Identity{}) {
+		t.Fatalf("identity is on without configuration: %+v", c.WebPubSub.Identity)
+	}
+	c, err = Load(Flags{ConfigFile: writeFile(t, "webpubsub:\n  identity:\n    issuer: https://sts.windows.net/t1/\n")}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{Issuer: "https://sts.windows.net/t1/", Audience: "https://webpubsub.azure.com", RolesClaim: "roles"}
+	if c.WebPubSub.Identity != want {
+		t.Fatalf("identity %+v, want %+v", c.WebPubSub.Identity, want)
+	}
+	c, err = Load(Flags{ConfigFile: writeFile(t, "webpubsub:\n  identity:\n    issuer: https://id.example\n    audience: api://huddle\n    rolesClaim: realm_access.roles\n")}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := c.WebPubSub.Identity; id.Audience != "api://huddle" || id.RolesClaim != "realm_access.roles" {
+		t.Fatalf("identity %+v, want the configured audience and claim", id)
 	}
 }

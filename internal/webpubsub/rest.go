@@ -65,45 +65,49 @@ func (s *Server) registerREST(mux *http.ServeMux) {
 	mux.HandleFunc("HEAD /api/health", health)
 	mux.HandleFunc("GET /api/health", health)
 
+	// Each operation names the access an identity token's roles must grant (identity.go): reading
+	// is what Azure's "Web PubSub Service Reader" role allows, everything else needs full access.
 	routes := []struct {
 		pattern string
+		need    access
 		handle  restHandler
 	}{
-		{"POST /api/hubs/{hub}/:send", s.sendToAll},
-		{"POST /api/hubs/{hub}/users/{user}/:send", s.sendToUser},
-		{"POST /api/hubs/{hub}/connections/{connection}/:send", s.sendToConnection},
-		{"POST /api/hubs/{hub}/groups/{group}/:send", s.sendToGroupREST},
-		{"PUT /api/hubs/{hub}/groups/{group}/connections/{connection}", s.addConnectionToGroup},
-		{"DELETE /api/hubs/{hub}/groups/{group}/connections/{connection}", s.removeConnectionFromGroup},
-		{"DELETE /api/hubs/{hub}/connections/{connection}/groups", s.removeConnectionFromAllGroups},
-		{"PUT /api/hubs/{hub}/users/{user}/groups/{group}", s.addUserToGroup},
-		{"DELETE /api/hubs/{hub}/users/{user}/groups/{group}", s.removeUserFromGroup},
-		{"DELETE /api/hubs/{hub}/users/{user}/groups", s.removeUserFromAllGroups},
-		{"POST /api/hubs/{hub}/:addToGroups", s.filteredGroups(pubsub.OpAddToGroups)},
-		{"POST /api/hubs/{hub}/:removeFromGroups", s.filteredGroups(pubsub.OpRemoveFromGroups)},
-		{"DELETE /api/hubs/{hub}/connections/{connection}", s.closeConnection},
-		{"POST /api/hubs/{hub}/:closeConnections", s.closeConnections(pubsub.ToAll, "")},
-		{"POST /api/hubs/{hub}/groups/{group}/:closeConnections", s.closeConnections(pubsub.ToGroup, "group")},
-		{"POST /api/hubs/{hub}/users/{user}/:closeConnections", s.closeConnections(pubsub.ToUser, "user")},
-		{"HEAD /api/hubs/{hub}/connections/{connection}", s.exists("connection", (*pubsub.Hub).HasConnection)},
-		{"HEAD /api/hubs/{hub}/users/{user}", s.exists("user", (*pubsub.Hub).HasUser)},
-		{"HEAD /api/hubs/{hub}/groups/{group}", s.exists("group", (*pubsub.Hub).HasGroup)},
-		{"GET /api/hubs/{hub}/groups/{group}/connections", s.listGroupConnections},
-		{"PUT /api/hubs/{hub}/permissions/{permission}/connections/{connection}", s.changePermission(pubsub.OpGrant)},
-		{"DELETE /api/hubs/{hub}/permissions/{permission}/connections/{connection}", s.changePermission(pubsub.OpRevoke)},
-		{"HEAD /api/hubs/{hub}/permissions/{permission}/connections/{connection}", s.checkPermission},
-		{"POST /api/hubs/{hub}/:generateToken", s.generateToken},
+		{"POST /api/hubs/{hub}/:send", fullAccess, s.sendToAll},
+		{"POST /api/hubs/{hub}/users/{user}/:send", fullAccess, s.sendToUser},
+		{"POST /api/hubs/{hub}/connections/{connection}/:send", fullAccess, s.sendToConnection},
+		{"POST /api/hubs/{hub}/groups/{group}/:send", fullAccess, s.sendToGroupREST},
+		{"PUT /api/hubs/{hub}/groups/{group}/connections/{connection}", fullAccess, s.addConnectionToGroup},
+		{"DELETE /api/hubs/{hub}/groups/{group}/connections/{connection}", fullAccess, s.removeConnectionFromGroup},
+		{"DELETE /api/hubs/{hub}/connections/{connection}/groups", fullAccess, s.removeConnectionFromAllGroups},
+		{"PUT /api/hubs/{hub}/users/{user}/groups/{group}", fullAccess, s.addUserToGroup},
+		{"DELETE /api/hubs/{hub}/users/{user}/groups/{group}", fullAccess, s.removeUserFromGroup},
+		{"DELETE /api/hubs/{hub}/users/{user}/groups", fullAccess, s.removeUserFromAllGroups},
+		{"POST /api/hubs/{hub}/:addToGroups", fullAccess, s.filteredGroups(pubsub.OpAddToGroups)},
+		{"POST /api/hubs/{hub}/:removeFromGroups", fullAccess, s.filteredGroups(pubsub.OpRemoveFromGroups)},
+		{"DELETE /api/hubs/{hub}/connections/{connection}", fullAccess, s.closeConnection},
+		{"POST /api/hubs/{hub}/:closeConnections", fullAccess, s.closeConnections(pubsub.ToAll, "")},
+		{"POST /api/hubs/{hub}/groups/{group}/:closeConnections", fullAccess, s.closeConnections(pubsub.ToGroup, "group")},
+		{"POST /api/hubs/{hub}/users/{user}/:closeConnections", fullAccess, s.closeConnections(pubsub.ToUser, "user")},
+		{"HEAD /api/hubs/{hub}/connections/{connection}", readAccess, s.exists("connection", (*pubsub.Hub).HasConnection)},
+		{"HEAD /api/hubs/{hub}/users/{user}", readAccess, s.exists("user", (*pubsub.Hub).HasUser)},
+		{"HEAD /api/hubs/{hub}/groups/{group}", readAccess, s.exists("group", (*pubsub.Hub).HasGroup)},
+		{"GET /api/hubs/{hub}/groups/{group}/connections", readAccess, s.listGroupConnections},
+		{"PUT /api/hubs/{hub}/permissions/{permission}/connections/{connection}", fullAccess, s.changePermission(pubsub.OpGrant)},
+		{"DELETE /api/hubs/{hub}/permissions/{permission}/connections/{connection}", fullAccess, s.changePermission(pubsub.OpRevoke)},
+		{"HEAD /api/hubs/{hub}/permissions/{permission}/connections/{connection}", readAccess, s.checkPermission},
+		// Azure's clientToken data action is not a read: a reader cannot mint client tokens.
+		{"POST /api/hubs/{hub}/:generateToken", fullAccess, s.generateToken},
 	}
 	for _, rt := range routes {
-		mux.Handle(rt.pattern, s.rest(rt.handle))
+		mux.Handle(rt.pattern, s.rest(rt.need, rt.handle))
 	}
 }
 
 // rest wraps an operation with what every REST call shares: api-version, hub name and token
 // checks, and the service's error shape for errors that have none.
-func (s *Server) rest(h restHandler) http.Handler {
+func (s *Server) rest(need access, h restHandler) http.Handler {
 	return s.errs.Handler(func(w http.ResponseWriter, r *http.Request) error {
-		status, err := s.serveREST(w, r, h)
+		status, err := s.serveREST(w, r, need, h)
 		var pe *httpapi.ProtocolError
 		switch {
 		case err == nil:
@@ -118,7 +122,7 @@ func (s *Server) rest(h restHandler) http.Handler {
 	})
 }
 
-func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, h restHandler) (int, error) {
+func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, need access, h restHandler) (int, error) {
 	v := r.URL.Query().Get("api-version")
 	if !slices.Contains(apiVersions, v) {
 		e := apiError(http.StatusBadRequest, "UnsupportedApiVersion",
@@ -130,21 +134,32 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, h restHandler
 	if !ValidHubName(hubName) {
 		return 0, badRequest("hub name must start with a letter and contain only letters, digits and _`,.[] (at most 128)")
 	}
-	if err := s.verifyRESTToken(r); err != nil {
-		return 0, apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
+	if err := s.authorizeREST(r, need); err != nil {
+		return 0, err
 	}
 	return h(w, r, s.svc.Hub(hubName))
 }
 
-// verifyRESTToken checks the Bearer token the server SDK signs for each request: its audience is
-// the request URL, with or without the query string.
-func (s *Server) verifyRESTToken(r *http.Request) error {
+// authorizeREST checks the request's Bearer token: one the server SDK signs with an access key
+// for each request, whose audience is the request URL with or without the query string, and
+// which may do anything; or, when identities are configured, an identity provider's access
+// token, which may do what its roles allow.
+func (s *Server) authorizeREST(r *http.Request, need access) error {
 	token := bearerToken(r)
 	if token == "" {
-		return errMissingToken
+		return unauthorized(errMissingToken)
 	}
-	_, err := s.keys.Verify(token, accesskey.RESTAudience(r.RequestURI, s.trustedHosts(r)...), time.Now())
-	return err
+	if s.identities != nil && !accesskey.SignedWithKey(token) {
+		return s.authorizeIdentity(r, token, need)
+	}
+	if _, err := s.keys.Verify(token, accesskey.RESTAudience(r.RequestURI, s.trustedHosts(r)...), time.Now()); err != nil {
+		return unauthorized(err)
+	}
+	return nil
+}
+
+func unauthorized(err error) error {
+	return apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
 }
 
 // message reads a REST send body into a message.

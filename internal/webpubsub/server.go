@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/auth/oidc"
 	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/odata"
@@ -45,6 +46,16 @@ type Options struct {
 	ClientAddress func(*http.Request) string
 	// Revocations, when set, refuses client tokens revoked after they were issued.
 	Revocations Revocations
+	// Identities, when set, lets the REST API accept access tokens of an identity provider,
+	// authorized by their roles (see rest.go), beside tokens signed with an access key.
+	Identities Identities
+}
+
+// Identities verifies the access tokens an identity provider issued for this service: an
+// app server's token from Microsoft Entra ID, got with a TokenCredential. A refusal wraps one of
+// the oidc.ErrToken… sentinels, or oidc.ErrUnavailable when the provider cannot be reached.
+type Identities interface {
+	Verify(ctx context.Context, token string) (oidc.AccessToken, error)
 }
 
 // Revocations knows which client tokens were revoked before they expire: those of a user whose
@@ -62,6 +73,7 @@ type Server struct {
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
 	revoked    Revocations
+	identities Identities
 	caps       *connCaps
 	clientAddr func(*http.Request) string
 	upgrader   websocket.Upgrader
@@ -105,6 +117,7 @@ func New(opts Options) *Server {
 		svc:        opts.Service,
 		keys:       opts.Keys,
 		revoked:    opts.Revocations,
+		identities: opts.Identities,
 		caps:       newConnCaps(opts.Service.Limits().MaxConnsPerUser, opts.Service.Limits().MaxConnsPerAddress),
 		clientAddr: opts.ClientAddress,
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
@@ -241,6 +254,11 @@ func tokenProblem(err error) string {
 	}
 	if errors.Is(err, errMissingToken) {
 		return err.Error()
+	}
+	for _, p := range identityProblems {
+		if errors.Is(err, p) {
+			return p.Error()
+		}
 	}
 	return "the access token is invalid"
 }

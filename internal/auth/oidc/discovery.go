@@ -14,36 +14,41 @@ import (
 const (
 	// discoveryTimeout bounds one attempt, whatever the HTTP client's own timeout.
 	discoveryTimeout = 10 * time.Second
-	// discoveryHoldOff is how long a failed attempt is remembered: logins in that window fail at
+	// discoveryHoldOff is how long a failed attempt is remembered: callers in that window fail at
 	// once instead of each waiting on a provider that is down.
 	discoveryHoldOff = 5 * time.Second
 )
 
-// endpoints is what discovery yields: everything needed to run a flow.
+// endpoints is what discovery yields for sign-in: everything needed to run a flow.
 type endpoints struct {
 	oauth    oauth2.Config
 	verifier *gooidc.IDTokenVerifier
 }
 
-// discovery fetches the provider's metadata on first use and keeps it. The zero value is ready.
-type discovery struct {
+// discovery builds T from the provider's metadata on first use and keeps it. fetch and now must
+// be set before the first get.
+type discovery[T any] struct {
+	fetch func(context.Context) (T, error)
+	now   func() time.Time
+
 	mu       sync.Mutex
-	ready    *endpoints    // set once, by the first successful attempt
+	ready    T             // set once, by the first successful attempt
+	done     bool          // ready is set
 	inflight chan struct{} // closed when the attempt under way ends; nil when none is
 	err      error         // the last failed attempt's error
 	retryAt  time.Time     // no new attempt before this, after a failure
 }
 
-// endpoints returns what discovery yields, running it if needed. Only one attempt runs at a time;
+// get returns what discovery yields, running it if needed. Only one attempt runs at a time;
 // callers that arrive meanwhile wait for its outcome (or for their own context).
-func (p *Provider) endpoints(ctx context.Context) (*endpoints, error) {
-	d := &p.disc
+func (d *discovery[T]) get(ctx context.Context) (T, error) {
+	var zero T
 	for {
 		d.mu.Lock()
-		if d.ready != nil {
-			e := d.ready
+		if d.done {
+			v := d.ready
 			d.mu.Unlock()
-			return e, nil
+			return v, nil
 		}
 		if wait := d.inflight; wait != nil {
 			d.mu.Unlock()
@@ -51,13 +56,13 @@ func (p *Provider) endpoints(ctx context.Context) (*endpoints, error) {
 			case <-wait:
 				continue // read the outcome under the lock
 			case <-ctx.Done():
-				return nil, fmt.Errorf("wait for discovery: %w: %w", ctx.Err(), ErrUnavailable)
+				return zero, fmt.Errorf("wait for discovery: %w: %w", ctx.Err(), ErrUnavailable)
 			}
 		}
-		if now := p.opts.Now(); d.err != nil && now.Before(d.retryAt) {
+		if now := d.now(); d.err != nil && now.Before(d.retryAt) {
 			err := d.err
 			d.mu.Unlock()
-			return nil, fmt.Errorf("%w (next attempt in %s): %w", err, d.retryAt.Sub(now).Round(time.Second), ErrUnavailable)
+			return zero, fmt.Errorf("%w (next attempt in %s): %w", err, d.retryAt.Sub(now).Round(time.Second), ErrUnavailable)
 		}
 		done := make(chan struct{})
 		d.inflight = done
@@ -65,25 +70,24 @@ func (p *Provider) endpoints(ctx context.Context) (*endpoints, error) {
 
 		// The attempt serves every waiter, so the caller's cancellation must not end it.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
-		e, err := p.discover(actx)
+		v, err := d.fetch(actx)
 		cancel()
 
 		d.mu.Lock()
-		d.ready, d.err, d.retryAt = e, err, p.opts.Now().Add(discoveryHoldOff)
+		d.ready, d.done, d.err, d.retryAt = v, err == nil, err, d.now().Add(discoveryHoldOff)
 		d.inflight = nil
 		close(done)
 		d.mu.Unlock()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", err, ErrUnavailable)
+			return zero, fmt.Errorf("%w: %w", err, ErrUnavailable)
 		}
-		return e, nil
+		return v, nil
 	}
 }
 
 // discover fetches the discovery document and builds the OAuth 2 client and ID token verifier.
 func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
-	ctx = gooidc.ClientContext(ctx, p.opts.HTTPClient)
-	op, err := gooidc.NewProvider(ctx, p.cfg.Issuer)
+	op, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.opts.HTTPClient), p.cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", p.cfg.Issuer, err)
 	}

@@ -1,6 +1,8 @@
 // Package oidc signs users in through an OpenID Connect provider (Microsoft Entra ID, Keycloak,
 // Google, Dex, …) with the authorization code flow, PKCE and a nonce, and turns the verified ID
-// token into an [Identity] with a huddle role.
+// token into an [Identity] with a huddle role. Apart from sign-in, an [AccessTokenVerifier] checks
+// bearer tokens such a provider issued for an API (a service principal's client-credentials
+// token), with the same discovery, key handling and go-oidc checks.
 //
 // The seam with the rest of huddle is two calls:
 //
@@ -36,9 +38,9 @@
 //     [*ProviderError] (errors.As). Their text is for logs: it never contains the code, the
 //     tokens, the state, the nonce, the verifier or the client secret.
 //
-// Discovery is lazy: [New] makes no network call, so huddle starts while the provider is down.
-// The first Start or Callback fetches the discovery document; concurrent callers wait for that one
-// attempt. A failed attempt is remembered for five seconds, during which logins fail at once with
+// Discovery is lazy, for sign-in and access tokens alike: [New] and [NewAccessTokenVerifier] make
+// no network call, so huddle starts while the provider is down. The first Start, Callback or
+// Verify fetches the discovery document; concurrent callers wait for that one attempt. A failed attempt is remembered for five seconds, during which logins fail at once with
 // [ErrUnavailable] rather than queueing on a dead provider; the first login after that retries.
 // Once discovery succeeds it is kept for the life of the Provider; signing keys are refetched by
 // go-oidc whenever a token names a key it has not seen.

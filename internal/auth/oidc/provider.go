@@ -17,7 +17,7 @@ type Provider struct {
 	cfg    Config
 	opts   Options
 	sealer *flowSealer
-	disc   discovery
+	disc   discovery[*endpoints]
 }
 
 // New checks the configuration and returns a Provider. It makes no network call; see the
@@ -35,7 +35,9 @@ func New(cfg Config, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	return &Provider{cfg: cfg, opts: opts, sealer: sealer}, nil
+	p := &Provider{cfg: cfg, opts: opts, sealer: sealer}
+	p.disc.fetch, p.disc.now = p.discover, opts.Now
+	return p, nil
 }
 
 // RedirectURL is the callback URL to register at the provider (Config.RedirectURL with its
@@ -45,7 +47,7 @@ func (p *Provider) RedirectURL() string { return p.cfg.RedirectURL }
 // Start begins a login: it sets the flow cookie and redirects the browser to the provider. On
 // error it has written nothing, and the error wraps ErrUnavailable.
 func (p *Provider) Start(w http.ResponseWriter, r *http.Request) error {
-	e, err := p.endpoints(r.Context())
+	e, err := p.disc.get(r.Context())
 	if err != nil {
 		return fmt.Errorf("oidc start: %w", err)
 	}
@@ -80,7 +82,7 @@ func (p *Provider) Callback(w http.ResponseWriter, r *http.Request) (Identity, e
 	if code == "" {
 		return Identity{}, fmt.Errorf("oidc callback: no code in the redirect: %w", ErrExchange)
 	}
-	e, err := p.endpoints(r.Context())
+	e, err := p.disc.get(r.Context())
 	if err != nil {
 		return Identity{}, fmt.Errorf("oidc callback: %w", err)
 	}

@@ -15,16 +15,21 @@
 //     RFC 6749 §4.1.2.1 requires; every other problem is reported to the redirect_uri with error,
 //     error_description and the request's state. nonce is copied into the ID token.
 //     code_challenge must use S256 ("plain" is refused).
-//   - /token: grant_type=authorization_code with the client authenticated by HTTP basic auth or
-//     form parameters (not both). A code is single-use, expires after Options.CodeTTL, and is
+//   - /token: the client authenticated by HTTP basic auth or form parameters (not both), and
+//     checked before anything else, so that a client with the wrong secret cannot burn a code.
+//     grant_type=authorization_code: a code is single-use, expires after Options.CodeTTL, and is
 //     bound to its client, its redirect_uri and its PKCE challenge; a code presented with a
 //     code_verifier but issued without a challenge is refused too (no PKCE downgrade).
-//     Client authentication is checked before the code is looked at, so a client with the wrong
-//     secret cannot burn a code.
+//     grant_type=client_credentials, as a service principal asks Microsoft Entra ID for a token
+//     to call an API: the API is named by scope ("<resource>/.default", Entra's v2 endpoint) or
+//     resource (its v1 endpoint), and the signed access token that comes back is meant for it.
 //
 // ID tokens carry iss, sub, aud (the client id), exp, iat, auth_time, nonce (when one was sent)
-// and the user's email, name, preferred_username, groups and extra claims. The provider's clock
-// ([Options.Now]) sets iat and exp, so a test can hand out tokens that are already expired.
+// and the user's email, name, preferred_username, groups and extra claims. Client credentials
+// access tokens carry iss, sub and azp (the client id), aud (the resource), iat, nbf, exp and the
+// client's roles, the way Entra ID writes the app roles granted to a service principal. The
+// provider's clock ([Options.Now]) sets iat and exp, so a test can hand out tokens that are
+// already expired.
 //
 // All methods are safe for concurrent use.
 package oidctest
@@ -63,12 +68,23 @@ type Claims struct {
 	Extra map[string]any `json:"-"`
 }
 
-// Client is a registered relying party.
+// Client is a registered relying party, or a service principal that asks for access tokens with
+// its own credentials.
 type Client struct {
 	ID     string
 	Secret string
 	// RedirectURIs are compared exactly with the redirect_uri of each request.
 	RedirectURIs []string
+	// Roles are written as the roles claim of the client's client-credentials access tokens,
+	// omitted when empty.
+	Roles []string
+	// Issuer is written as iss into the client's client-credentials access tokens (default
+	// Options.IDTokenIssuer). Entra ID signs every tenant's tokens with the same keys and tells
+	// tenants apart by iss only; a client with an Issuer of its own is such another tenant's.
+	Issuer string
+	// TokenTTL is the lifetime of the client's client-credentials access tokens (default
+	// Options.IDTokenTTL); a negative one hands out tokens that have already expired.
+	TokenTTL time.Duration
 }
 
 // Options tune the provider; the zero value is a provider with the defaults below.
@@ -79,7 +95,7 @@ type Options struct {
 	CodeTTL time.Duration
 	// IDTokenTTL is the lifetime of ID and access tokens (default one hour).
 	IDTokenTTL time.Duration
-	// IDTokenIssuer is written as iss into ID tokens (default: URL, the issuer that discovery
+	// IDTokenIssuer is written as iss into ID and access tokens (default: URL, the issuer that discovery
 	// advertises). Set it to check that a relying party refuses tokens from another issuer.
 	IDTokenIssuer string
 }
@@ -168,6 +184,7 @@ func (p *Provider) AddClient(c Client) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.Roles = slices.Clone(c.Roles)
 	p.clients[c.ID] = c
 }
 
@@ -196,7 +213,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint":                        p.URL + "/token",
 		"jwks_uri":                              p.URL + "/jwks",
 		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code"},
+		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{string(jose.RS256)},
 		"scopes_supported":                      []string{"openid", "profile", "email", "groups"},
@@ -322,10 +339,18 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "authorization_code" {
-		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code is supported")
-		return
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code":
+		p.redeemCode(w, r, client)
+	case "client_credentials":
+		p.clientCredentials(w, r, client)
+	default:
+		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "use authorization_code or client_credentials")
 	}
+}
+
+// redeemCode answers grant_type=authorization_code for an authenticated client; p.mu is held.
+func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, client Client) {
 	now := p.opts.Now()
 	g, ok := p.grants[r.PostForm.Get("code")]
 	switch {
@@ -363,14 +388,74 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeToken(w, map[string]any{
 		"access_token": rand.Text(),
 		"token_type":   "Bearer",
 		"expires_in":   int(p.opts.IDTokenTTL.Seconds()),
 		"scope":        g.scope,
 		"id_token":     idToken,
 	})
+}
+
+// clientCredentials answers grant_type=client_credentials for an authenticated client with an
+// access token for the resource it names; p.mu is held.
+func (p *Provider) clientCredentials(w http.ResponseWriter, r *http.Request, client Client) {
+	resource, ok := requestedResource(r.PostForm)
+	if !ok {
+		tokenError(w, http.StatusBadRequest, "invalid_scope",
+			`name the API as scope=<resource>/.default (one scope) or resource=<resource>`)
+		return
+	}
+	now := p.opts.Now()
+	ttl, iss := client.TokenTTL, client.Issuer
+	if ttl == 0 {
+		ttl = p.opts.IDTokenTTL
+	}
+	if iss == "" {
+		iss = p.opts.IDTokenIssuer
+	}
+	claims := map[string]any{
+		"iss": iss,
+		"sub": client.ID,
+		"azp": client.ID,
+		"aud": resource,
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(ttl).Unix(),
+	}
+	if len(client.Roles) > 0 {
+		claims["roles"] = client.Roles
+	}
+	token, err := p.sign(claims)
+	if err != nil {
+		tokenError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	writeToken(w, map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int(ttl.Seconds()),
+	})
+}
+
+// requestedResource reads the API a client-credentials request is for: one scope ending in
+// /.default, as Entra ID's v2 endpoint requires, or else the v1 endpoint's resource parameter.
+func requestedResource(form url.Values) (string, bool) {
+	if scope := form.Get("scope"); scope != "" {
+		scopes := strings.Fields(scope)
+		if len(scopes) != 1 {
+			return "", false
+		}
+		resource, ok := strings.CutSuffix(scopes[0], "/.default")
+		return resource, ok && resource != ""
+	}
+	resource := form.Get("resource")
+	return resource, resource != ""
+}
+
+func writeToken(w http.ResponseWriter, body map[string]any) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (p *Provider) idToken(g *grant, now time.Time) (string, error) {
@@ -396,13 +481,22 @@ func (p *Provider) idToken(g *grant, now time.Time) (string, error) {
 	if g.user.Email != "" {
 		claims["email_verified"] = true
 	}
+	tok, err := p.sign(claims)
+	if err != nil {
+		return "", fmt.Errorf("ID token: %w", err)
+	}
+	return tok, nil
+}
+
+// sign encodes claims as a JWT signed with the provider's key.
+func (p *Provider) sign(claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("encode ID token: %w", err)
+		return "", fmt.Errorf("encode claims: %w", err)
 	}
 	jws, err := p.signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("sign ID token: %w", err)
+		return "", fmt.Errorf("sign: %w", err)
 	}
 	return jws.CompactSerialize()
 }

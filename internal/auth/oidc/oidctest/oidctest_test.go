@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -319,24 +321,7 @@ func TestVerifierWithoutChallengeIsRefused(t *testing.T) {
 func TestIDToken(t *testing.T) {
 	p, _ := start(t)
 	r := exchange(t, p, tokenForm(code(t, p)), true)
-	var keys jose.JSONWebKeySet
-	getJSON(t, p.URL+"/jwks", &keys)
-	jws, err := jose.ParseSignedCompact(r.IDToken, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid := jws.Signatures[0].Header.KeyID
-	if len(keys.Key(kid)) != 1 {
-		t.Fatalf("kid %q is not in the JWKS", kid)
-	}
-	payload, err := jws.Verify(keys.Key(kid)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
+	claims := verifiedClaims(t, p, r.IDToken)
 	for name, want := range map[string]any{
 		"iss": p.URL, "aud": clientID, "sub": "u1", "nonce": "n0", "email": "ada@example.com",
 		"name": "Ada", "preferred_username": "ada", "email_verified": true,
@@ -355,5 +340,121 @@ func TestIDToken(t *testing.T) {
 	exp, _ := claims["exp"].(float64)
 	if exp-iat != time.Hour.Seconds() {
 		t.Errorf("exp - iat = %v s, want one hour", exp-iat)
+	}
+}
+
+// verifiedClaims checks raw's signature with the provider's published key and returns its claims.
+func verifiedClaims(t *testing.T, p *oidctest.Provider, raw string) map[string]any {
+	t.Helper()
+	var keys jose.JSONWebKeySet
+	getJSON(t, p.URL+"/jwks", &keys)
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	if len(keys.Key(kid)) != 1 {
+		t.Fatalf("kid %q is not in the JWKS", kid)
+	}
+	payload, err := jws.Verify(keys.Key(kid)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+func TestClientCredentials(t *testing.T) {
+	const resource = "https://webpubsub.azure.com"
+	tests := []struct {
+		name       string
+		form       url.Values
+		client     oidctest.Client
+		wantStatus int
+		wantError  string
+		want       map[string]any // claims of the access token
+		wantRoles  []any
+		wantTTL    time.Duration
+	}{
+		{
+			name:       "scope names the resource, as Entra ID's v2 endpoint",
+			form:       url.Values{"scope": {resource + "/.default"}},
+			client:     oidctest.Client{Roles: []string{"WebPubSubServiceOwner"}},
+			wantStatus: http.StatusOK,
+			want:       map[string]any{"aud": resource, "sub": "svc", "azp": "svc"},
+			wantRoles:  []any{"WebPubSubServiceOwner"},
+			wantTTL:    time.Hour,
+		},
+		{
+			name:       "resource parameter, as its v1 endpoint",
+			form:       url.Values{"resource": {"api://other"}},
+			wantStatus: http.StatusOK,
+			want:       map[string]any{"aud": "api://other"},
+			wantTTL:    time.Hour,
+		},
+		{
+			name:       "another tenant's client and lifetime",
+			form:       url.Values{"scope": {resource + "/.default"}},
+			client:     oidctest.Client{Issuer: "https://other.test/tenant", TokenTTL: -time.Minute},
+			wantStatus: http.StatusOK,
+			want:       map[string]any{"iss": "https://other.test/tenant"},
+			wantTTL:    -time.Minute,
+		},
+		{name: "scope without /.default", form: url.Values{"scope": {resource}}, wantStatus: http.StatusBadRequest, wantError: "invalid_scope"},
+		{name: "two scopes", form: url.Values{"scope": {resource + "/.default api://x/.default"}}, wantStatus: http.StatusBadRequest, wantError: "invalid_scope"},
+		{name: "no resource", form: url.Values{}, wantStatus: http.StatusBadRequest, wantError: "invalid_scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := start(t)
+			c := tt.client
+			c.ID, c.Secret = "svc", "svc-secret"
+			p.AddClient(c)
+			form := tt.form
+			form.Set("grant_type", "client_credentials")
+			form.Set("client_id", c.ID)
+			form.Set("client_secret", c.Secret)
+			r := exchange(t, p, form, false)
+			if r.Status != tt.wantStatus || r.Error != tt.wantError {
+				t.Fatalf("token endpoint answered %d %q (%s), want %d %q", r.Status, r.Error, r.Description, tt.wantStatus, tt.wantError)
+			}
+			if tt.wantError != "" {
+				return
+			}
+			if r.TokenType != "Bearer" || r.IDToken != "" {
+				t.Errorf("token_type %q and id_token %q, want Bearer and none", r.TokenType, r.IDToken)
+			}
+			claims := verifiedClaims(t, p, r.AccessToken)
+			want := map[string]any{"iss": p.URL}
+			maps.Copy(want, tt.want)
+			for name, v := range want {
+				if claims[name] != v {
+					t.Errorf("%s = %v, want %v", name, claims[name], v)
+				}
+			}
+			if got, _ := claims["roles"].([]any); !slices.Equal(got, tt.wantRoles) {
+				t.Errorf("roles = %v, want %v", claims["roles"], tt.wantRoles)
+			}
+			iat, _ := claims["iat"].(float64)
+			exp, _ := claims["exp"].(float64)
+			if exp-iat != tt.wantTTL.Seconds() {
+				t.Errorf("exp - iat = %v s, want %v", exp-iat, tt.wantTTL)
+			}
+		})
+	}
+}
+
+func TestClientCredentialsNeedTheSecret(t *testing.T) {
+	p, _ := start(t)
+	p.AddClient(oidctest.Client{ID: "svc", Secret: "svc-secret"})
+	r := exchange(t, p, url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {"svc"}, "client_secret": {"guess"},
+		"scope": {"https://webpubsub.azure.com/.default"},
+	}, false)
+	if r.Status != http.StatusUnauthorized || r.Error != "invalid_client" || r.AccessToken != "" {
+		t.Fatalf("token endpoint answered %d %q with token %q, want 401 invalid_client", r.Status, r.Error, r.AccessToken)
 	}
 }
