@@ -144,46 +144,52 @@ func (t *streamTable) start(link streamLink, m inbound, maxOpen int) *requestErr
 }
 
 // data takes one streamData: a fragment, or, with nothing but the stream id, a keepalive. The
-// error is the service's own failure, for the log; the client has been answered either way.
-func (t *streamTable) data(link streamLink, m inbound) error {
+// client has been answered either way; what is returned is for the log: a fragment that closed
+// its stream, or the service's own failure.
+func (t *streamTable) data(link streamLink, m inbound) (closed *requestError, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	gs, ok := t.open[m.StreamID]
 	if !ok {
 		link.reply(streamClosedMessage(m.StreamID, streamNotFound, "the stream is not open"))
-		return nil
+		return nil, nil
 	}
 	if m.StreamSequenceID == nil && m.DataType == "" && m.Data == nil {
 		gs.timer.Reset(gs.idle)
-		return nil
+		return nil, nil
 	}
 	if m.StreamSequenceID == nil || m.DataType == "" || m.Data == nil {
-		return t.closeLocked(gs, ackBadRequest, "a stream fragment needs streamSequenceId, dataType and data")
+		return t.refuseLocked(gs, ackBadRequest, "a stream fragment needs streamSequenceId, dataType and data")
 	}
 	switch seq := *m.StreamSequenceID; {
 	case seq < gs.next:
 		// A resend of what was accepted, as after a reconnect: the client learns where to go on.
 		link.reply(streamAckMessage(gs.id, gs.next))
-		return nil
+		return nil, nil
 	case seq > gs.next:
 		link.reply(streamNackMessage(gs.id, streamInvalidSequenceID, fmt.Sprintf("expected streamSequenceId %d", gs.next), gs.next))
-		return nil
+		return nil, nil
 	}
 	dt, payload, rerr := decodeData(m.DataType, m.Data)
 	if rerr != nil {
-		return t.closeLocked(gs, ackBadRequest, rerr.msg)
+		return t.refuseLocked(gs, ackBadRequest, rerr.msg)
 	}
 	if !link.canSend(gs.group) {
-		return t.closeLocked(gs, ackForbidden, fmt.Sprintf("no permission to send to group %q", gs.group))
+		return t.refuseLocked(gs, ackForbidden, fmt.Sprintf("no permission to send to group %q", gs.group))
 	}
 	if err := link.publish(gs.group, gs.noEcho, dt, payload, &pubsub.StreamPosition{ID: gs.id, Seq: gs.next}); err != nil {
 		link.reply(streamNackMessage(gs.id, streamTransientError, "the fragment could not be published", gs.next))
-		return fmt.Errorf("publish fragment %d of stream %q: %w", gs.next, gs.id, err)
+		return nil, fmt.Errorf("publish fragment %d of stream %q: %w", gs.next, gs.id, err)
 	}
 	gs.next++
 	gs.timer.Reset(gs.idle)
 	link.reply(streamAckMessage(gs.id, gs.next))
-	return nil
+	return nil, nil
+}
+
+// refuseLocked closes a stream over a fragment it cannot take.
+func (t *streamTable) refuseLocked(gs *groupStream, name, msg string) (*requestError, error) {
+	return &requestError{name, msg}, t.closeLocked(gs, name, msg)
 }
 
 // end takes a streamEnd: receivers get the terminal message, with the publisher's error named
@@ -272,7 +278,11 @@ func (s *Server) openStream(conn *pubsub.Conn, sess *session, m inbound) {
 
 // streamData and streamEnd serve the messages of the same names.
 func (s *Server) streamData(conn *pubsub.Conn, sess *session, m inbound) {
-	if err := sess.streams.data(connLink{conn}, m); err != nil {
+	closed, err := sess.streams.data(connLink{conn}, m)
+	if closed != nil {
+		s.logger.Info("group stream closed over a bad fragment", "conn", conn.ID(), "err", closed.msg)
+	}
+	if err != nil {
 		s.logger.Error("group stream", "conn", conn.ID(), "err", err)
 	}
 }

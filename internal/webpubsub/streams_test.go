@@ -123,8 +123,8 @@ func TestStreamOrderAndEnd(t *testing.T) {
 		}
 		data := func(frame string) {
 			t.Helper()
-			if err := tab.data(link, parseInbound(t, frame)); err != nil {
-				t.Fatal(err)
+			if closed, err := tab.data(link, parseInbound(t, frame)); closed != nil || err != nil {
+				t.Fatal(closed, err)
 			}
 		}
 		data(`{"type":"streamData","streamId":"s1","streamSequenceId":1,"dataType":"text","data":"a"}`)
@@ -232,7 +232,7 @@ func TestStreamStartRefused(t *testing.T) {
 			}
 			// The refusal of a second "a" leaves the first one open.
 			link.take()
-			_ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"a","streamSequenceId":1,"dataType":"text","data":"x"}`))
+			_, _ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"a","streamSequenceId":1,"dataType":"text","data":"x"}`))
 			expect(t, link, "the first a", []map[string]any{ackOf("a", 2)},
 				[]published{{"g", false, pubsub.Text, "x", pubsub.StreamPosition{ID: "a", Seq: 1}}})
 		})
@@ -262,7 +262,9 @@ func TestStreamClosedByBadFragment(t *testing.T) {
 				_ = tab.start(link, parseInbound(t, `{"type":"sendToGroup","group":"g","stream":{"streamId":"s"}}`), 10)
 				link.take()
 				link.forbidden = tc.forbidden
-				_ = tab.data(link, parseInbound(t, tc.frame))
+				if closed, _ := tab.data(link, parseInbound(t, tc.frame)); closed == nil || closed.name != tc.errName {
+					t.Errorf("refusal for the log %+v, want %s", closed, tc.errName)
+				}
 				expect(t, link, "fragment", []map[string]any{closedOf("s", tc.errName, tc.msg)}, []published{{
 					"g", false, pubsub.Text, "",
 					pubsub.StreamPosition{ID: "s", Seq: 1, End: true, Err: &pubsub.StreamError{Name: tc.errName, Message: tc.msg}},
@@ -282,7 +284,7 @@ func TestStreamPublishFailure(t *testing.T) {
 		link.take()
 		link.failPublish = true
 		frame := parseInbound(t, `{"type":"streamData","streamId":"s","streamSequenceId":1,"dataType":"text","data":"x"}`)
-		if err := tab.data(link, frame); err == nil {
+		if _, err := tab.data(link, frame); err == nil {
 			t.Fatal("no error for the log")
 		}
 		expect(t, link, "failed fragment", []map[string]any{{
@@ -290,7 +292,7 @@ func TestStreamPublishFailure(t *testing.T) {
 			"message": "the fragment could not be published", "expectedSequenceId": float64(1),
 		}}, nil)
 		link.failPublish = false
-		_ = tab.data(link, frame)
+		_, _ = tab.data(link, frame)
 		expect(t, link, "resent fragment", []map[string]any{ackOf("s", 2)},
 			[]published{{"g", false, pubsub.Text, "x", pubsub.StreamPosition{ID: "s", Seq: 1}}})
 	})
@@ -306,9 +308,9 @@ func TestStreamIdleTimeout(t *testing.T) {
 
 		// Accepted data and keepalives each give the stream its whole timeout again.
 		time.Sleep(900 * time.Millisecond)
-		_ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"s","streamSequenceId":1,"dataType":"text","data":"x"}`))
+		_, _ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"s","streamSequenceId":1,"dataType":"text","data":"x"}`))
 		time.Sleep(900 * time.Millisecond)
-		_ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"s"}`))
+		_, _ = tab.data(link, parseInbound(t, `{"type":"streamData","streamId":"s"}`))
 		time.Sleep(900 * time.Millisecond)
 		synctest.Wait()
 		link.take()
