@@ -371,16 +371,24 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 }
 
 // refuseOverLimit drops a message over the rate limit, telling a JSON client that asked for an
-// ack so that it can slow down and retry.
+// ack, or whose stream fragment it was, so that it can slow down and retry.
 func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason string) {
 	if sess.simple() {
 		return
 	}
 	var m struct {
-		AckID *uint64 `json:"ackId"`
+		Type     string  `json:"type"`
+		AckID    *uint64 `json:"ackId"`
+		StreamID string  `json:"streamId"`
 	}
-	if json.Unmarshal(data, &m) == nil && m.AckID != nil {
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	if m.AckID != nil {
 		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
+	}
+	if m.Type == "streamData" {
+		sess.streams.overLimit(connLink{conn}, m.StreamID, reason)
 	}
 }
 

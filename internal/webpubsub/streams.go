@@ -192,6 +192,16 @@ func (t *streamTable) refuseLocked(gs *groupStream, name, msg string) (*requestE
 	return &requestError{name, msg}, t.closeLocked(gs, name, msg)
 }
 
+// overLimit answers a fragment dropped by the connection's rate limit with the retriable
+// TransientError (client-spec §3.6.4 item 5), so that the publisher resends from the id it names.
+func (t *streamTable) overLimit(link streamLink, id, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gs, ok := t.open[id]; ok {
+		link.reply(streamNackMessage(id, streamTransientError, reason, gs.next))
+	}
+}
+
 // end takes a streamEnd: receivers get the terminal message, with the publisher's error named
 // UserError if it gave one, and the publisher gets streamClosed.
 func (t *streamTable) end(link streamLink, m inbound) error {

@@ -298,6 +298,21 @@ func TestStreamPublishFailure(t *testing.T) {
 	})
 }
 
+func TestStreamFragmentOverTheRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tab streamTable
+		link := &recordingLink{}
+		_ = tab.start(link, parseInbound(t, `{"type":"sendToGroup","group":"g","stream":{"streamId":"s"}}`), 10)
+		link.take()
+		tab.overLimit(link, "s", "too many messages")
+		tab.overLimit(link, "gone", "too many messages")
+		expect(t, link, "dropped fragments", []map[string]any{{
+			"type": "streamNack", "streamId": "s", "name": "TransientError",
+			"message": "too many messages", "expectedSequenceId": float64(1),
+		}}, nil)
+	})
+}
+
 func TestStreamIdleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tab streamTable
@@ -419,5 +434,25 @@ func TestStreamOverTheClientEndpoint(t *testing.T) {
 		if m := recv.next(); !reflect.DeepEqual(m["stream"], want) || m["fromUserId"] != "p" {
 			t.Fatalf("receiver got %v, want stream %v", m, want)
 		}
+	}
+}
+
+// A fragment dropped by the inbound rate limit is answered with TransientError, naming the id to
+// resend from, as an ordinary message with an ackId is answered with TooManyRequests.
+func TestStreamFragmentRefusedByTheRateLimit(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 5, MaxInboundBurst: 5})
+	c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{Roles: allRoles})
+	// Written as a burst: the start and four fragments pass, the fifth fragment does not.
+	c.send(map[string]any{"type": "sendToGroup", "group": "g", "stream": map[string]any{"streamId": "s"}})
+	for seq := 1; seq <= 5; seq++ {
+		c.send(map[string]any{"type": "streamData", "streamId": "s", "streamSequenceId": seq, "dataType": "text", "data": "x"})
+	}
+	for want := 1; want <= 5; want++ {
+		if m := c.next(); m["type"] != "streamAck" || m["expectedSequenceId"] != float64(want) {
+			t.Fatalf("got %v, want streamAck %d", m, want)
+		}
+	}
+	if m := c.next(); m["type"] != "streamNack" || m["name"] != "TransientError" || m["expectedSequenceId"] != 5.0 {
+		t.Fatalf("got %v, want streamNack TransientError 5", m)
 	}
 }
