@@ -83,6 +83,9 @@ func (l connLink) publish(group string, noEcho bool, dt pubsub.DataType, data []
 type streamTable struct {
 	mu   sync.Mutex
 	open map[string]*groupStream
+	// ended is set once the connection is gone: a message its last reader was still handling
+	// opens no stream that nothing would cancel.
+	ended bool
 }
 
 type groupStream struct {
@@ -127,6 +130,9 @@ func (t *streamTable) start(link streamLink, m inbound, maxOpen int) *requestErr
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.ended {
+		return refuse(ackInternalError, "the connection has closed")
+	}
 	if _, ok := t.open[id]; ok {
 		return refuse(ackBadRequest, "stream %q is already open on this connection", id)
 	}
@@ -241,6 +247,7 @@ func (t *streamTable) expire(gs *groupStream) {
 func (t *streamTable) closeAll() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.ended = true
 	var errs []error
 	for _, gs := range t.open {
 		errs = append(errs, t.finishLocked(gs, &pubsub.StreamError{Name: streamCancelled, Message: "the publisher's connection closed"}))

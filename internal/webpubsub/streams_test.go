@@ -379,6 +379,10 @@ func TestStreamsCancelledWithTheirConnection(t *testing.T) {
 		if want := map[string]string{"a": "Cancelled", "b": "Cancelled"}; !reflect.DeepEqual(ended, want) {
 			t.Fatalf("terminal messages %v, want %v", ended, want)
 		}
+		if rerr := tab.start(link, parseInbound(t, `{"type":"sendToGroup","group":"g","stream":{"streamId":"c"}}`), 10); rerr == nil {
+			t.Fatal("a stream opened on a closed connection")
+		}
+		link.take()
 		// No timer of theirs is left to fire.
 		time.Sleep(time.Hour)
 		synctest.Wait()
