@@ -331,6 +331,7 @@ func (c *Config) Validate() error {
 		"limits.maxUnackedBytes": int64(l.MaxUnackedBytes), "limits.reconnectWindow": int64(l.ReconnectWindow),
 		"limits.writeTimeout": int64(l.WriteTimeout), "limits.maxInboundBurst": int64(l.MaxInboundBurst),
 		"limits.maxConnectionsPerUser": int64(l.MaxConnsPerUser), "limits.maxConnectionsPerAddress": int64(l.MaxConnsPerAddress),
+		"limits.maxStreamsPerConnection": int64(l.MaxStreamsPerConn),
 	} {
 		if v < 0 {
 			bad(name, "must not be negative (0 means the default)")

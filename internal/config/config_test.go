@@ -63,6 +63,7 @@ func TestInvalid(t *testing.T) {
 		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
 		{"negative connection cap", "limits:\n  maxConnectionsPerAddress: -1\n", "limits.maxConnectionsPerAddress"},
 		{"negative burst", "limits:\n  maxInboundBurst: -5\n", "limits.maxInboundBurst"},
+		{"negative stream cap", "limits:\n  maxStreamsPerConnection: -1\n", "limits.maxStreamsPerConnection"},
 		{"bad handler URL", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: /relative/{event}\n", "hubs.chat.eventHandlers[0].urlTemplate"},
 		{"bad postgres URL", "postgres:\n  url: mysql://x\n", "postgres.url"},
 		{"OIDC without client", "oidc:\n  issuer: https://id.example\n", "oidc.clientID"},

@@ -16,6 +16,9 @@ type Limits struct {
 	MaxQueuedBytes  int `yaml:"maxQueuedBytes"`
 	// MaxGroupsPerConn bounds the groups one connection may be in (default 100).
 	MaxGroupsPerConn int `yaml:"maxGroupsPerConnection"`
+	// MaxStreamsPerConn bounds the group streams one connection may have open at once (default
+	// 100); one more is refused, and every open stream ends with its connection.
+	MaxStreamsPerConn int `yaml:"maxStreamsPerConnection"`
 	// MaxInboundPerSecond bounds client messages per connection per second (default 200), with
 	// bursts of up to MaxInboundBurst (default 5 × the rate). Messages over the limit get an error
 	// ack; a client with more than a second's worth of messages refused within ten seconds is
@@ -53,6 +56,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxQueuedFrames, 1024)
 	def(&l.MaxQueuedBytes, 4<<20)
 	def(&l.MaxGroupsPerConn, 100)
+	def(&l.MaxStreamsPerConn, 100)
 	def(&l.MaxInboundPerSecond, 200)
 	def(&l.MaxInboundBurst, 5*l.MaxInboundPerSecond)
 	def(&l.MaxUnacked, 1000)

@@ -70,6 +70,8 @@ type Message struct {
 	Expires time.Time
 	// Published is when the message entered the service; it feeds the fan-out latency metric.
 	Published time.Time
+	// Stream places the message in a client's ordered group stream; nil for a message of its own.
+	Stream *StreamPosition
 
 	encoded [numFormats]encoding
 }
@@ -103,4 +105,29 @@ func (m *Message) expired(now time.Time) bool {
 }
 
 // Size is the number of bytes a message counts for in buffer limits.
-func (m *Message) Size() int { return len(m.Data) + len(m.Group) + len(m.FromUserID) + 64 }
+func (m *Message) Size() int {
+	n := len(m.Data) + len(m.Group) + len(m.FromUserID) + 64
+	if m.Stream != nil {
+		n += len(m.Stream.ID) + 32
+		if e := m.Stream.Err; e != nil {
+			n += len(e.Name) + len(e.Message) + len(e.UserCode)
+		}
+	}
+	return n
+}
+
+// StreamPosition is where a message stands in its stream: every recipient of the stream's
+// messages learns the same id, order and end, whatever its wire format.
+type StreamPosition struct {
+	ID  string
+	Seq uint64 // 1 for the first fragment; the last message's is one past the last fragment's
+	// End marks the stream's last message, which may carry no payload of its own.
+	End bool
+	Err *StreamError // why the stream ended, when it did not end normally
+}
+
+// StreamError is why a stream ended early: Name classifies it (the publisher's own reason, an
+// idle timeout, a closed connection), Message and UserCode explain it.
+type StreamError struct {
+	Name, Message, UserCode string
+}

@@ -43,6 +43,7 @@ type session struct {
 	events   *upstream.Client // nil when the hub has no event handler
 	upstream *upstream.Conn
 	acks     ackCache
+	streams  streamTable
 }
 
 func (s *session) simple() bool { return s.protocol == "" }
@@ -212,6 +213,13 @@ func (s *Server) recover(w http.ResponseWriter, r *http.Request, hubName, connID
 		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
 		return
 	}
+	// The client hears connected again, first, with a fresh token: the SDK resumes its paused
+	// group streams on it, and fires no event for it after a recovery (client-spec §1.2 item 4).
+	fresh, err := s.keys.SignReconnectionToken(conn.ID(), time.Now())
+	if err != nil {
+		s.logger.Error("sign reconnection token", "err", err)
+	}
+	conn.Greet(connectedMessage(conn.UserID(), conn.ID(), fresh))
 	if err := conn.Attach(ws.NetConn()); err != nil {
 		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
 		return
@@ -310,6 +318,7 @@ func (s *Server) onClose(c *pubsub.Conn, reason string) {
 		return
 	}
 	s.caps.release(c.UserID(), sess.address)
+	s.endStreams(c, sess)
 	if sess.events == nil {
 		return
 	}
@@ -362,16 +371,24 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 }
 
 // refuseOverLimit drops a message over the rate limit, telling a JSON client that asked for an
-// ack so that it can slow down and retry.
+// ack, or whose stream fragment it was, so that it can slow down and retry.
 func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason string) {
 	if sess.simple() {
 		return
 	}
 	var m struct {
-		AckID *uint64 `json:"ackId"`
+		Type     string  `json:"type"`
+		AckID    *uint64 `json:"ackId"`
+		StreamID string  `json:"streamId"`
 	}
-	if json.Unmarshal(data, &m) == nil && m.AckID != nil {
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	if m.AckID != nil {
 		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
+	}
+	if m.Type == "streamData" {
+		sess.streams.overLimit(connLink{conn}, m.StreamID, reason)
 	}
 }
 
@@ -402,6 +419,11 @@ type inbound struct {
 	Data       json.RawMessage `json:"data"`
 	SequenceID *uint64         `json:"sequenceId"`
 	TTLSeconds *int            `json:"ttlSeconds"`
+	// Group streams (streams.go).
+	Stream           *streamStart    `json:"stream"`
+	StreamID         string          `json:"streamId"`
+	StreamSequenceID *uint64         `json:"streamSequenceId"`
+	Error            *streamEndError `json:"error"`
 }
 
 // requestError is a client request that failed; it becomes an error ack, or closes the
@@ -435,7 +457,17 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 	case "joinGroup", "leaveGroup":
 		rerr = s.joinLeave(conn, m)
 	case "sendToGroup":
+		if m.Stream != nil {
+			s.openStream(conn, sess, m)
+			return true
+		}
 		rerr = s.sendToGroup(conn, m)
+	case "streamData":
+		s.streamData(conn, sess, m)
+		return true
+	case "streamEnd":
+		s.streamEnd(conn, sess, m)
+		return true
 	case "event":
 		rerr = s.userEvent(conn, sess, m)
 	default:
@@ -498,15 +530,20 @@ func (s *Server) sendToGroup(conn *pubsub.Conn, m inbound) *requestError {
 			msg.Expires = msg.Published.Add(time.Duration(*m.TTLSeconds) * time.Second)
 		}
 	}
-	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: m.Group}
-	if m.NoEcho {
-		to.ExceptConnection = conn.ID()
-	}
-	if err := conn.Hub().Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: msg}); err != nil {
+	if err := publishToGroup(conn, m.Group, m.NoEcho, msg); err != nil {
 		s.logger.Error("publish to group", "conn", conn.ID(), "group", m.Group, "err", err)
 		return &requestError{ackInternalError, "the message could not be published"}
 	}
 	return nil
+}
+
+// publishToGroup publishes a message of conn's to group, not back to conn when noEcho is set.
+func publishToGroup(conn *pubsub.Conn, group string, noEcho bool, m *pubsub.Message) error {
+	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: group}
+	if noEcho {
+		to.ExceptConnection = conn.ID()
+	}
+	return conn.Hub().Publish(context.Background(), &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: m})
 }
 
 // clientGroupMessage is what conn publishes to group: ephemeral when the hub says that group's

@@ -66,6 +66,9 @@ func (f jsonFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	b = append(b, m.DataType.String()...)
 	b = append(b, `","data":`...)
 	b = appendData(b, m.DataType, m.Data)
+	if m.Stream != nil {
+		b = appendStreamPosition(b, m.Stream)
+	}
 	if !f.reliable || m.Ephemeral {
 		b = append(b, '}')
 	}

@@ -120,6 +120,50 @@ var downstreamFrames = []struct {
 	},
 		map[string]any{"type": "message", "from": "group", "group": "dash.1.collab", "fromUserId": "u1", "dataType": "json",
 			"data": map[string]any{"x": 0.5}}},
+
+	// Group streams: the stream object as the official client parses it (parseStreamInfo in
+	// @azure/web-pubsub-client 1.1.0 dist/esm/protocols/jsonProtocolBase.js), before the sequence id.
+	{"stream_fragment", func() []byte {
+		return encodeJSON(streamMessage(pubsub.Text, "tok", &pubsub.StreamPosition{ID: "s-1", Seq: 2}))
+	},
+		map[string]any{"type": "message", "from": "group", "group": "g1", "fromUserId": "u1", "dataType": "text", "data": "tok",
+			"stream": map[string]any{"streamId": "s-1", "streamSequenceId": 2.0, "endOfStream": false}}},
+	{"reliable_stream_end", func() []byte {
+		return reliableFrame(streamMessage(pubsub.Text, "", &pubsub.StreamPosition{ID: "s-1", Seq: 3, End: true}), 9)
+	},
+		map[string]any{"type": "message", "dataType": "text", "data": "", "sequenceId": 9.0,
+			"stream": map[string]any{"streamId": "s-1", "streamSequenceId": 3.0, "endOfStream": true}}},
+	{"stream_end_user_error", func() []byte {
+		err := &pubsub.StreamError{Name: streamUserError, Message: `model "x" failed`, UserCode: "E42"}
+		return encodeJSON(streamMessage(pubsub.Text, "", &pubsub.StreamPosition{ID: "s-1", Seq: 1, End: true, Err: err}))
+	},
+		map[string]any{"type": "message", "dataType": "text", "data": "",
+			"stream": map[string]any{"streamId": "s-1", "streamSequenceId": 1.0, "endOfStream": true,
+				"error": map[string]any{"name": "UserError", "message": `model "x" failed`, "userErrorCode": "E42"}}}},
+	{"stream_end_idle_timeout", func() []byte {
+		err := &pubsub.StreamError{Name: streamIdleTimeout, Message: "no stream data within 300 ms"}
+		return encodeJSON(streamMessage(pubsub.Text, "", &pubsub.StreamPosition{ID: "s-1", Seq: 4, End: true, Err: err}))
+	},
+		map[string]any{"stream": map[string]any{"streamId": "s-1", "streamSequenceId": 4.0, "endOfStream": true,
+			"error": map[string]any{"name": "IdleTimeout", "message": "no stream data within 300 ms"}}}},
+	{"stream_ack", func() []byte { return streamAckMessage("s-1", 1) },
+		map[string]any{"type": "streamAck", "streamId": "s-1", "expectedSequenceId": 1.0}},
+	{"stream_nack", func() []byte {
+		return streamNackMessage("s-1", streamInvalidSequenceID, "expected streamSequenceId 2", 2)
+	},
+		map[string]any{"type": "streamNack", "streamId": "s-1", "name": "InvalidSequenceId",
+			"message": "expected streamSequenceId 2", "expectedSequenceId": 2.0}},
+	{"stream_closed", func() []byte { return streamClosedMessage("s-1", "", "") },
+		map[string]any{"type": "streamClosed", "streamId": "s-1"}},
+	{"stream_closed_not_found", func() []byte { return streamClosedMessage("s-1", streamNotFound, "the stream is not open") },
+		map[string]any{"type": "streamClosed", "streamId": "s-1",
+			"error": map[string]any{"name": "StreamNotFound", "message": "the stream is not open"}}},
+}
+
+func streamMessage(dt pubsub.DataType, data string, at *pubsub.StreamPosition) *pubsub.Message {
+	m := groupMessage(dt, data, "g1", "u1")
+	m.Stream = at
+	return m
 }
 
 func TestDownstreamGolden(t *testing.T) {

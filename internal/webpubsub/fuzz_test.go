@@ -61,6 +61,16 @@ func FuzzDecodeInbound(f *testing.F) {
 		`{"type":"joinGroup","group":"g1","ackId":-1}`,
 		`{"type":"event","event":"e","data":"\u0000"}`,
 		`{"type":"sendToGroup","TYPE":"x","Group":"G","data":{}}`,
+		// Group streams, as the SDK sends them (protocols/jsonProtocolBase.js writeMessage).
+		`{"type":"sendToGroup","group":"g1","noEcho":false,"stream":{"streamId":"8f1c"}}`,
+		`{"type":"sendToGroup","group":"g1","noEcho":true,"stream":{"streamId":"s","idleTimeoutMs":300}}`,
+		`{"type":"streamData","streamId":"s","streamSequenceId":1,"dataType":"text","data":"hi"}`,
+		`{"type":"streamData","streamId":"s","streamSequenceId":18446744073709551615,"dataType":"binary","data":"AAEC"}`,
+		`{"type":"streamData","streamId":"s"}`,
+		`{"type":"streamEnd","streamId":"s"}`,
+		`{"type":"streamEnd","streamId":"s \"\u2028","error":{"message":"boom\n","userErrorCode":"E\ud83d\ude00"}}`,
+		`{"type":"streamData","streamId":7}`,
+		`{"type":"sendToGroup","group":"g1","stream":{"streamId":"s","idleTimeoutMs":-1}}`,
 		`[]`, `null`, `"x"`, `{`, ``,
 	} {
 		f.Add([]byte(s))
@@ -89,6 +99,35 @@ func FuzzDecodeInbound(f *testing.F) {
 			checkFrame(t, "reliable message", reliable, true)
 			checkRoundTrip(t, reliable, m)
 		}
+		// Stream ids and a publisher's error are client input that reaches the publisher and every
+		// receiver.
+		end := &pubsub.StreamError{Name: streamUserError}
+		if r.m.Error != nil {
+			end.Message, end.UserCode = r.m.Error.Message, r.m.Error.UserErrorCode
+		}
+		streamed := groupMessage(r.dt, string(r.data), r.m.Group, user)
+		streamed.Stream = &pubsub.StreamPosition{ID: r.m.StreamID, Seq: 1<<63 + 1, End: true, Err: end}
+		sframe := reliableFrame(streamed, 3)
+		checkFrame(t, "stream message", sframe, true)
+		checkRoundTrip(t, sframe, streamed)
+		var got struct {
+			Stream struct {
+				StreamID string `json:"streamId"`
+				Seq      uint64 `json:"streamSequenceId"`
+				End      bool   `json:"endOfStream"`
+				Error    struct {
+					Message  string `json:"message"`
+					UserCode string `json:"userErrorCode"`
+				} `json:"error"`
+			} `json:"stream"`
+		}
+		if err := json.Unmarshal(sframe, &got); err != nil || got.Stream.StreamID != r.m.StreamID || got.Stream.Seq != 1<<63+1 ||
+			!got.Stream.End || got.Stream.Error.Message != end.Message || got.Stream.Error.UserCode != end.UserCode {
+			t.Fatalf("stream object %+v (%v) in %q, want %+v", got.Stream, err, sframe, streamed.Stream)
+		}
+		checkFrame(t, "streamAck", streamAckMessage(r.m.StreamID, 1<<40), true)
+		checkFrame(t, "streamNack", streamNackMessage(r.m.StreamID, streamInvalidSequenceID, r.m.Group, 2), true)
+		checkFrame(t, "streamClosed", streamClosedMessage(r.m.StreamID, ackBadRequest, r.m.Group), true)
 		if r.m.AckID != nil {
 			checkFrame(t, "ack", ackMessage(*r.m.AckID, "", ""), true)
 			checkFrame(t, "duplicate ack", ackMessage(*r.m.AckID, ackDuplicate, r.m.Group), true)

@@ -314,6 +314,11 @@ func TestReliableRecovery(t *testing.T) {
 	}
 	defer ws.Close()
 	r := &testClient{t: t, ws: ws}
+	// Connected comes first again, with a token for the next recovery: the SDK resumes its group
+	// streams on it (handleConnectedMessage in @azure/web-pubsub-client 1.1.0).
+	if m := r.next(); m["event"] != "connected" || m["connectionId"] != c.connectionID || m["reconnectionToken"] == "" {
+		t.Fatalf("first after recovery %v, want connected for %s with a reconnectionToken", m, c.connectionID)
+	}
 	for want := 2; want <= 3; want++ {
 		m := r.next()
 		// The ack of 1 may not have reached the server before the cut; a replay of it is
