@@ -43,6 +43,7 @@ type session struct {
 	events   *upstream.Client // nil when the hub has no event handler
 	upstream *upstream.Conn
 	acks     ackCache
+	calls    invocations
 }
 
 func (s *session) simple() bool { return s.protocol == "" }
@@ -310,6 +311,7 @@ func (s *Server) onClose(c *pubsub.Conn, reason string) {
 		return
 	}
 	s.caps.release(c.UserID(), sess.address)
+	sess.calls.cancelAll()
 	if sess.events == nil {
 		return
 	}
@@ -362,15 +364,23 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 }
 
 // refuseOverLimit drops a message over the rate limit, telling a JSON client that asked for an
-// ack so that it can slow down and retry.
+// ack, or waits for an invocation's answer, so that it can slow down and retry.
 func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason string) {
 	if sess.simple() {
 		return
 	}
 	var m struct {
-		AckID *uint64 `json:"ackId"`
+		Type         string  `json:"type"`
+		AckID        *uint64 `json:"ackId"`
+		InvocationID string  `json:"invocationId"`
 	}
-	if json.Unmarshal(data, &m) == nil && m.AckID != nil {
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	switch {
+	case m.Type == "invoke" && m.InvocationID != "":
+		conn.Send(invokeFailure(m.InvocationID, ackTooManyRequests, reason), false)
+	case m.AckID != nil:
 		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
 	}
 }
@@ -402,6 +412,9 @@ type inbound struct {
 	Data       json.RawMessage `json:"data"`
 	SequenceID *uint64         `json:"sequenceId"`
 	TTLSeconds *int            `json:"ttlSeconds"`
+	// InvocationID and Target are those of invoke and cancelInvocation.
+	InvocationID string `json:"invocationId"`
+	Target       string `json:"target"`
 }
 
 // requestError is a client request that failed; it becomes an error ack, or closes the
@@ -438,6 +451,10 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		rerr = s.sendToGroup(conn, m)
 	case "event":
 		rerr = s.userEvent(conn, sess, m)
+	case "invoke":
+		return s.invoke(conn, sess, m)
+	case "cancelInvocation":
+		return s.cancelInvocation(sess, m)
 	default:
 		rerr = &requestError{ackBadRequest, fmt.Sprintf("unsupported message type %q", m.Type)}
 	}

@@ -180,18 +180,23 @@ func (s *Server) Close(ctx context.Context) error {
 
 // background runs a fire-and-forget event delivery that shutdown waits for.
 func (s *Server) background(fn func(ctx context.Context)) {
-	s.bgMu.Lock()
-	defer s.bgMu.Unlock()
-	if s.bgClosed {
-		return
-	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	s.track(func() {
 		ctx, cancel := context.WithTimeout(s.bgCtx, eventTimeout)
 		defer cancel()
 		fn(ctx)
-	}()
+	})
+}
+
+// track runs fn in a goroutine that shutdown waits for; it reports false, and runs nothing, once
+// shutdown has begun.
+func (s *Server) track(fn func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return false
+	}
+	s.bg.Go(fn)
+	return true
 }
 
 // events returns the event-handler client of a hub, or nil when the hub has no handler.

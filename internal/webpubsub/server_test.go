@@ -242,7 +242,7 @@ func TestAckErrors(t *testing.T) {
 		{"send without role", c, map[string]any{"type": "sendToGroup", "group": "g", "data": 1}, ackForbidden},
 		{"huge group name", privileged, map[string]any{"type": "joinGroup", "group": strings.Repeat("g", 1025)}, ackBadRequest},
 		{"blank group name", privileged, map[string]any{"type": "joinGroup", "group": "  "}, ackBadRequest},
-		{"unknown type", privileged, map[string]any{"type": "invoke"}, ackBadRequest},
+		{"unknown type", privileged, map[string]any{"type": "teleport"}, ackBadRequest},
 		{"bad dataType", privileged, map[string]any{"type": "event", "event": "e", "dataType": "xml", "data": "x"}, ackBadRequest},
 		{"bad base64", privileged, map[string]any{"type": "event", "event": "e", "dataType": "binary", "data": "%%%"}, ackBadRequest},
 		{"join 1", privileged, map[string]any{"type": "joinGroup", "group": "a"}, ""},
