@@ -210,6 +210,11 @@ export async function startEventHandler(hub, options, observe) {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    /** Listens again on the same port after close, as a handler that restarts. */
+    async listen() {
+      server.listen(port, "127.0.0.1");
+      await once(server, "listening");
+    },
   };
 }
 
