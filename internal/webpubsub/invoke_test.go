@@ -237,3 +237,18 @@ func TestInvokeResponseFrames(t *testing.T) {
 		}
 	}
 }
+
+// An invocation over the inbound rate is answered, so that its caller does not wait in vain.
+func TestInvokeOverTheRate(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 2})
+	c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{})
+	for _, id := range []string{"1", "2", "3"} {
+		c.send(invoke(id, "e", "text", "x"))
+	}
+	for _, want := range []string{"BadRequest", "BadRequest", "TooManyRequests"} {
+		m := c.next()
+		if e, _ := m["error"].(map[string]any); m["type"] != "invokeResponse" || e["name"] != want {
+			t.Fatalf("got %v, want an invokeResponse failing with %s", m, want)
+		}
+	}
+}
