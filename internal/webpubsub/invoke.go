@@ -34,6 +34,7 @@ var errCancelled = errors.New("the invocation was cancelled")
 type invocations struct {
 	mu      sync.Mutex
 	pending map[string]*invocation
+	closed  bool // the connection has closed: nothing starts any more
 }
 
 type invocation struct{ cancel context.CancelCauseFunc }
@@ -43,6 +44,9 @@ type invocation struct{ cancel context.CancelCauseFunc }
 func (iv *invocations) add(id string, inv *invocation) *requestError {
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
+	if iv.closed {
+		return &requestError{ackInternalError, "the connection is closing"}
+	}
 	if _, dup := iv.pending[id]; dup {
 		return &requestError{ackDuplicate, fmt.Sprintf("invocation %q is already in progress", id)}
 	}
@@ -80,7 +84,7 @@ func (iv *invocations) cancel(id string) {
 func (iv *invocations) cancelAll() {
 	iv.mu.Lock()
 	pending := iv.pending
-	iv.pending = nil
+	iv.pending, iv.closed = nil, true
 	iv.mu.Unlock()
 	for _, inv := range pending {
 		inv.cancel(errCancelled)
