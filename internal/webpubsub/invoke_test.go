@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/testkit"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
 
@@ -251,4 +253,21 @@ func TestInvokeOverTheRate(t *testing.T) {
 			t.Fatalf("got %v, want an invokeResponse failing with %s", m, want)
 		}
 	}
+}
+
+// Start validates the configured event handlers before any client connects.
+func TestStartValidatesEventHandlers(t *testing.T) {
+	var validations atomic.Int32
+	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			validations.Add(1)
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+		}
+	}))
+	t.Cleanup(h.Close)
+	ts := startTestServer(t, pubsub.Options{}, func(o *Options) {
+		o.EventHandlers = map[string][]upstream.Handler{"Chat": {{URLTemplate: h.URL + "/{event}", UserEvents: "*"}}}
+	})
+	ts.srv.Start()
+	testkit.WaitFor(t, "the handler's validation", func() bool { return validations.Load() == 1 })
 }

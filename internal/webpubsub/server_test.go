@@ -28,6 +28,7 @@ type testServer struct {
 	url  string // http://127.0.0.1:port
 	keys accesskey.Keys
 	svc  *pubsub.Service
+	srv  *Server
 }
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
@@ -67,7 +68,7 @@ func startTestServer(t *testing.T, opts pubsub.Options, with ...func(*Options)) 
 		_ = srv.Close(sctx)
 		cancel()
 	})
-	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc}
+	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, srv: srv}
 }
 
 func (ts *testServer) token(hub string, c accesskey.ClientClaims) string {
