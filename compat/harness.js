@@ -186,12 +186,14 @@ export function signJwt(payload, key) {
  * Runs an express app with the official WebPubSubEventHandler for hub on a free loopback port.
  * Returns its URL template for huddle's config and a close function. options may be a function:
  * it is called at the first request, for options (allowedEndpoints) that name huddle's address,
- * which is known only once huddle, configured with this handler's URL, has started.
+ * which is known only once huddle, configured with this handler's URL, has started. observe, if
+ * given, sees each HTTP request and response first, e.g. to learn when huddle abandons one.
  */
-export async function startEventHandler(hub, options) {
+export async function startEventHandler(hub, options, observe) {
   let middleware;
   const app = express();
   app.use((req, res, next) => {
+    observe?.(req, res);
     middleware ??= new WebPubSubEventHandler(hub, typeof options === "function" ? options() : options).getMiddleware();
     middleware(req, res, next);
   });
@@ -208,6 +210,11 @@ export async function startEventHandler(hub, options) {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    /** Listens again on the same port after close, as a handler that restarts. */
+    async listen() {
+      server.listen(port, "127.0.0.1");
+      await once(server, "listening");
+    },
   };
 }
 

@@ -290,6 +290,10 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		a.parts.run("collector", a.metrics.collector.Run)
 	}
 	a.parts.run("live", a.live.Run)
+	// Event handlers are validated from now on, not at the first client's connect, which would
+	// otherwise be refused while a handler that was down at start has not been validated again.
+	// The validations stop with the Web PubSub front ("webpubsub events").
+	a.wps.Start()
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -44,6 +44,7 @@ type session struct {
 	upstream *upstream.Conn
 	acks     ackCache
 	streams  streamTable
+	calls    invocations
 }
 
 func (s *session) simple() bool { return s.protocol == "" }
@@ -319,6 +320,7 @@ func (s *Server) onClose(c *pubsub.Conn, reason string) {
 	}
 	s.caps.release(c.UserID(), sess.address)
 	s.endStreams(c, sess)
+	sess.calls.cancelAll()
 	if sess.events == nil {
 		return
 	}
@@ -371,20 +373,25 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 }
 
 // refuseOverLimit drops a message over the rate limit, telling a JSON client that asked for an
-// ack, or whose stream fragment it was, so that it can slow down and retry.
+// ack, waits for an invocation's answer, or whose stream fragment it was, so that it can slow
+// down and retry.
 func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason string) {
 	if sess.simple() {
 		return
 	}
 	var m struct {
-		Type     string  `json:"type"`
-		AckID    *uint64 `json:"ackId"`
-		StreamID string  `json:"streamId"`
+		Type         string  `json:"type"`
+		AckID        *uint64 `json:"ackId"`
+		StreamID     string  `json:"streamId"`
+		InvocationID string  `json:"invocationId"`
 	}
 	if json.Unmarshal(data, &m) != nil {
 		return
 	}
-	if m.AckID != nil {
+	switch {
+	case m.Type == "invoke" && m.InvocationID != "":
+		conn.Send(invokeFailure(m.InvocationID, ackTooManyRequests, reason), false)
+	case m.AckID != nil:
 		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
 	}
 	if m.Type == "streamData" {
@@ -424,6 +431,9 @@ type inbound struct {
 	StreamID         string          `json:"streamId"`
 	StreamSequenceID *uint64         `json:"streamSequenceId"`
 	Error            *streamEndError `json:"error"`
+	// InvocationID and Target are those of invoke and cancelInvocation.
+	InvocationID string `json:"invocationId"`
+	Target       string `json:"target"`
 }
 
 // requestError is a client request that failed; it becomes an error ack, or closes the
@@ -470,6 +480,10 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		return true
 	case "event":
 		rerr = s.userEvent(conn, sess, m)
+	case "invoke":
+		return s.invoke(conn, sess, m)
+	case "cancelInvocation":
+		return s.cancelInvocation(sess, m)
 	default:
 		rerr = &requestError{ackBadRequest, fmt.Sprintf("unsupported message type %q", m.Type)}
 	}

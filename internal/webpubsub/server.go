@@ -79,7 +79,7 @@ type Server struct {
 	upgrader   websocket.Upgrader
 	now        func() time.Time
 
-	handlers   map[string][]upstream.Handler
+	handlers   map[string]hubHandlers // by lower-cased hub name
 	httpClient *http.Client
 	eventsMu   sync.Mutex
 	eventsBy   map[string]*upstream.Client
@@ -104,9 +104,9 @@ func New(opts Options) *Server {
 	if opts.ClientAddress == nil {
 		opts.ClientAddress = peerAddress
 	}
-	handlers := make(map[string][]upstream.Handler, len(opts.EventHandlers))
+	handlers := make(map[string]hubHandlers, len(opts.EventHandlers))
 	for hub, hs := range opts.EventHandlers {
-		handlers[strings.ToLower(hub)] = hs
+		handlers[strings.ToLower(hub)] = hubHandlers{hub: hub, list: hs}
 	}
 	publicHost := ""
 	if u, err := url.Parse(opts.PublicURL); err == nil {
@@ -193,32 +193,53 @@ func (s *Server) Close(ctx context.Context) error {
 
 // background runs a fire-and-forget event delivery that shutdown waits for.
 func (s *Server) background(fn func(ctx context.Context)) {
-	s.bgMu.Lock()
-	defer s.bgMu.Unlock()
-	if s.bgClosed {
-		return
-	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	s.track(func() {
 		ctx, cancel := context.WithTimeout(s.bgCtx, eventTimeout)
 		defer cancel()
 		fn(ctx)
-	}()
+	})
+}
+
+// track runs fn in a goroutine that shutdown waits for; it reports false, and runs nothing, once
+// shutdown has begun.
+func (s *Server) track(fn func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return false
+	}
+	s.bg.Go(fn)
+	return true
+}
+
+// hubHandlers are a hub's event handlers, with the hub named as the configuration spells it.
+type hubHandlers struct {
+	hub  string
+	list []upstream.Handler
+}
+
+// Start validates every configured event handler now and keeps them validated in the
+// background until Close, so that a handler that was down when the server started is trusted
+// as soon as it is up, before the first client needs it. Call it once the public URL is final:
+// it is the origin validations name.
+func (s *Server) Start() {
+	for key := range s.handlers {
+		s.events(key).Start()
+	}
 }
 
 // events returns the event-handler client of a hub, or nil when the hub has no handler.
 func (s *Server) events(hub string) *upstream.Client {
 	key := strings.ToLower(hub)
 	hs := s.handlers[key]
-	if len(hs) == 0 {
+	if len(hs.list) == 0 {
 		return nil
 	}
 	s.eventsMu.Lock()
 	defer s.eventsMu.Unlock()
 	c := s.eventsBy[key]
 	if c == nil {
-		c = upstream.New(hub, hs, upstream.Options{
+		c = upstream.New(hs.hub, hs.list, upstream.Options{
 			HTTPClient: s.httpClient,
 			Origin:     s.publicHost,
 			Sign:       s.keys.Signature,

@@ -28,6 +28,7 @@ type testServer struct {
 	url  string // http://127.0.0.1:port
 	keys accesskey.Keys
 	svc  *pubsub.Service
+	srv  *Server
 }
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
@@ -67,7 +68,7 @@ func startTestServer(t *testing.T, opts pubsub.Options, with ...func(*Options)) 
 		_ = srv.Close(sctx)
 		cancel()
 	})
-	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc}
+	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, srv: srv}
 }
 
 func (ts *testServer) token(hub string, c accesskey.ClientClaims) string {
@@ -242,7 +243,7 @@ func TestAckErrors(t *testing.T) {
 		{"send without role", c, map[string]any{"type": "sendToGroup", "group": "g", "data": 1}, ackForbidden},
 		{"huge group name", privileged, map[string]any{"type": "joinGroup", "group": strings.Repeat("g", 1025)}, ackBadRequest},
 		{"blank group name", privileged, map[string]any{"type": "joinGroup", "group": "  "}, ackBadRequest},
-		{"unknown type", privileged, map[string]any{"type": "invoke"}, ackBadRequest},
+		{"unknown type", privileged, map[string]any{"type": "teleport"}, ackBadRequest},
 		{"bad dataType", privileged, map[string]any{"type": "event", "event": "e", "dataType": "xml", "data": "x"}, ackBadRequest},
 		{"bad base64", privileged, map[string]any{"type": "event", "event": "e", "dataType": "binary", "data": "%%%"}, ackBadRequest},
 		{"join 1", privileged, map[string]any{"type": "joinGroup", "group": "a"}, ""},

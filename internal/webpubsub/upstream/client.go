@@ -115,7 +115,7 @@ func noRedirects(base *http.Client) *http.Client {
 	return &hc
 }
 
-// Close stops validations under way and waits for them. Events to a URL that has a result
+// Close stops validating and waits for validations under way to end. Events to a URL that has a result
 // still use it; events to one never validated fail. Close may be called more than once.
 func (c *Client) Close() {
 	c.mu.Lock()

@@ -10,11 +10,13 @@
 //     sent, and a user event with no handler is an error.
 //   - Abuse protection: no event reaches a URL before the URL has agreed to receive events from
 //     this service's origin (OPTIONS, or GET when OPTIONS is 404, answering 2xx with a
-//     WebHook-Allowed-Origin of * or the origin). The first validation of a URL blocks the events
-//     waiting for it for at most 10 s; after that events use the last result while a refresh runs
-//     in the background, one minute after a success and after 1 s, 2 s, 4 s … up to one minute
-//     after failures. A change of result is logged once; events to a refused URL fail with
-//     [ErrNotValidated].
+//     WebHook-Allowed-Origin of * or the origin). A URL is first validated at [Client.Start], or
+//     else with its first event, and the events waiting for that first result wait at most 10 s.
+//     From then on it is validated again in the background whether or not events come, one
+//     minute after a success and after 1 s, 2 s, 4 s … up to one minute after failures, and events
+//     never wait: they use the last answer. A validation without an answer (the handler is down
+//     or slow) keeps the last answer, so a handler that restarts is not refused meanwhile. A
+//     change of result is logged once; events to a refused URL fail with [ErrNotValidated].
 //   - Redirects are never followed, so a validated URL cannot forward events to one that never
 //     agreed to receive them.
 //   - Bounded: every request ends when its context does or after [Options.Timeout]; an answer's
@@ -28,6 +30,6 @@
 //     binary, and a connect answer's subprotocol is always one the client offered.
 //
 // Nothing is queued here: each call sends one request in the caller's goroutine, and the caller
-// decides which events run concurrently. The only goroutines a [Client] starts are URL
-// validations, and [Client.Close] stops them and waits for them.
+// decides which events run concurrently. The only goroutines a [Client] starts are the loops
+// that validate its URLs, and [Client.Close] stops them and waits for them.
 package upstream

@@ -29,28 +29,39 @@ type gate struct {
 
 	// mu guards the fields below; it is never held across a request.
 	mu        sync.Mutex
-	started   bool
-	running   bool
-	validated bool // a validation has ended, so allowed and reason are known
+	watched   bool // its validation loop has started
+	validated bool // a validation has set allowed and reason: the first one, or one answered
 	allowed   bool
-	reason    error         // why the last validation failed
+	reason    error         // why the last answer refused
 	backoff   time.Duration // wait after the last failure; 0 after a success
-	next      time.Time     // when the result is stale
 }
 
-// admit returns nil when events may go to g's handler, starting a validation when none has
-// run or the last result is stale. Only the first validation is waited for.
-func (c *Client) admit(ctx context.Context, g *gate) error {
-	g.mu.Lock()
-	if !g.running && (!g.started || !time.Now().Before(g.next)) {
-		if c.spawn(func() { c.validate(g) }) {
-			g.started, g.running = true, true
-		} else if !g.started {
-			g.mu.Unlock()
-			return fmt.Errorf("%w: %s: the client is closed", ErrNotValidated, g.url)
-		}
+// Start validates every handler URL of the hub now, and keeps them validated until Close, so
+// that the events that follow find a result rather than wait for one. Without Start, a URL's
+// validation starts with its first event. Start may be called more than once.
+func (c *Client) Start() {
+	for _, r := range c.routes {
+		c.watch(r.gate)
 	}
-	g.mu.Unlock()
+}
+
+// watch starts g's validation loop unless it runs already, and reports whether it runs: it does
+// not once Close has been called.
+func (c *Client) watch(g *gate) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.watched {
+		g.watched = c.spawn(func() { c.keepValidated(g) })
+	}
+	return g.watched
+}
+
+// admit returns nil when events may go to g's handler. Only the first validation of g is waited
+// for; later ones run on their own schedule and events use the last result.
+func (c *Client) admit(ctx context.Context, g *gate) error {
+	if !c.watch(g) {
+		return fmt.Errorf("%w: %s: the client is closed", ErrNotValidated, g.url)
+	}
 	select {
 	case <-g.done:
 	case <-ctx.Done():
@@ -64,34 +75,51 @@ func (c *Client) admit(ctx context.Context, g *gate) error {
 	return nil
 }
 
-// validate asks g's URL whether it accepts events, records the answer and says when to ask
-// again.
-func (c *Client) validate(g *gate) {
+// keepValidated validates g's URL until Close: a minute after a success, and after 1 s, 2 s,
+// 4 s … up to a minute after failures, whether or not events come, so that a handler that was
+// down is trusted again once it is up, before any event needs it.
+func (c *Client) keepValidated(g *gate) {
+	for {
+		t := time.NewTimer(c.validate(g))
+		select {
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// validate asks g's URL whether it accepts events, records the answer and returns how long to
+// wait before asking again. A validation that got no answer (the handler is down or slow)
+// changes nothing but that wait, except the first, which must end the events' wait: the last
+// answer stands, so a handler that restarts is not refused meanwhile.
+func (c *Client) validate(g *gate) time.Duration {
 	ctx, cancel := context.WithTimeout(c.ctx, validationTimeout)
 	defer cancel()
 	status, err := c.probe(ctx, http.MethodOptions, g.url)
 	if status == http.StatusNotFound {
 		// Handlers that predate OPTIONS answer the same handshake on GET.
-		_, err = c.probe(ctx, http.MethodGet, g.url)
+		status, err = c.probe(ctx, http.MethodGet, g.url)
 	}
 
 	g.mu.Lock()
-	changed := !g.validated || g.allowed != (err == nil)
+	wait := revalidateAfter
 	if err == nil {
 		g.backoff = 0
-		g.next = time.Now().Add(revalidateAfter)
 	} else {
 		g.backoff = min(max(2*g.backoff, firstRetry), revalidateAfter)
-		g.next = time.Now().Add(g.backoff)
+		wait = g.backoff
 	}
 	first := !g.validated
-	g.validated, g.allowed, g.reason, g.running = true, err == nil, err, false
-	retry := g.backoff
-	g.mu.Unlock()
-	if first {
-		close(g.done)
+	record := status != 0 || first
+	changed := record && (first || g.allowed != (err == nil))
+	if record {
+		g.validated, g.allowed, g.reason = true, err == nil, err
 	}
+	g.mu.Unlock()
 
+	// Logged before the waiting events learn the result, so that the log tells the cause first.
 	switch {
 	case !changed || c.ctx.Err() != nil:
 		// Unchanged results are not news, and validations cut short by Close are not failures.
@@ -99,8 +127,12 @@ func (c *Client) validate(g *gate) {
 		c.logger.Info("event handler validated", "hub", c.hub, "url", g.url)
 	default:
 		c.logger.Warn("event handler failed validation; no events go to it until it passes",
-			"hub", c.hub, "url", g.url, "err", err, "retry", retry)
+			"hub", c.hub, "url", g.url, "err", err, "retry", wait)
 	}
+	if first {
+		close(g.done)
+	}
+	return wait
 }
 
 // probe sends one validation request and returns its status and nil when the answer allows

@@ -100,7 +100,9 @@ func TestValidation(t *testing.T) {
 type fakeApp struct {
 	mu       sync.Mutex
 	allow    bool
-	probes   int
+	down     bool // nothing answers: requests fail as with a refused connection
+	attempts int  // validations tried, answered or not
+	probes   int  // validations answered
 	events   int
 	block    chan struct{} // when not nil, validations wait for it to close
 	hangPost bool          // events wait until their request ends
@@ -146,76 +148,137 @@ func (a *fakeApp) counts() (probes, events int) {
 	return a.probes, a.events
 }
 
+// RoundTrip serves a request, or fails it while the app is down.
+func (a *fakeApp) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	if r.Method == http.MethodOptions {
+		a.attempts++
+	}
+	down := a.down
+	a.mu.Unlock()
+	if down {
+		return nil, errors.New("connection refused")
+	}
+	return memTransport{http.HandlerFunc(a.serve)}.RoundTrip(r)
+}
+
+func (a *fakeApp) validations() (attempts, answered int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.attempts, a.probes
+}
+
 func newFakeClient(t *testing.T, a *fakeApp, l *logs, opts Options) *Client {
-	opts.HTTPClient = memClient(a.serve)
+	opts.HTTPClient = &http.Client{Transport: a}
 	if l != nil {
 		opts.Logger = l.logger()
 	}
 	return newClient(t, []Handler{{URLTemplate: "http://app.test/{event}", UserEvents: "*"}}, opts)
 }
 
-// TestValidationSchedule walks fake time through the life of one handler URL: trusted for a
-// minute, refreshed in the background, refused with backoff capped at a minute, accepted
-// again, each change logged once however many events pass.
+// TestValidationSchedule walks fake time through the life of one handler URL: validated with
+// its first event, then again on its own schedule whatever the events: a minute after a
+// success, after 1 s, 2 s, 4 s … up to a minute after refusals; a validation that gets no answer
+// keeps the last answer. Each change is logged once however many events pass.
 func TestValidationSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := &fakeApp{allow: true}
 		var l logs
 		c := newFakeClient(t, a, &l, Options{})
 		conn := &Conn{ConnectionID: "c"}
-		probes, events := 0, 0
-		// expect sends an event and checks whether it passed and whether it started a validation.
-		expect := func(step string, passes, validates bool) {
+		attempts := 0
+		// expect sends an event, checks whether abuse protection let it through, and counts the
+		// validations tried so far.
+		expect := func(step string, admitted bool) {
 			t.Helper()
 			_, err := c.UserEvent(context.Background(), conn, "e", "text/plain", nil)
-			synctest.Wait() // lets a background validation finish
-			if passes && err != nil || !passes && !errors.Is(err, ErrNotValidated) {
-				t.Fatalf("%s: err = %v, want passed %v", step, err, passes)
+			if errors.Is(err, ErrNotValidated) == admitted {
+				t.Fatalf("%s: err = %v, want admitted %v", step, err, admitted)
 			}
-			if passes {
-				events++
-			}
-			if validates {
-				probes++
-			}
-			if p, e := a.counts(); p != probes || e != events {
-				t.Fatalf("%s: %d validations and %d events, want %d and %d", step, p, e, probes, events)
+			if n, _ := a.validations(); n != attempts {
+				t.Fatalf("%s: %d validations, want %d", step, n, attempts)
 			}
 		}
-		expect("the first event waits for validation", true, true)
-		time.Sleep(revalidateAfter - time.Millisecond)
-		expect("a success is trusted for a minute", true, false)
+		// after lets fake time pass, and says whether a validation is due at its end.
+		after := func(d time.Duration, validates bool) {
+			t.Helper()
+			time.Sleep(d)
+			synctest.Wait()
+			if validates {
+				attempts++
+			}
+		}
+		attempts++
+		expect("the first event waits for the first validation", true)
+		after(revalidateAfter-time.Millisecond, false)
+		expect("a success is trusted for a minute", true)
 
-		time.Sleep(time.Millisecond)
 		a.set(func(a *fakeApp) { a.allow = false })
-		expect("a stale success is used while it is refreshed", true, true)
-		expect("the refresh refused the URL", false, false)
-		backoff := func(waits ...time.Duration) {
+		after(time.Millisecond, true)
+		expect("revalidated a minute later without an event, and refused", false)
+		backoff := func(step string, admitted bool, waits ...time.Duration) {
 			t.Helper()
 			for _, wait := range waits {
-				time.Sleep(wait - time.Millisecond)
-				expect("no retry before the backoff ends", false, false)
-				time.Sleep(time.Millisecond)
-				expect("retry when the backoff ends", false, true)
+				after(wait-time.Millisecond, false)
+				expect(step+": no retry before the backoff ends", admitted)
+				after(time.Millisecond, true)
+				expect(step+": retried when the backoff ends", admitted)
 			}
 		}
-		backoff(time.Second, 2*time.Second, 4*time.Second, 8*time.Second, 16*time.Second, 32*time.Second, time.Minute, time.Minute)
+		backoff("refused", false, time.Second, 2*time.Second, 4*time.Second, 8*time.Second, 16*time.Second, 32*time.Second, time.Minute, time.Minute)
 
 		a.set(func(a *fakeApp) { a.allow = true })
-		time.Sleep(time.Minute)
-		expect("a stale refusal is used while it is refreshed", false, true)
-		expect("accepted again", true, false)
+		after(time.Minute, true)
+		expect("accepted again", true)
 
-		a.set(func(a *fakeApp) { a.allow = false })
-		time.Sleep(time.Minute)
-		expect("a success is refreshed a minute later", true, true)
-		backoff(time.Second, 2*time.Second) // a success starts the backoff over
+		a.set(func(a *fakeApp) { a.down = true })
+		after(time.Minute, true)
+		backoff("down after a success: its consent stands", true, time.Second, 2*time.Second)
+		a.set(func(a *fakeApp) { a.down, a.allow = false, false })
+		after(4*time.Second, true)
+		expect("an answer that refuses replaces it", false)
+		a.set(func(a *fakeApp) { a.down = true })
+		backoff("down after a refusal: the refusal stands", false, 8*time.Second, 16*time.Second)
 
 		if n := l.count("event handler validated"); n != 2 {
 			t.Errorf("%d acceptances logged, want 2", n)
 		}
 		if n := l.count("event handler failed validation"); n != 2 {
 			t.Errorf("%d refusals logged, want 2", n)
+		}
+	})
+}
+
+// TestStartValidates starts a client whose handler is down and comes up later: it is validated
+// without any event, so that the first event after it is up goes through without waiting.
+func TestStartValidates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeApp{allow: true, down: true}
+		var l logs
+		c := newFakeClient(t, a, &l, Options{})
+		c.Start()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		// At 0, 1 and 3 s; the next at 7 s.
+		if n, _ := a.validations(); n != 3 {
+			t.Fatalf("%d validations while down, want 3", n)
+		}
+		a.set(func(a *fakeApp) { a.down = false })
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := l.count("event handler validated"); n != 1 {
+			t.Fatalf("%d acceptances logged once the handler is up, want 1", n)
+		}
+		if _, err := c.UserEvent(context.Background(), &Conn{ConnectionID: "c"}, "e", "text/plain", nil); err != nil {
+			t.Fatalf("the first event after the handler came up: %v", err)
+		}
+		if n, _ := a.validations(); n != 4 {
+			t.Errorf("%d validations, want 4: the event waited for none", n)
+		}
+		c.Start() // once is enough
+		synctest.Wait()
+		if n, _ := a.validations(); n != 4 {
+			t.Errorf("a second Start validated again")
 		}
 	})
 }
