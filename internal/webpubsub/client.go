@@ -66,6 +66,10 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}
 	hub := s.svc.Hub(hubName)
 	offered := websocket.Subprotocols(r)
+	if p := unservedProtocol(offered); p != "" {
+		s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "BadRequest", unservedProtocolMessage(p), nil))
+		return
+	}
 	sess := &session{protocol: chooseProtocol(offered), events: s.events(hubName)}
 	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
 	for _, g := range groups {
@@ -438,11 +442,15 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		rerr = s.sendToGroup(conn, m)
 	case "event":
 		rerr = s.userEvent(conn, sess, m)
+	case "setGroupState", "subscribeGroupState", "unsubscribeGroupState":
+		rerr = refuseGroupState(m.Type)
 	default:
 		rerr = &requestError{ackBadRequest, fmt.Sprintf("unsupported message type %q", m.Type)}
 	}
 	if m.AckID == nil {
-		if rerr != nil && rerr.name == ackBadRequest {
+		if rerr != nil && unserved(m.Type) {
+			s.logger.Info("request from client refused", "conn", conn.ID(), "type", m.Type, "err", rerr.msg)
+		} else if rerr != nil && rerr.name == ackBadRequest {
 			s.logger.Info("bad request from client", "conn", conn.ID(), "type", m.Type, "err", rerr.msg)
 			conn.Close(pubsub.CloseInvalidPayload, rerr.msg)
 			return false

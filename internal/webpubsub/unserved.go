@@ -1,0 +1,53 @@
+package webpubsub
+
+import (
+	"fmt"
+	"slices"
+)
+
+// This file holds the parts of the service's client protocol that this server knows of and does
+// not serve, and how each is refused: in the protocol's own form, costing only the request.
+
+// Group state (setGroupState, subscribeGroupState, unsubscribeGroupState upstream, answered by
+// groupStateSnapshot and groupStateUpdate) is defined only by the client SDK's message types
+// (@azure/web-pubsub-client models/messages.d.ts, groupStateManager.ts). The service's rules for
+// it are not published: who may set a group's state, how large a state may be, whether a setter
+// or a subscriber must be a member, and what a leave or a disconnect does to a connection's item.
+// Rather than invent them, the requests are refused as a request the service cannot serve.
+var groupStateTypes = []string{"setGroupState", "subscribeGroupState", "unsubscribeGroupState"}
+
+// refuseGroupState refuses a group state request with a BadRequest ack. A request without an
+// ackId was fire-and-forget, and the client spec (Azure/azure-webpubsub
+// protocols/client/client-spec.md, "ackId and ack response") says such a request gives no notice
+// of errors: unlike a malformed message it does not end the connection (see unserved).
+func refuseGroupState(typ string) *requestError {
+	return &requestError{ackBadRequest, "group state (" + typ + ") is not supported by this service"}
+}
+
+// unserved reports whether typ is a request type the service defines and this server refuses.
+func unserved(typ string) bool { return slices.Contains(groupStateTypes, typ) }
+
+// protobufProtocols are the service's protobuf subprotocols
+// (learn.microsoft.com/azure/azure-web-pubsub/reference-protobuf-webpubsub-subprotocol and
+// reference-protobuf-reliable-webpubsub-subprotocol), which this server does not speak.
+var protobufProtocols = []string{"protobuf.webpubsub.azure.v1", "protobuf.reliable.webpubsub.azure.v1"}
+
+// unservedProtocol names the protobuf subprotocol a client offered when it offered none this
+// server speaks, and is "" otherwise. Such a client would otherwise become a simple client without
+// its subprotocol echoed, and its frames would be misread as plain data; it is refused before the
+// upgrade instead, with a reason it can show.
+func unservedProtocol(offered []string) string {
+	if chooseProtocol(offered) != "" {
+		return ""
+	}
+	for _, p := range offered {
+		if slices.Contains(protobufProtocols, p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func unservedProtocolMessage(p string) string {
+	return fmt.Sprintf("subprotocol %s is not supported by this service; use %s or %s", p, ProtocolReliableJSON, ProtocolJSON)
+}
