@@ -66,10 +66,6 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}
 	hub := s.svc.Hub(hubName)
 	offered := websocket.Subprotocols(r)
-	if p := unservedProtocol(offered); p != "" {
-		s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "BadRequest", unservedProtocolMessage(p), nil))
-		return
-	}
 	sess := &session{protocol: chooseProtocol(offered), events: s.events(hubName)}
 	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
 	for _, g := range groups {
@@ -132,7 +128,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		UserID:     userID,
 		Roles:      roles,
 		Codec:      sess.codec(),
-		Reliable:   sess.protocol == ProtocolReliableJSON,
+		Reliable:   sess.reliable(),
 		Attachment: sess,
 		OnClose:    s.onClose,
 	}, groups)
@@ -160,7 +156,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 				s.logger.Error("sign reconnection token", "err", err)
 			}
 		}
-		conn.Greet(connectedMessage(userID, conn.ID(), token))
+		conn.Greet(sess.connected(userID, conn.ID(), token))
 	}
 	ws, err := s.upgrade(w, r, sess.protocol)
 	if err != nil {
@@ -245,7 +241,8 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, protocol string
 
 func chooseProtocol(offered []string) string {
 	for _, p := range offered {
-		if p == ProtocolJSON || p == ProtocolReliableJSON {
+		switch p {
+		case ProtocolJSON, ProtocolReliableJSON, ProtocolProtobuf, ProtocolReliableProtobuf:
 			return p
 		}
 	}
@@ -258,6 +255,10 @@ func (s *session) codec() pubsub.Codec {
 		return jsonCodec
 	case ProtocolReliableJSON:
 		return reliableJSONCodec
+	case ProtocolProtobuf:
+		return protobufCodec
+	case ProtocolReliableProtobuf:
+		return reliableProtobufCodec
 	}
 	return rawCodec
 }
@@ -355,6 +356,13 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 			s.handleSimple(conn, sess, kind, data)
 			continue
 		}
+		if sess.protobuf() {
+			// The reference pages allow a protobuf request in a text frame as well.
+			if !s.handleProtobuf(conn, sess, data) {
+				return
+			}
+			continue
+		}
 		if kind != websocket.TextMessage {
 			conn.Close(pubsub.CloseUnsupportedData, "the JSON subprotocol requires text messages")
 			return
@@ -374,8 +382,14 @@ func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason strin
 	var m struct {
 		AckID *uint64 `json:"ackId"`
 	}
-	if json.Unmarshal(data, &m) == nil && m.AckID != nil {
-		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
+	if sess.protobuf() {
+		req, _ := decodeProtobuf(data)
+		m.AckID = req.AckID
+	} else {
+		_ = json.Unmarshal(data, &m)
+	}
+	if m.AckID != nil {
+		sess.ack(conn, *m.AckID, ackTooManyRequests, reason)
 	}
 }
 
@@ -420,14 +434,19 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		conn.Close(pubsub.CloseInvalidPayload, "invalid JSON message")
 		return false
 	}
+	return s.handle(conn, sess, m)
+}
+
+// handle serves one subprotocol request; it reports whether the connection goes on.
+func (s *Server) handle(conn *pubsub.Conn, sess *session, m inbound) bool {
 	if m.AckID != nil && m.Type != "sequenceAck" && m.Type != "ping" && sess.acks.seen(*m.AckID) {
-		conn.Send(ackMessage(*m.AckID, ackDuplicate, fmt.Sprintf("Message with ack-id: %d has been processed", *m.AckID)), false)
+		sess.ack(conn, *m.AckID, ackDuplicate, fmt.Sprintf("Message with ack-id: %d has been processed", *m.AckID))
 		return true
 	}
 	var rerr *requestError
 	switch m.Type {
 	case "ping":
-		conn.Send(pongMessage, false)
+		sess.pong(conn)
 		return true
 	case "sequenceAck":
 		if m.SequenceID == nil {
@@ -458,11 +477,11 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		return true
 	}
 	if rerr != nil {
-		conn.Send(ackMessage(*m.AckID, rerr.name, rerr.msg), false)
+		sess.ack(conn, *m.AckID, rerr.name, rerr.msg)
 		return true
 	}
 	sess.acks.record(*m.AckID)
-	conn.Send(ackMessage(*m.AckID, "", ""), false)
+	sess.ack(conn, *m.AckID, "", "")
 	return true
 }
 
@@ -584,6 +603,18 @@ func (s *Server) userEvent(conn *pubsub.Conn, sess *session, m inbound) *request
 		conn.Deliver(pubsub.NewMessage(reply.DataType, reply.Data))
 	}
 	return nil
+}
+
+// handleProtobuf serves one protobuf subprotocol message; it reports whether the connection goes
+// on. A message that does not follow the schema closes the connection, as invalid JSON does.
+func (s *Server) handleProtobuf(conn *pubsub.Conn, sess *session, data []byte) bool {
+	m, err := decodeProtobuf(data)
+	if err != nil {
+		s.logger.Info("invalid protobuf message from client", "conn", conn.ID(), "err", err)
+		conn.Close(pubsub.CloseInvalidPayload, "invalid protobuf message")
+		return false
+	}
+	return s.handle(conn, sess, m)
 }
 
 // handleSimple routes a simple client's frame to its group or to the app's "message" event; the

@@ -1,12 +1,7 @@
 package webpubsub
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
@@ -64,45 +59,5 @@ func TestGroupStateWithoutAckKeepsTheConnection(t *testing.T) {
 	c.send(map[string]any{"type": "teleport"})
 	if got := c.closeCode(); got != pubsub.CloseInvalidPayload {
 		t.Fatalf("close code %d, want %d", got, pubsub.CloseInvalidPayload)
-	}
-}
-
-func TestProtobufOnlyClientRefused(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
-	cases := []struct {
-		name    string
-		offered []string
-		refused bool
-	}{
-		{"protobuf", []string{"protobuf.webpubsub.azure.v1"}, true},
-		{"reliable protobuf", []string{"protobuf.reliable.webpubsub.azure.v1"}, true},
-		{"protobuf and a custom subprotocol", []string{"protobuf.webpubsub.azure.v1", "custom"}, true},
-		{"protobuf, then JSON", []string{"protobuf.webpubsub.azure.v1", ProtocolJSON}, false},
-		{"a custom subprotocol alone", []string{"custom"}, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			d := websocket.Dialer{Subprotocols: tc.offered}
-			ws, resp, err := d.Dial(ts.wsURL("chat", ts.token("chat", accesskey.ClientClaims{})), nil)
-			if !tc.refused {
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				_ = ws.Close()
-				return
-			}
-			if err == nil {
-				_ = ws.Close()
-				t.Fatalf("connected with subprotocol %q, want a refusal", ws.Subprotocol())
-			}
-			if resp == nil || resp.StatusCode != http.StatusBadRequest {
-				t.Fatalf("dial: %v (%v), want 400", err, resp)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			var e struct{ Code, Message string }
-			if json.Unmarshal(body, &e) != nil || e.Code != "BadRequest" || e.Message != unservedProtocolMessage(tc.offered[0]) {
-				t.Fatalf("body %s, want a BadRequest naming %s", body, tc.offered[0])
-			}
-		})
 	}
 }

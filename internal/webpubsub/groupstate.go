@@ -1,12 +1,6 @@
 package webpubsub
 
-import (
-	"fmt"
-	"slices"
-)
-
-// This file holds the parts of the service's client protocol that this server knows of and does
-// not serve, and how each is refused: in the protocol's own form, costing only the request.
+import "slices"
 
 // Group state (setGroupState, subscribeGroupState, unsubscribeGroupState upstream, answered by
 // groupStateSnapshot and groupStateUpdate) is defined only by the client SDK's message types
@@ -26,28 +20,3 @@ func refuseGroupState(typ string) *requestError {
 
 // unserved reports whether typ is a request type the service defines and this server refuses.
 func unserved(typ string) bool { return slices.Contains(groupStateTypes, typ) }
-
-// protobufProtocols are the service's protobuf subprotocols
-// (learn.microsoft.com/azure/azure-web-pubsub/reference-protobuf-webpubsub-subprotocol and
-// reference-protobuf-reliable-webpubsub-subprotocol), which this server does not speak.
-var protobufProtocols = []string{"protobuf.webpubsub.azure.v1", "protobuf.reliable.webpubsub.azure.v1"}
-
-// unservedProtocol names the protobuf subprotocol a client offered when it offered none this
-// server speaks, and is "" otherwise. Such a client would otherwise become a simple client without
-// its subprotocol echoed, and its frames would be misread as plain data; it is refused before the
-// upgrade instead, with a reason it can show.
-func unservedProtocol(offered []string) string {
-	if chooseProtocol(offered) != "" {
-		return ""
-	}
-	for _, p := range offered {
-		if slices.Contains(protobufProtocols, p) {
-			return p
-		}
-	}
-	return ""
-}
-
-func unservedProtocolMessage(p string) string {
-	return fmt.Sprintf("subprotocol %s is not supported by this service; use %s or %s", p, ProtocolReliableJSON, ProtocolJSON)
-}
