@@ -561,7 +561,7 @@ func decodeData(dataType string, raw json.RawMessage) (pubsub.DataType, []byte, 
 			return 0, nil, &requestError{ackBadRequest, "data must be a string when dataType is text"}
 		}
 		return dt, []byte(s), nil
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, nil, &requestError{ackBadRequest, "data must be a base64 string when dataType is binary"}
@@ -667,7 +667,9 @@ func contentTypeOf(dt pubsub.DataType) string {
 	switch dt {
 	case pubsub.Text:
 		return "text/plain"
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
+		// Not application/x-protobuf, which one reference page names: @azure/web-pubsub-express
+		// (cloudEventsDispatcher.js, readUserEventRequest) reads no event of that type.
 		return "application/octet-stream"
 	}
 	return "application/json"

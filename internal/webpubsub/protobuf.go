@@ -1,10 +1,12 @@
 package webpubsub
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -75,26 +77,34 @@ func (protobufFormat) BinaryFrames() bool { return true }
 
 // Encode writes DataMessage{from, group, data}. JSON data goes as text_data holding the JSON
 // text, as the reference pages say ("If dataType is json, use text_data"); a client built from
-// them knows no json_data.
+// them knows no json_data. Protobuf data goes as protobuf_data, and binary as binary_data.
 func (protobufFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	body := make([]byte, 0, len(m.Data)+len(m.Group)+24)
 	if m.Origin == pubsub.FromGroup {
 		body = protowire.AppendTag(body, 1, protowire.BytesType)
 		body = protowire.AppendString(body, "group")
-		body = protowire.AppendTag(body, 2, protowire.BytesType)
-		body = protowire.AppendString(body, m.Group)
+		body = appendStringField(body, 2, m.Group)
 	} else {
 		body = protowire.AppendTag(body, 1, protowire.BytesType)
 		body = protowire.AppendString(body, "server")
 	}
 	field := dataText
-	if m.DataType == pubsub.Binary {
+	switch {
+	case m.DataType == pubsub.Protobuf && eachField(m.Data, skipField) == nil:
+		field = dataProtobuf
+	case m.DataType.Opaque():
+		// Including protobuf data from a JSON client that is no message: as protobuf_data it
+		// would make the recipients' parsers fail on the whole frame.
 		field = dataBinary
 	}
+	data := m.Data
+	if field == dataText && !utf8.Valid(data) {
+		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+	}
 	body = protowire.AppendTag(body, 3, protowire.BytesType)
-	body = protowire.AppendVarint(body, uint64(protowire.SizeTag(field)+protowire.SizeBytes(len(m.Data))))
+	body = protowire.AppendVarint(body, uint64(protowire.SizeTag(field)+protowire.SizeBytes(len(data))))
 	body = protowire.AppendTag(body, field, protowire.BytesType)
-	body = protowire.AppendBytes(body, m.Data)
+	body = protowire.AppendBytes(body, data)
 	return pubsub.Frame{Payload: appendMessageField(nil, downData, body), Binary: true}
 }
 
@@ -111,10 +121,7 @@ func (protobufFormat) AppendSequence(dst []byte, seq uint64) []byte {
 
 // Goodbye is SystemMessage.disconnected_message{reason}.
 func (protobufFormat) Goodbye(reason string) []byte {
-	var d []byte
-	d = protowire.AppendTag(d, 2, protowire.BytesType)
-	d = protowire.AppendString(d, reason)
-	return appendMessageField(nil, downSystem, appendMessageField(nil, sysDisconnected, d))
+	return appendMessageField(nil, downSystem, appendMessageField(nil, sysDisconnected, appendStringField(nil, 2, reason)))
 }
 
 // protobufConnected is SystemMessage.connected_message; the token is set on the reliable
@@ -149,12 +156,15 @@ func appendMessageField(dst []byte, n protowire.Number, body []byte) []byte {
 	return protowire.AppendBytes(dst, body)
 }
 
+// appendStringField writes a string field unless s is empty, as proto3 does. Parsers refuse a
+// string that is not UTF-8, and with it the whole frame, so such bytes (a group name from a REST
+// path, say) are replaced as the JSON encoder replaces them.
 func appendStringField(dst []byte, n protowire.Number, s string) []byte {
 	if s == "" {
 		return dst
 	}
 	dst = protowire.AppendTag(dst, n, protowire.BytesType)
-	return protowire.AppendString(dst, s)
+	return protowire.AppendString(dst, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // errProtobuf is an UpstreamMessage that does not follow the schema.
@@ -280,6 +290,8 @@ func eachField(b []byte, f func(n protowire.Number, t protowire.Type, v []byte, 
 	return nil
 }
 
+func skipField(protowire.Number, protowire.Type, []byte, uint64) error { return nil }
+
 func readString(t protowire.Type, v []byte, dst *string) error {
 	if t != protowire.BytesType || !utf8.Valid(v) {
 		return fmt.Errorf("%w: a string field is not UTF-8 text", errProtobuf)
@@ -314,8 +326,11 @@ func readData(t protowire.Type, v []byte, m *inbound) error {
 			m.DataType = "text"
 			m.Data, _ = json.Marshal(s) // marshalling a string cannot fail
 		case dataBinary, dataProtobuf:
-			// protobuf_data is a google.protobuf.Any, passed on as its encoded bytes.
+			// protobuf_data, a google.protobuf.Any, is passed on as its encoded bytes.
 			m.DataType = "binary"
+			if n == dataProtobuf {
+				m.DataType = "protobuf"
+			}
 			m.Data = json.RawMessage(`"` + base64.StdEncoding.EncodeToString(v) + `"`)
 		case dataJSON:
 			if !json.Valid(v) {

@@ -1,6 +1,7 @@
 package webpubsub
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -241,6 +242,35 @@ func TestProtobufDownstreamFollowsTheSchema(t *testing.T) {
 		})
 	}
 
+	t.Run("protobuf data", func(t *testing.T) {
+		a, err := anypb.New(wrapperspb.String("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ab, _ := proto.Marshal(a)
+		d := parsePB(t, "DownstreamMessage", protobufCodec.Encode(pubsub.NewMessage(pubsub.Protobuf, ab)).Payload)
+		got, _ := d.get("data_message", "data", "protobuf_data").(protoreflect.Message)
+		if got == nil || !proto.Equal(got.Interface(), a) {
+			t.Fatalf("protobuf_data %v, want %v", got, a)
+		}
+		// Protobuf data from a JSON client that is no message goes as binary_data: as
+		// protobuf_data it would make the whole frame unreadable.
+		junk := []byte{0x0a, 0x09, 0x01}
+		d = parsePB(t, "DownstreamMessage", protobufCodec.Encode(pubsub.NewMessage(pubsub.Protobuf, junk)).Payload)
+		if b, _ := d.get("data_message", "data", "binary_data").([]byte); string(b) != string(junk) {
+			t.Fatalf("junk protobuf data rendered as %v", d.m)
+		}
+	})
+	t.Run("not UTF-8", func(t *testing.T) {
+		// A group name from a REST path and text from an event handler can hold any bytes.
+		m := groupMsg(pubsub.Text, "a\xffb")
+		m.Group = "g\xc0"
+		d := parsePB(t, "DownstreamMessage", protobufCodec.Encode(m).Payload)
+		if d.get("data_message", "group") != "g\uFFFD" || d.get("data_message", "data", "text_data") != "a\uFFFDb" {
+			t.Fatalf("got %v", d.m)
+		}
+		parsePB(t, "DownstreamMessage", protobufCodec.Goodbye("bye \xff"))
+	})
 	t.Run("connected", func(t *testing.T) {
 		d := parsePB(t, "DownstreamMessage", protobufConnected("alice", "c1", "tok"))
 		for field, want := range map[string]string{"connection_id": "c1", "user_id": "alice", "reconnection_token": "tok"} {
@@ -294,7 +324,7 @@ func TestProtobufUpstreamDecodes(t *testing.T) {
 		{"send binary", newPB("UpstreamMessage").set("g", "send_to_group_message", "group").set([]byte{1, 2, 3}, "send_to_group_message", "data", "binary_data"),
 			inbound{Type: "sendToGroup", Group: "g", DataType: "binary", Data: []byte(`"AQID"`)}},
 		{"send protobuf", newPB("UpstreamMessage").set("g", "send_to_group_message", "group").set(anyMsg, "send_to_group_message", "data", "protobuf_data"),
-			inbound{Type: "sendToGroup", Group: "g", DataType: "binary", Data: []byte(`"` + b64(anyBytes) + `"`)}},
+			inbound{Type: "sendToGroup", Group: "g", DataType: "protobuf", Data: []byte(`"` + b64(anyBytes) + `"`)}},
 		{"send json", newPB("UpstreamMessage").set("g", "send_to_group_message", "group").set(`{"a":[1]}`, "send_to_group_message", "data", "json_data"),
 			inbound{Type: "sendToGroup", Group: "g", DataType: "json", Data: []byte(`{"a":[1]}`)}},
 		{"send nothing", newPB("UpstreamMessage").set("g", "send_to_group_message", "group"),
@@ -473,4 +503,48 @@ func TestProtobufClients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever request a protobuf client gets accepted, every recipient can parse what it becomes.
+func FuzzDecodeProtobuf(f *testing.F) {
+	for _, b := range [][]byte{
+		{0x32, 0x05, 0x0a, 0x01, 'g', 0x10, 0x01},                            // join g, ackId 1
+		{0x0a, 0x0a, 0x0a, 0x01, 'g', 0x1a, 0x05, 0x12, 0x03, 1, 2, 3},       // send binary
+		{0x0a, 0x09, 0x0a, 0x01, 'g', 0x1a, 0x04, 0x0a, 0x02, 'h', 'i'},      // send text
+		{0x0a, 0x0a, 0x0a, 0x01, 'g', 0x1a, 0x05, 0x22, 0x03, '[', '1', ']'}, // send json
+		{0x0a, 0x08, 0x0a, 0x01, 'g', 0x1a, 0x03, 0x1a, 0x01, 0x00},          // send protobuf, junk
+		{0x2a, 0x05, 0x0a, 0x01, 'e', 0x18, 0x02},                            // event e, ackId 2
+		{0x42, 0x02, 0x08, 0x07},                                             // sequenceAck 7
+		{0x4a, 0x00},                                                         // ping
+		{}, {0x0a}, {0xff, 0xff},
+	} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		m, err := decodeProtobuf(frame)
+		if err != nil {
+			return
+		}
+		dt, data, rerr := decodeData(m.DataType, m.Data)
+		if rerr != nil {
+			if m.Type == "sendToGroup" || m.Type == "event" {
+				t.Fatalf("decoded data %s %s refused: %+v", m.DataType, m.Data, rerr)
+			}
+			return
+		}
+		msg := pubsub.NewMessage(dt, data)
+		msg.Origin, msg.Group = pubsub.FromGroup, m.Group+string(frame) // any bytes, as a REST path may give
+		for _, c := range []pubsub.Codec{protobufCodec, reliableProtobufCodec} {
+			b := c.AppendSequence(append([]byte(nil), c.Encode(msg).Payload...), 1)
+			parsePB(t, "DownstreamMessage", b)
+		}
+		if j := jsonCodec.Encode(msg).Payload; !json.Valid(j) {
+			t.Fatalf("JSON rendering %q", j)
+		}
+		if m.AckID != nil {
+			parsePB(t, "DownstreamMessage", protobufAck(*m.AckID, ackBadRequest, m.Group))
+		}
+		parsePB(t, "DownstreamMessage", protobufCodec.Goodbye(string(frame)))
+		parsePB(t, "DownstreamMessage", protobufConnected(string(frame), m.Event, m.Type))
+	})
 }
