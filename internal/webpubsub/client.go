@@ -383,8 +383,7 @@ func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason strin
 		AckID *uint64 `json:"ackId"`
 	}
 	if sess.protobuf() {
-		req, _ := decodeProtobuf(data)
-		m.AckID = req.AckID
+		m.AckID = protobufAckID(data)
 	} else {
 		_ = json.Unmarshal(data, &m)
 	}

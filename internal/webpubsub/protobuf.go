@@ -260,6 +260,30 @@ func decodeProtobuf(b []byte) (inbound, error) {
 	return m, nil
 }
 
+// protobufAckID is the ackId of an UpstreamMessage, or nil, read without decoding its data: it
+// answers requests refused for their rate, when decoding them whole would be work to no purpose.
+func protobufAckID(b []byte) *uint64 {
+	var id *uint64
+	_ = eachField(b, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) error {
+		field := protowire.Number(2)
+		switch n {
+		case upEvent:
+			field = 3
+		case upSendToGroup, upJoinGroup, upLeaveGroup:
+		default:
+			return nil
+		}
+		id = nil
+		return eachField(v, func(n protowire.Number, t protowire.Type, _ []byte, x uint64) error {
+			if n == field && t == protowire.VarintType {
+				id = &x
+			}
+			return nil
+		})
+	})
+	return id
+}
+
 // eachField calls f with each field of the message b: its number, wire type, and its bytes
 // (length-delimited fields) or value (varints).
 func eachField(b []byte, f func(n protowire.Number, t protowire.Type, v []byte, x uint64) error) error {

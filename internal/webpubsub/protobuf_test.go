@@ -338,6 +338,9 @@ func TestProtobufUpstreamDecodes(t *testing.T) {
 		{"ping", newPB("UpstreamMessage").empty("ping_message"), inbound{Type: "ping"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if got := protobufAckID(tc.msg.bytes(t)); !sameUint(got, tc.want.AckID) {
+				t.Fatalf("protobufAckID %v, want %v", got, tc.want.AckID)
+			}
 			got, err := decodeProtobuf(tc.msg.bytes(t))
 			if err != nil {
 				t.Fatal(err)
@@ -594,6 +597,25 @@ func TestReliableProtobufRecovery(t *testing.T) {
 		}
 		if m.get("data_message", "sequence_id") != seq || m.get("data_message", "data", "text_data") != want {
 			t.Fatalf("after recovery got %v, want %q with sequence_id %d", m.m, want, seq)
+		}
+	}
+}
+
+func TestProtobufRateLimitAcks(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 2})
+	c := ts.dialProtobuf("chat", ProtocolProtobuf, accesskey.ClientClaims{})
+	// A burst well inside a second: two pass, the third is refused in protobuf, with its ackId.
+	for i := 1; i <= 3; i++ {
+		c.send(newPB("UpstreamMessage").set("e", "event_message", "event").set(uint64(i), "event_message", "ack_id").
+			set([]byte("payload"), "event_message", "data", "binary_data"))
+	}
+	for i := 1; i <= 3; i++ {
+		ack := c.next()
+		if ack.get("ack_message", "ack_id") != uint64(i) {
+			t.Fatalf("got %v, want the ack of %d", ack.m, i)
+		}
+		if refused := ack.get("ack_message", "error", "name") == ackTooManyRequests; refused != (i == 3) {
+			t.Fatalf("ack %d: %v", i, ack.m)
 		}
 	}
 }
