@@ -407,8 +407,8 @@ func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
 	}
 }
 
-// inbound is one message of the JSON subprotocol. Unknown fields are ignored so that newer
-// clients keep working.
+// inbound is one request of a subprotocol, as the JSON subprotocol spells it (a protobuf request
+// is decoded into the same form). Unknown fields are ignored so that newer clients keep working.
 type inbound struct {
 	Type       string          `json:"type"`
 	Group      string          `json:"group"`
