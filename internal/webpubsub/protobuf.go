@@ -78,15 +78,20 @@ func (protobufFormat) BinaryFrames() bool { return true }
 // Encode writes DataMessage{from, group, data}. JSON data goes as text_data holding the JSON
 // text, as the reference pages say ("If dataType is json, use text_data"); a client built from
 // them knows no json_data. Protobuf data goes as protobuf_data, and binary as binary_data.
-func (protobufFormat) Encode(m *pubsub.Message) pubsub.Frame {
-	body := make([]byte, 0, len(m.Data)+len(m.Group)+24)
+//
+// A reliable rendering of a durable message ends with the tag of sequence_id, and its length
+// counts a sequence id of seqWidth bytes, which AppendSequence adds per connection. The id must be
+// inside the one data_message: a second data_message holding only the id would do for parsers
+// that merge repeated message fields, as the protobuf encoding guide has them, but the google-protobuf
+// JavaScript runtime, used by the service's own protobuf sample (Azure/azure-webpubsub
+// samples/javascript/videoshare), replaces the first with the second instead.
+func (f protobufFormat) Encode(m *pubsub.Message) pubsub.Frame {
+	var head []byte
 	if m.Origin == pubsub.FromGroup {
-		body = protowire.AppendTag(body, 1, protowire.BytesType)
-		body = protowire.AppendString(body, "group")
-		body = appendStringField(body, 2, m.Group)
+		head = appendStringField(head, 1, "group")
+		head = appendStringField(head, 2, m.Group)
 	} else {
-		body = protowire.AppendTag(body, 1, protowire.BytesType)
-		body = protowire.AppendString(body, "server")
+		head = appendStringField(head, 1, "server")
 	}
 	field := dataText
 	switch {
@@ -101,22 +106,37 @@ func (protobufFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	if field == dataText && !utf8.Valid(data) {
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 	}
-	body = protowire.AppendTag(body, 3, protowire.BytesType)
-	body = protowire.AppendVarint(body, uint64(protowire.SizeTag(field)+protowire.SizeBytes(len(data))))
-	body = protowire.AppendTag(body, field, protowire.BytesType)
-	body = protowire.AppendBytes(body, data)
-	return pubsub.Frame{Payload: appendMessageField(nil, downData, body), Binary: true}
+	head = protowire.AppendTag(head, 3, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(protowire.SizeTag(field)+protowire.SizeBytes(len(data))))
+	head = protowire.AppendTag(head, field, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(len(data)))
+	n := len(head) + len(data)
+	sequenced := f.reliable && !m.Ephemeral
+	if sequenced {
+		n += protowire.SizeTag(dataMessageSequenceID) + seqWidth
+	}
+	b := make([]byte, 0, protowire.SizeTag(downData)+protowire.SizeVarint(uint64(n))+n-seqWidth)
+	b = protowire.AppendTag(b, downData, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	b = append(append(b, head...), data...)
+	if sequenced {
+		b = protowire.AppendTag(b, dataMessageSequenceID, protowire.VarintType)
+	}
+	return pubsub.Frame{Payload: b, Binary: true}
 }
 
-// AppendSequence adds the sequence id as a second data_message holding only sequence_id. A
-// parser merges repeated occurrences of a message field, a oneof member included (protobuf
-// encoding guide, "Last One Wins"; C# and Go generated code alike), so the bytes every recipient
-// shares need not be rewritten per connection.
+// seqWidth is the size of every sequence id on the wire: a varint padded to its longest form,
+// ten bytes, so that the shared rendering's lengths hold whatever the id. Parsers read an
+// overlong varint as its value.
+const seqWidth = 10
+
+// AppendSequence completes a reliable rendering with its sequence id, padded to seqWidth.
 func (protobufFormat) AppendSequence(dst []byte, seq uint64) []byte {
-	dst = protowire.AppendTag(dst, downData, protowire.BytesType)
-	dst = protowire.AppendVarint(dst, uint64(protowire.SizeTag(dataMessageSequenceID)+protowire.SizeVarint(seq)))
-	dst = protowire.AppendTag(dst, dataMessageSequenceID, protowire.VarintType)
-	return protowire.AppendVarint(dst, seq)
+	for range seqWidth - 1 {
+		dst = append(dst, byte(seq)|0x80)
+		seq >>= 7
+	}
+	return append(dst, byte(seq))
 }
 
 // Goodbye is SystemMessage.disconnected_message{reason}.
