@@ -12,8 +12,20 @@ type Codec interface {
 	// AppendSequence completes a reliable durable data frame with its sequence id; unreliable
 	// codecs are never asked.
 	AppendSequence(dst []byte, seq uint64) []byte
-	// Goodbye is the text payload sent before the service closes a connection, or nil for none.
+	// Goodbye is the payload sent before the service closes a connection, or nil for none.
 	Goodbye(reason string) []byte
+}
+
+// binaryProtocol is implemented by codecs whose own frames, the greeting and the goodbye, go in
+// binary WebSocket frames, as a binary subprotocol's do; the others' go in text frames.
+type binaryProtocol interface{ BinaryFrames() bool }
+
+// protocolOpcode is the WebSocket opcode of c's greeting and goodbye.
+func protocolOpcode(c Codec) byte {
+	if b, ok := c.(binaryProtocol); ok && b.BinaryFrames() {
+		return opBinary
+	}
+	return opText
 }
 
 // The wire formats of this service. They are declared together so that no two codecs share a
@@ -22,6 +34,8 @@ const (
 	FormatWebPubSubRaw Format = iota
 	FormatWebPubSubJSON
 	FormatWebPubSubReliableJSON
+	FormatWebPubSubProtobuf
+	FormatWebPubSubReliableProtobuf
 
 	numFormats // the size of the per-message encoding cache
 )

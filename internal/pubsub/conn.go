@@ -162,7 +162,7 @@ func (c *Conn) Attach(sock Socket) error {
 		c.queuedBytes = c.unackedBytes
 	}
 	if c.greeting != nil {
-		c.queue = slices.Insert(c.queue, 0, outbound{raw: c.greeting, op: opText})
+		c.queue = slices.Insert(c.queue, 0, outbound{raw: c.greeting, op: protocolOpcode(c.codec)})
 		c.greeting = nil
 	}
 	start := c.startWriterLocked()
@@ -386,7 +386,7 @@ func (c *Conn) Close(code int, reason string) {
 			c.dropLocked(func(o outbound) bool { return o.msg != nil })
 		}
 		if g := c.codec.Goodbye(reason); g != nil {
-			c.queue = append(c.queue, outbound{raw: g, op: opText})
+			c.queue = append(c.queue, outbound{raw: g, op: protocolOpcode(c.codec)})
 		}
 		c.queue = append(c.queue, outbound{raw: closePayload(code, reason), op: opClose})
 		if c.startWriterLocked() {

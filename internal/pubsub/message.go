@@ -15,7 +15,13 @@ const (
 	Text
 	// Binary data is opaque bytes.
 	Binary
+	// Protobuf data is an encoded google.protobuf.Any: opaque bytes to all but protobuf
+	// subprotocol clients.
+	Protobuf
 )
+
+// Opaque reports whether d's data is bytes rather than text.
+func (d DataType) Opaque() bool { return d == Binary || d == Protobuf }
 
 func (d DataType) String() string {
 	switch d {
@@ -23,6 +29,8 @@ func (d DataType) String() string {
 		return "text"
 	case Binary:
 		return "binary"
+	case Protobuf:
+		return "protobuf"
 	default:
 		return "json"
 	}
@@ -35,8 +43,10 @@ func ParseDataType(s string) (DataType, bool) {
 		return JSON, true
 	case "text":
 		return Text, true
-	case "binary", "protobuf":
+	case "binary":
 		return Binary, true
+	case "protobuf":
+		return Protobuf, true
 	}
 	return 0, false
 }

@@ -130,7 +130,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		UserID:     userID,
 		Roles:      roles,
 		Codec:      sess.codec(),
-		Reliable:   sess.protocol == ProtocolReliableJSON,
+		Reliable:   sess.reliable(),
 		Attachment: sess,
 		OnClose:    s.onClose,
 	}, groups)
@@ -158,7 +158,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 				s.logger.Error("sign reconnection token", "err", err)
 			}
 		}
-		conn.Greet(connectedMessage(userID, conn.ID(), token))
+		conn.Greet(sess.connected(userID, conn.ID(), token))
 	}
 	ws, err := s.upgrade(w, r, sess.protocol)
 	if err != nil {
@@ -220,7 +220,7 @@ func (s *Server) recover(w http.ResponseWriter, r *http.Request, hubName, connID
 	if err != nil {
 		s.logger.Error("sign reconnection token", "err", err)
 	}
-	conn.Greet(connectedMessage(conn.UserID(), conn.ID(), fresh))
+	conn.Greet(sess.connected(conn.UserID(), conn.ID(), fresh))
 	if err := conn.Attach(ws.NetConn()); err != nil {
 		closeRaw(ws, pubsub.ClosePolicyViolation, "The connection could not be recovered.")
 		return
@@ -250,7 +250,8 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, protocol string
 
 func chooseProtocol(offered []string) string {
 	for _, p := range offered {
-		if p == ProtocolJSON || p == ProtocolReliableJSON {
+		switch p {
+		case ProtocolJSON, ProtocolReliableJSON, ProtocolProtobuf, ProtocolReliableProtobuf:
 			return p
 		}
 	}
@@ -263,6 +264,10 @@ func (s *session) codec() pubsub.Codec {
 		return jsonCodec
 	case ProtocolReliableJSON:
 		return reliableJSONCodec
+	case ProtocolProtobuf:
+		return protobufCodec
+	case ProtocolReliableProtobuf:
+		return reliableProtobufCodec
 	}
 	return rawCodec
 }
@@ -362,6 +367,13 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, sess *session) 
 			s.handleSimple(conn, sess, kind, data)
 			continue
 		}
+		if sess.protobuf() {
+			// The reference pages allow a protobuf request in a text frame as well.
+			if !s.handleProtobuf(conn, sess, data) {
+				return
+			}
+			continue
+		}
 		if kind != websocket.TextMessage {
 			conn.Close(pubsub.CloseUnsupportedData, "the JSON subprotocol requires text messages")
 			return
@@ -385,14 +397,16 @@ func refuseOverLimit(conn *pubsub.Conn, sess *session, data []byte, reason strin
 		StreamID     string  `json:"streamId"`
 		InvocationID string  `json:"invocationId"`
 	}
-	if json.Unmarshal(data, &m) != nil {
+	if sess.protobuf() {
+		m.AckID = protobufAckID(data)
+	} else if json.Unmarshal(data, &m) != nil {
 		return
 	}
 	switch {
 	case m.Type == "invoke" && m.InvocationID != "":
 		conn.Send(invokeFailure(m.InvocationID, ackTooManyRequests, reason), false)
 	case m.AckID != nil:
-		conn.Send(ackMessage(*m.AckID, ackTooManyRequests, reason), false)
+		sess.ack(conn, *m.AckID, ackTooManyRequests, reason)
 	}
 	if m.Type == "streamData" {
 		sess.streams.overLimit(connLink{conn}, m.StreamID, reason)
@@ -414,8 +428,8 @@ func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
 	}
 }
 
-// inbound is one message of the JSON subprotocol. Unknown fields are ignored so that newer
-// clients keep working.
+// inbound is one request of a subprotocol, as the JSON subprotocol spells it (a protobuf request
+// is decoded into the same form). Unknown fields are ignored so that newer clients keep working.
 type inbound struct {
 	Type       string          `json:"type"`
 	Group      string          `json:"group"`
@@ -448,14 +462,19 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		conn.Close(pubsub.CloseInvalidPayload, "invalid JSON message")
 		return false
 	}
+	return s.handle(conn, sess, m)
+}
+
+// handle serves one subprotocol request; it reports whether the connection goes on.
+func (s *Server) handle(conn *pubsub.Conn, sess *session, m inbound) bool {
 	if m.AckID != nil && m.Type != "sequenceAck" && m.Type != "ping" && sess.acks.seen(*m.AckID) {
-		conn.Send(ackMessage(*m.AckID, ackDuplicate, fmt.Sprintf("Message with ack-id: %d has been processed", *m.AckID)), false)
+		sess.ack(conn, *m.AckID, ackDuplicate, fmt.Sprintf("Message with ack-id: %d has been processed", *m.AckID))
 		return true
 	}
 	var rerr *requestError
 	switch m.Type {
 	case "ping":
-		conn.Send(pongMessage, false)
+		sess.pong(conn)
 		return true
 	case "sequenceAck":
 		if m.SequenceID == nil {
@@ -484,11 +503,15 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		return s.invoke(conn, sess, m)
 	case "cancelInvocation":
 		return s.cancelInvocation(sess, m)
+	case "setGroupState", "subscribeGroupState", "unsubscribeGroupState":
+		rerr = refuseGroupState(m.Type)
 	default:
 		rerr = &requestError{ackBadRequest, fmt.Sprintf("unsupported message type %q", m.Type)}
 	}
 	if m.AckID == nil {
-		if rerr != nil && rerr.name == ackBadRequest {
+		if rerr != nil && unserved(m.Type) {
+			s.logger.Info("request from client refused", "conn", conn.ID(), "type", m.Type, "err", rerr.msg)
+		} else if rerr != nil && rerr.name == ackBadRequest {
 			s.logger.Info("bad request from client", "conn", conn.ID(), "type", m.Type, "err", rerr.msg)
 			conn.Close(pubsub.CloseInvalidPayload, rerr.msg)
 			return false
@@ -496,11 +519,11 @@ func (s *Server) handleJSON(conn *pubsub.Conn, sess *session, data []byte) bool 
 		return true
 	}
 	if rerr != nil {
-		conn.Send(ackMessage(*m.AckID, rerr.name, rerr.msg), false)
+		sess.ack(conn, *m.AckID, rerr.name, rerr.msg)
 		return true
 	}
 	sess.acks.record(*m.AckID)
-	conn.Send(ackMessage(*m.AckID, "", ""), false)
+	sess.ack(conn, *m.AckID, "", "")
 	return true
 }
 
@@ -585,7 +608,7 @@ func decodeData(dataType string, raw json.RawMessage) (pubsub.DataType, []byte, 
 			return 0, nil, &requestError{ackBadRequest, "data must be a string when dataType is text"}
 		}
 		return dt, []byte(s), nil
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, nil, &requestError{ackBadRequest, "data must be a base64 string when dataType is binary"}
@@ -627,6 +650,18 @@ func (s *Server) userEvent(conn *pubsub.Conn, sess *session, m inbound) *request
 		conn.Deliver(pubsub.NewMessage(reply.DataType, reply.Data))
 	}
 	return nil
+}
+
+// handleProtobuf serves one protobuf subprotocol message; it reports whether the connection goes
+// on. A message that does not follow the schema closes the connection, as invalid JSON does.
+func (s *Server) handleProtobuf(conn *pubsub.Conn, sess *session, data []byte) bool {
+	m, err := decodeProtobuf(data)
+	if err != nil {
+		s.logger.Info("invalid protobuf message from client", "conn", conn.ID(), "err", err)
+		conn.Close(pubsub.CloseInvalidPayload, "invalid protobuf message")
+		return false
+	}
+	return s.handle(conn, sess, m)
 }
 
 // handleSimple routes a simple client's frame to its group or to the app's "message" event; the
@@ -679,7 +714,9 @@ func contentTypeOf(dt pubsub.DataType) string {
 	switch dt {
 	case pubsub.Text:
 		return "text/plain"
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
+		// Not application/x-protobuf, which one reference page names: @azure/web-pubsub-express
+		// (cloudEventsDispatcher.js, readUserEventRequest) reads no event of that type.
 		return "application/octet-stream"
 	}
 	return "application/json"

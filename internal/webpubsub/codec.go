@@ -28,7 +28,7 @@ type rawFormat struct{}
 func (rawFormat) Format() pubsub.Format { return pubsub.FormatWebPubSubRaw }
 
 func (rawFormat) Encode(m *pubsub.Message) pubsub.Frame {
-	return pubsub.Frame{Payload: m.Data, Binary: m.DataType == pubsub.Binary}
+	return pubsub.Frame{Payload: m.Data, Binary: m.DataType.Opaque()}
 }
 
 func (rawFormat) AppendSequence(dst []byte, _ uint64) []byte { return dst }
@@ -93,7 +93,7 @@ func appendData(b []byte, dt pubsub.DataType, data []byte) []byte {
 	switch dt {
 	case pubsub.Text:
 		return appendJSONString(b, string(data))
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, data)
 		return append(b, '"')

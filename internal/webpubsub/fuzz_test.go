@@ -187,7 +187,7 @@ func checkRoundTrip(t *testing.T, frame []byte, m *pubsub.Message) {
 		if err := json.Unmarshal(got.Data, &s); err != nil || s != string(m.Data) {
 			t.Fatalf("text data %q, want %q (%v)", s, m.Data, err)
 		}
-	case pubsub.Binary:
+	case pubsub.Binary, pubsub.Protobuf:
 		var s string
 		if err := json.Unmarshal(got.Data, &s); err != nil {
 			t.Fatal(err)
@@ -227,7 +227,7 @@ func TestDecodeInboundSDKFrames(t *testing.T) {
 		{frame: sdkFrames[3], typ: "event", event: "myevent", ackID: ack(3), dt: pubsub.Binary, data: "hi"},
 		{frame: sdkFrames[4], typ: "sequenceAck", seq: ack(6), data: "null"},
 		{frame: sdkFrames[5], typ: "ping", data: "null"},
-		{frame: `{"type":"sendToGroup","group":"g","dataType":"protobuf","data":"AAE="}`, typ: "sendToGroup", group: "g", dt: pubsub.Binary, data: "\x00\x01"},
+		{frame: `{"type":"sendToGroup","group":"g","dataType":"protobuf","data":"AAE="}`, typ: "sendToGroup", group: "g", dt: pubsub.Protobuf, data: "\x00\x01"},
 		{frame: `{"type":"sendToGroup","group":"g","dataType":"text","data":{"a":1}}`, typ: "sendToGroup", group: "g", wantRerr: true},
 		{frame: `{"type":"sendToGroup","group":"g","dataType":"binary","data":"***"}`, typ: "sendToGroup", group: "g", wantRerr: true},
 		{frame: `{"type":"sendToGroup","group":"g","dataType":"Text","data":"x"}`, typ: "sendToGroup", group: "g", wantRerr: true},

@@ -1,6 +1,7 @@
 // Package webpubsub speaks the Azure Web PubSub protocols on top of the pubsub hub: the client
-// WebSocket endpoint with its three client kinds (simple, JSON, reliable JSON), the data-plane REST
-// API, and CloudEvents calls to the app's event handlers (package upstream).
+// WebSocket endpoint with its client kinds (simple, JSON, reliable JSON, protobuf, reliable
+// protobuf), the data-plane REST API, and CloudEvents calls to the app's event handlers (package
+// upstream).
 //
 // The official SDKs are the contract: @azure/web-pubsub-client, @azure/web-pubsub and
 // @azure/web-pubsub-express work against this server unchanged.
