@@ -610,6 +610,10 @@ func TestReliableProtobufRecovery(t *testing.T) {
 		t.Fatalf("recovered with subprotocol %q", ws.Subprotocol())
 	}
 	r := &pbClient{t: t, ws: ws}
+	// Recovery is greeted as the JSON subprotocols' is, in the client's own encoding.
+	if m := r.next(); m.get("system_message", "connected_message", "connection_id") != id {
+		t.Fatalf("first after recovery %v, want connected for %s", m.m, id)
+	}
 	for i, want := range []string{"two", "three"} {
 		seq := uint64(i + 2)
 		m := r.next()
