@@ -154,9 +154,9 @@ test("ephemeral collaboration messages on the reliable protocol: no sequenceId, 
     viewer.inbox.messages.map((m) => [m.from, m.group ?? null, m.data, m.sequenceId]),
     [
       ["group", collab, { cursor: 1 }, undefined],
-      ["server", null, { durable: 1 }, 1],
+      ["group", g, { durable: 1 }, 1],
       ["group", collab, { cursor: 2 }, undefined],
-      ["server", null, { durable: 2 }, 2],
+      ["group", g, { durable: 2 }, 2],
       ["group", collab, { cursor: 3 }, undefined],
     ],
   );

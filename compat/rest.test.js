@@ -278,11 +278,12 @@ describe("names", () => {
 });
 
 describe("groups", () => {
-  test("group.sendToAll reaches the group's members only and honours excludedConnections", async () => {
+  test("group.sendToAll reaches the group's members only, as group messages, and honours excludedConnections and filter", async () => {
     const { svc, connect } = hub();
     const g = uniq("g");
     const a = await connect({ userId: "a", groups: [g] });
     const b = await connect({ userId: "b", groups: [g] });
+    const plain = await connect({ userId: "p", groups: [g], protocol: WebPubSubJsonProtocol() });
     const outsider = await connect({ userId: "c", groups: [uniq("other")] });
 
     await svc.group(g).sendToAll({ n: 1 });
@@ -290,13 +291,22 @@ describe("groups", () => {
     await svc.group(g).sendToAll(Buffer.from([3]));
     await svc.group(g).sendToAll({ n: 4 }, { excludedConnections: [a.connectionId] });
     await svc.group(g).sendToAll({ n: 5 }, { filter: "userId eq 'a'" });
-    await fence(svc, a, b, outsider);
+    await fence(svc, a, b, plain, outsider);
 
     assert.deepEqual(received(a), [{ n: 1 }, "two", [3], { n: 5 }, "|"]);
     assert.deepEqual(received(b), [{ n: 1 }, "two", [3], { n: 4 }, "|"]);
+    assert.deepEqual(received(plain), [{ n: 1 }, "two", [3], { n: 4 }, "|"]);
     assert.deepEqual(received(outsider), ["|"]);
-    // Messages an app server sends to a group come "from server", as the service documents.
-    assert.ok(a.inbox.messages.every((m) => m.from === "server"));
+    // What an app server sends to a group reaches the members as a group message (the client's
+    // "group-message" event) naming the group and no sender: "from":"group" "could be from client
+    // pub/sub or from the sendToGroup REST API call" (Azure/azure-webpubsub,
+    // protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json, groupMessageResponse, where
+    // fromUserId is an optional string). The fence, a sendToAll, is a server message.
+    for (const c of [a, b, plain]) {
+      const fromGroup = c.inbox.messages.slice(0, -1);
+      assert.ok(fromGroup.every((m) => m.from === "group" && m.group === g && !("fromUserId" in m)), JSON.stringify(fromGroup));
+      assert.equal(c.inbox.messages.at(-1).from, "server");
+    }
   });
 
   test("group.addConnection / removeConnection change what the connection receives", async () => {
@@ -599,11 +609,13 @@ describe("tokens", () => {
     await c.client.sendToGroup(g, "to my group", "text");
     await svc.group(g).sendToAll({ from: "server" });
     const got = await c.inbox.waitFor(() => true, { n: 2 });
+    // The app server's message to the group is a group message without a sender
+    // (Azure/azure-webpubsub, protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json).
     assert.deepEqual(
       got.map((m) => [m.from, m.group, m.fromUserId, m.dataType, m.data]),
       [
         ["group", g, "tok-user", "text", "to my group"],
-        ["server", undefined, undefined, "json", { from: "server" }],
+        ["group", g, undefined, "json", { from: "server" }],
       ],
     );
   });

@@ -512,8 +512,7 @@ func (s *Server) sendToGroup(conn *pubsub.Conn, m inbound) *requestError {
 // clientGroupMessage is what conn publishes to group: ephemeral when the hub says that group's
 // client traffic is.
 func clientGroupMessage(conn *pubsub.Conn, group string, dt pubsub.DataType, data []byte) *pubsub.Message {
-	m := pubsub.NewMessage(dt, data)
-	m.Origin, m.Group, m.FromUserID = pubsub.FromGroup, group, conn.UserID()
+	m := pubsub.NewGroupMessage(group, conn.UserID(), dt, data)
 	m.Ephemeral = conn.Hub().EphemeralGroup(group)
 	return m
 }

@@ -147,8 +147,8 @@ func (s *Server) verifyRESTToken(r *http.Request) error {
 	return err
 }
 
-// message reads a REST send body into a message.
-func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
+// message reads a REST send body into a message to the connections to selects.
+func (s *Server) message(r *http.Request, to pubsub.Selector) (*pubsub.Message, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil {
@@ -180,7 +180,7 @@ func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
 	if dt == pubsub.JSON && !json.Valid(body) {
 		return nil, badRequest("the body is not valid JSON although the content type is application/json")
 	}
-	m := pubsub.NewMessage(dt, body)
+	m := pubsub.NewServerMessage(to, dt, body)
 	if ttl := r.URL.Query().Get("messageTtlSeconds"); ttl != "" {
 		n, err := strconv.Atoi(ttl)
 		if err != nil || n < 0 || n > 300 {
@@ -209,7 +209,7 @@ func (s *Server) publish(r *http.Request, hub *pubsub.Hub, e *pubsub.Envelope) e
 }
 
 func (s *Server) send(r *http.Request, hub *pubsub.Hub, to pubsub.Selector) (int, error) {
-	m, err := s.message(r)
+	m, err := s.message(r, to)
 	if err != nil {
 		return 0, err
 	}

@@ -127,7 +127,7 @@ func TestRESTSendAndMembership(t *testing.T) {
 	expect(t, ts.call("HEAD", "/api/hubs/chat/connections/"+bob.connectionID+v, "", ""), 200)
 
 	expect(t, ts.call("POST", "/api/hubs/chat/groups/ops/:send"+v, "application/json", `{"alert":1}`), 202)
-	if m := ada.next(); m["from"] != "server" || m["dataType"] != "json" || m["data"].(map[string]any)["alert"] != float64(1) {
+	if m := ada.next(); m["from"] != "group" || m["group"] != "ops" || m["dataType"] != "json" || m["data"].(map[string]any)["alert"] != float64(1) {
 		t.Fatalf("ada got %v", m)
 	}
 	expect(t, ts.call("POST", "/api/hubs/chat/:send"+v+"&filter=userId%20eq%20'bob'", "text/plain", "only bob"), 202)
@@ -170,6 +170,65 @@ func TestRESTSendAndMembership(t *testing.T) {
 		t.Fatalf("close code %d", code)
 	}
 	expect(t, ts.call("HEAD", "/api/hubs/chat/users/bob"+v, "", ""), 404)
+}
+
+// An app server's message to a group reaches the members it selects as a group message without a
+// sender, as the service's schema describes it: "from":"group" "could be from client pub/sub or
+// from the sendToGroup REST API call", and fromUserId, when present, is a string (Azure/azure-webpubsub,
+// protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json).
+func TestRESTGroupSendIsGroupMessage(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{})
+	const v = "?api-version=2024-12-01"
+	members := map[string]*testClient{}
+	for _, u := range []string{"ada", "bob", "cy"} {
+		members[u] = ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: u, Groups: []string{"ops"}})
+	}
+	reliable := ts.dial("chat", ProtocolReliableJSON, accesskey.ClientClaims{UserID: "dee", Groups: []string{"ops"}})
+	outsider := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "eve"})
+
+	send := func(query, ct, body string) {
+		t.Helper()
+		if resp := ts.call("POST", "/api/hubs/chat/groups/ops/:send"+v+query, ct, body); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("group send%s: status %d", query, resp.StatusCode)
+		}
+	}
+	send("", "text/plain", "all")
+	send("&excluded="+members["bob"].connectionID, "application/json", `{"n":2}`)
+	send("&filter=userId%20ne%20'ada'", "application/octet-stream", "\x03")
+	// Reaches every connection, so that what came before it has been read once it is.
+	if resp := ts.call("POST", "/api/hubs/chat/:send"+v, "text/plain", "fence"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("fence: status %d", resp.StatusCode)
+	}
+
+	want := map[string][]any{
+		"ada": {"all", map[string]any{"n": 2.0}},
+		"bob": {"all", "Aw=="},
+		"cy":  {"all", map[string]any{"n": 2.0}, "Aw=="},
+		"dee": {"all", map[string]any{"n": 2.0}, "Aw=="},
+	}
+	members["dee"] = reliable
+	for u, c := range members {
+		var got []any
+		for {
+			m := c.next()
+			if m["data"] == "fence" {
+				break
+			}
+			if m["type"] != "message" || m["from"] != "group" || m["group"] != "ops" {
+				t.Errorf("%s got %v, want a message from group ops", u, m)
+			}
+			if _, ok := m["fromUserId"]; ok {
+				t.Errorf("%s got %v, want no fromUserId", u, m)
+			}
+			got = append(got, m["data"])
+		}
+		if !jsonEqual(got, want[u]) {
+			t.Errorf("%s received %v, want %v", u, got, want[u])
+		}
+	}
+	if m := outsider.next(); m["data"] != "fence" || m["from"] != "server" {
+		t.Errorf("the outsider got %v, want only the fence, from server", m)
+	}
 }
 
 func TestRESTGroupListingPages(t *testing.T) {
