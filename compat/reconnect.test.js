@@ -176,7 +176,7 @@ test("a connection closed by the service reconnects as a new connection and rejo
   await svc.closeConnection(c.connectionId, { reason: "start over" });
   const d = await disconnected;
   assert.equal(d.connectionId, c.connectionId);
-  assert.equal(d.message?.message, "start over");
+  assert.equal(d.message?.message, "Application server closed the connection. Reason: start over");
   const r = await reconnected;
   assert.notEqual(r.connectionId, c.connectionId);
   assert.equal(r.userId, "again");

@@ -458,7 +458,10 @@ describe("close", () => {
     const e = await disconnected;
     await stopped;
     assert.equal(e.connectionId, a.connectionId);
-    assert.equal(e.message?.message, "bye a");
+    // The service's words around the app server's reason (Azure/azure-sdk-for-js,
+    // sdk/web-pubsub/web-pubsub/README.md, "Close connections": "Output: Application server closed
+    // the connection. Reason: Hello closed.").
+    assert.equal(e.message?.message, "Application server closed the connection. Reason: bye a");
     assert.equal(await svc.connectionExists(a.connectionId), false);
     assert.equal(await svc.connectionExists(b.connectionId), true);
     // b still works.
@@ -487,15 +490,26 @@ describe("close", () => {
 
     await svc.closeAllConnections({ reason: "all closed" });
     await waitFor(() => reasons.has(rest), { what: "the remaining connection to be disconnected" });
-    assert.equal(reasons.get(member), "group closed");
-    assert.equal(reasons.get(u1a), "user closed");
-    assert.equal(reasons.get(u1b), "user closed");
-    assert.equal(reasons.get(rest), "all closed");
+    const closed = "Application server closed the connection. Reason: ";
+    assert.equal(reasons.get(member), closed + "group closed");
+    assert.equal(reasons.get(u1a), closed + "user closed");
+    assert.equal(reasons.get(u1b), closed + "user closed");
+    assert.equal(reasons.get(rest), closed + "all closed");
     // The other hub's connection of the same user id was never touched.
     assert.equal(reasons.has(elsewhere), false);
     assert.equal(await other.svc.connectionExists(elsewhere.connectionId), true);
     await fence(other.svc, elsewhere);
     for (const c of [member, u1a, u1b, rest]) assert.equal(await svc.connectionExists(c.connectionId), false);
+  });
+
+  test("a close without a reason says only that the application server closed the connection", async () => {
+    const { svc, connect } = hub();
+    const c = await connect({ ...once, userId: "no-reason" });
+    const disconnected = nextEvent(c.client, "disconnected");
+    await svc.closeConnection(c.connectionId);
+    // As Microsoft's Web PubSub emulator words it when the app server gives no reason (its
+    // RestApiTests, AssertAppServerCloseAsync).
+    assert.equal((await disconnected).message?.message, "Application server closed the connection.");
   });
 
   test("closeConnection delivers what was sent before it, then the disconnect", async () => {

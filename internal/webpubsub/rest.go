@@ -345,9 +345,22 @@ func (s *Server) filteredGroups(op pubsub.Op) restHandler {
 	}
 }
 
+// appServerClosed is the reason a REST close gives, both in the client's disconnected message
+// and in the disconnected event: the service's words around the app server's own reason
+// (Azure/azure-sdk-for-js, sdk/web-pubsub/web-pubsub/README.md: closeConnection(id, { reason:
+// "Hello closed." }) gives "Application server closed the connection. Reason: Hello closed."),
+// and the first sentence alone when it gave none, as Microsoft's Web PubSub emulator does.
+func appServerClosed(r *http.Request) string {
+	const closed = "Application server closed the connection."
+	if reason := r.URL.Query().Get("reason"); reason != "" {
+		return closed + " Reason: " + reason
+	}
+	return closed
+}
+
 func (s *Server) closeConnection(_ http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
 	to := pubsub.Selector{Kind: pubsub.ToConnection, Name: r.PathValue("connection")}
-	return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: r.URL.Query().Get("reason")})
+	return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: appServerClosed(r)})
 }
 
 func (s *Server) closeConnections(kind pubsub.TargetKind, param string) restHandler {
@@ -361,7 +374,7 @@ func (s *Server) closeConnections(kind pubsub.TargetKind, param string) restHand
 		}
 		to := selector(r, kind, name)
 		to.Filter = ""
-		return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: r.URL.Query().Get("reason")})
+		return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: appServerClosed(r)})
 	}
 }
 

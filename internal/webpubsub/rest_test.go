@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/testkit"
+	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
 
 // call makes a REST request signed the way @azure/web-pubsub signs it: aud is the request URL.
@@ -163,7 +167,7 @@ func TestRESTSendAndMembership(t *testing.T) {
 	expect(t, ts.call("HEAD", "/api/hubs/chat/groups/night"+v, "", ""), 404)
 
 	expect(t, ts.call("DELETE", "/api/hubs/chat/connections/"+bob.connectionID+v+"&reason=bye", "", ""), 204)
-	if m := bob.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != "bye" {
+	if m := bob.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != "Application server closed the connection. Reason: bye" {
 		t.Fatalf("bob got %v, want the disconnected message", m)
 	}
 	if code := bob.closeCode(); code != pubsub.CloseNormal {
@@ -228,6 +232,74 @@ func TestRESTGroupSendIsGroupMessage(t *testing.T) {
 	}
 	if m := outsider.next(); m["data"] != "fence" || m["from"] != "server" {
 		t.Errorf("the outsider got %v, want only the fence, from server", m)
+	}
+}
+
+// A REST close tells the client and the event handler the same reason, in the service's words:
+// "Application server closed the connection. Reason: <reason>" (Azure/azure-sdk-for-js,
+// sdk/web-pubsub/web-pubsub/README.md, "Close connections"), and without a reason the first
+// sentence alone, as Microsoft's Web PubSub emulator answers it (its RestApiTests,
+// AssertAppServerCloseAsync).
+func TestRESTCloseReason(t *testing.T) {
+	events := make(chan string, 16)
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+			return
+		}
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		events <- r.Header.Get("ce-eventName") + ": " + body.Reason
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(handler.Close)
+	ts := startTestServer(t, pubsub.Options{}, func(o *Options) {
+		o.EventHandlers = map[string][]upstream.Handler{
+			"chat": {{URLTemplate: handler.URL + "/{event}", SystemEvents: []string{"disconnected"}}},
+		}
+	})
+	const v = "?api-version=2024-12-01"
+	tests := []struct {
+		name, method, path, reason, want string
+	}{
+		{"closeConnection", "DELETE", "/api/hubs/chat/connections/{id}", "bye",
+			"Application server closed the connection. Reason: bye"},
+		{"closeConnection without a reason", "DELETE", "/api/hubs/chat/connections/{id}", "",
+			"Application server closed the connection."},
+		{"closeAllConnections", "POST", "/api/hubs/chat/:closeConnections", "maintenance + & / 你好",
+			"Application server closed the connection. Reason: maintenance + & / 你好"},
+		{"closeGroupConnections", "POST", "/api/hubs/chat/groups/ops/:closeConnections", "room closed",
+			"Application server closed the connection. Reason: room closed"},
+		{"closeUserConnections", "POST", "/api/hubs/chat/users/ada/:closeConnections", "",
+			"Application server closed the connection."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "ada", Groups: []string{"ops"}})
+			q := v
+			if tt.reason != "" {
+				q += "&reason=" + url.QueryEscape(tt.reason)
+			}
+			if resp := ts.call(tt.method, strings.ReplaceAll(tt.path, "{id}", c.connectionID)+q, "", ""); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d, want 204", resp.StatusCode)
+			}
+			if m := c.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != tt.want {
+				t.Errorf("client got %v, want the disconnected message %q", m, tt.want)
+			}
+			if code := c.closeCode(); code != pubsub.CloseNormal {
+				t.Errorf("close code %d, want %d", code, pubsub.CloseNormal)
+			}
+			select {
+			case got := <-events:
+				if got != "disconnected: "+tt.want {
+					t.Errorf("event handler got %q, want the disconnected event with reason %q", got, tt.want)
+				}
+			case <-time.After(testkit.WaitTimeout):
+				t.Fatal("no disconnected event")
+			}
+		})
 	}
 }
 
