@@ -203,14 +203,25 @@ describe("what the event handler learns", () => {
     );
   });
 
-  test("a REST close tells the handler's disconnected event the reason", async () => {
-    const c = await connect({ userId: "closed", autoReconnect: false });
-    await svc.closeConnection(c.connectionId, { reason: "closed by the app" });
-    const gone = await waitFor(() => seen.disconnected.find((r) => r.context.connectionId === c.connectionId), {
-      what: "the disconnected event",
-    });
-    assert.equal(gone.reason, "closed by the app");
-    assert.equal(seen.disconnected.filter((r) => r.context.connectionId === c.connectionId).length, 1);
+  test("a REST close tells the client and the handler's disconnected event the same reason, in the service's words", async () => {
+    // "Application server closed the connection. Reason: <reason>" (Azure/azure-sdk-for-js,
+    // sdk/web-pubsub/web-pubsub/README.md, "Close connections"); without a reason, the first
+    // sentence alone, as Microsoft's Web PubSub emulator words it (its RestApiTests).
+    const cases = [
+      [(c) => svc.closeConnection(c.connectionId, { reason: "closed by the app" }), "Application server closed the connection. Reason: closed by the app"],
+      [() => svc.closeUserConnections("closed-user"), "Application server closed the connection."],
+    ];
+    for (const [close, want] of cases) {
+      const c = await connect({ userId: "closed-user", autoReconnect: false });
+      const disconnected = nextEvent(c.client, "disconnected");
+      await close(c);
+      assert.equal((await disconnected).message?.message, want);
+      const gone = await waitFor(() => seen.disconnected.find((r) => r.context.connectionId === c.connectionId), {
+        what: "the disconnected event",
+      });
+      assert.equal(gone.reason, want);
+      assert.equal(seen.disconnected.filter((r) => r.context.connectionId === c.connectionId).length, 1);
+    }
   });
 });
 

@@ -154,9 +154,9 @@ test("ephemeral collaboration messages on the reliable protocol: no sequenceId, 
     viewer.inbox.messages.map((m) => [m.from, m.group ?? null, m.data, m.sequenceId]),
     [
       ["group", collab, { cursor: 1 }, undefined],
-      ["server", null, { durable: 1 }, 1],
+      ["group", g, { durable: 1 }, 1],
       ["group", collab, { cursor: 2 }, undefined],
-      ["server", null, { durable: 2 }, 2],
+      ["group", g, { durable: 2 }, 2],
       ["group", collab, { cursor: 3 }, undefined],
     ],
   );
@@ -176,7 +176,7 @@ test("a connection closed by the service reconnects as a new connection and rejo
   await svc.closeConnection(c.connectionId, { reason: "start over" });
   const d = await disconnected;
   assert.equal(d.connectionId, c.connectionId);
-  assert.equal(d.message?.message, "start over");
+  assert.equal(d.message?.message, "Application server closed the connection. Reason: start over");
   const r = await reconnected;
   assert.notEqual(r.connectionId, c.connectionId);
   assert.equal(r.userId, "again");

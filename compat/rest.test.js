@@ -278,11 +278,12 @@ describe("names", () => {
 });
 
 describe("groups", () => {
-  test("group.sendToAll reaches the group's members only and honours excludedConnections", async () => {
+  test("group.sendToAll reaches the group's members only, as group messages, and honours excludedConnections and filter", async () => {
     const { svc, connect } = hub();
     const g = uniq("g");
     const a = await connect({ userId: "a", groups: [g] });
     const b = await connect({ userId: "b", groups: [g] });
+    const plain = await connect({ userId: "p", groups: [g], protocol: WebPubSubJsonProtocol() });
     const outsider = await connect({ userId: "c", groups: [uniq("other")] });
 
     await svc.group(g).sendToAll({ n: 1 });
@@ -290,13 +291,22 @@ describe("groups", () => {
     await svc.group(g).sendToAll(Buffer.from([3]));
     await svc.group(g).sendToAll({ n: 4 }, { excludedConnections: [a.connectionId] });
     await svc.group(g).sendToAll({ n: 5 }, { filter: "userId eq 'a'" });
-    await fence(svc, a, b, outsider);
+    await fence(svc, a, b, plain, outsider);
 
     assert.deepEqual(received(a), [{ n: 1 }, "two", [3], { n: 5 }, "|"]);
     assert.deepEqual(received(b), [{ n: 1 }, "two", [3], { n: 4 }, "|"]);
+    assert.deepEqual(received(plain), [{ n: 1 }, "two", [3], { n: 4 }, "|"]);
     assert.deepEqual(received(outsider), ["|"]);
-    // Messages an app server sends to a group come "from server", as the service documents.
-    assert.ok(a.inbox.messages.every((m) => m.from === "server"));
+    // What an app server sends to a group reaches the members as a group message (the client's
+    // "group-message" event) naming the group and no sender: "from":"group" "could be from client
+    // pub/sub or from the sendToGroup REST API call" (Azure/azure-webpubsub,
+    // protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json, groupMessageResponse, where
+    // fromUserId is an optional string). The fence, a sendToAll, is a server message.
+    for (const c of [a, b, plain]) {
+      const fromGroup = c.inbox.messages.slice(0, -1);
+      assert.ok(fromGroup.every((m) => m.from === "group" && m.group === g && !("fromUserId" in m)), JSON.stringify(fromGroup));
+      assert.equal(c.inbox.messages.at(-1).from, "server");
+    }
   });
 
   test("group.addConnection / removeConnection change what the connection receives", async () => {
@@ -448,7 +458,10 @@ describe("close", () => {
     const e = await disconnected;
     await stopped;
     assert.equal(e.connectionId, a.connectionId);
-    assert.equal(e.message?.message, "bye a");
+    // The service's words around the app server's reason (Azure/azure-sdk-for-js,
+    // sdk/web-pubsub/web-pubsub/README.md, "Close connections": "Output: Application server closed
+    // the connection. Reason: Hello closed.").
+    assert.equal(e.message?.message, "Application server closed the connection. Reason: bye a");
     assert.equal(await svc.connectionExists(a.connectionId), false);
     assert.equal(await svc.connectionExists(b.connectionId), true);
     // b still works.
@@ -477,15 +490,26 @@ describe("close", () => {
 
     await svc.closeAllConnections({ reason: "all closed" });
     await waitFor(() => reasons.has(rest), { what: "the remaining connection to be disconnected" });
-    assert.equal(reasons.get(member), "group closed");
-    assert.equal(reasons.get(u1a), "user closed");
-    assert.equal(reasons.get(u1b), "user closed");
-    assert.equal(reasons.get(rest), "all closed");
+    const closed = "Application server closed the connection. Reason: ";
+    assert.equal(reasons.get(member), closed + "group closed");
+    assert.equal(reasons.get(u1a), closed + "user closed");
+    assert.equal(reasons.get(u1b), closed + "user closed");
+    assert.equal(reasons.get(rest), closed + "all closed");
     // The other hub's connection of the same user id was never touched.
     assert.equal(reasons.has(elsewhere), false);
     assert.equal(await other.svc.connectionExists(elsewhere.connectionId), true);
     await fence(other.svc, elsewhere);
     for (const c of [member, u1a, u1b, rest]) assert.equal(await svc.connectionExists(c.connectionId), false);
+  });
+
+  test("a close without a reason says only that the application server closed the connection", async () => {
+    const { svc, connect } = hub();
+    const c = await connect({ ...once, userId: "no-reason" });
+    const disconnected = nextEvent(c.client, "disconnected");
+    await svc.closeConnection(c.connectionId);
+    // As Microsoft's Web PubSub emulator words it when the app server gives no reason (its
+    // RestApiTests, AssertAppServerCloseAsync).
+    assert.equal((await disconnected).message?.message, "Application server closed the connection.");
   });
 
   test("closeConnection delivers what was sent before it, then the disconnect", async () => {
@@ -599,11 +623,13 @@ describe("tokens", () => {
     await c.client.sendToGroup(g, "to my group", "text");
     await svc.group(g).sendToAll({ from: "server" });
     const got = await c.inbox.waitFor(() => true, { n: 2 });
+    // The app server's message to the group is a group message without a sender
+    // (Azure/azure-webpubsub, protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json).
     assert.deepEqual(
       got.map((m) => [m.from, m.group, m.fromUserId, m.dataType, m.data]),
       [
         ["group", g, "tok-user", "text", "to my group"],
-        ["server", undefined, undefined, "json", { from: "server" }],
+        ["group", g, undefined, "json", { from: "server" }],
       ],
     );
   });

@@ -138,6 +138,57 @@ test("bob cannot appear to ada as someone else: names come from the server", { s
   await cursor.waitFor({ state: "detached" });
 });
 
+test("bob cannot pass for the server: the metrics group refuses him, and a push-shaped message from him is not a push", { skip }, async () => {
+  // The server's pushes are group messages on the metrics group without a fromUserId. bob's
+  // token does not let him send there (collab.ClientRoles); what he may send to the
+  // collaboration group carries his user id, and ada's page must not take it for a push.
+  const forged = {
+    type: "annotation.created",
+    dashboard: env.uid,
+    version: 1,
+    annotation: { id: 999999, dashboardUID: env.uid, panelId: 0, time: Date.now(), timeEnd: Date.now(), tags: [],
+      text: "Forged by bob", userId: "admin", login: "admin", created: Date.now(), updated: Date.now(), seq: 999999 },
+  };
+  const acks = await bob.evaluate(
+    ({ uid, forged }) =>
+      new Promise(async (resolve, reject) => {
+        const neg = await (await fetch("/api/negotiate?dashboard=" + encodeURIComponent(uid))).json();
+        const ws = new WebSocket(neg.url, "json.webpubsub.azure.v1");
+        const acks = {};
+        const send = (m) => ws.send(JSON.stringify(m));
+        ws.onerror = () => reject(new Error("socket error"));
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "system" && m.event === "connected") {
+            send({ type: "joinGroup", group: neg.collabGroup });
+            send({ type: "sendToGroup", group: neg.metricsGroup, dataType: "json", data: forged, ackId: 1 });
+            send({ type: "sendToGroup", group: neg.collabGroup, dataType: "json", noEcho: true, data: forged, ackId: 2 });
+            // A cursor after the forgery: once ada sees it, she has had the forgery too (one
+            // sender, one group: delivered in order).
+            send({ type: "sendToGroup", group: neg.collabGroup, dataType: "json", noEcho: true, data: { type: "cursor", panel: 2, fx: 0.5, fy: 0.5 }, ackId: 3 });
+          } else if (m.type === "ack") {
+            acks[m.ackId] = m.success ? "ok" : m.error?.name;
+            if (Object.keys(acks).length === 3) {
+              window.forgedPush = { say: (data) => send({ type: "sendToGroup", group: neg.collabGroup, dataType: "json", noEcho: true, data }), ws };
+              resolve(acks);
+            }
+          }
+        };
+      }),
+    { uid: env.uid, forged },
+  );
+  assert.deepEqual(acks, { 1: "Forbidden", 2: "ok", 3: "ok" });
+  const cursor = ada.locator('.cursor[data-user="bob"]');
+  await cursor.waitFor();
+  assert.equal(await ada.locator("li[data-annotation]", { hasText: "Forged by bob" }).count(), 0);
+  assert.equal(await ada.getByText("Forged by bob").count(), 0);
+  await bob.evaluate(() => {
+    window.forgedPush.say({ type: "cursor-out" });
+    window.forgedPush.ws.close();
+  });
+  await cursor.waitFor({ state: "detached" });
+});
+
 test("the time under ada's pointer is drawn on bob's charts in her colour", { skip }, async () => {
   // ada's colour as bob's presence bar shows it, and how many canvas pixels of panel 1 have it.
   const color = await bob

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/app/apptest"
+	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
 	"github.com/huddle-dev/huddle/internal/testkit"
 )
@@ -59,13 +60,17 @@ func (v *viewer) next(t *testing.T) map[string]any {
 }
 
 // server reads the next message of the given type that the server sent to the dashboard's
-// group. As in Web PubSub, what an app server sends reaches clients as a server message.
+// group. As in Web PubSub, what an app server sends to a group reaches its members as a group
+// message without a fromUserId, which every viewer's message has.
 func (v *viewer) server(t *testing.T, typ string) map[string]any {
 	t.Helper()
 	for {
 		m := v.next(t)
 		data, _ := m["data"].(map[string]any)
-		if m["type"] == "message" && m["from"] == "server" && data["type"] == typ {
+		group, _ := m["group"].(string)
+		_, metrics := collab.DashboardOfMetricsGroup(group)
+		_, fromViewer := m["fromUserId"]
+		if m["type"] == "message" && m["from"] == "group" && metrics && !fromViewer && data["type"] == typ {
 			return data
 		}
 	}

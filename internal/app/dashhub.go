@@ -82,13 +82,11 @@ func (d dashboardHub) Push(ctx context.Context, uid string, data []byte) error {
 	return d.SendToGroup(ctx, collab.MetricsGroup(uid), data)
 }
 
-// SendToGroup sends a JSON server message to a group.
+// SendToGroup sends JSON to a group as the app server: members get a group message without a
+// fromUserId, which no viewer's message lacks.
 func (d dashboardHub) SendToGroup(ctx context.Context, group string, data []byte) error {
-	return d.hub.Publish(ctx, &pubsub.Envelope{
-		Op:      pubsub.OpSend,
-		To:      pubsub.Selector{Kind: pubsub.ToGroup, Name: group},
-		Message: pubsub.NewMessage(pubsub.JSON, data),
-	})
+	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: group}
+	return d.hub.Publish(ctx, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: pubsub.NewServerMessage(to, pubsub.JSON, data)})
 }
 
 // livePlans turns a saved dashboard into what the live scheduler evaluates: every panel query

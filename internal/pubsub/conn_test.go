@@ -724,6 +724,8 @@ func TestReliableBacklogBeyondQueueLimit(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	long := strings.Repeat("r", 200)
+	// 122 bytes, then a 3-byte character across the 123-byte limit: the frame keeps the 122.
+	wide := strings.Repeat("r", 122) + strings.Repeat("你", 10)
 	tests := []struct {
 		name   string
 		code   int
@@ -738,6 +740,8 @@ func TestClose(t *testing.T) {
 			[]string{"text::first", "text:ack", "text:bye:too many messages", "close:1008:too many messages"}},
 		{"long reason is cut in the close frame only", CloseInternalError, long,
 			[]string{"text::first", "text::a", "text:ack", "text::b", "text:bye:" + long, "close:1011:" + long[:123]}},
+		{"long reason is cut between characters", CloseNormal, wide,
+			[]string{"text::first", "text::a", "text:ack", "text::b", "text:bye:" + wide, "close:1000:" + wide[:122]}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,9 +55,12 @@ func ParseDataType(s string) (DataType, bool) {
 type Origin uint8
 
 const (
-	// FromServer messages come from the service or an app server (REST, event handler replies).
+	// FromServer messages come from the service or an app server (REST, event handler replies)
+	// and are addressed to connections, users or everyone, not to a group.
 	FromServer Origin = iota
-	// FromGroup messages were published to a group by a client.
+	// FromGroup messages were sent to a group: by a client, which FromUserID names, or by the app
+	// server (REST sendToGroup, the dashboards' pushes), which leaves FromUserID empty. Web
+	// PubSub renders both as group messages, so members tell a group's traffic by its group.
 	FromGroup
 )
 
@@ -69,7 +72,7 @@ type Format uint8
 type Message struct {
 	Origin     Origin
 	Group      string // set when Origin is FromGroup
-	FromUserID string
+	FromUserID string // the publishing client's user id; empty for the app server and anonymous clients
 	DataType   DataType
 	Data       []byte
 	// Ephemeral messages (cursors, presence pings) are dropped first for a lagging reader, and
@@ -100,6 +103,24 @@ type Frame struct {
 // NewMessage returns a message stamped with the current time.
 func NewMessage(dt DataType, data []byte) *Message {
 	return &Message{DataType: dt, Data: data, Published: time.Now()}
+}
+
+// NewGroupMessage returns a message to group stamped with the current time; fromUserID is the
+// publishing client's user id, empty when the app server sends it.
+func NewGroupMessage(group, fromUserID string, dt DataType, data []byte) *Message {
+	m := NewMessage(dt, data)
+	m.Origin, m.Group, m.FromUserID = FromGroup, group, fromUserID
+	return m
+}
+
+// NewServerMessage returns the app server's message to the connections to selects: a group
+// message without a sender when to is a group, as Web PubSub delivers a REST sendToGroup, and a
+// server message otherwise.
+func NewServerMessage(to Selector, dt DataType, data []byte) *Message {
+	if to.Kind == ToGroup {
+		return NewGroupMessage(to.Name, "", dt, data)
+	}
+	return NewMessage(dt, data)
 }
 
 // Encoded returns m rendered by c, rendering it on first use only; concurrent writers of the same

@@ -1,6 +1,9 @@
 package pubsub
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // WebSocket opcodes (RFC 6455 §5.2).
 const (
@@ -38,11 +41,17 @@ func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
 	}
 }
 
-// closePayload is the body of a close frame: the code and a reason cut to fit a control frame.
+// closePayload is the body of a close frame: the code and a reason cut to fit a control frame,
+// at a character boundary, since a close reason that is not UTF-8 fails the connection
+// (RFC 6455 §8.1) and a reason may be an app server's text in any script.
 func closePayload(code int, reason string) []byte {
 	const maxReason = 123 // 125-byte control payload minus the 2-byte code
 	if len(reason) > maxReason {
-		reason = reason[:maxReason]
+		n := maxReason
+		for n > 0 && !utf8.RuneStart(reason[n]) {
+			n--
+		}
+		reason = reason[:n]
 	}
 	p := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), uint16(code))
 	return append(p, reason...)

@@ -586,8 +586,7 @@ func publishToGroup(conn *pubsub.Conn, group string, noEcho bool, m *pubsub.Mess
 // clientGroupMessage is what conn publishes to group: ephemeral when the hub says that group's
 // client traffic is.
 func clientGroupMessage(conn *pubsub.Conn, group string, dt pubsub.DataType, data []byte) *pubsub.Message {
-	m := pubsub.NewMessage(dt, data)
-	m.Origin, m.Group, m.FromUserID = pubsub.FromGroup, group, conn.UserID()
+	m := pubsub.NewGroupMessage(group, conn.UserID(), dt, data)
 	m.Ephemeral = conn.Hub().EphemeralGroup(group)
 	return m
 }

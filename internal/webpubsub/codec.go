@@ -53,10 +53,11 @@ func (f jsonFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	if m.Origin == pubsub.FromGroup {
 		b = append(b, `{"type":"message","from":"group","group":`...)
 		b = appendJSONString(b, m.Group)
-		b = append(b, `,"fromUserId":`...)
-		if m.FromUserID == "" {
-			b = append(b, "null"...)
-		} else {
+		// Without a sender (the app server, an anonymous client) fromUserId is left out: the
+		// service's schema types it as a string (Azure/azure-webpubsub,
+		// protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json).
+		if m.FromUserID != "" {
+			b = append(b, `,"fromUserId":`...)
 			b = appendJSONString(b, m.FromUserID)
 		}
 	} else {

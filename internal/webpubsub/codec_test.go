@@ -16,10 +16,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/codec from the current output")
 
+// leftOut in a frame's wanted fields says the field must not be there at all.
+type leftOut struct{}
+
 func groupMessage(dt pubsub.DataType, data, group, user string) *pubsub.Message {
-	m := pubsub.NewMessage(dt, []byte(data))
-	m.Origin, m.Group, m.FromUserID = pubsub.FromGroup, group, user
-	return m
+	return pubsub.NewGroupMessage(group, user, dt, []byte(data))
 }
 
 func ephemeralMessage(data, group, user string) *pubsub.Message {
@@ -47,8 +48,8 @@ func encodeJSON(m *pubsub.Message) []byte { return jsonCodec.Encode(m).Payload }
 var downstreamFrames = []struct {
 	name  string
 	frame func() []byte
-	// want holds fields the decoded frame must have, so that a golden file cannot silently
-	// capture a wrong shape.
+	// want holds fields the decoded frame must have (or, as leftOut{}, must not), so that a
+	// golden file cannot silently capture a wrong shape.
 	want map[string]any
 }{
 	{"connected", func() []byte { return connectedMessage("u1", "conn-1", "") },
@@ -83,7 +84,13 @@ var downstreamFrames = []struct {
 		map[string]any{"type": "message", "from": "group", "group": "g1", "fromUserId": "u1", "dataType": "json",
 			"data": map[string]any{"a": 1.0, "b": []any{true, nil}}}},
 	{"group_json_anonymous", func() []byte { return encodeJSON(groupMessage(pubsub.JSON, `"just a string"`, "g1", "")) },
-		map[string]any{"type": "message", "from": "group", "group": "g1", "fromUserId": nil, "dataType": "json", "data": "just a string"}},
+		map[string]any{"type": "message", "from": "group", "group": "g1", "fromUserId": leftOut{}, "dataType": "json", "data": "just a string"}},
+	{"group_from_server", func() []byte {
+		to := pubsub.Selector{Kind: pubsub.ToGroup, Name: "dash.1.metrics"}
+		return reliableFrame(pubsub.NewServerMessage(to, pubsub.JSON, []byte(`{"type":"points"}`)), 3)
+	},
+		map[string]any{"type": "message", "from": "group", "group": "dash.1.metrics", "fromUserId": leftOut{}, "dataType": "json",
+			"data": map[string]any{"type": "points"}, "sequenceId": 3.0}},
 	{"group_json_null", func() []byte { return encodeJSON(groupMessage(pubsub.JSON, `null`, "dash.1.metrics", "u1")) },
 		map[string]any{"type": "message", "from": "group", "group": "dash.1.metrics", "dataType": "json", "data": nil}},
 	{"group_text", func() []byte { return encodeJSON(groupMessage(pubsub.Text, "fire", "g1", "u1")) },
@@ -179,6 +186,12 @@ func TestDownstreamGolden(t *testing.T) {
 			}
 			for k, want := range tt.want {
 				v, ok := m[k]
+				if _, unwanted := want.(leftOut); unwanted {
+					if ok {
+						t.Errorf("field %q = %#v, want it left out", k, v)
+					}
+					continue
+				}
 				if !ok {
 					t.Errorf("field %q missing from %s", k, got)
 					continue

@@ -162,8 +162,8 @@ func unauthorized(err error) error {
 	return apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
 }
 
-// message reads a REST send body into a message.
-func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
+// message reads a REST send body into a message to the connections to selects.
+func (s *Server) message(r *http.Request, to pubsub.Selector) (*pubsub.Message, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil {
@@ -195,7 +195,7 @@ func (s *Server) message(r *http.Request) (*pubsub.Message, error) {
 	if dt == pubsub.JSON && !json.Valid(body) {
 		return nil, badRequest("the body is not valid JSON although the content type is application/json")
 	}
-	m := pubsub.NewMessage(dt, body)
+	m := pubsub.NewServerMessage(to, dt, body)
 	if ttl := r.URL.Query().Get("messageTtlSeconds"); ttl != "" {
 		n, err := strconv.Atoi(ttl)
 		if err != nil || n < 0 || n > 300 {
@@ -224,7 +224,7 @@ func (s *Server) publish(r *http.Request, hub *pubsub.Hub, e *pubsub.Envelope) e
 }
 
 func (s *Server) send(r *http.Request, hub *pubsub.Hub, to pubsub.Selector) (int, error) {
-	m, err := s.message(r)
+	m, err := s.message(r, to)
 	if err != nil {
 		return 0, err
 	}
@@ -360,9 +360,22 @@ func (s *Server) filteredGroups(op pubsub.Op) restHandler {
 	}
 }
 
+// appServerClosed is the reason a REST close gives, both in the client's disconnected message
+// and in the disconnected event: the service's words around the app server's own reason
+// (Azure/azure-sdk-for-js, sdk/web-pubsub/web-pubsub/README.md: closeConnection(id, { reason:
+// "Hello closed." }) gives "Application server closed the connection. Reason: Hello closed."),
+// and the first sentence alone when it gave none, as Microsoft's Web PubSub emulator does.
+func appServerClosed(r *http.Request) string {
+	const closed = "Application server closed the connection."
+	if reason := r.URL.Query().Get("reason"); reason != "" {
+		return closed + " Reason: " + reason
+	}
+	return closed
+}
+
 func (s *Server) closeConnection(_ http.ResponseWriter, r *http.Request, hub *pubsub.Hub) (int, error) {
 	to := pubsub.Selector{Kind: pubsub.ToConnection, Name: r.PathValue("connection")}
-	return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: r.URL.Query().Get("reason")})
+	return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: appServerClosed(r)})
 }
 
 func (s *Server) closeConnections(kind pubsub.TargetKind, param string) restHandler {
@@ -376,7 +389,7 @@ func (s *Server) closeConnections(kind pubsub.TargetKind, param string) restHand
 		}
 		to := selector(r, kind, name)
 		to.Filter = ""
-		return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: r.URL.Query().Get("reason")})
+		return http.StatusNoContent, s.publish(r, hub, &pubsub.Envelope{Op: pubsub.OpClose, To: to, Reason: appServerClosed(r)})
 	}
 }
 

@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/testkit"
+	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
 
 // call makes a REST request signed the way @azure/web-pubsub signs it: aud is the request URL.
@@ -127,7 +131,7 @@ func TestRESTSendAndMembership(t *testing.T) {
 	expect(t, ts.call("HEAD", "/api/hubs/chat/connections/"+bob.connectionID+v, "", ""), 200)
 
 	expect(t, ts.call("POST", "/api/hubs/chat/groups/ops/:send"+v, "application/json", `{"alert":1}`), 202)
-	if m := ada.next(); m["from"] != "server" || m["dataType"] != "json" || m["data"].(map[string]any)["alert"] != float64(1) {
+	if m := ada.next(); m["from"] != "group" || m["group"] != "ops" || m["dataType"] != "json" || m["data"].(map[string]any)["alert"] != float64(1) {
 		t.Fatalf("ada got %v", m)
 	}
 	expect(t, ts.call("POST", "/api/hubs/chat/:send"+v+"&filter=userId%20eq%20'bob'", "text/plain", "only bob"), 202)
@@ -163,13 +167,140 @@ func TestRESTSendAndMembership(t *testing.T) {
 	expect(t, ts.call("HEAD", "/api/hubs/chat/groups/night"+v, "", ""), 404)
 
 	expect(t, ts.call("DELETE", "/api/hubs/chat/connections/"+bob.connectionID+v+"&reason=bye", "", ""), 204)
-	if m := bob.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != "bye" {
+	if m := bob.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != "Application server closed the connection. Reason: bye" {
 		t.Fatalf("bob got %v, want the disconnected message", m)
 	}
 	if code := bob.closeCode(); code != pubsub.CloseNormal {
 		t.Fatalf("close code %d", code)
 	}
 	expect(t, ts.call("HEAD", "/api/hubs/chat/users/bob"+v, "", ""), 404)
+}
+
+// An app server's message to a group reaches the members it selects as a group message without a
+// sender, as the service's schema describes it: "from":"group" "could be from client pub/sub or
+// from the sendToGroup REST API call", and fromUserId, when present, is a string (Azure/azure-webpubsub,
+// protocols/json.webpubsub.azure.v1/webpubsub.v1.response.json).
+func TestRESTGroupSendIsGroupMessage(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{})
+	const v = "?api-version=2024-12-01"
+	members := map[string]*testClient{}
+	for _, u := range []string{"ada", "bob", "cy"} {
+		members[u] = ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: u, Groups: []string{"ops"}})
+	}
+	reliable := ts.dial("chat", ProtocolReliableJSON, accesskey.ClientClaims{UserID: "dee", Groups: []string{"ops"}})
+	outsider := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "eve"})
+
+	send := func(query, ct, body string) {
+		t.Helper()
+		if resp := ts.call("POST", "/api/hubs/chat/groups/ops/:send"+v+query, ct, body); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("group send%s: status %d", query, resp.StatusCode)
+		}
+	}
+	send("", "text/plain", "all")
+	send("&excluded="+members["bob"].connectionID, "application/json", `{"n":2}`)
+	send("&filter=userId%20ne%20'ada'", "application/octet-stream", "\x03")
+	// Reaches every connection, so that what came before it has been read once it is.
+	if resp := ts.call("POST", "/api/hubs/chat/:send"+v, "text/plain", "fence"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("fence: status %d", resp.StatusCode)
+	}
+
+	want := map[string][]any{
+		"ada": {"all", map[string]any{"n": 2.0}},
+		"bob": {"all", "Aw=="},
+		"cy":  {"all", map[string]any{"n": 2.0}, "Aw=="},
+		"dee": {"all", map[string]any{"n": 2.0}, "Aw=="},
+	}
+	members["dee"] = reliable
+	for u, c := range members {
+		var got []any
+		for {
+			m := c.next()
+			if m["data"] == "fence" {
+				break
+			}
+			if m["type"] != "message" || m["from"] != "group" || m["group"] != "ops" {
+				t.Errorf("%s got %v, want a message from group ops", u, m)
+			}
+			if _, ok := m["fromUserId"]; ok {
+				t.Errorf("%s got %v, want no fromUserId", u, m)
+			}
+			got = append(got, m["data"])
+		}
+		if !jsonEqual(got, want[u]) {
+			t.Errorf("%s received %v, want %v", u, got, want[u])
+		}
+	}
+	if m := outsider.next(); m["data"] != "fence" || m["from"] != "server" {
+		t.Errorf("the outsider got %v, want only the fence, from server", m)
+	}
+}
+
+// A REST close tells the client and the event handler the same reason, in the service's words:
+// "Application server closed the connection. Reason: <reason>" (Azure/azure-sdk-for-js,
+// sdk/web-pubsub/web-pubsub/README.md, "Close connections"), and without a reason the first
+// sentence alone, as Microsoft's Web PubSub emulator answers it (its RestApiTests,
+// AssertAppServerCloseAsync).
+func TestRESTCloseReason(t *testing.T) {
+	events := make(chan string, 16)
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+			return
+		}
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		events <- r.Header.Get("ce-eventName") + ": " + body.Reason
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(handler.Close)
+	ts := startTestServer(t, pubsub.Options{}, func(o *Options) {
+		o.EventHandlers = map[string][]upstream.Handler{
+			"chat": {{URLTemplate: handler.URL + "/{event}", SystemEvents: []string{"disconnected"}}},
+		}
+	})
+	const v = "?api-version=2024-12-01"
+	tests := []struct {
+		name, method, path, reason, want string
+	}{
+		{"closeConnection", "DELETE", "/api/hubs/chat/connections/{id}", "bye",
+			"Application server closed the connection. Reason: bye"},
+		{"closeConnection without a reason", "DELETE", "/api/hubs/chat/connections/{id}", "",
+			"Application server closed the connection."},
+		{"closeAllConnections", "POST", "/api/hubs/chat/:closeConnections", "maintenance + & / 你好",
+			"Application server closed the connection. Reason: maintenance + & / 你好"},
+		{"closeGroupConnections", "POST", "/api/hubs/chat/groups/ops/:closeConnections", "room closed",
+			"Application server closed the connection. Reason: room closed"},
+		{"closeUserConnections", "POST", "/api/hubs/chat/users/ada/:closeConnections", "",
+			"Application server closed the connection."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ts.dial("chat", ProtocolJSON, accesskey.ClientClaims{UserID: "ada", Groups: []string{"ops"}})
+			q := v
+			if tt.reason != "" {
+				q += "&reason=" + url.QueryEscape(tt.reason)
+			}
+			if resp := ts.call(tt.method, strings.ReplaceAll(tt.path, "{id}", c.connectionID)+q, "", ""); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d, want 204", resp.StatusCode)
+			}
+			if m := c.next(); m["type"] != "system" || m["event"] != "disconnected" || m["message"] != tt.want {
+				t.Errorf("client got %v, want the disconnected message %q", m, tt.want)
+			}
+			if code := c.closeCode(); code != pubsub.CloseNormal {
+				t.Errorf("close code %d, want %d", code, pubsub.CloseNormal)
+			}
+			select {
+			case got := <-events:
+				if got != "disconnected: "+tt.want {
+					t.Errorf("event handler got %q, want the disconnected event with reason %q", got, tt.want)
+				}
+			case <-time.After(testkit.WaitTimeout):
+				t.Fatal("no disconnected event")
+			}
+		})
+	}
 }
 
 func TestRESTGroupListingPages(t *testing.T) {

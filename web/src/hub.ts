@@ -63,17 +63,18 @@ export class DashboardHub {
     this.client = client;
     // A replaced client may still report on its way out; only the current one speaks.
     const current = () => this.client === client && !this.stopped;
-    // What the server sends to the dashboard's metrics group arrives, as in Web PubSub, as a
-    // server message; what other viewers send to the collaboration group as a group message.
-    client.on("server-message", (e) => {
-      const data = e.message.data;
-      if (!current() || typeof data !== "object" || data === null) return;
-      if ((data as { dashboard?: string }).dashboard === this.uid) this.on.server(data as Record<string, unknown>);
-    });
+    // Both the server's pushes and the other viewers' messages arrive, as in Web PubSub, as
+    // group messages. A push is one on the metrics group without a fromUserId: the hub stamps
+    // every client's message with its sender, and no viewer may send to the metrics group.
     client.on("group-message", (e) => {
       const m = e.message;
       if (!current() || typeof m.data !== "object" || m.data === null) return;
-      if (m.group === me.collabGroup && m.fromUserId !== me.userId) this.on.peer(m.data as Record<string, unknown>, m.fromUserId);
+      const data = m.data as Record<string, unknown>;
+      if (m.group === me.metricsGroup && m.fromUserId == null) {
+        if (data.dashboard === this.uid) this.on.server(data);
+      } else if (m.group === me.collabGroup && m.fromUserId != null && m.fromUserId !== me.userId) {
+        this.on.peer(data, m.fromUserId);
+      }
     });
     // "online" means the groups are joined, so that what is said on arrival (hello) is heard
     // and answered. The SDK announces a later connection of this client after it has rejoined
