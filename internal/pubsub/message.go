@@ -85,6 +85,9 @@ type Message struct {
 	Published time.Time
 	// Stream places the message in a client's ordered group stream; nil for a message of its own.
 	Stream *StreamPosition
+	// Target is the client method a SignalR-style message invokes, its Data then the JSON array
+	// of the arguments; empty for a Web PubSub payload.
+	Target string
 
 	encoded [numFormats]encoding
 }
@@ -123,6 +126,14 @@ func NewServerMessage(to Selector, dt DataType, data []byte) *Message {
 	return NewMessage(dt, data)
 }
 
+// NewInvocation returns the app server's call of the client method target with args, a JSON
+// array, on the connections to selects.
+func NewInvocation(to Selector, target string, args []byte) *Message {
+	m := NewServerMessage(to, JSON, args)
+	m.Target = target
+	return m
+}
+
 // Encoded returns m rendered by c, rendering it on first use only; concurrent writers of the same
 // message wait for one rendering instead of each doing their own.
 func (m *Message) Encoded(c Codec) Frame {
@@ -137,7 +148,7 @@ func (m *Message) expired(now time.Time) bool {
 
 // Size is the number of bytes a message counts for in buffer limits.
 func (m *Message) Size() int {
-	n := len(m.Data) + len(m.Group) + len(m.FromUserID) + 64
+	n := len(m.Data) + len(m.Group) + len(m.FromUserID) + len(m.Target) + 64
 	if m.Stream != nil {
 		n += len(m.Stream.ID) + 32
 		if e := m.Stream.Err; e != nil {
