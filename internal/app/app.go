@@ -89,6 +89,13 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (_ *App, err
 		}
 		return nil
 	})
+	if cfg.TLS.Enabled() {
+		cert, err := loadCertificate(cfg.TLS.CertFile, cfg.TLS.KeyFile, logger)
+		if err != nil {
+			return nil, err
+		}
+		a.listener = tlsListener(ln, cert)
+	}
 	a.publicURL = PublicURL(cfg, ln.Addr().String())
 	if ip := ln.Addr().(*net.TCPAddr).IP; cfg.PublicURL == "" && !ip.IsLoopback() {
 		logger.Warn("publicURL is not set: connection strings, dashboards and sign-in redirects name "+a.publicURL+
@@ -242,6 +249,9 @@ func (a *App) AccessKeyCreated() bool { return a.keyCreated }
 func PublicURL(cfg config.Config, addr string) string {
 	if cfg.PublicURL != "" {
 		return cfg.PublicURL
+	}
+	if cfg.TLS.Enabled() {
+		return "https://" + hostForURL(addr)
 	}
 	return "http://" + hostForURL(addr)
 }

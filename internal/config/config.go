@@ -36,6 +36,9 @@ type Config struct {
 	// addresses (e.g. [10.0.0.0/8, 127.0.0.1]); their X-Forwarded-For names the client for the
 	// login limits and the audit log. Default: none, the header is ignored.
 	TrustedProxies []string `yaml:"trustedProxies"`
+	// TLS serves HTTPS and wss:// itself; without it huddle serves plain HTTP, for a proxy in
+	// front of it to terminate TLS.
+	TLS TLS `yaml:"tls"`
 	// AccessKey signs and verifies every token (HUDDLE_ACCESS_KEY; default: generated once and
 	// kept in the data dir). A secondary key may be added for rotation.
 	AccessKey          string `yaml:"accessKey"`
@@ -220,6 +223,16 @@ type EventHandler struct {
 	SystemEvents []string `yaml:"systemEvents"`
 }
 
+// TLS names the PEM files of the server's certificate (its chain after it) and private key
+// (HUDDLE_TLS_CERT_FILE, HUDDLE_TLS_KEY_FILE). The files are read again when they change.
+type TLS struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// Enabled reports whether huddle serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
 // Flags are the command-line values that override the file and the environment; empty ones do not.
 type Flags struct {
 	ConfigFile string
@@ -257,6 +270,8 @@ func Load(flags Flags, getenv func(string) string) (Config, error) {
 	setFrom(&c.Addr, getenv("HUDDLE_ADDR"), flags.Addr)
 	setFrom(&c.DataDir, getenv("HUDDLE_DATA_DIR"), flags.DataDir)
 	setFrom(&c.PublicURL, getenv("HUDDLE_PUBLIC_URL"))
+	setFrom(&c.TLS.CertFile, getenv("HUDDLE_TLS_CERT_FILE"))
+	setFrom(&c.TLS.KeyFile, getenv("HUDDLE_TLS_KEY_FILE"))
 	setFrom(&c.AccessKey, getenv("HUDDLE_ACCESS_KEY"))
 	setFrom(&c.LogLevel, getenv("HUDDLE_LOG_LEVEL"))
 	setFrom(&c.Postgres.URL, getenv("HUDDLE_POSTGRES_URL"))
@@ -311,6 +326,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicURL != "" && !absoluteHTTP(c.PublicURL) {
 		bad("publicURL", "%q must be an absolute http:// or https:// URL", c.PublicURL)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "certFile and keyFile go together: set both or neither")
 	}
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {

@@ -59,6 +59,7 @@ func TestInvalid(t *testing.T) {
 		{"bad addr", "addr: nowhere\n", "addr:"},
 		{"bad public URL", "publicURL: ftp://x\n", "publicURL"},
 		{"bad level", "logLevel: loud\n", "logLevel"},
+		{"TLS certificate without key", "tls:\n  certFile: /etc/huddle/cert.pem\n", "tls: certFile and keyFile go together"},
 		{"bad trusted proxy", "trustedProxies: [10.0.0.0/8, proxy.lan]\n", "trustedProxies[1]"},
 		{"negative limit", "limits:\n  maxQueuedFrames: -1\n", "limits.maxQueuedFrames"},
 		{"negative connection cap", "limits:\n  maxConnectionsPerAddress: -1\n", "limits.maxConnectionsPerAddress"},

@@ -25,7 +25,7 @@ const AdminPassword = "apptest-admin-password"
 
 // Server is a running huddle.
 type Server struct {
-	URL string // http://127.0.0.1:port
+	URL string // http://127.0.0.1:port, or https:// when cfg.TLS is set
 	Key string
 	// Log holds what the server logged at the config's level (default warn), as text records.
 	Log *testkit.LogBuffer
@@ -63,7 +63,11 @@ func Start(t testing.TB, cfg config.Config) *Server {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, func() { close(ready) }) }()
-	s := &Server{URL: "http://" + a.Addr(), Key: cfg.AccessKey, Log: log}
+	scheme := "http://"
+	if cfg.TLS.Enabled() {
+		scheme = "https://"
+	}
+	s := &Server{URL: scheme + a.Addr(), Key: cfg.AccessKey, Log: log}
 	s.stop = func() error {
 		cancel()
 		select {
