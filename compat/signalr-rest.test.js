@@ -120,6 +120,26 @@ describe("send", () => {
     }
   });
 
+  test("the SDK's binary body (application/octet-stream) is read from its JSON form", async () => {
+    const { name, connect } = hub();
+    const c = await connect();
+    // BinaryPayloadMessageContent.cs: a MessagePack map from protocol name to the invocation as
+    // that protocol writes it; here {"json": bin8(<JSON hub protocol record>)}, written by hand.
+    const record = Buffer.from(JSON.stringify({ type: 1, target: "notify", arguments: ["binary", 2] }) + "\x1e");
+    const body = Buffer.concat([Buffer.from([0x81, 0xa4]), Buffer.from("json"), Buffer.from([0xc4, record.length]), record]);
+    const path = `/api/hubs/${name}/:send`;
+    const base = new URL(huddle.url);
+    const now = Math.floor(Date.now() / 1000);
+    const token = signJwt({ aud: `${base.protocol}//${base.hostname}${path}?api-version=${V2}`, exp: now + 60 }, huddle.accessKey);
+    const res = await fetch(`${huddle.url}${path}?api-version=${V2}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream" },
+      body,
+    });
+    assert.equal(res.status, 202);
+    await c.inbox.waitFor((m) => JSON.stringify(m.data) === JSON.stringify(["binary", 2]));
+  });
+
   test("application=<name> addresses the hub <name>_<hub>", async () => {
     const app = uniq("app").toLowerCase();
     const inApp = huddle.service(`${app}_chat`);

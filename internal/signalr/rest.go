@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -428,33 +429,43 @@ type invocation struct {
 	Arguments json.RawMessage `json:"arguments"`
 }
 
-// invocation reads a send's body. Property names match case-insensitively: the Management SDK
-// writes {"Target","Arguments"}, the REST documentation {"target","arguments"}. The body is
-// bounded by the hub's message limit (1 MiB by default, the service's documented limit); any
-// fault, its size included, is a 400, which the SDK reports as an invalid argument.
+// invocation reads a send's body: JSON, or the Management SDK's binary form (binaryInvocation).
+// JSON property names match case-insensitively: the Management SDK writes {"Target","Arguments"},
+// the REST documentation {"target","arguments"}. The body is bounded by the hub's message limit
+// (1 MiB by default, the service's documented limit); any fault, its size included, is a 400,
+// which the SDK reports as an invalid argument.
 func (s *REST) invocation(w http.ResponseWriter, r *http.Request) (invocation, error) {
 	var inv invocation
+	mt := "application/json"
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !strings.EqualFold(mt, "application/json") {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil || !(strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "application/octet-stream")) {
 			return inv, apiError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-				fmt.Sprintf("content type %q is not supported: send application/json", httpapi.Truncate(ct, 64)), nil)
+				fmt.Sprintf("content type %q is not supported: send application/json, or application/octet-stream as the Management SDK does", httpapi.Truncate(ct, 64)), nil)
 		}
 	}
 	limit := s.svc.Limits().MaxMessageBytes
-	err := httpapi.DecodeJSONFrom(http.MaxBytesReader(w, r.Body, limit), &inv)
-	var (
-		he       *httpapi.Error
-		tooLarge *http.MaxBytesError
-	)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return inv, badRequest("the body is larger than %d bytes", limit)
-	case errors.As(err, &he):
-		return inv, badRequest(`the body must be JSON like {"target":"method","arguments":[…]}: %s`, he.Msg)
 	case err != nil:
 		return inv, badRequest("could not read the body")
-	case inv.Target == "":
+	}
+	if strings.EqualFold(mt, "application/octet-stream") {
+		if inv, err = binaryInvocation(body); err != nil {
+			return inv, badRequest("%v", err)
+		}
+	} else {
+		var he *httpapi.Error
+		if err := httpapi.DecodeJSONFrom(bytes.NewReader(body), &inv); errors.As(err, &he) {
+			return inv, badRequest(`the body must be JSON like {"target":"method","arguments":[…]}: %s`, he.Msg)
+		} else if err != nil {
+			return inv, badRequest("could not read the body")
+		}
+	}
+	if inv.Target == "" {
 		return inv, badRequest("target is required: the name of the client method to invoke")
 	}
 	args := bytes.TrimSpace(inv.Arguments)

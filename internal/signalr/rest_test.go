@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
@@ -137,7 +139,7 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 		t.Fatal(err)
 	}
 	rest := NewREST(RESTOptions{Service: svc, Keys: accesskey.Keys{Primary: primaryKey, Secondary: secondaryKey},
-		PublicURL: "https://huddle.example.com:8443"})
+		PublicURL: "https://huddle.example.com:8443", Logger: slog.New(slog.DiscardHandler)})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	rest.Register(mux)
@@ -552,7 +554,7 @@ func TestRESTBadRequests(t *testing.T) {
 		})
 	}
 	ts.t = t
-	for _, ct := range []string{"application/x-msgpack", "application/octet-stream", "text/plain"} {
+	for _, ct := range []string{"application/x-msgpack", "text/plain"} {
 		u := "/api/hubs/chat/:send" + v2
 		got := ts.doWith(http.MethodPost, u, `{"target":"m"}`, token(t, primaryKey, sdkAudience(t, ts.url+u), time.Now().Add(time.Hour)), ct)
 		if got.status != http.StatusUnsupportedMediaType || got.code != "UnsupportedMediaType" {
@@ -621,4 +623,60 @@ func TestRESTVersionsAndHealth(t *testing.T) {
 			t.Errorf("POST %s = %d, want the handler behind's 418", p, got.status)
 		}
 	}
+}
+
+// TestRESTBinaryPayload: the Management SDK's application/octet-stream body, a MessagePack map
+// from protocol name to the invocation in that protocol (BinaryPayloadMessageContent.cs in
+// Azure/azure-signalr), is read from its JSON form, or its MessagePack form alone.
+func TestRESTBinaryPayload(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{})
+	c := ts.connect("chat", "")
+	jsonForm := []byte(`{"type":1,"target":"fromJSON","arguments":[1,"a",{"b":true}]}` + "\x1e")
+	mpForm := func(v any) []byte {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(binaryVarint(len(b)), b...)
+	}
+	invocationMP := mpForm([]any{1, map[string]string{}, nil, "fromMessagePack", []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}})
+	body := func(forms map[string][]byte) string {
+		b, err := msgpack.Marshal(forms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	send := func(b string, status int) {
+		t.Helper()
+		u := "/api/hubs/chat/:send" + v2
+		got := ts.doWith(http.MethodPost, u, b, token(t, primaryKey, sdkAudience(t, ts.url+u), time.Now().Add(time.Hour)), "application/octet-stream")
+		if got.status != status {
+			t.Errorf("POST = %d %s, want %d", got.status, got.body, status)
+		}
+	}
+	send(body(map[string][]byte{"json": jsonForm, "messagepack": invocationMP}), http.StatusAccepted)
+	send(body(map[string][]byte{"messagepack": invocationMP}), http.StatusAccepted)
+	for _, bad := range []string{
+		`{"target":"m"}`,
+		body(map[string][]byte{"protobuf": {1}}),
+		body(map[string][]byte{"json": jsonForm[:len(jsonForm)-1]}),
+		body(map[string][]byte{"json": []byte(`{"type":6}` + "\x1e")}),
+		body(map[string][]byte{"messagepack": invocationMP[1:]}),
+		body(map[string][]byte{"messagepack": mpForm([]any{6})}),
+	} {
+		send(bad, http.StatusBadRequest)
+	}
+	want := []received{
+		{Target: "fromJSON", Args: json.RawMessage(`[1,"a",{"b":true}]`)},
+		{Target: "fromMessagePack", Args: json.RawMessage(`[1,"a","AQI=",{"k":2.5}]`)},
+	}
+	if got := c.messages(t, 2); !equalReceived(got, want) {
+		t.Errorf("received %s, want %s", show(got), show(want))
+	}
+}
+
+func binaryVarint(n int) []byte {
+	var b [binary.MaxVarintLen64]byte
+	return b[:binary.PutUvarint(b[:], uint64(n))]
 }
