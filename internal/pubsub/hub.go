@@ -28,12 +28,22 @@ type Hub struct {
 	// memberships are users' own group memberships (user, then group), which their later
 	// connections take on when they connect.
 	memberships map[string]map[string]*membership
+	changes     uint64 // counts membership changes, for membership.changed
 }
 
-// membership is a user's membership of a group; timer, when set, ends it at its expiry.
+// membership is a user's membership of a group; timer, when set, ends it at its expiry. A
+// membership without one is lasting; changed orders the user's lasting memberships by their
+// last change.
 type membership struct {
-	timer *time.Timer
+	timer   *time.Timer
+	changed uint64
 }
+
+// MaxLastingMemberships is how many memberships without expiry a user keeps: a new one beyond
+// it ends the least recently changed, as Azure SignalR Service keeps "only the latest updated
+// 100 groups" of a user added without ttl (Azure/azure-signalr docs/swagger/V20220601.json).
+// Connections already in that group stay in it.
+const MaxLastingMemberships = 100
 
 // Errors a hub operation may return; protocol layers map them to their own error shapes.
 var (
@@ -394,7 +404,8 @@ func (h *Hub) changeMembershipsLocked(e *Envelope) {
 	}
 	for _, g := range e.Groups {
 		h.forgetLocked(user, g) // a new expiry replaces the old one
-		m := &membership{}
+		h.changes++
+		m := &membership{changed: h.changes}
 		if !e.MembershipExpires.IsZero() {
 			m.timer = time.AfterFunc(time.Until(e.MembershipExpires), func() { h.expire(user, g, m) })
 		}
@@ -402,6 +413,30 @@ func (h *Hub) changeMembershipsLocked(e *Envelope) {
 			h.memberships[user] = make(map[string]*membership)
 		}
 		h.memberships[user][g] = m
+		if m.timer == nil {
+			h.capLastingLocked(user)
+		}
+	}
+}
+
+// capLastingLocked ends the user's least recently changed lasting membership while there are
+// more than MaxLastingMemberships.
+func (h *Hub) capLastingLocked(user string) {
+	for {
+		oldest, n := "", 0
+		for g, m := range h.memberships[user] {
+			if m.timer != nil {
+				continue
+			}
+			n++
+			if oldest == "" || m.changed < h.memberships[user][oldest].changed {
+				oldest = g
+			}
+		}
+		if n <= MaxLastingMemberships {
+			return
+		}
+		h.forgetLocked(user, oldest)
 	}
 }
 

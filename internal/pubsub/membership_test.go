@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -82,4 +83,29 @@ func TestUserMembership(t *testing.T) {
 			t.Fatal("u1 is still in g after its removal")
 		}
 	})
+}
+
+// TestLastingMembershipsAreCapped: a user keeps its MaxLastingMemberships most recently changed
+// memberships without expiry; memberships with one do not count.
+func TestLastingMembershipsAreCapped(t *testing.T) {
+	svc := newTestService(t, Options{})
+	h := svc.Hub("chat")
+	add := func(g string, expires time.Time) {
+		t.Helper()
+		e := &Envelope{Op: OpAddToGroups, To: Selector{Kind: ToUser, Name: "u"}, Groups: []string{g}, KeepForUser: true, MembershipExpires: expires}
+		if err := h.Publish(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("timed", time.Now().Add(time.Hour))
+	for i := range MaxLastingMemberships {
+		add(fmt.Sprint("g", i), time.Time{})
+	}
+	add("g0", time.Time{}) // changed again: now the most recent
+	add("new", time.Time{})
+	for g, want := range map[string]bool{"timed": true, "g0": true, "g1": false, "g2": true, "new": true} {
+		if got := h.HasUserInGroup("u", g); got != want {
+			t.Errorf("HasUserInGroup(u, %s) = %v, want %v", g, got, want)
+		}
+	}
 }

@@ -27,10 +27,6 @@ import (
 // Web PubSub api-version are Web PubSub's.
 const APIVersion = "2022-06-01"
 
-// maxMembership is how long a user stays in a group when PUT gives no ttl: "If not set, the
-// user lives in the group for 1 year at most" (Azure/azure-signalr docs/swagger/V20220601.json).
-const maxMembership = 365 * 24 * time.Hour
-
 // RESTOptions configure a [REST].
 type RESTOptions struct {
 	Service *pubsub.Service
@@ -376,8 +372,9 @@ func (s *REST) removeConnectionFromAllGroups(_ http.ResponseWriter, r *http.Requ
 }
 
 // addUserToGroup makes the user a member of the group, its later connections included, for ttl
-// seconds, or a year without one; ttl=0 adds only the connections the user has now
-// (Azure/azure-signalr docs/swagger/V20220601.json, parameter ttl).
+// seconds, or without one among its latest 100 such groups (pubsub.MaxLastingMemberships); ttl=0
+// adds only the connections the user has now (Azure/azure-signalr docs/swagger/V20220601.json,
+// parameter ttl, whose year-long bound outlives memberships kept in memory).
 func (s *REST) addUserToGroup(_ http.ResponseWriter, r *http.Request, c call) (int, error) {
 	group, err := pathName(r, "group")
 	if err != nil {
@@ -388,17 +385,13 @@ func (s *REST) addUserToGroup(_ http.ResponseWriter, r *http.Request, c call) (i
 		return 0, err
 	}
 	e := &pubsub.Envelope{Op: pubsub.OpAddToGroups, To: to, Groups: []string{group}, KeepForUser: true}
-	ttl := maxMembership
 	if v := r.URL.Query().Get("ttl"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 0 {
 			return 0, badRequest("ttl must be a number of seconds from 0 to %d", math.MaxInt32)
 		}
-		ttl = time.Duration(n) * time.Second
 		e.KeepForUser = n > 0
-	}
-	if e.KeepForUser {
-		e.MembershipExpires = time.Now().Add(ttl)
+		e.MembershipExpires = time.Now().Add(time.Duration(n) * time.Second)
 	}
 	return c.v.pick(http.StatusAccepted, http.StatusOK), s.publish(r, c, e)
 }
