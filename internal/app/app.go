@@ -28,6 +28,7 @@ import (
 	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/live"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/signalr"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/webpubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
@@ -56,6 +57,7 @@ type App struct {
 	accounts   *auth.Service
 	pubsub     *pubsub.Service
 	wps        *webpubsub.Server
+	signalR    *signalr.REST
 	handler    http.Handler
 	ready      atomic.Bool
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
@@ -187,6 +189,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		wpsOpts.Identities = v
 	}
 	a.wps = webpubsub.New(wpsOpts)
+	a.signalR = signalr.NewREST(signalr.RESTOptions{Service: svc, Keys: keys, PublicURL: a.publicURL,
+		Logger: logger, ClientAddress: a.accounts.ClientAddr})
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
 	// finish before the stores close.
 	a.parts.onStop("webpubsub events", a.wps.Close)
@@ -271,12 +275,14 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
 	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
 	a.wps.Register(mux)
-	// The Web PubSub endpoints authenticate with access-key tokens of their own; everything a
+	a.signalR.Register(mux)
+	// The Web PubSub and SignalR endpoints authenticate with access-key tokens of their own; everything a
 	// person or an automation key uses goes through the accounts' route table.
 	if err := a.accounts.Register(mux, accountRoutes...); err != nil {
 		return nil, err
 	}
-	return mux, nil
+	// SignalR's versioned REST API shares Web PubSub's paths; its api-version tells them apart.
+	return a.signalR.Versioned(mux), nil
 }
 
 // Run serves until ctx ends or a part fails, then stops every part in the reverse order of

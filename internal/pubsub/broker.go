@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Op is what an envelope asks the hub to do.
@@ -69,7 +70,12 @@ type Envelope struct {
 	To      Selector
 	Message *Message // OpSend
 	Groups  []string // OpAddToGroups, OpRemoveFromGroups (none: remove from all)
-	Reason  string   // OpClose
+	// KeepForUser makes OpAddToGroups to a user a membership of the user, not only of the
+	// connections it has now: the user's later connections join the groups too, until
+	// MembershipExpires (zero: until removed). A removal from a user's groups always ends it.
+	KeepForUser       bool
+	MembershipExpires time.Time
+	Reason            string // OpClose
 	// Permission and PermissionTarget (a group; empty = every group) for OpGrant and OpRevoke.
 	Permission       Permission
 	PermissionTarget string

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Hub is one named space of connections, users and groups. Every operation that reaches
@@ -24,7 +25,25 @@ type Hub struct {
 	conns  map[string]*Conn
 	users  map[string]map[*Conn]struct{}
 	groups map[string]map[*Conn]struct{}
+	// memberships are users' own group memberships (user, then group), which their later
+	// connections take on when they connect.
+	memberships map[string]map[string]*membership
+	changes     uint64 // counts membership changes, for membership.changed
 }
+
+// membership is a user's membership of a group; timer, when set, ends it at its expiry. A
+// membership without one is lasting; changed orders the user's lasting memberships by their
+// last change.
+type membership struct {
+	timer   *time.Timer
+	changed uint64
+}
+
+// MaxLastingMemberships is how many memberships without expiry a user keeps: a new one beyond
+// it ends the least recently changed, as Azure SignalR Service keeps "only the latest updated
+// 100 groups" of a user added without ttl (Azure/azure-signalr docs/swagger/V20220601.json).
+// Connections already in that group stay in it.
+const MaxLastingMemberships = 100
 
 // Errors a hub operation may return; protocol layers map them to their own error shapes.
 var (
@@ -106,6 +125,9 @@ func (h *Hub) Connect(opts ConnOptions, initialGroups []string) (*Conn, error) {
 		set[c] = struct{}{}
 	}
 	for _, g := range initialGroups {
+		h.joinLocked(c, g)
+	}
+	for g := range h.memberships[c.userID] {
 		h.joinLocked(c, g)
 	}
 	h.svc.metrics.connections.Inc()
@@ -219,6 +241,22 @@ func (h *Hub) HasUser(user string) bool {
 	return len(h.users[user]) > 0
 }
 
+// HasUserInGroup reports whether user is a member of group: by a membership of its own, or
+// through one of its connections.
+func (h *Hub) HasUserInGroup(user, group string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.memberships[user][group] != nil {
+		return true
+	}
+	for c := range h.users[user] {
+		if _, in := c.groups[group]; in {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *Hub) HasGroup(group string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -326,6 +364,9 @@ func (h *Hub) changeGroups(e *Envelope) {
 	targets := h.selected(e.To)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e.To.Kind == ToUser {
+		h.changeMembershipsLocked(e)
+	}
 	for _, c := range targets {
 		if h.conns[c.id] != c {
 			continue
@@ -342,6 +383,90 @@ func (h *Hub) changeGroups(e *Envelope) {
 				h.leaveLocked(c, g)
 			}
 		}
+	}
+}
+
+// changeMembershipsLocked applies a change of a user's groups to the user's own memberships.
+func (h *Hub) changeMembershipsLocked(e *Envelope) {
+	user := e.To.Name
+	if e.Op == OpRemoveFromGroups {
+		names := e.Groups
+		if len(names) == 0 {
+			names = slices.Collect(maps.Keys(h.memberships[user]))
+		}
+		for _, g := range names {
+			h.forgetLocked(user, g)
+		}
+		return
+	}
+	if !e.KeepForUser {
+		return
+	}
+	for _, g := range e.Groups {
+		h.forgetLocked(user, g) // a new expiry replaces the old one
+		h.changes++
+		m := &membership{changed: h.changes}
+		if !e.MembershipExpires.IsZero() {
+			m.timer = time.AfterFunc(time.Until(e.MembershipExpires), func() { h.expire(user, g, m) })
+		}
+		if h.memberships[user] == nil {
+			h.memberships[user] = make(map[string]*membership)
+		}
+		h.memberships[user][g] = m
+		if m.timer == nil {
+			h.capLastingLocked(user)
+		}
+	}
+}
+
+// capLastingLocked ends the user's least recently changed lasting membership while there are
+// more than MaxLastingMemberships.
+func (h *Hub) capLastingLocked(user string) {
+	for {
+		oldest, n := "", 0
+		for g, m := range h.memberships[user] {
+			if m.timer != nil {
+				continue
+			}
+			n++
+			if oldest == "" || m.changed < h.memberships[user][oldest].changed {
+				oldest = g
+			}
+		}
+		if n <= MaxLastingMemberships {
+			return
+		}
+		h.forgetLocked(user, oldest)
+	}
+}
+
+// forgetLocked ends user's own membership of group, if any; its connections stay where they are.
+func (h *Hub) forgetLocked(user, group string) {
+	groups := h.memberships[user]
+	m := groups[group]
+	if m == nil {
+		return
+	}
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	delete(groups, group)
+	if len(groups) == 0 {
+		delete(h.memberships, user)
+	}
+}
+
+// expire ends user's membership m of group when its time is up, taking the user's connections
+// out of the group with it, unless m has been replaced or removed meanwhile.
+func (h *Hub) expire(user, group string, m *membership) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.memberships[user][group] != m {
+		return
+	}
+	h.forgetLocked(user, group)
+	for c := range h.users[user] {
+		h.leaveLocked(c, group)
 	}
 }
 

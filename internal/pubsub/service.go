@@ -97,6 +97,8 @@ func (s *Service) Hub(name string) *Hub {
 			conns:  make(map[string]*Conn),
 			users:  make(map[string]map[*Conn]struct{}),
 			groups: make(map[string]map[*Conn]struct{}),
+
+			memberships: make(map[string]map[string]*membership),
 		}
 		s.hubs[key] = h
 	}
