@@ -28,6 +28,7 @@ import (
 	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/live"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/signalr"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/webpubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
@@ -56,6 +57,7 @@ type App struct {
 	accounts   *auth.Service
 	pubsub     *pubsub.Service
 	wps        *webpubsub.Server
+	signalR    *signalr.Server
 	handler    http.Handler
 	ready      atomic.Bool
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
@@ -180,6 +182,9 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		wpsOpts.Identities = v
 	}
 	a.wps = webpubsub.New(wpsOpts)
+	// SignalR clients share the hubs, the access keys and the listener with Web PubSub's.
+	a.signalR = signalr.New(signalr.Options{Service: svc, Keys: keys, PublicURL: a.publicURL, Logger: logger,
+		ClientAddress: a.accounts.ClientAddr})
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
 	// finish before the stores close.
 	a.parts.onStop("webpubsub events", a.wps.Close)
@@ -258,9 +263,19 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
-	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
+	// Web PubSub and SignalR clients share /client/?hub=: a SignalR client names the connection
+	// it negotiated.
+	client := func(w http.ResponseWriter, r *http.Request) {
+		if signalr.IsClientRequest(r) {
+			a.signalR.ServeClient(w, r)
+			return
+		}
+		a.wps.ServeClientQuery(w, r)
+	}
+	mux.HandleFunc("GET /client/{$}", client)
+	mux.HandleFunc("GET /client", client)
 	a.wps.Register(mux)
+	a.signalR.Register(mux)
 	// The Web PubSub endpoints authenticate with access-key tokens of their own; everything a
 	// person or an automation key uses goes through the accounts' route table.
 	if err := a.accounts.Register(mux, accountRoutes...); err != nil {
@@ -286,6 +301,7 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		return a.pubsub.Shutdown(ctx, "the server is shutting down")
 	})
 	a.parts.run("hub keep-alive", a.pubsub.Run)
+	a.parts.run("signalr keep-alive", a.signalR.Run)
 	if a.metrics.collector != nil { // a remote source collects nothing here
 		a.parts.run("collector", a.metrics.collector.Run)
 	}
