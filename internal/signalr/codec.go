@@ -75,7 +75,7 @@ func closeRecord(code int, reason string) (errText string, allowReconnect bool) 
 // jsonFormat is the JSON hub protocol: UTF-8 JSON records each ended by 0x1E, in text frames.
 type jsonFormat struct{}
 
-func (jsonFormat) Name() string           { return "json" }
+func (jsonFormat) Name() string          { return "json" }
 func (jsonFormat) Format() pubsub.Format { return pubsub.FormatSignalRJSON }
 
 // Encode renders an invocation of a client method. A Web PubSub payload (no Target) has no form
@@ -179,9 +179,9 @@ func appendJSONString(b []byte, s string) []byte {
 // its length as a varint, in binary frames.
 type messagePackFormat struct{}
 
-func (messagePackFormat) Name() string           { return "messagepack" }
+func (messagePackFormat) Name() string          { return "messagepack" }
 func (messagePackFormat) Format() pubsub.Format { return pubsub.FormatSignalRMessagePack }
-func (messagePackFormat) BinaryFrames() bool     { return true }
+func (messagePackFormat) BinaryFrames() bool    { return true }
 
 // Encode renders an invocation as [1, headers, invocationId, target, arguments]; the arguments,
 // JSON on the hub, become MessagePack values (integers as integers, other numbers as float64).
