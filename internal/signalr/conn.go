@@ -33,13 +33,17 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		s.errs.WriteError(w, r, unauthorized(err))
 		return
 	}
-	p, ok := s.pending.take(q.Get("id"), s.now())
-	if !ok || p.hub != hub {
-		s.errs.WriteError(w, r, apiError(http.StatusNotFound, "ConnectionNotFound", "No Connection with that ID: negotiate again", nil))
-		return
-	}
-	if p.userID != userID {
-		s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil))
+	p, err := s.pending.take(q.Get("id"), s.now(), func(p pendingConn) error {
+		switch {
+		case p.hub != hub:
+			return errNoConnection
+		case p.userID != userID:
+			return apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
+		}
+		return nil
+	})
+	if err != nil {
+		s.errs.WriteError(w, r, err)
 		return
 	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)

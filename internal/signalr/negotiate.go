@@ -90,7 +90,7 @@ func hubParam(hub string) (string, error) {
 }
 
 func unauthorized(err error) error {
-	return apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("%w: %w", httpapi.ErrUnauthenticated, err))
+	return apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), err)
 }
 
 // apiError is an error in the service's form: {"code","message"} with x-ms-error-code.
@@ -171,19 +171,25 @@ func (t *pendingConns) add(token string, p pendingConn, now time.Time) bool {
 	return true
 }
 
-// take returns and forgets the connection token names, if it has not expired: a token opens
-// one WebSocket.
-func (t *pendingConns) take(token string, now time.Time) (pendingConn, bool) {
+// take returns and forgets the connection token names, if it has not expired and use accepts
+// it: a token opens one WebSocket, and a request that may not use it does not spend it.
+func (t *pendingConns) take(token string, now time.Time, use func(pendingConn) error) (pendingConn, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.expireLocked(now)
 	p, ok := t.byToken[token]
 	if !ok || !now.Before(p.expires) {
-		return pendingConn{}, false
+		return pendingConn{}, errNoConnection
+	}
+	if err := use(p); err != nil {
+		return pendingConn{}, err
 	}
 	delete(t.byToken, token)
-	return p, true
+	return p, nil
 }
+
+// errNoConnection answers a WebSocket request whose id names no negotiated connection.
+var errNoConnection = apiError(http.StatusNotFound, "ConnectionNotFound", "No Connection with that ID: negotiate again", nil)
 
 func (t *pendingConns) expireLocked(now time.Time) {
 	n := 0
