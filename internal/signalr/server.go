@@ -21,6 +21,7 @@ package signalr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -246,4 +247,30 @@ func hostname(hostport string) string {
 func isLoopbackIP(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ClientConnectionInfo is what an app's negotiate function returns to a SignalR client, as
+// Azure Functions' SignalRConnectionInfo binding does: the client endpoint of hub and a token
+// for it, signed with the primary key, naming userID (nameid) unless it is empty. The aud leaves
+// out the port, as the server SDK signs it.
+func ClientConnectionInfo(keys accesskey.Keys, publicURL, hub, userID string, expires, now time.Time) (clientURL, token string, err error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("public URL %q is not an absolute URL", publicURL)
+	}
+	hub = strings.ToLower(hub)
+	clientURL = strings.TrimRight(publicURL, "/") + "/client/?hub=" + url.QueryEscape(hub)
+	host := u.Hostname()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	aud := u.Scheme + "://" + host + "/client/?hub=" + url.QueryEscape(hub)
+	c := accesskey.ClientClaims{Expires: expires}
+	if userID != "" {
+		c.Extra = map[string]any{"nameid": userID}
+	}
+	if token, err = keys.SignClientToken(aud, c, now); err != nil {
+		return "", "", fmt.Errorf("SignalR client token for hub %s: %w", hub, err)
+	}
+	return clientURL, token, nil
 }
