@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // testServer is the SignalR front over a hub service on a loopback port.
@@ -28,17 +28,8 @@ type testServer struct {
 	keys accesskey.Keys
 	svc  *pubsub.Service
 	srv  *Server
-	clk  *clock
+	clk  *testkit.Clock
 }
-
-// clock is a settable clock for token and connection-token expiry.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 	t.Helper()
@@ -52,8 +43,8 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
-	srv := New(Options{Service: svc, Keys: keys, Logger: logger, Now: clk.now})
+	clk := testkit.NewClock(time.Now())
+	srv := New(Options{Service: svc, Keys: keys, Logger: logger, Now: clk.Now})
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	mux.HandleFunc("GET /client/{$}", srv.ServeClient)
@@ -77,7 +68,7 @@ func (ts *testServer) token(hub, user string, exp time.Time) string {
 	if user != "" {
 		c.Extra = map[string]any{"nameid": user}
 	}
-	tok, err := ts.keys.SignClientToken("http://"+u.Hostname()+"/client/?hub="+hub, c, ts.clk.now())
+	tok, err := ts.keys.SignClientToken("http://"+u.Hostname()+"/client/?hub="+hub, c, ts.clk.Now())
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -204,12 +195,12 @@ func TestNegotiateErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "expired" {
 				// Signed with an exp beyond the clock skew in the past.
-				tok, err := ts.keys.SignClientToken("http://127.0.0.1/client/?hub=chat", accesskey.ClientClaims{Expires: ts.clk.now().Add(time.Second)}, ts.clk.now())
+				tok, err := ts.keys.SignClientToken("http://127.0.0.1/client/?hub=chat", accesskey.ClientClaims{Expires: ts.clk.Now().Add(time.Second)}, ts.clk.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
-				ts.clk.add(accesskey.ClockSkew + time.Minute)
-				defer ts.clk.add(-accesskey.ClockSkew - time.Minute)
+				ts.clk.Advance(accesskey.ClockSkew + time.Minute)
+				defer ts.clk.Advance(-accesskey.ClockSkew - time.Minute)
 				tc.token = tok
 			}
 			resp, body := ts.negotiate(tc.hub, tc.token, "1")
@@ -265,7 +256,7 @@ func TestConnectionToken(t *testing.T) {
 	ts.dial("chat", id, tok, http.StatusNotFound) // used
 
 	_, body = ts.negotiate("chat", tok, "1")
-	ts.clk.add(connectionTokenLifetime)
+	ts.clk.Advance(connectionTokenLifetime)
 	ts.dial("chat", body["connectionToken"].(string), tok, http.StatusNotFound) // expired
 }
 
