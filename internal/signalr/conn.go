@@ -146,18 +146,18 @@ func parseHandshake(data []byte) (proto protocol, rest []byte, problem string) {
 }
 
 // readLoop reads the client's messages until the socket fails or closes. Every message, a ping
-// included, keeps the connection alive for clientTimeout.
+// included, keeps the connection alive for the client timeout.
 func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol) {
 	sock := ws.NetConn()
 	// WebSocket control frames go through the connection's queue: it is the socket's only writer.
 	ws.SetPingHandler(func(data string) error {
 		conn.Pong([]byte(data))
-		return ws.SetReadDeadline(time.Now().Add(clientTimeout))
+		return ws.SetReadDeadline(time.Now().Add(s.timeout))
 	})
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(clientTimeout)) })
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.timeout)) })
 	ws.SetCloseHandler(func(int, string) error { return nil })
 	for {
-		_ = ws.SetReadDeadline(time.Now().Add(clientTimeout))
+		_ = ws.SetReadDeadline(time.Now().Add(s.timeout))
 		_, data, err := ws.ReadMessage()
 		if err != nil {
 			s.readFailed(conn, sock, err)

@@ -13,9 +13,10 @@ import (
 )
 
 // connectionTokenLifetime is how long a negotiated connection waits for its WebSocket. A client
-// opens it right after negotiating; ASP.NET Core drops a connection whose transport has not
-// come within its disconnect timeout, 15 s by default (HttpConnectionDispatcherOptions), and a
-// longer wait would only keep unused tokens around.
+// opens it right after negotiating; ASP.NET Core drops a negotiated connection left idle for its
+// disconnect timeout, 15 s by default (Microsoft.AspNetCore.Http.Connections
+// ConnectionOptionsSetup.DefaultDisconectTimeout), and a longer wait would only keep unused
+// tokens around.
 const connectionTokenLifetime = 15 * time.Second
 
 // maxPendingConns bounds the negotiated connections waiting for their WebSocket, so that

@@ -37,13 +37,14 @@ import (
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
-// Timings of the hub protocols, ASP.NET Core SignalR's defaults (HubOptions: KeepAliveInterval
-// 15 s, ClientTimeoutInterval 30 s, HandshakeTimeout 15 s), which the clients' own defaults pair
-// with (a client gives up after 30 s without a message and pings every 15 s).
+// Timings of the hub protocols, ASP.NET Core SignalR's defaults (HubOptionsSetup:
+// KeepAliveInterval 15 s, ClientTimeoutInterval 30 s, HandshakeTimeout 15 s), which the clients'
+// own defaults pair with (@microsoft/signalr HubConnection: serverTimeoutInMilliseconds 30 s,
+// keepAliveIntervalInMilliseconds 15 s).
 const (
-	pingInterval     = 15 * time.Second
-	clientTimeout    = 30 * time.Second
-	handshakeTimeout = 15 * time.Second
+	defaultPingInterval  = 15 * time.Second
+	defaultClientTimeout = 30 * time.Second
+	handshakeTimeout     = 15 * time.Second
 )
 
 // Options configure a [Server].
@@ -58,6 +59,9 @@ type Options struct {
 	ClientAddress func(*http.Request) string
 	// Now is the clock of token and connection-token expiry (default time.Now).
 	Now func() time.Time
+	// PingInterval is how often clients are sent a Ping message (default 15 s); ClientTimeout
+	// ends a client that has sent nothing for that long (default 30 s).
+	PingInterval, ClientTimeout time.Duration
 }
 
 // Server serves SignalR clients.
@@ -68,6 +72,8 @@ type Server struct {
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
 	now        func() time.Time
+	pingEvery  time.Duration
+	timeout    time.Duration
 	upgrader   websocket.Upgrader
 	pending    *pendingConns
 
@@ -83,6 +89,12 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = defaultPingInterval
+	}
+	if opts.ClientTimeout <= 0 {
+		opts.ClientTimeout = defaultClientTimeout
+	}
 	host := ""
 	if u, err := url.Parse(opts.PublicURL); err == nil {
 		host = u.Hostname()
@@ -94,6 +106,8 @@ func New(opts Options) *Server {
 		logger:     opts.Logger,
 		errs:       httpapi.ErrorWriter{Logger: opts.Logger, ClientAddr: opts.ClientAddress},
 		now:        opts.Now,
+		pingEvery:  opts.PingInterval,
+		timeout:    opts.ClientTimeout,
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:   256,
 			WriteBufferPool:  &sync.Pool{},
@@ -124,7 +138,7 @@ func IsClientRequest(r *http.Request) bool {
 // Run pings every SignalR client until ctx ends: the clients' timeout counts hub messages, not
 // WebSocket pings.
 func (s *Server) Run(ctx context.Context) error {
-	t := time.NewTicker(pingInterval)
+	t := time.NewTicker(s.pingEvery)
 	defer t.Stop()
 	for {
 		select {

@@ -31,7 +31,7 @@ type testServer struct {
 	clk  *testkit.Clock
 }
 
-func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
+func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *testServer {
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -44,7 +44,12 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 		t.Fatal(err)
 	}
 	clk := testkit.NewClock(time.Now())
-	srv := New(Options{Service: svc, Keys: keys, Logger: logger, Now: clk.Now})
+	opts := Options{Service: svc, Keys: keys, Logger: logger, Now: clk.Now}
+	for _, w := range with {
+		w(&opts)
+	}
+	srv := New(opts)
+	go func() { _ = srv.Run(ctx) }()
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	mux.HandleFunc("GET /client/{$}", srv.ServeClient)
@@ -419,4 +424,22 @@ func TestHubCloseIsFinal(t *testing.T) {
 	if _, data := readFrame(t, ws); string(data) != `{"type":7,"error":"bye"}`+"\x1e" {
 		t.Errorf("close message %q", data)
 	}
+}
+
+// The service pings its clients (the client's timeout counts hub messages, not WebSocket pings)
+// and drops one that stays silent.
+func TestKeepAlive(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{}, func(o *Options) { o.PingInterval, o.ClientTimeout = 20*time.Millisecond, 300*time.Millisecond })
+	ws, id := ts.connect("chat", "", "messagepack")
+	if _, data := readFrame(t, ws); !bytes.Equal(data, messagePackPing) {
+		t.Errorf("first message after the handshake %x, want a ping", data)
+	}
+	// Reading without answering: the client sends nothing, so the service drops it.
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	testkit.WaitFor(t, "the silent client's connection to end", func() bool { return !ts.svc.Hub("chat").HasConnection(id) })
 }
