@@ -443,3 +443,33 @@ func TestKeepAlive(t *testing.T) {
 	}
 	testkit.WaitFor(t, "the silent client's connection to end", func() bool { return !ts.svc.Hub("chat").HasConnection(id) })
 }
+
+// A client that keeps on sending past its message rate is closed, told why, and not invited
+// back.
+func TestInvocationFloodCloses(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{MaxInboundPerSecond: 5, MaxInboundBurst: 5})
+	ws, _ := ts.connect("chat", "", "json")
+	go func() {
+		for {
+			if ws.WriteMessage(websocket.TextMessage, []byte("{\"type\":1,\"target\":\"x\",\"arguments\":[]}\x1e")) != nil {
+				return
+			}
+		}
+	}()
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("connection ended without a Close message: %v", err)
+		}
+		if bytes.HasPrefix(data, []byte(`{"type":7`)) {
+			if !bytes.Contains(data, []byte("Too many messages")) || bytes.Contains(data, []byte("allowReconnect")) {
+				t.Errorf("close message %q", data)
+			}
+			break
+		}
+	}
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, pubsub.ClosePolicyViolation) {
+		t.Errorf("after the close message: %v, want 1008", err)
+	}
+}
