@@ -179,6 +179,22 @@ func TestNegotiate(t *testing.T) {
 	if body["negotiateVersion"] != 0.0 || body["connectionToken"] != nil {
 		t.Errorf("negotiate v0 body %v", body)
 	}
+	// The docs' form of the aud, the client URL as it is (port included, no trailing slash), and
+	// a hub spelt differently are accepted as well.
+	for _, aud := range []string{ts.url + "/client/?hub=chat", ts.url + "/client?hub=CHAT&asrs.op=%2Fchat", "http://localhost/client/?hub=chat"} {
+		tok, err := ts.keys.SignClientToken(aud, accesskey.ClientClaims{}, ts.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := ts.negotiate("chat", tok, "1"); resp.StatusCode != http.StatusOK {
+			t.Errorf("aud %s: %d %v", aud, resp.StatusCode, body)
+		}
+	}
+	// A Web PubSub client token is for another endpoint.
+	tok, _ := ts.keys.SignClientToken(ts.url+"/client/hubs/chat", accesskey.ClientClaims{}, ts.clk.Now())
+	if resp, _ := ts.negotiate("chat", tok, "1"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("Web PubSub token: %d, want 401", resp.StatusCode)
+	}
 }
 
 func TestNegotiateErrors(t *testing.T) {
