@@ -91,6 +91,7 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			fmt.Fprintf(stdout, "huddle %s (%s)\n", version, goVersion)
 		},
 	}
-	root.AddCommand(serve, connStr, versionCmd, newBenchCommand(stdout, stderr), newUserCommand(getenv, stdout, stderr))
+	root.AddCommand(serve, connStr, versionCmd, newTokenCommand(getenv, stdout, addFlags, &flags),
+		newBenchCommand(stdout, stderr), newUserCommand(getenv, stdout, stderr))
 	return root
 }

@@ -57,7 +57,8 @@ type App struct {
 	accounts   *auth.Service
 	pubsub     *pubsub.Service
 	wps        *webpubsub.Server
-	signalR    *signalr.REST
+	signalR    *signalr.Server
+	signalREST *signalr.REST
 	handler    http.Handler
 	ready      atomic.Bool
 	// ownRoutes are the app's endpoints in the accounts' route table (beside auth's own).
@@ -189,7 +190,10 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		wpsOpts.Identities = v
 	}
 	a.wps = webpubsub.New(wpsOpts)
-	a.signalR = signalr.NewREST(signalr.RESTOptions{Service: svc, Keys: keys, PublicURL: a.publicURL,
+	// SignalR clients share the hubs, the access keys and the listener with Web PubSub's.
+	a.signalR = signalr.New(signalr.Options{Service: svc, Keys: keys, PublicURL: a.publicURL, Logger: logger,
+		ClientAddress: a.accounts.ClientAddr})
+	a.signalREST = signalr.NewREST(signalr.RESTOptions{Service: svc, Keys: keys, PublicURL: a.publicURL,
 		Logger: logger, ClientAddress: a.accounts.ClientAddr})
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
 	// finish before the stores close.
@@ -272,17 +276,27 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.HandleFunc("GET /client/{$}", a.wps.ServeClientQuery)
-	mux.HandleFunc("GET /client", a.wps.ServeClientQuery)
+	// Web PubSub and SignalR clients share /client/?hub=: a SignalR client names the connection
+	// it negotiated.
+	client := func(w http.ResponseWriter, r *http.Request) {
+		if signalr.IsClientRequest(r) {
+			a.signalR.ServeClient(w, r)
+			return
+		}
+		a.wps.ServeClientQuery(w, r)
+	}
+	mux.HandleFunc("GET /client/{$}", client)
+	mux.HandleFunc("GET /client", client)
 	a.wps.Register(mux)
 	a.signalR.Register(mux)
+	a.signalREST.Register(mux)
 	// The Web PubSub and SignalR endpoints authenticate with access-key tokens of their own; everything a
 	// person or an automation key uses goes through the accounts' route table.
 	if err := a.accounts.Register(mux, accountRoutes...); err != nil {
 		return nil, err
 	}
 	// SignalR's versioned REST API shares Web PubSub's paths; its api-version tells them apart.
-	return a.signalR.Versioned(mux), nil
+	return a.signalREST.Versioned(mux), nil
 }
 
 // Run serves until ctx ends or a part fails, then stops every part in the reverse order of
@@ -302,6 +316,7 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		return a.pubsub.Shutdown(ctx, "the server is shutting down")
 	})
 	a.parts.run("hub keep-alive", a.pubsub.Run)
+	a.parts.run("signalr keep-alive", a.signalR.Run)
 	if a.metrics.collector != nil { // a remote source collects nothing here
 		a.parts.run("collector", a.metrics.collector.Run)
 	}

@@ -7,7 +7,9 @@ type Codec interface {
 	Format() Format
 	// Encode renders a data message. For a reliable format the payload of a durable message stops
 	// short of the sequence id, which AppendSequence adds per connection; an ephemeral message
-	// gets no sequence id, so its payload is complete.
+	// gets no sequence id, so its payload is complete. A nil Payload means the format has no
+	// rendering of m (a SignalR client has no place for a Web PubSub payload without a target):
+	// its connections skip the message.
 	Encode(m *Message) Frame
 	// AppendSequence completes a reliable durable data frame with its sequence id; unreliable
 	// codecs are never asked.
@@ -19,6 +21,20 @@ type Codec interface {
 // binaryProtocol is implemented by codecs whose own frames, the greeting and the goodbye, go in
 // binary WebSocket frames, as a binary subprotocol's do; the others' go in text frames.
 type binaryProtocol interface{ BinaryFrames() bool }
+
+// closeAwareProtocol is implemented by codecs whose goodbye depends on the close code: a SignalR
+// client told that the server is going away reconnects, one told to leave does not.
+type closeAwareProtocol interface {
+	GoodbyeFor(code int, reason string) []byte
+}
+
+// goodbye is c's last payload before a close with code and reason, or nil for none.
+func goodbye(c Codec, code int, reason string) []byte {
+	if ca, ok := c.(closeAwareProtocol); ok {
+		return ca.GoodbyeFor(code, reason)
+	}
+	return c.Goodbye(reason)
+}
 
 // protocolOpcode is the WebSocket opcode of c's greeting and goodbye.
 func protocolOpcode(c Codec) byte {
@@ -36,6 +52,8 @@ const (
 	FormatWebPubSubReliableJSON
 	FormatWebPubSubProtobuf
 	FormatWebPubSubReliableProtobuf
+	FormatSignalRJSON
+	FormatSignalRMessagePack
 
 	numFormats // the size of the per-message encoding cache
 )

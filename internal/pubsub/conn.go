@@ -385,7 +385,7 @@ func (c *Conn) Close(code int, reason string) {
 			// replies to its requests (the acks that refused them) say what it did wrong.
 			c.dropLocked(func(o outbound) bool { return o.msg != nil })
 		}
-		if g := c.codec.Goodbye(reason); g != nil {
+		if g := goodbye(c.codec, code, reason); g != nil {
 			c.queue = append(c.queue, outbound{raw: g, op: protocolOpcode(c.codec)})
 		}
 		c.queue = append(c.queue, outbound{raw: closePayload(code, reason), op: opClose})
@@ -444,8 +444,13 @@ func (c *Conn) startWriterLocked() bool {
 	return true
 }
 
-func (c *Conn) appendMessage(buf []byte, o outbound) []byte {
+// appendMessage appends o's frame to buf, and reports false, appending nothing, when the
+// connection's format has no rendering of the message.
+func (c *Conn) appendMessage(buf []byte, o outbound) ([]byte, bool) {
 	f := o.msg.Encoded(c.codec)
+	if f.Payload == nil {
+		return buf, false
+	}
 	op := byte(opText)
 	if f.Binary {
 		op = opBinary
@@ -453,13 +458,13 @@ func (c *Conn) appendMessage(buf []byte, o outbound) []byte {
 	if o.seq == 0 {
 		// An unreliable connection's message, or an ephemeral one, whose rendering is complete.
 		buf = appendFrameHeader(buf, op, len(f.Payload))
-		return append(buf, f.Payload...)
+		return append(buf, f.Payload...), true
 	}
 	c.seqBuf = c.codec.AppendSequence(c.seqBuf[:0], o.seq)
 	s := c.seqBuf
 	buf = appendFrameHeader(buf, op, len(f.Payload)+len(s))
 	buf = append(buf, f.Payload...)
-	return append(buf, s...)
+	return append(buf, s...), true
 }
 
 // flushing reports whether a writer is still emptying the queue.

@@ -868,8 +868,8 @@ func TestShutdownFlushes(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1000:restarting")
-		assertFrames(t, s2, "text:bye:restarting", "close:1000:restarting")
+		assertFrames(t, s1, "text::m1", "text::m2", "text:bye:restarting", "close:1001:restarting")
+		assertFrames(t, s2, "text:bye:restarting", "close:1001:restarting")
 		if !s1.isClosed() || !s2.isClosed() {
 			t.Error("sockets left open after Shutdown")
 		}

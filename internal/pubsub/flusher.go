@@ -204,7 +204,10 @@ func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool, sent
 			if o.msg.expired(now) {
 				continue
 			}
-			buf = c.appendMessage(buf, o)
+			var ok bool
+			if buf, ok = c.appendMessage(buf, o); !ok {
+				continue
+			}
 			delivered++
 			if oldest.IsZero() || o.msg.Published.Before(oldest) {
 				oldest = o.msg.Published

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -132,6 +133,22 @@ func NewInvocation(to Selector, target string, args []byte) *Message {
 	m := NewServerMessage(to, JSON, args)
 	m.Target = target
 	return m
+}
+
+// TargetlessData is the data of m for a client that knows no client methods (a Web PubSub
+// client): Data, or for an invocation the JSON object {"target":Target,"arguments":Data}, so that
+// such a client still learns which method the app server meant.
+func (m *Message) TargetlessData() []byte {
+	if m.Target == "" {
+		return m.Data
+	}
+	t, _ := json.Marshal(m.Target) // marshalling a string cannot fail
+	b := make([]byte, 0, len(m.Data)+len(t)+26)
+	b = append(b, `{"target":`...)
+	b = append(b, t...)
+	b = append(b, `,"arguments":`...)
+	b = append(b, m.Data...)
+	return append(b, '}')
 }
 
 // Encoded returns m rendered by c, rendering it on first use only; concurrent writers of the same

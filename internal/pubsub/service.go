@@ -122,14 +122,15 @@ func (s *Service) CountInbound(bytes int) {
 	s.metrics.bytesIn.Add(float64(bytes))
 }
 
-// Shutdown closes every connection with reason and waits, until ctx ends, for what was queued to
+// Shutdown closes every connection with reason and code 1001 (the server is going away, so
+// clients may come back) and waits, until ctx ends, for what was queued to
 // them to be written: a message the service accepted is not lost to a restart. Clients hear why
 // they were closed, and reliable ones start afresh elsewhere instead of waiting for a session
 // that is gone.
 func (s *Service) Shutdown(ctx context.Context, reason string) error {
 	conns := s.allConns()
 	for _, c := range conns {
-		c.Close(CloseNormal, reason)
+		c.Close(CloseGoingAway, reason)
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()

@@ -17,6 +17,7 @@ const (
 // Close codes the service uses (RFC 6455 §7.4.1).
 const (
 	CloseNormal          = 1000
+	CloseGoingAway       = 1001
 	CloseUnsupportedData = 1003
 	CloseInvalidPayload  = 1007
 	ClosePolicyViolation = 1008

@@ -1,6 +1,3 @@
-// Package signalr serves Azure SignalR Service's protocols on the service's hubs, so that its
-// official SDKs work unchanged; a SignalR connection is a connection of the pubsub hub of that
-// name.
 package signalr
 
 import (
@@ -94,7 +91,7 @@ func NewREST(opts RESTOptions) *REST {
 	s := &REST{
 		svc:        opts.Service,
 		keys:       opts.Keys,
-		publicHost: hostname(urlHost(opts.PublicURL)),
+		publicHost: publicHostname(opts.PublicURL),
 		errs:       httpapi.ErrorWriter{Logger: opts.Logger, ClientAddr: opts.ClientAddress},
 		versioned:  http.NewServeMux(),
 	}

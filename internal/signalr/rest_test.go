@@ -120,15 +120,15 @@ func (c testConn) messages(t *testing.T, n int) []received {
 	return out
 }
 
-type testServer struct {
+type restServer struct {
 	t   *testing.T
 	svc *pubsub.Service
 	url string
 }
 
-// newTestServer serves the REST API in front of a mux whose other routes answer 418, as the
+// newRESTServer serves the REST API in front of a mux whose other routes answer 418, as the
 // Web PubSub API would answer what is not SignalR's.
-func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
+func newRESTServer(t *testing.T, limits pubsub.Limits) *restServer {
 	t.Helper()
 	svc, err := pubsub.NewService(pubsub.Options{Limits: limits})
 	if err != nil {
@@ -153,11 +153,11 @@ func newTestServer(t *testing.T, limits pubsub.Limits) *testServer {
 		}
 		cancel()
 	})
-	return &testServer{t: t, svc: svc, url: srv.URL}
+	return &restServer{t: t, svc: svc, url: srv.URL}
 }
 
 // connect opens a connection of hub for user ("" for none).
-func (ts *testServer) connect(hub, user string) testConn {
+func (ts *restServer) connect(hub, user string) testConn {
 	ts.t.Helper()
 	c, err := ts.svc.Hub(hub).Connect(pubsub.ConnOptions{UserID: user, Codec: recordingCodec{}}, nil)
 	if err != nil {
@@ -202,13 +202,13 @@ type response struct {
 }
 
 // do calls the API with a token for the URL, signed with the primary key.
-func (ts *testServer) do(method, pathAndQuery, body string) response {
+func (ts *restServer) do(method, pathAndQuery, body string) response {
 	ts.t.Helper()
 	u := ts.url + pathAndQuery
 	return ts.doWith(method, pathAndQuery, body, token(ts.t, primaryKey, sdkAudience(ts.t, u), time.Now().Add(time.Hour)), "application/json; charset=utf-8")
 }
 
-func (ts *testServer) doWith(method, pathAndQuery, body, tok, contentType string) response {
+func (ts *restServer) doWith(method, pathAndQuery, body, tok, contentType string) response {
 	ts.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -240,7 +240,7 @@ func (ts *testServer) doWith(method, pathAndQuery, body, tok, contentType string
 	return response{resp.StatusCode, resp.Header.Get("X-Ms-Error-Code"), string(b)}
 }
 
-func (ts *testServer) expect(method, pathAndQuery, body string, status int, code string) {
+func (ts *restServer) expect(method, pathAndQuery, body string, status int, code string) {
 	ts.t.Helper()
 	got := ts.do(method, pathAndQuery, body)
 	if got.status != status || got.code != code {
@@ -253,7 +253,7 @@ const v2 = "?api-version=2022-06-01"
 // TestRESTSend: each send of both versions reaches exactly the connections it names, less the
 // excluded ones, as an invocation of its target with its arguments; a send to nobody is 202.
 func TestRESTSend(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	a := ts.connect("chat", "u1")
 	b := ts.connect("chat", "u2")
 	c := ts.connect("chat", "")
@@ -329,7 +329,7 @@ func show(r []received) string {
 
 // TestRESTApplication: application=<name> addresses the hub {name}_{hub}, lower-cased.
 func TestRESTApplication(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	inApp := ts.connect("myapp_chat", "u1")
 	plain := ts.connect("chat", "u1")
 	ts.expect(http.MethodPost, "/api/hubs/Chat/:send"+v2+"&application=MyApp", `{"target":"hello","arguments":[]}`, http.StatusAccepted, "")
@@ -347,7 +347,7 @@ func TestRESTApplication(t *testing.T) {
 // x-ms-error-code RestHubLifetimeManager (Azure/azure-signalr src/Microsoft.Azure.SignalR.Management)
 // takes for "no".
 func TestRESTExistence(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	c := ts.connect("chat", "u1")
 	if err := ts.svc.Hub("chat").Join(c.Conn, "g"); err != nil {
 		t.Fatal(err)
@@ -385,7 +385,7 @@ func TestRESTExistence(t *testing.T) {
 }
 
 // inGroup reports whether the connection is a member of group, as the hub's group sends see it.
-func inGroup(ts *testServer, c testConn, group string) bool {
+func inGroup(ts *restServer, c testConn, group string) bool {
 	for _, m := range ts.svc.Hub("chat").GroupMembers(group) {
 		if m.ConnectionID == c.ID() {
 			return true
@@ -398,7 +398,7 @@ func inGroup(ts *testServer, c testConn, group string) bool {
 // every group, in both versions, with the statuses of the swagger files; an unknown connection is
 // 404 Error.Connection.NotExisted.
 func TestRESTConnectionGroups(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	c := ts.connect("chat", "")
 	for _, p := range []string{"/api/v1/hubs/chat/groups/g1/connections/" + c.ID(), "/api/hubs/chat/groups/g2/connections/" + c.ID() + v2} {
 		ts.expect(http.MethodPut, p, "", http.StatusOK, "")
@@ -426,7 +426,7 @@ func TestRESTConnectionGroups(t *testing.T) {
 // connections, unless ttl=0 (current connections only); removal from the group or from all
 // groups ends it. Statuses per version, from the swagger files.
 func TestRESTUserGroups(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	first := ts.connect("chat", "u1")
 	ts.expect(http.MethodPut, "/api/v1/hubs/chat/groups/kept/users/u1", "", http.StatusAccepted, "")
 	ts.expect(http.MethodPut, "/api/hubs/chat/users/u1/groups/timed"+v2+"&ttl=3600", "", http.StatusOK, "")
@@ -477,7 +477,7 @@ func TestRESTUserGroups(t *testing.T) {
 // TestRESTClose: closing one connection, a hub's, a group's or a user's, with the reason and
 // exclusions given.
 func TestRESTClose(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	conns := map[string]testConn{}
 	for _, name := range []string{"one", "v1", "g1", "g2", "u1", "keep", "all"} {
 		user := ""
@@ -524,7 +524,7 @@ func TestRESTClose(t *testing.T) {
 // TestRESTBadRequests: every fault is a 400 (415 for a body it cannot read) in the service's
 // error shape, and nothing is sent.
 func TestRESTBadRequests(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{MaxMessageBytes: 1024})
+	ts := newRESTServer(t, pubsub.Limits{MaxMessageBytes: 1024})
 	c := ts.connect("chat", "")
 	tests := []struct {
 		name, path, body string
@@ -569,7 +569,7 @@ func TestRESTBadRequests(t *testing.T) {
 // TestRESTAuth: the token must be signed with one of the keys and name the request by its aud:
 // port, query, a trailing slash, and the case of host and path do not matter.
 func TestRESTAuth(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	port := ts.url[strings.LastIndex(ts.url, ":")+1:]
 	const path = "/api/hubs/chat/users/u%20one/:send"
 	exp := time.Now().Add(time.Hour)
@@ -612,7 +612,7 @@ func TestRESTAuth(t *testing.T) {
 // TestRESTVersionsAndHealth: the health checks answer 200; only api-version 2022-06-01 makes a
 // request below /api/hubs/ this API's, anything else is left to the handler behind it.
 func TestRESTVersionsAndHealth(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	for _, m := range []string{http.MethodHead, http.MethodGet} {
 		if got := ts.doWith(m, "/api/v1/health", "", "", ""); got.status != http.StatusOK {
 			t.Errorf("%s /api/v1/health = %d, want 200", m, got.status)
@@ -629,7 +629,7 @@ func TestRESTVersionsAndHealth(t *testing.T) {
 // from protocol name to the invocation in that protocol (BinaryPayloadMessageContent.cs in
 // Azure/azure-signalr), is read from its JSON form, or its MessagePack form alone.
 func TestRESTBinaryPayload(t *testing.T) {
-	ts := newTestServer(t, pubsub.Limits{})
+	ts := newRESTServer(t, pubsub.Limits{})
 	c := ts.connect("chat", "")
 	jsonForm := []byte(`{"type":1,"target":"fromJSON","arguments":[1,"a",{"b":true}]}` + "\x1e")
 	mpForm := func(v any) []byte {

@@ -28,7 +28,7 @@ type rawFormat struct{}
 func (rawFormat) Format() pubsub.Format { return pubsub.FormatWebPubSubRaw }
 
 func (rawFormat) Encode(m *pubsub.Message) pubsub.Frame {
-	return pubsub.Frame{Payload: m.Data, Binary: m.DataType.Opaque()}
+	return pubsub.Frame{Payload: m.TargetlessData(), Binary: m.DataType.Opaque()}
 }
 
 func (rawFormat) AppendSequence(dst []byte, _ uint64) []byte { return dst }
@@ -66,7 +66,7 @@ func (f jsonFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	b = append(b, `,"dataType":"`...)
 	b = append(b, m.DataType.String()...)
 	b = append(b, `","data":`...)
-	b = appendData(b, m.DataType, m.Data)
+	b = appendData(b, m.DataType, m.TargetlessData())
 	if m.Stream != nil {
 		b = appendStreamPosition(b, m.Stream)
 	}

@@ -106,6 +106,14 @@ var downstreamFrames = []struct {
 		map[string]any{"dataType": "binary", "data": ""}},
 	{"server_json", func() []byte { return encodeJSON(serverMessage(pubsub.JSON, `{"hello":"world"}`)) },
 		map[string]any{"type": "message", "from": "server", "dataType": "json", "data": map[string]any{"hello": "world"}}},
+	// An app server's invocation of a client method (SignalR-style send on a shared hub): a Web
+	// PubSub client gets the target with the arguments.
+	{"server_invocation", func() []byte {
+		return encodeJSON(pubsub.NewInvocation(pubsub.Selector{}, "newMessage", []byte(`["hi",1]`)))
+	}, map[string]any{"type": "message", "from": "server", "dataType": "json", "data": map[string]any{"target": "newMessage", "arguments": []any{"hi", 1}}}},
+	{"group_invocation", func() []byte {
+		return encodeJSON(pubsub.NewInvocation(pubsub.Selector{Kind: pubsub.ToGroup, Name: "g"}, "m", []byte(`[]`)))
+	}, map[string]any{"type": "message", "from": "group", "group": "g", "fromUserId": leftOut{}, "dataType": "json", "data": map[string]any{"target": "m", "arguments": []any{}}}},
 	{"server_json_number", func() []byte { return encodeJSON(serverMessage(pubsub.JSON, `42`)) },
 		map[string]any{"type": "message", "from": "server", "dataType": "json", "data": 42.0}},
 	{"server_text", func() []byte { return encodeJSON(serverMessage(pubsub.Text, "hi")) },

@@ -102,7 +102,7 @@ func (f protobufFormat) Encode(m *pubsub.Message) pubsub.Frame {
 		// would make the recipients' parsers fail on the whole frame.
 		field = dataBinary
 	}
-	data := m.Data
+	data := m.TargetlessData()
 	if field == dataText && !utf8.Valid(data) {
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 	}

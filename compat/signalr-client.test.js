@@ -1,0 +1,149 @@
+// The official SignalR client (@microsoft/signalr, with @microsoft/signalr-protocol-msgpack)
+// against huddle as Azure SignalR Service in serverless mode: the client negotiates with an app
+// endpoint that answers {url, accessToken} as Azure Functions' SignalRConnectionInfo binding does,
+// then negotiates with huddle and opens the WebSocket, in the JSON and the MessagePack hub
+// protocols. Delivery of the app's invocations is proved by the Go tests of internal/signalr;
+// this suite proves what only the real client can: that it connects, is refused, reconnects and
+// reads the service's own messages as the service means them.
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import http from "node:http";
+import { after, before, test } from "node:test";
+
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+
+import { spawnHuddle } from "../testenv/huddle.mjs";
+import { TIMEOUT, signJwt, uniq, waitFor } from "./harness.js";
+
+const short = { timeout: 30_000 };
+
+const accessKey = randomBytes(24).toString("base64url");
+const startHuddleWithKey = () =>
+  spawnHuddle({ suite: "compat", env: { HUDDLE_ACCESS_KEY: accessKey }, logsEnv: "HUDDLE_COMPAT_LOGS", timeout: TIMEOUT });
+
+let huddle;
+let app;
+const connections = new Set();
+
+before(async () => {
+  huddle = await startHuddleWithKey();
+  app = await startNegotiateApp(() => huddle.url);
+});
+after(async () => {
+  await Promise.all([...connections].map((c) => c.stop().catch(() => {})));
+  app?.close();
+  await huddle?.stop();
+});
+
+/**
+ * The app's negotiate endpoint, POST /api/negotiate?hub=…[&user=…][&tokenHub=…][&expired=1]
+ * [&wrongKey=1]: {url, accessToken} for the huddle serviceURL() names, the token signed as the
+ * server SDK signs it (Microsoft.Azure.SignalR: aud {scheme}://{host}/client/?hub={hub} without
+ * the port, user in nameid). The query lets each test ask for a bad token.
+ */
+async function startNegotiateApp(serviceURL) {
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, "http://app");
+    if (req.method !== "POST" || u.pathname !== "/api/negotiate") {
+      res.writeHead(404).end();
+      return;
+    }
+    const hub = u.searchParams.get("hub").toLowerCase();
+    const tokenHub = (u.searchParams.get("tokenHub") ?? hub).toLowerCase();
+    const now = Math.floor(Date.now() / 1000);
+    // Past the service's 5 minutes of clock skew when expired.
+    const exp = u.searchParams.has("expired") ? now - 600 : now + 3600;
+    const claims = { aud: `http://127.0.0.1/client/?hub=${tokenHub}`, iat: now, nbf: now, exp };
+    if (u.searchParams.has("user")) claims.nameid = u.searchParams.get("user");
+    const key = u.searchParams.has("wrongKey") ? "not-the-access-key" : accessKey;
+    const body = { url: `${serviceURL()}/client/?hub=${hub}`, accessToken: signJwt(claims, key) };
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${server.address().port}/api`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+function build(query, { messagePack = false } = {}) {
+  let b = new signalR.HubConnectionBuilder()
+    .withUrl(`${app.url}?${new URLSearchParams(query)}`)
+    .withAutomaticReconnect()
+    .configureLogging(signalR.LogLevel.None);
+  if (messagePack) b = b.withHubProtocol(new MessagePackHubProtocol());
+  const c = b.build();
+  connections.add(c);
+  return c;
+}
+
+// What the service answers a client's invocation in serverless mode without an upstream
+// (internal/signalr invocationRefused).
+const refused = /Client invocations are not supported: the hub is served in serverless mode/;
+
+for (const messagePack of [false, true]) {
+  const name = messagePack ? "MessagePack" : "JSON";
+  test(`${name}: the client connects through the app's negotiate; an invocation gets an error completion and the connection stays`, short, async () => {
+    const c = build({ hub: uniq("Chat"), user: "alice" }, { messagePack });
+    await c.start();
+    assert.equal(c.state, signalR.HubConnectionState.Connected);
+    assert.ok(c.connectionId, "the service's negotiate gave a connection id");
+    // invoke waits for a Completion: the service's error reaches the caller as is.
+    await assert.rejects(c.invoke("echo", "hi", 1), (err) => {
+      assert.match(err.message, refused);
+      return true;
+    });
+    // send expects no answer and is ignored; the connection is still usable afterwards.
+    await c.send("fire", { x: 1 });
+    await assert.rejects(c.invoke("again"), refused);
+    assert.equal(c.state, signalR.HubConnectionState.Connected);
+    await c.stop();
+  });
+}
+
+for (const [what, query] of [
+  ["a token signed with another key", { wrongKey: "1" }],
+  ["an expired token", { expired: "1" }],
+  ["a token for another hub", { tokenHub: "elsewhere" }],
+]) {
+  test(`${what} is refused with 401 at negotiate`, short, async () => {
+    const c = build({ hub: uniq("chat"), ...query });
+    await assert.rejects(c.start(), (err) => {
+      assert.match(String(err), /401/);
+      return true;
+    });
+    assert.equal(c.state, signalR.HubConnectionState.Disconnected);
+  });
+}
+
+// A restarting service tells its clients to come back (Close with allowReconnect); the client
+// then runs the whole flow again from the app's negotiate, which names the new instance.
+test("a server restart: the client is told to reconnect and reconnects through the app", { timeout: 60_000 }, async () => {
+  const hub = uniq("restart");
+  const c = build({ hub, user: "bob" });
+  await c.start();
+  const firstId = c.connectionId;
+  const reconnecting = new Promise((resolve) => c.onreconnecting(resolve));
+  const reconnected = new Promise((resolve) => c.onreconnected(resolve));
+
+  const old = huddle;
+  huddle = await startHuddleWithKey(); // the app names the new instance from now on
+  await old.stop();
+
+  const why = await reconnecting;
+  // The Close message's error, which only a Close message carries (a dropped socket reads
+  // differently): the service said it was going away and allowed the reconnect.
+  assert.match(String(why), /Server returned an error on close: the server is shutting down/);
+  const newId = await reconnected;
+  assert.notEqual(newId, firstId);
+  await waitFor(() => c.state === signalR.HubConnectionState.Connected);
+  await assert.rejects(c.invoke("afterRestart"), refused);
+  await c.stop();
+});

@@ -1,0 +1,328 @@
+package signalr
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/huddle-dev/huddle/internal/pubsub"
+)
+
+// Hub protocol message types (ASP.NET Core SignalR's HubProtocolConstants).
+const (
+	typeInvocation       = 1
+	typeStreamItem       = 2
+	typeCompletion       = 3
+	typeStreamInvocation = 4
+	typeCancelInvocation = 5
+	typePing             = 6
+	typeClose            = 7
+)
+
+// recordSeparator ends every JSON hub protocol record.
+const recordSeparator = 0x1E
+
+// clientMessage is what the service reads of a client's message; the rest is never used, since a
+// serverless service has nobody to give an invocation to.
+type clientMessage struct {
+	Type         int
+	InvocationID string
+}
+
+// protocol is one hub protocol: the rendering of the service's messages (a pubsub.Codec, so that
+// a message is rendered once per protocol whatever the recipient count) and the parsing of the
+// client's records.
+type protocol interface {
+	pubsub.Codec
+	// Name is the protocol's name in the handshake.
+	Name() string
+	// GoodbyeFor is the Close message before the service closes with code; pubsub asks for it.
+	GoodbyeFor(code int, reason string) []byte
+	// ping and completionError are the service's own records.
+	ping() []byte
+	completionError(invocationID, msg string) []byte
+	// parse splits a WebSocket message into the client's records.
+	parse(data []byte) ([]clientMessage, error)
+}
+
+var (
+	jsonProtocol        protocol = jsonFormat{}
+	messagePackProtocol protocol = messagePackFormat{}
+)
+
+// protocolByName finds the protocol a handshake asks for.
+func protocolByName(name string) (protocol, bool) {
+	switch name {
+	case "json":
+		return jsonProtocol, true
+	case "messagepack":
+		return messagePackProtocol, true
+	}
+	return nil, false
+}
+
+// closeRecord is the fields of a Close message: a client told the server is going away may
+// reconnect; one closed for any other reason is told why and stays away.
+func closeRecord(code int, reason string) (errText string, allowReconnect bool) {
+	return reason, code == pubsub.CloseGoingAway
+}
+
+// jsonFormat is the JSON hub protocol: UTF-8 JSON records each ended by 0x1E, in text frames.
+type jsonFormat struct{}
+
+func (jsonFormat) Name() string          { return "json" }
+func (jsonFormat) Format() pubsub.Format { return pubsub.FormatSignalRJSON }
+
+// Encode renders an invocation of a client method. A Web PubSub payload (no Target) has no form
+// in the hub protocol, so SignalR clients of a shared hub skip it.
+func (jsonFormat) Encode(m *pubsub.Message) pubsub.Frame {
+	if m.Target == "" {
+		return pubsub.Frame{}
+	}
+	b := make([]byte, 0, len(m.Data)+len(m.Target)+40)
+	b = append(b, `{"type":1,"target":`...)
+	b = appendJSONString(b, m.Target)
+	b = append(b, `,"arguments":`...)
+	b = append(b, m.Data...)
+	b = append(b, '}', recordSeparator)
+	return pubsub.Frame{Payload: b}
+}
+
+func (jsonFormat) AppendSequence(dst []byte, _ uint64) []byte { return dst }
+
+func (f jsonFormat) Goodbye(reason string) []byte { return f.GoodbyeFor(pubsub.CloseNormal, reason) }
+
+func (jsonFormat) GoodbyeFor(code int, reason string) []byte {
+	errText, reconnect := closeRecord(code, reason)
+	b := []byte(`{"type":7`)
+	if errText != "" {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, errText)
+	}
+	if reconnect {
+		b = append(b, `,"allowReconnect":true`...)
+	}
+	return append(b, '}', recordSeparator)
+}
+
+var jsonPing = []byte("{\"type\":6}\x1e")
+
+func (jsonFormat) ping() []byte { return jsonPing }
+
+func (jsonFormat) completionError(invocationID, msg string) []byte {
+	b := []byte(`{"type":3,"invocationId":`)
+	b = appendJSONString(b, invocationID)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, msg)
+	return append(b, '}', recordSeparator)
+}
+
+func (jsonFormat) parse(data []byte) ([]clientMessage, error) {
+	records, err := splitJSONRecords(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]clientMessage, 0, len(records))
+	for _, r := range records {
+		var m struct {
+			Type         *int            `json:"type"`
+			InvocationID json.RawMessage `json:"invocationId"`
+		}
+		if err := json.Unmarshal(r, &m); err != nil {
+			return nil, fmt.Errorf("a record is not a JSON object: %w", err)
+		}
+		if m.Type == nil {
+			return nil, errors.New("a record has no type")
+		}
+		id, err := invocationIDText(m.InvocationID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, clientMessage{Type: *m.Type, InvocationID: id})
+	}
+	return out, nil
+}
+
+// invocationIDText reads an invocationId, which must be a string when present.
+func invocationIDText(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return "", errors.New("invocationId is not a string")
+	}
+	return id, nil
+}
+
+// splitJSONRecords splits a text message into its records; the message must end with the
+// separator, as the protocol requires of every message.
+func splitJSONRecords(data []byte) ([][]byte, error) {
+	if len(data) == 0 || data[len(data)-1] != recordSeparator {
+		return nil, errors.New("message is incomplete: a JSON record must end with the 0x1E record separator")
+	}
+	records := bytes.Split(data[:len(data)-1], []byte{recordSeparator})
+	return records, nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // marshalling a string cannot fail
+	return append(b, q...)
+}
+
+// messagePackFormat is the MessagePack hub protocol: each message a MessagePack array preceded by
+// its length as a varint, in binary frames.
+type messagePackFormat struct{}
+
+func (messagePackFormat) Name() string          { return "messagepack" }
+func (messagePackFormat) Format() pubsub.Format { return pubsub.FormatSignalRMessagePack }
+func (messagePackFormat) BinaryFrames() bool    { return true }
+
+// Encode renders an invocation as [1, headers, invocationId, target, arguments]; the arguments,
+// JSON on the hub, become MessagePack values (integers as integers, other numbers as float64).
+func (messagePackFormat) Encode(m *pubsub.Message) pubsub.Frame {
+	if m.Target == "" {
+		return pubsub.Frame{}
+	}
+	args, err := jsonToValue(m.Data)
+	if err != nil {
+		// The hub only carries valid JSON arrays as arguments; an invalid one is skipped here
+		// rather than sent as something the client would fail on.
+		return pubsub.Frame{}
+	}
+	return pubsub.Frame{Payload: msgpackRecord([]any{typeInvocation, map[string]string{}, nil, m.Target, args}), Binary: true}
+}
+
+func (messagePackFormat) AppendSequence(dst []byte, _ uint64) []byte { return dst }
+
+func (f messagePackFormat) Goodbye(reason string) []byte {
+	return f.GoodbyeFor(pubsub.CloseNormal, reason)
+}
+
+func (messagePackFormat) GoodbyeFor(code int, reason string) []byte {
+	errText, reconnect := closeRecord(code, reason)
+	var e any
+	if errText != "" {
+		e = errText
+	}
+	return msgpackRecord([]any{typeClose, e, reconnect})
+}
+
+var messagePackPing = msgpackRecord([]any{typePing})
+
+func (messagePackFormat) ping() []byte { return messagePackPing }
+
+// completionError is [3, headers, invocationId, 1 (error result), error].
+func (messagePackFormat) completionError(invocationID, msg string) []byte {
+	return msgpackRecord([]any{typeCompletion, map[string]string{}, invocationID, 1, msg})
+}
+
+func (messagePackFormat) parse(data []byte) ([]clientMessage, error) {
+	var out []clientMessage
+	for len(data) > 0 {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || k > 5 {
+			return nil, errors.New("cannot read a message's length prefix")
+		}
+		data = data[k:]
+		if n == 0 || n > uint64(len(data)) {
+			return nil, errors.New("a message is shorter than its length prefix says")
+		}
+		m, err := parseMessagePackRecord(data[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		data = data[n:]
+	}
+	return out, nil
+}
+
+// parseMessagePackRecord reads the type and, for the types that carry one, the invocation id of
+// one message: an array whose first element is the type and whose third is the id.
+func parseMessagePackRecord(rec []byte) (clientMessage, error) {
+	dec := msgpack.NewDecoder(bytes.NewReader(rec))
+	n, err := dec.DecodeArrayLen()
+	if err != nil || n < 1 {
+		return clientMessage{}, errors.New("a message is not a MessagePack array")
+	}
+	t, err := dec.DecodeInt()
+	if err != nil {
+		return clientMessage{}, errors.New("a message's type is not an integer")
+	}
+	m := clientMessage{Type: t}
+	switch t {
+	case typeInvocation, typeStreamInvocation, typeStreamItem, typeCompletion, typeCancelInvocation:
+	default:
+		return m, nil
+	}
+	if n < 3 {
+		return clientMessage{}, fmt.Errorf("a message of type %d has %d elements", t, n)
+	}
+	if err := dec.Skip(); err != nil { // headers
+		return clientMessage{}, errors.New("a message's headers are not MessagePack")
+	}
+	id, err := dec.DecodeInterface()
+	if err != nil {
+		return clientMessage{}, errors.New("a message's invocation id is not MessagePack")
+	}
+	switch id := id.(type) {
+	case nil:
+	case string:
+		m.InvocationID = id
+	default:
+		return clientMessage{}, errors.New("invocationId is not a string")
+	}
+	return m, nil
+}
+
+// msgpackRecord encodes v with its varint length prefix.
+func msgpackRecord(v any) []byte {
+	var body bytes.Buffer
+	enc := msgpack.NewEncoder(&body)
+	enc.UseCompactInts(true)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		// Only values built here from strings, integers and decoded JSON are encoded.
+		panic(fmt.Sprintf("encode MessagePack record: %v", err))
+	}
+	out := binary.AppendUvarint(make([]byte, 0, body.Len()+5), uint64(body.Len()))
+	return append(out, body.Bytes()...)
+}
+
+// jsonToValue decodes JSON into values MessagePack encodes as a .NET or JS client expects:
+// integers stay integers.
+func jsonToValue(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode arguments: %w", err)
+	}
+	return numbersToValues(v), nil
+}
+
+func numbersToValues(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case []any:
+		for i := range v {
+			v[i] = numbersToValues(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = numbersToValues(v[k])
+		}
+	}
+	return v
+}

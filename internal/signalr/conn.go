@@ -1,0 +1,216 @@
+package signalr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddle-dev/huddle/internal/pubsub"
+)
+
+// invocationRefused is the error of the Completion that answers a client's invocation: in
+// serverless mode clients only listen, and without an upstream nobody could run the method. The
+// service disconnects such clients per Microsoft Learn ("Azure SignalR Service serverless
+// mode"); answering keeps the connection and tells the caller at once.
+const invocationRefused = "Client invocations are not supported: the hub is served in serverless mode, without an upstream."
+
+// ServeClient serves GET /client/?hub=…&id=<connectionToken>: the WebSocket of a negotiated
+// connection. An unknown or expired id is answered 404 before the upgrade.
+func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	hub, err := hubParam(q.Get("hub"))
+	if err != nil {
+		s.errs.WriteError(w, r, err)
+		return
+	}
+	userID, err := s.verifyClientToken(r, hub)
+	if err != nil {
+		s.errs.WriteError(w, r, unauthorized(err))
+		return
+	}
+	p, err := s.pending.take(q.Get("id"), s.now(), func(p pendingConn) error {
+		switch {
+		case p.hub != hub:
+			return errNoConnection
+		case p.userID != userID:
+			return apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
+		}
+		return nil
+	})
+	if err != nil {
+		s.errs.WriteError(w, r, err)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client with the reason
+	}
+	// The HTTP handler returns so that its stack and request state are freed.
+	go s.serveSocket(ws, p)
+}
+
+// serveSocket runs a connection from its handshake to its end.
+func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
+	ws.SetReadLimit(s.svc.Limits().MaxMessageBytes)
+	_ = ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	kind, data, err := ws.ReadMessage()
+	if err != nil {
+		if isTimeout(err) {
+			s.refuseHandshake(ws, kind, p, "Handshake was canceled: no handshake request within 15 seconds.")
+		} else {
+			_ = ws.Close()
+		}
+		return
+	}
+	proto, rest, problem := parseHandshake(data)
+	if problem != "" {
+		s.refuseHandshake(ws, kind, p, problem)
+		return
+	}
+	conn, err := s.svc.Hub(p.hub).Connect(pubsub.ConnOptions{
+		ID:      p.connectionID,
+		UserID:  p.userID,
+		Codec:   proto,
+		OnClose: s.onClose,
+	}, nil)
+	if err != nil {
+		s.logger.Error("register SignalR connection", "hub", p.hub, "err", err)
+		s.refuseHandshake(ws, kind, p, "The connection could not be registered.")
+		return
+	}
+	s.track(conn, proto)
+	// The handshake answer goes before anything that reaches the connection meanwhile.
+	conn.Greet(handshakeOK)
+	if err := conn.Attach(ws.NetConn()); err != nil {
+		return
+	}
+	if len(rest) > 0 && !s.handle(conn, proto, rest) {
+		return
+	}
+	s.readLoop(ws, conn, proto)
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+var handshakeOK = []byte("{}\x1e")
+
+// refuseHandshake answers a failed handshake with {"error":…} and closes the socket; nothing
+// else has written to it yet.
+func (s *Server) refuseHandshake(ws *websocket.Conn, kind int, p pendingConn, problem string) {
+	s.logger.Info("SignalR handshake refused", "hub", p.hub, "conn", p.connectionID, "reason", problem)
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{problem})
+	if kind != websocket.BinaryMessage {
+		kind = websocket.TextMessage
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	_ = ws.SetWriteDeadline(deadline)
+	_ = ws.WriteMessage(kind, append(b, recordSeparator))
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(pubsub.CloseNormal, ""), deadline)
+	_ = ws.Close()
+}
+
+// parseHandshake reads the handshake request, the first record of the first message, and
+// returns the protocol and whatever follows the record in the message; problem is the error
+// text of the handshake response (ASP.NET Core's wording) when the request cannot be served.
+func parseHandshake(data []byte) (proto protocol, rest []byte, problem string) {
+	i := bytes.IndexByte(data, recordSeparator)
+	if i < 0 {
+		return nil, nil, "Handshake request is incomplete: it must end with the 0x1E record separator."
+	}
+	var req struct {
+		Protocol *string `json:"protocol"`
+		Version  *int    `json:"version"`
+	}
+	if err := json.Unmarshal(data[:i], &req); err != nil || req.Protocol == nil || req.Version == nil {
+		return nil, nil, "Handshake request is invalid: it must be {\"protocol\":…,\"version\":…}."
+	}
+	proto, ok := protocolByName(*req.Protocol)
+	if !ok {
+		return nil, nil, fmt.Sprintf("The protocol '%s' is not supported.", *req.Protocol)
+	}
+	// Version 2 adds the messages of stateful reconnect, which this service does not offer.
+	if *req.Version != 1 {
+		return nil, nil, fmt.Sprintf("The server does not support version %d of the '%s' protocol.", *req.Version, *req.Protocol)
+	}
+	return proto, data[i+1:], ""
+}
+
+// readLoop reads the client's messages until the socket fails or closes. Every message, a ping
+// included, keeps the connection alive for the client timeout.
+func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol) {
+	sock := ws.NetConn()
+	// WebSocket control frames go through the connection's queue: it is the socket's only writer.
+	ws.SetPingHandler(func(data string) error {
+		conn.Pong([]byte(data))
+		return ws.SetReadDeadline(time.Now().Add(s.timeout))
+	})
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.timeout)) })
+	ws.SetCloseHandler(func(int, string) error { return nil })
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(s.timeout))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			s.readFailed(conn, sock, err)
+			return
+		}
+		s.svc.CountInbound(len(data))
+		if !conn.AllowInbound(s.now()) {
+			if conn.Flooding() {
+				limit := fmt.Sprintf("Too many messages: the limit is %d per second.", s.svc.Limits().MaxInboundPerSecond)
+				s.logger.Info("SignalR client flooding past its message rate, closing", "conn", conn.ID())
+				conn.Close(pubsub.ClosePolicyViolation, limit)
+				return
+			}
+			continue
+		}
+		if !s.handle(conn, proto, data) {
+			return
+		}
+	}
+}
+
+// handle serves one WebSocket message of the client; it reports whether the connection goes on.
+func (s *Server) handle(conn *pubsub.Conn, proto protocol, data []byte) bool {
+	msgs, err := proto.parse(data)
+	if err != nil {
+		s.logger.Info("invalid SignalR message, closing", "conn", conn.ID(), "err", err)
+		conn.Close(pubsub.ClosePolicyViolation, "Invalid message: "+err.Error())
+		return false
+	}
+	for _, m := range msgs {
+		switch m.Type {
+		case typeInvocation, typeStreamInvocation:
+			// Without an id the caller waits for nothing (a fire-and-forget send): ignored.
+			if m.InvocationID != "" {
+				conn.Send(proto.completionError(m.InvocationID, invocationRefused), isBinary(proto))
+			}
+		}
+		// Pings only keep the connection alive; stream items, completions and cancellations
+		// belong to invocations that were never started; a client's Close is followed by its
+		// socket's; unknown types are for newer peers.
+	}
+	return true
+}
+
+func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
+		conn.ClosedByClient(ce.Code)
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.logger.Info("SignalR client message too large, closing", "conn", conn.ID())
+		conn.Close(pubsub.CloseTooBig, fmt.Sprintf("Message too large: the limit is %d bytes.", s.svc.Limits().MaxMessageBytes))
+	default:
+		conn.Dropped(sock, "connection lost")
+	}
+}
