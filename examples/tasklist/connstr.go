@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -20,24 +21,27 @@ type Service struct {
 	key []byte
 }
 
+// validVersion is the SDKs' rule: any 1.x service version.
+var validVersion = regexp.MustCompile(`^1\.\d+(?:[\w-.]+)?$`)
+
 // ParseConnectionString reads "Endpoint=…;AccessKey=…;Version=1.0;" with the optional Port,
-// ClientEndpoint and ServerEndpoint fields. Field names are case-insensitive, as in the
-// service's own SDKs; unknown fields are ignored so that strings made for newer SDKs still work.
+// ClientEndpoint and ServerEndpoint fields. It follows the service's SDKs: field names
+// are case-insensitive and may not repeat, a field without '=' and unknown fields are ignored,
+// Version (when given) must be 1.x and Port is 1 to 65535.
 func ParseConnectionString(s string) (*Service, error) {
 	fields := map[string]string{}
-	for i, part := range strings.Split(s, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for part := range strings.SplitSeq(s, ";") {
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			// The field is not quoted: it may be a mistyped key.
-			return nil, fmt.Errorf("connection string: field %d is not name=value", i+1)
+			continue // as the service's SDKs do
 		}
-		fields[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(value)
+		name = strings.ToLower(strings.TrimSpace(name))
+		if _, dup := fields[name]; dup {
+			return nil, fmt.Errorf("connection string: %s is given twice", name)
+		}
+		fields[name] = strings.TrimSpace(value)
 	}
-	if v, ok := fields["version"]; ok && !strings.HasPrefix(v, "1.") {
+	if v, ok := fields["version"]; ok && !validVersion.MatchString(v) {
 		return nil, fmt.Errorf("connection string: Version %q is not supported, only 1.x", v)
 	}
 	key := fields["accesskey"]
