@@ -126,7 +126,7 @@ after(async () => {
   await browser?.close();
   await app?.stop();
   await huddle?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
   // Whatever else happened, the pages' own scripts must not have failed.
   assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? [])].map(String), []);
 });
