@@ -9,7 +9,7 @@ WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json w
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build web test test-go test-compat test-e2e bench lint fmt tidy-check clean
+.PHONY: help run build web tasklist test test-go test-compat test-e2e bench lint fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ web/node_modules: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
+tasklist: ## build the serverless SignalR task list example (bin/tasklist, see examples/tasklist)
+	$(MAKE) -C examples/tasklist build
+
 test: lint test-go test-compat test-e2e ## everything: lint, Go tests, SDK compatibility tests, browser tests
 
 test-go: web/dist/index.html ## Go unit and integration tests (race detector on)
@@ -46,8 +49,8 @@ compat/node_modules: compat/package.json compat/package-lock.json
 	cd compat && npm ci --no-audit --no-fund
 	@touch $@
 
-test-e2e: build e2e/node_modules ## the web UI in headless Chromium, two people on one dashboard
-	cd e2e && HUDDLE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-reporter=spec
+test-e2e: build tasklist e2e/node_modules ## the web UI and the task list example in headless Chromium
+	cd e2e && HUDDLE_BIN=$(CURDIR)/$(BIN) TASKLIST_BIN=$(CURDIR)/bin/tasklist node --test --test-concurrency=1 --test-reporter=spec
 
 e2e/node_modules: e2e/package.json e2e/package-lock.json
 	cd e2e && npm ci --no-audit --no-fund

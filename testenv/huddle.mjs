@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -32,14 +32,20 @@ export async function stopAll() {
  *   before the start and returns extra arguments for `serve`
  * @param {string} [o.logsEnv] when this environment variable is set, huddle's log is echoed
  * @param {number} o.timeout how long to wait for the start, in milliseconds
+ * @param {string} [o.addr] listen address, default 127.0.0.1:0 (a free port)
+ * @param {string} [o.dataDir] an existing data dir to use and leave in place, so that a test can
+ *   stop huddle and start it again with the same access key and state
  * @param {() => unknown} [o.beforeStop] called by stop() before huddle is stopped
  * @returns {Promise<{url: string, stdout: string, dataDir: string, logs(): string, stop(): Promise<void>, kill(): void}>}
  */
-export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, beforeStop }) {
+export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, beforeStop, addr = "127.0.0.1:0", dataDir: ownDir }) {
   const bin = process.env.HUDDLE_BIN;
   if (!bin) throw new Error(`HUDDLE_BIN is not set: run \`make test-${suite}\`, or set it to a built bin/huddle`);
-  const dataDir = await mkdtemp(path.join(tmpdir(), `huddle-${suite}-`));
-  const args = ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, ...(prepare ? await prepare(dataDir) : [])];
+  const dataDir = ownDir ?? (await mkdtemp(path.join(tmpdir(), `huddle-${suite}-`)));
+  const removeDataDir = () => {
+    if (!ownDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const args = ["serve", "--addr", addr, "--data-dir", dataDir, ...(prepare ? await prepare(dataDir) : [])];
   const proc = spawn(bin, args, {
     env: { ...process.env, HUDDLE_LOG_LEVEL: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -70,7 +76,7 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, 
   });
   const kill = () => {
     proc.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir();
   };
   let url;
   try {
@@ -86,7 +92,7 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, 
     logs: () => stderr,
     /**
      * Runs beforeStop (the suite's own clean-up, such as stopping its clients), then stops huddle
-     * (SIGTERM, SIGKILL after 5 s) and removes its data dir.
+     * (SIGTERM, SIGKILL after 5 s) and removes its data dir unless the caller gave it.
      */
     async stop() {
       await beforeStop?.();
@@ -98,7 +104,7 @@ export async function spawnHuddle({ suite, env = {}, prepare, logsEnv, timeout, 
         clearTimeout(t);
       }
       running.delete(huddle);
-      await rm(dataDir, { recursive: true, force: true });
+      removeDataDir();
     },
     /** Kills huddle at once, for a process on its way out. */
     kill() {
