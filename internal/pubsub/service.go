@@ -35,6 +35,8 @@ type Service struct {
 	logger      *slog.Logger
 	metrics     *metrics
 	flusher     *flusher
+	// caps count client connections per user and address across every protocol's front.
+	caps *connCaps
 
 	mu   sync.Mutex
 	hubs map[string]*Hub
@@ -53,8 +55,10 @@ func NewService(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register pubsub metrics: %w", err)
 	}
+	limits := opts.Limits.withDefaults()
 	return &Service{
-		limits:      opts.Limits.withDefaults(),
+		limits:      limits,
+		caps:        newConnCaps(limits.MaxConnsPerUser, limits.MaxConnsPerAddress),
 		broker:      opts.Broker,
 		parseFilter: opts.ParseFilter,
 		ephemeral:   opts.EphemeralGroup,

@@ -119,7 +119,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}
 
 	sess.address = s.clientAddr(r)
-	if err := s.caps.acquire(userID, sess.address); err != nil {
+	if err := s.svc.AdmitConnection(userID, sess.address); err != nil {
 		s.errs.WriteError(w, r, apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil))
 		return
 	}
@@ -135,7 +135,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		OnClose:    s.onClose,
 	}, groups)
 	if err != nil {
-		s.caps.release(userID, sess.address)
+		s.svc.ReleaseConnection(userID, sess.address)
 		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
 		return
 	}
@@ -323,7 +323,7 @@ func (s *Server) onClose(c *pubsub.Conn, reason string) {
 	if !ok {
 		return
 	}
-	s.caps.release(c.UserID(), sess.address)
+	s.svc.ReleaseConnection(c.UserID(), sess.address)
 	s.endStreams(c, sess)
 	sess.calls.cancelAll()
 	if sess.events == nil {

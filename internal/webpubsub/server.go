@@ -75,7 +75,6 @@ type Server struct {
 	errs       httpapi.ErrorWriter
 	revoked    Revocations
 	identities Identities
-	caps       *connCaps
 	clientAddr func(*http.Request) string
 	upgrader   websocket.Upgrader
 	now        func() time.Time
@@ -119,7 +118,6 @@ func New(opts Options) *Server {
 		keys:       opts.Keys,
 		revoked:    opts.Revocations,
 		identities: opts.Identities,
-		caps:       newConnCaps(opts.Service.Limits().MaxConnsPerUser, opts.Service.Limits().MaxConnsPerAddress),
 		clientAddr: opts.ClientAddress,
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		publicHost: publicHost,
