@@ -82,8 +82,10 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
 		Codec:   proto,
 		OnClose: s.onClose,
 	}
-	// Version 2 of the hub protocols brings the messages of stateful reconnect: a client that
-	// negotiated it but says version 1 is served without it, as ASP.NET Core does.
+	// Version 2 of the hub protocols brings the messages of stateful reconnect. A client that was
+	// offered it but shakes hands with version 1 does not use it: @microsoft/signalr does so on
+	// any transport but WebSockets (HttpConnection.js _resolveTransportOrError, HubConnection.js
+	// _startInternal).
 	if p.stateful && version >= 2 {
 		opts.Reliable, opts.Attachment = true, newStatefulConn(p.token)
 	}
@@ -228,7 +230,8 @@ func (s *Server) handle(conn *pubsub.Conn, proto protocol, data []byte) bool {
 		// socket's; unknown types are for newer peers.
 	}
 	if ack > 0 {
-		// Acked at once: clients of a serverless hub seldom send, and their buffer waits for it.
+		// Acked at once, not on ASP.NET Core's one-second timer (MessageBuffer.cs AckRate): clients
+		// of a serverless hub seldom send, and their buffer is freed only by acks.
 		conn.Send(proto.ack(ack), isBinary(proto))
 	}
 	return true
