@@ -183,6 +183,31 @@ export function signJwt(payload, key) {
 }
 
 /**
+ * Calls huddle's SignalR REST API as the Management SDK does (Microsoft.Azure.SignalR.Management
+ * RestClient.cs, RestApiProvider.cs): a JWT signed with the access key whose aud is the request URL
+ * without the port and, for 2022-06-01, with its query less excluded and reason (the SDK adds them
+ * after signing), a nameid claim, and a body as application/json; charset=utf-8. query is a list
+ * of [name, value] pairs. Returns the status, x-ms-error-code and body text.
+ */
+export async function signalRRest(huddle, method, path, { query = [], body, key = huddle.accessKey, aud } = {}) {
+  const base = new URL(huddle.url);
+  const q = new URLSearchParams(query).toString();
+  const signed = new URLSearchParams(query.filter(([k]) => k !== "excluded" && k !== "reason")).toString();
+  const audience = aud ?? `${base.protocol}//${base.hostname}${path}${signed ? "?" + signed : ""}`;
+  const now = Math.floor(Date.now() / 1000);
+  const token = signJwt({ aud: audience, exp: now + 3600, iat: now, nbf: now, nameid: "compat-app-server" }, key);
+  const headers = { Authorization: `Bearer ${token}` };
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json; charset=utf-8";
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const res = await fetch(`${huddle.url}${path}${q ? "?" + q : ""}`, { method, headers, body: payload });
+  const text = await res.text();
+  return { status: res.status, code: res.headers.get("x-ms-error-code"), text };
+}
+
+/**
  * Runs an express app with the official WebPubSubEventHandler for hub on a free loopback port.
  * Returns its URL template for huddle's config and a close function. options may be a function:
  * it is called at the first request, for options (allowedEndpoints) that name huddle's address,

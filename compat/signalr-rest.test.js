@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { fence, nextEvent, signJwt, startHuddle, uniq, waitFor } from "./harness.js";
+import { fence, nextEvent, signJwt, signalRRest, startHuddle, uniq, waitFor } from "./harness.js";
 
 let huddle;
 before(async () => {
@@ -24,27 +24,8 @@ after(async () => {
 
 const V2 = "2022-06-01";
 
-/**
- * Calls the REST API as the Management SDK does. query is a list of [name, value] pairs; the
- * token's aud leaves out excluded and reason, which the SDK adds to the URL after signing.
- */
-async function rest(method, path, { query = [], body, key = huddle.accessKey, aud } = {}) {
-  const base = new URL(huddle.url);
-  const q = new URLSearchParams(query).toString();
-  const signed = new URLSearchParams(query.filter(([k]) => k !== "excluded" && k !== "reason")).toString();
-  const audience = aud ?? `${base.protocol}//${base.hostname}${path}${signed ? "?" + signed : ""}`;
-  const now = Math.floor(Date.now() / 1000);
-  const token = signJwt({ aud: audience, exp: now + 3600, iat: now, nbf: now, nameid: "compat-app-server" }, key);
-  const headers = { Authorization: `Bearer ${token}` };
-  let payload;
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json; charset=utf-8";
-    payload = typeof body === "string" ? body : JSON.stringify(body);
-  }
-  const res = await fetch(`${huddle.url}${path}${q ? "?" + q : ""}`, { method, headers, body: payload });
-  const text = await res.text();
-  return { status: res.status, code: res.headers.get("x-ms-error-code"), text };
-}
+/** Calls the REST API as the Management SDK does (harness.js signalRRest). */
+const rest = (method, path, opts) => signalRRest(huddle, method, path, opts);
 
 /** Asserts the status and x-ms-error-code, and that an error body is {code, message} with that code. */
 async function expect(method, path, opts, status, code = null) {

@@ -28,6 +28,20 @@ type closeAwareProtocol interface {
 	GoodbyeFor(code int, reason string) []byte
 }
 
+// countingProtocol is implemented by codecs whose clients count the data messages they receive
+// instead of reading sequence ids from them (SignalR's stateful reconnect). On a reliable
+// connection every numbered message must then reach the client: a message the codec does not
+// render is never numbered, and a socket attached again first hears Resumed, which says which
+// id the replayed messages start at.
+type countingProtocol interface {
+	Resumed(firstSeq uint64) []byte
+}
+
+func isCounting(c Codec) bool {
+	_, ok := c.(countingProtocol)
+	return ok
+}
+
 // goodbye is c's last payload before a close with code and reason, or nil for none.
 func goodbye(c Codec, code int, reason string) []byte {
 	if ca, ok := c.(closeAwareProtocol); ok {

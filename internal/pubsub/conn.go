@@ -43,6 +43,7 @@ type Conn struct {
 	hub        *Hub
 	codec      Codec
 	reliable   bool
+	counting   bool // the codec's clients count messages: see countingProtocol
 	attachment any
 	onClose    func(*Conn, string)
 	grants     *grants
@@ -69,6 +70,7 @@ type Conn struct {
 	unacked      []outbound // durable data messages not yet acknowledged, in sequence order
 	unackedBytes int
 	greeting     []byte // written first by the next Attach
+	attached     bool   // a socket has been attached: the next Attach resumes the session
 	ended        bool   // no more traffic: the session is over
 	closing      bool   // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
@@ -160,7 +162,15 @@ func (c *Conn) Attach(sock Socket) error {
 		// (acks and pongs answered requests the client will not wait for).
 		c.queue = append(c.queue[:0], c.unacked...)
 		c.queuedBytes = c.unackedBytes
+		if cp, ok := c.codec.(countingProtocol); ok && c.attached {
+			first := c.nextSeq + 1
+			if len(c.unacked) > 0 {
+				first = c.unacked[0].seq
+			}
+			c.queue = slices.Insert(c.queue, 0, outbound{raw: cp.Resumed(first), op: protocolOpcode(c.codec)})
+		}
 	}
+	c.attached = true
 	if c.greeting != nil {
 		c.queue = slices.Insert(c.queue, 0, outbound{raw: c.greeting, op: protocolOpcode(c.codec)})
 		c.greeting = nil
@@ -196,14 +206,23 @@ func (c *Conn) Deliver(m *Message) {
 
 // queueMessage queues m and reports whether the caller must schedule the connection's writer.
 func (c *Conn) queueMessage(m *Message) (schedule bool) {
+	if c.counting && c.reliable && m.Encoded(c.codec).Payload == nil {
+		// Numbering a message the client never sees would shift its count from the service's.
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.queueLocked(outbound{msg: m}, c.reliable && !m.Ephemeral)
+}
+
+// queueLocked queues o, first numbering it and keeping it for resend when numbered, and reports
+// whether the caller must schedule the connection's writer.
+func (c *Conn) queueLocked(o outbound, numbered bool) (schedule bool) {
 	if c.ended || c.closing {
 		return false
 	}
-	o := outbound{msg: m}
-	if c.reliable && !m.Ephemeral {
-		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+m.Size() > c.limits.MaxUnackedBytes {
+	if numbered {
+		if len(c.unacked) >= c.limits.MaxUnacked || c.unackedBytes+o.size() > c.limits.MaxUnackedBytes {
 			c.closing = true
 			c.metrics.slowConsumers.Inc()
 			// Not inline: the hub queues under its read lock and Close takes the write lock.
@@ -213,7 +232,7 @@ func (c *Conn) queueMessage(m *Message) (schedule bool) {
 		c.nextSeq++
 		o.seq = c.nextSeq
 		c.unacked = append(c.unacked, o)
-		c.unackedBytes += m.Size()
+		c.unackedBytes += o.size()
 	}
 	if c.reliable && c.sock == nil {
 		// The session waits for its client: a durable message waits in the resend buffer, an
@@ -269,6 +288,26 @@ func (c *Conn) Send(payload []byte, binary bool) {
 		op = opBinary
 	}
 	c.sendRaw(outbound{raw: payload, op: op})
+}
+
+// SendCounted queues a frame of this connection alone that its client counts as a data message
+// (a SignalR Completion): on a reliable connection of a counting codec it is numbered and kept
+// for resend like the shared messages, so that both sides count alike; elsewhere it is [Conn.Send].
+func (c *Conn) SendCounted(payload []byte, binary bool) {
+	if !c.counting || !c.reliable {
+		c.Send(payload, binary)
+		return
+	}
+	op := byte(opText)
+	if binary {
+		op = opBinary
+	}
+	c.mu.Lock()
+	start := c.queueLocked(outbound{raw: payload, op: op}, true)
+	c.mu.Unlock()
+	if start {
+		c.flusher.schedule(c)
+	}
 }
 
 // Pong answers a client's ping.

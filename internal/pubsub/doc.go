@@ -22,9 +22,11 @@
 //   - Reliable connections number their durable data messages from 1 and keep every
 //     unacknowledged one, so a client that reconnects within the session window receives each
 //     exactly once. Ephemeral messages carry no sequence id and are not kept for resend: one
-//     that reaches a session while its client is away is lost.
+//     that reaches a session while its client is away is lost. When the codec's clients count
+//     messages instead of reading their ids (SignalR's stateful reconnect), only messages the
+//     codec renders are numbered, so both sides count alike.
 //
-// The Web PubSub wire formats live in package webpubsub and plug in through [Codec]; this package
+// The wire formats live in packages webpubsub and signalr and plug in through [Codec]; this package
 // writes WebSocket frames itself so that batching and shared payloads need no copies per message
 // in a third-party library.
 package pubsub

@@ -214,6 +214,7 @@ func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool, sent
 			}
 			continue
 		}
+		sent = max(sent, o.seq)
 		buf = appendFrameHeader(buf, o.op, len(o.raw))
 		buf = append(buf, o.raw...)
 		if o.op == opClose {

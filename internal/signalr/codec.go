@@ -22,6 +22,8 @@ const (
 	typeCancelInvocation = 5
 	typePing             = 6
 	typeClose            = 7
+	typeAck              = 8
+	typeSequence         = 9
 )
 
 // recordSeparator ends every JSON hub protocol record.
@@ -32,6 +34,7 @@ const recordSeparator = 0x1E
 type clientMessage struct {
 	Type         int
 	InvocationID string
+	SequenceID   uint64 // of an Ack or a Sequence message
 }
 
 // protocol is one hub protocol: the rendering of the service's messages (a pubsub.Codec, so that
@@ -46,6 +49,9 @@ type protocol interface {
 	// ping and completionError are the service's own records.
 	ping() []byte
 	completionError(invocationID, msg string) []byte
+	// ack and Resumed (pubsub asks for it) are the records of stateful reconnect.
+	ack(seq uint64) []byte
+	Resumed(firstSeq uint64) []byte
 	// parse splits a WebSocket message into the client's records.
 	parse(data []byte) ([]clientMessage, error)
 }
@@ -132,6 +138,7 @@ func (jsonFormat) parse(data []byte) ([]clientMessage, error) {
 		var m struct {
 			Type         *int            `json:"type"`
 			InvocationID json.RawMessage `json:"invocationId"`
+			SequenceID   uint64          `json:"sequenceId"`
 		}
 		if err := json.Unmarshal(r, &m); err != nil {
 			return nil, fmt.Errorf("a record is not a JSON object: %w", err)
@@ -143,7 +150,7 @@ func (jsonFormat) parse(data []byte) ([]clientMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, clientMessage{Type: *m.Type, InvocationID: id})
+		out = append(out, clientMessage{Type: *m.Type, InvocationID: id, SequenceID: m.SequenceID})
 	}
 	return out, nil
 }
@@ -258,6 +265,15 @@ func parseMessagePackRecord(rec []byte) (clientMessage, error) {
 	m := clientMessage{Type: t}
 	switch t {
 	case typeInvocation, typeStreamInvocation, typeStreamItem, typeCompletion, typeCancelInvocation:
+	case typeAck, typeSequence:
+		// [type, sequenceId]
+		if n < 2 {
+			return clientMessage{}, fmt.Errorf("a message of type %d has no sequence id", t)
+		}
+		if m.SequenceID, err = dec.DecodeUint64(); err != nil {
+			return clientMessage{}, errors.New("a message's sequence id is not an integer")
+		}
+		return m, nil
 	default:
 		return m, nil
 	}

@@ -134,25 +134,28 @@ func concatHex(t *testing.T, parts ...string) []byte {
 func TestParseHandshake(t *testing.T) {
 	for _, tc := range []struct {
 		in, protocol, rest, problem string
+		version                     int
 	}{
-		{"{\"protocol\":\"json\",\"version\":1}\x1e", "json", "", ""},
-		{"{\"protocol\":\"messagepack\",\"version\":1}\x1e", "messagepack", "", ""},
-		{"{\"protocol\":\"json\",\"version\":1}\x1e{\"type\":6}\x1e", "json", "{\"type\":6}\x1e", ""},
-		{"{\"protocol\":\"xml\",\"version\":1}\x1e", "", "", "The protocol 'xml' is not supported."},
-		{"{\"protocol\":\"json\",\"version\":2}\x1e", "", "", "The server does not support version 2 of the 'json' protocol."},
-		{"{\"protocol\":\"json\",\"version\":1}", "", "", "Handshake request is incomplete"},
-		{"{\"protocol\":\"json\"}\x1e", "", "", "Handshake request is invalid"},
-		{"nope\x1e", "", "", "Handshake request is invalid"},
+		{"{\"protocol\":\"json\",\"version\":1}\x1e", "json", "", "", 1},
+		{"{\"protocol\":\"messagepack\",\"version\":1}\x1e", "messagepack", "", "", 1},
+		{"{\"protocol\":\"json\",\"version\":1}\x1e{\"type\":6}\x1e", "json", "{\"type\":6}\x1e", "", 1},
+		{"{\"protocol\":\"json\",\"version\":2}\x1e", "json", "", "", 2},
+		{"{\"protocol\":\"messagepack\",\"version\":2}\x1e", "messagepack", "", "", 2},
+		{"{\"protocol\":\"xml\",\"version\":1}\x1e", "", "", "The protocol 'xml' is not supported.", 0},
+		{"{\"protocol\":\"json\",\"version\":3}\x1e", "", "", "The server does not support version 3 of the 'json' protocol.", 0},
+		{"{\"protocol\":\"json\",\"version\":1}", "", "", "Handshake request is incomplete", 0},
+		{"{\"protocol\":\"json\"}\x1e", "", "", "Handshake request is invalid", 0},
+		{"nope\x1e", "", "", "Handshake request is invalid", 0},
 	} {
-		p, rest, problem := parseHandshake([]byte(tc.in))
+		p, version, rest, problem := parseHandshake([]byte(tc.in))
 		if tc.problem != "" {
 			if !strings.HasPrefix(problem, tc.problem) {
 				t.Errorf("parseHandshake(%q) problem %q, want %q", tc.in, problem, tc.problem)
 			}
 			continue
 		}
-		if problem != "" || p.Name() != tc.protocol || string(rest) != tc.rest {
-			t.Errorf("parseHandshake(%q) = %v %q %q", tc.in, p, rest, problem)
+		if problem != "" || p.Name() != tc.protocol || version != tc.version || string(rest) != tc.rest {
+			t.Errorf("parseHandshake(%q) = %v %d %q %q", tc.in, p, version, rest, problem)
 		}
 	}
 }
@@ -163,6 +166,6 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(_ *testing.T, data []byte) {
 		_, _ = jsonProtocol.parse(data)
 		_, _ = messagePackProtocol.parse(data)
-		_, _, _ = parseHandshake(data)
+		_, _, _, _ = parseHandshake(data)
 	})
 }

@@ -33,12 +33,16 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		s.errs.WriteError(w, r, unauthorized(err))
 		return
 	}
+	if conn, proto, ok := s.resumable(q.Get("id")); ok {
+		s.resume(w, r, conn, proto, hub, userID)
+		return
+	}
 	p, err := s.pending.take(q.Get("id"), s.now(), func(p pendingConn) error {
 		switch {
 		case p.hub != hub:
 			return errNoConnection
 		case p.userID != userID:
-			return apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
+			return errOtherUser
 		}
 		return nil
 	})
@@ -67,17 +71,25 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
 		}
 		return
 	}
-	proto, rest, problem := parseHandshake(data)
+	proto, version, rest, problem := parseHandshake(data)
 	if problem != "" {
 		s.refuseHandshake(ws, kind, p, problem)
 		return
 	}
-	conn, err := s.svc.Hub(p.hub).Connect(pubsub.ConnOptions{
+	opts := pubsub.ConnOptions{
 		ID:      p.connectionID,
 		UserID:  p.userID,
 		Codec:   proto,
 		OnClose: s.onClose,
-	}, nil)
+	}
+	// Version 2 of the hub protocols brings the messages of stateful reconnect. A client that was
+	// offered it but shakes hands with version 1 does not use it: @microsoft/signalr does so on
+	// any transport but WebSockets (HttpConnection.js _resolveTransportOrError, HubConnection.js
+	// _startInternal).
+	if p.stateful && version >= 2 {
+		opts.Reliable, opts.Attachment = true, newStatefulConn(p.token)
+	}
+	conn, err := s.svc.Hub(p.hub).Connect(opts, nil)
 	if err != nil {
 		s.logger.Error("register SignalR connection", "hub", p.hub, "err", err)
 		s.refuseHandshake(ws, kind, p, "The connection could not be registered.")
@@ -122,27 +134,27 @@ func (s *Server) refuseHandshake(ws *websocket.Conn, kind int, p pendingConn, pr
 // parseHandshake reads the handshake request, the first record of the first message, and
 // returns the protocol and whatever follows the record in the message; problem is the error
 // text of the handshake response (ASP.NET Core's wording) when the request cannot be served.
-func parseHandshake(data []byte) (proto protocol, rest []byte, problem string) {
+func parseHandshake(data []byte) (proto protocol, version int, rest []byte, problem string) {
 	i := bytes.IndexByte(data, recordSeparator)
 	if i < 0 {
-		return nil, nil, "Handshake request is incomplete: it must end with the 0x1E record separator."
+		return nil, 0, nil, "Handshake request is incomplete: it must end with the 0x1E record separator."
 	}
 	var req struct {
 		Protocol *string `json:"protocol"`
 		Version  *int    `json:"version"`
 	}
 	if err := json.Unmarshal(data[:i], &req); err != nil || req.Protocol == nil || req.Version == nil {
-		return nil, nil, "Handshake request is invalid: it must be {\"protocol\":…,\"version\":…}."
+		return nil, 0, nil, "Handshake request is invalid: it must be {\"protocol\":…,\"version\":…}."
 	}
 	proto, ok := protocolByName(*req.Protocol)
 	if !ok {
-		return nil, nil, fmt.Sprintf("The protocol '%s' is not supported.", *req.Protocol)
+		return nil, 0, nil, fmt.Sprintf("The protocol '%s' is not supported.", *req.Protocol)
 	}
-	// Version 2 adds the messages of stateful reconnect, which this service does not offer.
-	if *req.Version != 1 {
-		return nil, nil, fmt.Sprintf("The server does not support version %d of the '%s' protocol.", *req.Version, *req.Protocol)
+	// Version 2, the newest of both hub protocols, adds the messages of stateful reconnect.
+	if *req.Version != 1 && *req.Version != 2 {
+		return nil, 0, nil, fmt.Sprintf("The server does not support version %d of the '%s' protocol.", *req.Version, *req.Protocol)
 	}
-	return proto, data[i+1:], ""
+	return proto, *req.Version, data[i+1:], ""
 }
 
 // readLoop reads the client's messages until the socket fails or closes. Every message, a ping
@@ -187,17 +199,40 @@ func (s *Server) handle(conn *pubsub.Conn, proto protocol, data []byte) bool {
 		conn.Close(pubsub.ClosePolicyViolation, "Invalid message: "+err.Error())
 		return false
 	}
+	st, _ := conn.Attachment().(*statefulConn)
+	var ack uint64
 	for _, m := range msgs {
+		if st != nil {
+			serve, seen, err := st.accept(m)
+			if err != nil {
+				s.logger.Info("invalid SignalR message, closing", "conn", conn.ID(), "err", err)
+				conn.Close(pubsub.ClosePolicyViolation, "Invalid message: "+err.Error())
+				return false
+			}
+			ack = max(ack, seen)
+			if !serve {
+				continue
+			}
+		}
 		switch m.Type {
 		case typeInvocation, typeStreamInvocation:
 			// Without an id the caller waits for nothing (a fire-and-forget send): ignored.
 			if m.InvocationID != "" {
-				conn.Send(proto.completionError(m.InvocationID, invocationRefused), isBinary(proto))
+				conn.SendCounted(proto.completionError(m.InvocationID, invocationRefused), isBinary(proto))
+			}
+		case typeAck:
+			if st != nil {
+				conn.Ack(m.SequenceID)
 			}
 		}
 		// Pings only keep the connection alive; stream items, completions and cancellations
 		// belong to invocations that were never started; a client's Close is followed by its
 		// socket's; unknown types are for newer peers.
+	}
+	if ack > 0 {
+		// Acked at once, not on ASP.NET Core's one-second timer (MessageBuffer.cs AckRate): clients
+		// of a serverless hub seldom send, and their buffer is freed only by acks.
+		conn.Send(proto.ack(ack), isBinary(proto))
 	}
 	return true
 }

@@ -37,6 +37,8 @@ type negotiateResponse struct {
 	ConnectionID        string      `json:"connectionId"`
 	ConnectionToken     string      `json:"connectionToken,omitempty"`
 	AvailableTransports []transport `json:"availableTransports"`
+	// UseStatefulReconnect answers a client that asked for it, and only such a client.
+	UseStatefulReconnect bool `json:"useStatefulReconnect,omitempty"`
 }
 
 // negotiate answers POST /client/negotiate?hub=…: it checks the client token and reserves a
@@ -65,13 +67,15 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 		// A newer client gets the newest version this service speaks, as ASP.NET Core answers.
 		version = min(n, 1)
 	}
-	resp := negotiateResponse{NegotiateVersion: version, ConnectionID: pubsub.NewID(), AvailableTransports: transports}
+	resp := negotiateResponse{NegotiateVersion: version, ConnectionID: pubsub.NewID(), AvailableTransports: transports,
+		UseStatefulReconnect: wantsStatefulReconnect(r)}
 	token := resp.ConnectionID
 	if version >= 1 {
 		token = pubsub.NewID()
 		resp.ConnectionToken = token
 	}
-	if !s.pending.add(token, pendingConn{hub: hub, userID: userID, connectionID: resp.ConnectionID}, s.now()) {
+	p := pendingConn{hub: hub, userID: userID, connectionID: resp.ConnectionID, token: token, stateful: resp.UseStatefulReconnect}
+	if !s.pending.add(token, p, s.now()) {
 		return apiError(http.StatusServiceUnavailable, "TooManyPendingConnections", "too many negotiated connections wait for their WebSocket; retry later", nil)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, resp)
@@ -119,8 +123,9 @@ func withCORS(h http.Handler) http.Handler {
 
 // pendingConn is a negotiated connection waiting for its WebSocket.
 type pendingConn struct {
-	hub, userID, connectionID string
-	expires                   time.Time
+	hub, userID, connectionID, token string
+	stateful                         bool // the client asked for stateful reconnect
+	expires                          time.Time
 }
 
 // pendingConns maps connection tokens to negotiated connections until they are used or expire.
@@ -168,6 +173,9 @@ func (t *pendingConns) take(token string, now time.Time, use func(pendingConn) e
 	delete(t.byToken, token)
 	return p, nil
 }
+
+// errOtherUser answers a WebSocket request whose token names another user than negotiated.
+var errOtherUser = apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
 
 // errNoConnection answers a WebSocket request whose id names no negotiated connection.
 var errNoConnection = apiError(http.StatusNotFound, "ConnectionNotFound", "No Connection with that ID: negotiate again", nil)

@@ -5,15 +5,22 @@
 // A SignalR connection is a connection of the pubsub hub of the same name (hub names are
 // lower-cased, as the SDKs send them), so groups, users, existence checks, closes and metrics are
 // those of every other connection. Guarantees:
+//
 //   - An app server's invocation (a message with a Target) is rendered once per hub protocol,
 //     whatever the recipient count. A Web PubSub payload without a Target has no form in the hub
 //     protocols and is not delivered to SignalR clients.
+//
 //   - The service pings every client every 15 s and drops one silent for 30 s, the ASP.NET Core
 //     defaults the clients are built for.
+//
 //   - A client is told with a Close message why it was closed; only when the server is going away
 //     (shutdown) does the message allow it to reconnect.
+//
 //   - Clients only listen: an invocation that waits for a result is answered with an error
 //     Completion, other client messages are ignored, malformed ones close the connection.
+//
+//   - A client that asks for stateful reconnect loses no message and sees none twice when its
+//     WebSocket drops and it reconnects within the reconnect window (stateful.go).
 //
 // Transports are separate pieces: only WebSockets exists, and negotiate lists only it.
 package signalr
@@ -75,8 +82,9 @@ type Server struct {
 	upgrader   websocket.Upgrader
 	pending    *pendingConns
 
-	mu    sync.Mutex
-	conns map[*pubsub.Conn]protocol // live connections, for the keep-alive
+	mu       sync.Mutex
+	conns    map[*pubsub.Conn]protocol // live connections, for the keep-alive
+	stateful map[string]*pubsub.Conn   // live stateful connections by token, for their reconnects
 }
 
 // New builds a server from opts.
@@ -109,8 +117,9 @@ func New(opts Options) *Server {
 			// SignalR authorises with tokens, not origins: browsers of any site may connect.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		pending: newPendingConns(connectionTokenLifetime, maxPendingConns),
-		conns:   make(map[*pubsub.Conn]protocol),
+		pending:  newPendingConns(connectionTokenLifetime, maxPendingConns),
+		conns:    make(map[*pubsub.Conn]protocol),
+		stateful: make(map[string]*pubsub.Conn),
 	}
 }
 
@@ -153,12 +162,18 @@ func isBinary(p protocol) bool { return p.Format() == pubsub.FormatSignalRMessag
 func (s *Server) track(c *pubsub.Conn, p protocol) {
 	s.mu.Lock()
 	s.conns[c] = p
+	if st, ok := c.Attachment().(*statefulConn); ok {
+		s.stateful[st.token] = c
+	}
 	s.mu.Unlock()
 }
 
 func (s *Server) onClose(c *pubsub.Conn, _ string) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if st, ok := c.Attachment().(*statefulConn); ok {
+		delete(s.stateful, st.token)
+	}
 	s.mu.Unlock()
 }
 

@@ -401,7 +401,7 @@ func TestHandshakeErrors(t *testing.T) {
 	ts := newTestServer(t, pubsub.Limits{})
 	for _, tc := range []struct{ request, want string }{
 		{`{"protocol":"xml","version":1}` + "\x1e", `{"error":"The protocol 'xml' is not supported."}` + "\x1e"},
-		{`{"protocol":"json","version":2}` + "\x1e", `{"error":"The server does not support version 2 of the 'json' protocol."}` + "\x1e"},
+		{`{"protocol":"json","version":3}` + "\x1e", `{"error":"The server does not support version 3 of the 'json' protocol."}` + "\x1e"},
 	} {
 		tok := ts.token("chat", "", time.Time{})
 		_, body := ts.negotiate("chat", tok, "1")
