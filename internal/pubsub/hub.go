@@ -102,6 +102,7 @@ func (h *Hub) Connect(opts ConnOptions, initialGroups []string) (*Conn, error) {
 		hub:        h,
 		codec:      opts.Codec,
 		reliable:   opts.Reliable,
+		unframed:   opts.Unframed,
 		attachment: opts.Attachment,
 		onClose:    opts.OnClose,
 		grants:     newGrants(opts.Roles),
