@@ -34,6 +34,8 @@ type httpConn struct {
 	silent *time.Timer
 	// absent ends a long-polling connection whose client stops polling.
 	absent *time.Timer
+	pollMu sync.Mutex
+	poll   *activePoll // the poll in progress, if any
 }
 
 // httpTransports holds the live connections of the HTTP transports by connection token.

@@ -1,6 +1,8 @@
 package signalr
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -22,32 +24,61 @@ func (s *Server) startLongPolling(w http.ResponseWriter, hc *httpConn) error {
 	return nil
 }
 
-// poll serves a long-polling GET: 200 with every byte queued for the client, 200 empty when
-// nothing came within the poll timeout, 204 once the connection has ended. The connection is
-// dropped when its client does not poll again within the client timeout.
+// activePoll is the poll a long-polling connection is serving.
+type activePoll struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// errPollSuperseded ends a poll when the client has sent another: the client gave up on it.
+var errPollSuperseded = errors.New("a newer poll took over")
+
+// poll serves a long-polling GET as ASP.NET Core's LongPollingServerTransport does: 200 with
+// every byte queued for the client (application/octet-stream, whatever the transfer format), 200
+// empty when nothing came within the poll timeout, 204 once the connection has ended. A new poll
+// ends the one in progress with 204, and the connection is dropped when its client does not poll
+// again within the client timeout.
 func (s *Server) poll(w http.ResponseWriter, r *http.Request, hc *httpConn) error {
-	if !hc.absent.Stop() {
-		// Another poll is out, or the connection was dropped for want of one.
-		return apiError(http.StatusConflict, "Conflict", "another poll of the connection is in progress", nil)
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	me := &activePoll{cancel: cancel, done: make(chan struct{})}
+	defer close(me.done)
+	hc.pollMu.Lock()
+	prev := hc.poll
+	hc.poll = me
+	hc.pollMu.Unlock()
+	if prev != nil {
+		prev.cancel(errPollSuperseded)
+		<-prev.done
 	}
-	data, closed, err := hc.out.next(r.Context(), pollTimeout)
+	hc.absent.Stop()
+	data, closed, err := hc.out.next(ctx, pollTimeout)
+	hc.pollMu.Lock()
+	if hc.poll == me {
+		hc.poll = nil
+		hc.absent.Reset(s.timeout)
+	}
+	hc.pollMu.Unlock()
 	noStore(w)
 	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errPollSuperseded):
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	case err != nil:
-		// The client gave up this poll; it has until the client timeout to send the next.
-		hc.absent.Reset(s.timeout)
+		// The client went away; it has until the client timeout to poll again.
 		return nil
 	case len(data) == 0 && closed:
 		s.http.forget(hc)
+		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	case len(data) == 0:
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusOK)
+		return nil
 	}
-	hc.absent.Reset(s.timeout)
-	contentType := "text/plain"
-	if hc.proto != nil && isBinary(hc.proto) {
-		contentType = "application/octet-stream"
-	}
-	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
 	return nil

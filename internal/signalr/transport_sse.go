@@ -26,9 +26,10 @@ func (s *Server) serveEventStream(w http.ResponseWriter, r *http.Request, hc *ht
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache,no-store")
 	h.Set("Pragma", "no-cache")
-	// Proxies must not buffer or compress a stream (ASP.NET Core ServerSentEventsServerTransport).
-	h.Set("X-Accel-Buffering", "no")
+	// Nothing on the way may compress the stream (ASP.NET Core ServerSentEventsServerTransport)
+	// or, for nginx, buffer it.
 	h.Set("Content-Encoding", "identity")
+	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	// A comment first: some browsers fire open only on the first bytes.

@@ -181,7 +181,9 @@ func TestLongPolling(t *testing.T) {
 	// Everything queued goes in one poll, in order.
 	status, ctype, body := c.do(http.MethodGet, "")
 	want := "{}\x1e" + `{"type":3,"invocationId":"1","error":"` + invocationRefused + `"}` + "\x1e" + `{"type":1,"target":"news","arguments":[1]}` + "\x1e"
-	if status != http.StatusOK || ctype != "text/plain" || body != want {
+	// ASP.NET Core's LongPollingServerTransport sends data as application/octet-stream whatever
+	// the transfer format.
+	if status != http.StatusOK || ctype != "application/octet-stream" || body != want {
 		t.Errorf("poll: %d %s %q, want %q", status, ctype, body, want)
 	}
 	c.expect(http.MethodDelete, "", http.StatusAccepted, "")
@@ -226,6 +228,32 @@ func TestLongPollingMessagePackAndEnd(t *testing.T) {
 		t.Errorf("poll after close: %d %s %q", status, ctype, body)
 	}
 	c.expect(http.MethodGet, "", http.StatusNoContent, "")
+}
+
+// A new poll ends the one in progress with 204 (the client has given up on it) and takes over.
+func TestLongPollSuperseded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := newBubbleServer(t)
+		c := ts.connectLongPolling()
+		first := make(chan *httptest.ResponseRecorder, 1)
+		go func() { first <- c.serve(c.request(http.MethodGet, "")) }()
+		synctest.Wait()
+		second := make(chan *httptest.ResponseRecorder, 1)
+		go func() { second <- c.serve(c.request(http.MethodGet, "")) }()
+		synctest.Wait()
+		select {
+		case w := <-first:
+			if w.Code != http.StatusNoContent {
+				t.Errorf("superseded poll: %d, want 204", w.Code)
+			}
+		default:
+			t.Fatal("the superseded poll is still waiting")
+		}
+		c.expect(http.MethodPost, `{"type":1,"invocationId":"9","target":"t","arguments":[]}`+"\x1e", http.StatusOK, "")
+		if w := <-second; w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"invocationId":"9"`) {
+			t.Errorf("new poll: %d %q", w.Code, w.Body)
+		}
+	})
 }
 
 // newBubbleServer is a SignalR front served without a network, for synctest bubbles: requests
@@ -333,5 +361,20 @@ func TestLongPollingClientGone(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// Each line of a payload is a data field, a trailing \r dropped, CRLF line ends, an empty line
+// last (ASP.NET Core ServerSentEventsMessageFormatter).
+func TestAppendEvent(t *testing.T) {
+	for in, want := range map[string]string{
+		"{}\x1e":        "data: {}\x1e\r\n\r\n",
+		"a\nb":          "data: a\r\ndata: b\r\n\r\n",
+		"a\r\nb\n":      "data: a\r\ndata: b\r\ndata: \r\n\r\n",
+		"\x1e{\"x\":1}": "data: \x1e{\"x\":1}\r\n\r\n",
+	} {
+		if got := string(appendEvent(nil, []byte(in))); got != want {
+			t.Errorf("appendEvent(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
