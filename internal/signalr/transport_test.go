@@ -122,6 +122,14 @@ func TestEventStream(t *testing.T) {
 	if status, _, _ := c.do(http.MethodGet, "", "Accept", "text/event-stream"); status != http.StatusConflict {
 		t.Errorf("second stream: %d, want 409", status)
 	}
+	// Browsers send cross-origin with the Authorization header: the preflight is answered.
+	pre := c.request(http.MethodOptions, "", "Origin", "https://app.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization")
+	pre.Header.Del("Authorization")
+	if resp, err := http.DefaultClient.Do(pre); err != nil || resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("preflight: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	c.expect(http.MethodPost, `{"protocol":"json","version":1}`+"\x1e", http.StatusOK, "")
 	if got := next(); got != "{}\x1e" {
 		t.Fatalf("handshake response %q", got)
