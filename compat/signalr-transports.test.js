@@ -104,10 +104,14 @@ for (const [name, transport, messagePack] of cases) {
       const c = build(hub, transport, messagePack);
       await c.start();
       const firstId = c.connectionId;
+      const reconnecting = new Promise((resolve) => c.onreconnecting(resolve));
       const reconnected = new Promise((resolve) => c.onreconnected(resolve));
       const old = huddle;
       huddle = await startHuddleWithKey(); // the app names the new instance from now on
       await old.stop();
+      // Only a Close message carries this error: the service said it was going away and allowed
+      // the reconnect, rather than the stream or poll merely failing.
+      assert.match(String(await reconnecting), /Server returned an error on close: the server is shutting down/);
       assert.notEqual(await reconnected, firstId);
       await waitFor(() => c.state === signalR.HubConnectionState.Connected);
       const push = receive(c, "again");

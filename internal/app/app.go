@@ -337,6 +337,9 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
+	// SignalR's event streams and polls are requests in progress, which the HTTP server's
+	// shutdown would wait for: they end first, telling their clients to come back.
+	srv.RegisterOnShutdown(func() { a.signalR.EndHTTPTransports("the server is shutting down") })
 	a.parts.start("http", func() error {
 		if err := srv.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)

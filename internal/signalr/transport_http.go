@@ -107,7 +107,8 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 		if acceptsEventStream(r) {
 			return s.serveEventStream(w, r, s.startHTTPConn(token, p, false))
 		}
-		return s.startLongPolling(w, s.startHTTPConn(token, p, true))
+		s.startHTTPConn(token, p, true)
+		return s.startLongPolling(w)
 	case http.MethodPost:
 		if hc == nil {
 			return errNoConnection
@@ -138,6 +139,9 @@ func (s *Server) startHTTPConn(token string, p pendingConn, longPolling bool) *h
 		out:         newOutbox(s.svc.Limits().MaxQueuedBytes),
 	}
 	hc.silent = time.AfterFunc(handshakeTimeout, func() { s.clientSilent(hc) })
+	if longPolling {
+		hc.absent = time.AfterFunc(s.timeout, func() { s.transportLost(hc, "no poll within the client timeout") })
+	}
 	s.http.add(hc)
 	return hc
 }
@@ -241,4 +245,27 @@ func (s *Server) transportLost(hc *httpConn, reason string) {
 	}
 	_ = hc.out.Close()
 	s.http.forget(hc)
+}
+
+// EndHTTPTransports closes every connection of the HTTP transports as the server going away, so
+// that their event streams and polls end with the Close message that invites the clients back. An
+// HTTP server's shutdown waits for the requests in progress, which these would otherwise hold
+// until its timeout; WebSockets, taken over from the HTTP server, close with the hub.
+func (s *Server) EndHTTPTransports(reason string) {
+	s.http.mu.Lock()
+	conns := make([]*httpConn, 0, len(s.http.conns))
+	for _, hc := range s.http.conns {
+		conns = append(conns, hc)
+	}
+	s.http.mu.Unlock()
+	for _, hc := range conns {
+		hc.reader.Lock()
+		conn := hc.conn
+		hc.reader.Unlock()
+		if conn != nil {
+			conn.Close(pubsub.CloseGoingAway, reason)
+		} else {
+			_ = hc.out.Close()
+		}
+	}
 }

@@ -16,8 +16,7 @@ const pollTimeout = 90 * time.Second
 
 // startLongPolling answers a long-polling connection's first GET at once and empty, as ASP.NET
 // Core does: the client takes that answer as the transport being connected, then polls.
-func (s *Server) startLongPolling(w http.ResponseWriter, hc *httpConn) error {
-	hc.absent = time.AfterFunc(s.timeout, func() { s.transportLost(hc, "no poll within the client timeout") })
+func (s *Server) startLongPolling(w http.ResponseWriter) error {
 	noStore(w)
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)

@@ -386,3 +386,29 @@ func TestAppendEvent(t *testing.T) {
 		}
 	}
 }
+
+// At shutdown the HTTP server waits for requests in progress: event streams and polls end first,
+// with the Close message that invites the client back.
+func TestEndHTTPTransports(t *testing.T) {
+	ts := newTestServer(t, pubsub.Limits{})
+	sse := ts.negotiateHTTP("chat")
+	next := sse.eventStream()
+	sse.expect(http.MethodPost, `{"protocol":"json","version":1}`+"\x1e", http.StatusOK, "")
+	if got := next(); got != "{}\x1e" {
+		t.Fatalf("handshake response %q", got)
+	}
+	lp := ts.negotiateHTTP("chat")
+	lp.expect(http.MethodGet, "", http.StatusOK, "")
+	lp.expect(http.MethodPost, `{"protocol":"json","version":1}`+"\x1e", http.StatusOK, "")
+	lp.expect(http.MethodGet, "", http.StatusOK, "{}\x1e")
+	ts.srv.EndHTTPTransports("the server is shutting down")
+	bye := `{"type":7,"error":"the server is shutting down","allowReconnect":true}` + "\x1e"
+	if got := next(); got != bye {
+		t.Errorf("event stream: %q, want %q", got, bye)
+	}
+	if got := next(); got != "EOF" {
+		t.Errorf("after the close message %q, want the stream's end", got)
+	}
+	lp.expect(http.MethodGet, "", http.StatusOK, bye)
+	lp.expect(http.MethodGet, "", http.StatusNoContent, "")
+}
