@@ -44,7 +44,7 @@ type negotiateResponse struct {
 }
 
 // negotiate answers POST /client/negotiate?hub=…: it checks the client token and reserves a
-// connection whose token the WebSocket request presents as id. Version 0 clients use the
+// connection whose token the transport's requests present as id. Version 0 clients use the
 // connection id as the token.
 func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {
