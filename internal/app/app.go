@@ -276,8 +276,8 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	// Web PubSub and SignalR clients share /client/?hub=: a SignalR client names the connection
-	// it negotiated.
+	// Web PubSub and SignalR clients share GET /client/?hub=: a SignalR client names the
+	// connection it negotiated.
 	client := func(w http.ResponseWriter, r *http.Request) {
 		if signalr.IsClientRequest(r) {
 			a.signalR.ServeClient(w, r)
@@ -287,6 +287,11 @@ func (a *App) routes(accountRoutes []httpapi.Route) (http.Handler, error) {
 	}
 	mux.HandleFunc("GET /client/{$}", client)
 	mux.HandleFunc("GET /client", client)
+	// Only SignalR's HTTP transports send, stop and preflight on the client endpoint.
+	for _, method := range []string{http.MethodPost, http.MethodDelete, http.MethodOptions} {
+		mux.HandleFunc(method+" /client/{$}", a.signalR.ServeClient)
+		mux.HandleFunc(method+" /client", a.signalR.ServeClient)
+	}
 	a.wps.Register(mux)
 	a.signalR.Register(mux)
 	a.signalREST.Register(mux)
@@ -332,6 +337,9 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
+	// SignalR's event streams and polls are requests in progress, which the HTTP server's
+	// shutdown would wait for: they end first, telling their clients to come back.
+	srv.RegisterOnShutdown(func() { a.signalR.EndHTTPTransports("the server is shutting down") })
 	a.parts.start("http", func() error {
 		if err := srv.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)

@@ -27,6 +27,10 @@ type ConnOptions struct {
 	Reliable bool
 	// Attachment is the protocol layer's own per-connection state; it survives reconnects.
 	Attachment any
+	// Unframed connections' sockets are not WebSockets (SignalR's Server-Sent Events and long
+	// polling): they receive the payloads as they are, without frame headers, and no control
+	// frames; the close frame only ends the batch, after which the socket is closed.
+	Unframed bool
 	// OnClose runs once when the connection ends for good, with the reason given to the client.
 	OnClose func(c *Conn, reason string)
 }
@@ -44,6 +48,7 @@ type Conn struct {
 	codec      Codec
 	reliable   bool
 	counting   bool // the codec's clients count messages: see countingProtocol
+	unframed   bool
 	attachment any
 	onClose    func(*Conn, string)
 	grants     *grants
@@ -494,14 +499,15 @@ func (c *Conn) appendMessage(buf []byte, o outbound) ([]byte, bool) {
 	if f.Binary {
 		op = opBinary
 	}
-	if o.seq == 0 {
-		// An unreliable connection's message, or an ephemeral one, whose rendering is complete.
-		buf = appendFrameHeader(buf, op, len(f.Payload))
-		return append(buf, f.Payload...), true
+	var s []byte
+	if o.seq != 0 {
+		// A reliable connection's durable message: its rendering ends with the sequence id.
+		c.seqBuf = c.codec.AppendSequence(c.seqBuf[:0], o.seq)
+		s = c.seqBuf
 	}
-	c.seqBuf = c.codec.AppendSequence(c.seqBuf[:0], o.seq)
-	s := c.seqBuf
-	buf = appendFrameHeader(buf, op, len(f.Payload)+len(s))
+	if !c.unframed {
+		buf = appendFrameHeader(buf, op, len(f.Payload)+len(s))
+	}
 	buf = append(buf, f.Payload...)
 	return append(buf, s...), true
 }

@@ -58,6 +58,26 @@ func TestOwnFrames(t *testing.T) {
 	assertFrames(t, s, `text:{"type":"ack"}`, "binary:\x00\x01\x02", "pong:p", "ping:", "text::direct", "binary::b")
 }
 
+// An unframed socket (SignalR's HTTP transports) gets the payloads alone: no frame headers, no
+// control frames, and after the goodbye the socket is closed instead of sent a close frame.
+func TestUnframed(t *testing.T) {
+	checkLeaks(t)
+	svc := newTestService(t, Options{})
+	c, s := connect(t, svc.Hub("h"), ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubJSON), Unframed: true})
+	c.Send([]byte("own;"), false)
+	c.Pong([]byte("p"))
+	c.ping()
+	c.Deliver(textMsg("direct;"))
+	c.Close(CloseNormal, "done")
+	testkit.WaitFor(t, "socket closed", s.isClosed)
+	s.mu.Lock()
+	got := string(s.buf)
+	s.mu.Unlock()
+	if want := "own;:direct;bye:done"; got != want {
+		t.Fatalf("written %q, want %q", got, want)
+	}
+}
+
 func TestFrameLengths(t *testing.T) {
 	for _, n := range []int{0, 1, 124, 125, 126, 127, 0xFFFF - 1, 0xFFFF, 0x10000, writeBatchBytes * 3} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {

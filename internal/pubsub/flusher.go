@@ -215,12 +215,22 @@ func (c *Conn) render(buf []byte, batch []outbound) (_ []byte, closed bool, sent
 			continue
 		}
 		sent = max(sent, o.seq)
-		buf = appendFrameHeader(buf, o.op, len(o.raw))
-		buf = append(buf, o.raw...)
 		if o.op == opClose {
+			if !c.unframed {
+				buf = appendFrameHeader(buf, o.op, len(o.raw))
+				buf = append(buf, o.raw...)
+			}
 			closed = true
 			break
 		}
+		if c.unframed {
+			if o.op == opText || o.op == opBinary {
+				buf = append(buf, o.raw...)
+			}
+			continue
+		}
+		buf = appendFrameHeader(buf, o.op, len(o.raw))
+		buf = append(buf, o.raw...)
 	}
 	if delivered > 0 {
 		c.metrics.messagesOut.Add(float64(delivered))

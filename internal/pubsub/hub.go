@@ -103,6 +103,7 @@ func (h *Hub) Connect(opts ConnOptions, initialGroups []string) (*Conn, error) {
 		codec:      opts.Codec,
 		reliable:   opts.Reliable,
 		counting:   isCounting(opts.Codec),
+		unframed:   opts.Unframed,
 		attachment: opts.Attachment,
 		onClose:    opts.OnClose,
 		grants:     newGrants(opts.Roles),

@@ -19,9 +19,14 @@ import (
 // mode"); answering keeps the connection and tells the caller at once.
 const invocationRefused = "Client invocations are not supported: the hub is served in serverless mode, without an upstream."
 
-// ServeClient serves GET /client/?hub=…&id=<connectionToken>: the WebSocket of a negotiated
-// connection. An unknown or expired id is answered 404 before the upgrade.
+// ServeClient serves /client/?hub=…&id=<connectionToken>: the WebSocket of a negotiated
+// connection, or the requests of its HTTP transport (Server-Sent Events, long polling). An
+// unknown or expired id is answered 404, before the upgrade for a WebSocket.
 func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.httpTransport.ServeHTTP(w, r)
+		return
+	}
 	q := r.URL.Query()
 	hub, err := hubParam(q.Get("hub"))
 	if err != nil {
@@ -37,15 +42,7 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		s.resume(w, r, conn, proto, hub, userID)
 		return
 	}
-	p, err := s.pending.take(q.Get("id"), s.now(), func(p pendingConn) error {
-		switch {
-		case p.hub != hub:
-			return errNoConnection
-		case p.userID != userID:
-			return errOtherUser
-		}
-		return nil
-	})
+	p, err := s.pending.take(q.Get("id"), s.now(), ownedBy(hub, userID))
 	if err != nil {
 		s.errs.WriteError(w, r, err)
 		return
@@ -56,6 +53,20 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 	}
 	// The HTTP handler returns so that its stack and request state are freed.
 	go s.serveSocket(ws, p)
+}
+
+// ownedBy accepts a negotiated connection of hub and userID: a request with another hub's or
+// user's token may not use it.
+func ownedBy(hub, userID string) func(pendingConn) error {
+	return func(p pendingConn) error {
+		switch {
+		case p.hub != hub:
+			return errNoConnection
+		case p.userID != userID:
+			return errOtherUser
+		}
+		return nil
+	}
 }
 
 // serveSocket runs a connection from its handshake to its end.
@@ -118,17 +129,22 @@ var handshakeOK = []byte("{}\x1e")
 // else has written to it yet.
 func (s *Server) refuseHandshake(ws *websocket.Conn, kind int, p pendingConn, problem string) {
 	s.logger.Info("SignalR handshake refused", "hub", p.hub, "conn", p.connectionID, "reason", problem)
-	b, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{problem})
 	if kind != websocket.BinaryMessage {
 		kind = websocket.TextMessage
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	_ = ws.SetWriteDeadline(deadline)
-	_ = ws.WriteMessage(kind, append(b, recordSeparator))
+	_ = ws.WriteMessage(kind, handshakeError(problem))
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(pubsub.CloseNormal, ""), deadline)
 	_ = ws.Close()
+}
+
+// handshakeError is the handshake response that refuses the connection with problem.
+func handshakeError(problem string) []byte {
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{problem})
+	return append(b, recordSeparator)
 }
 
 // parseHandshake reads the handshake request, the first record of the first message, and

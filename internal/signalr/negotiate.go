@@ -23,9 +23,13 @@ const connectionTokenLifetime = 15 * time.Second
 // negotiating in a loop cannot fill the memory.
 const maxPendingConns = 100_000
 
-// transports are what negotiate offers: each transport is its own piece, and only WebSockets
-// exists so far.
-var transports = []transport{{Transport: "WebSockets", TransferFormats: []string{"Text", "Binary"}}}
+// transports are what negotiate offers, in ASP.NET Core's order and with its transfer formats:
+// an event stream carries only text.
+var transports = []transport{
+	{Transport: "WebSockets", TransferFormats: []string{"Text", "Binary"}},
+	{Transport: "ServerSentEvents", TransferFormats: []string{"Text"}},
+	{Transport: "LongPolling", TransferFormats: []string{"Text", "Binary"}},
+}
 
 type transport struct {
 	Transport       string   `json:"transport"`
@@ -42,7 +46,7 @@ type negotiateResponse struct {
 }
 
 // negotiate answers POST /client/negotiate?hub=…: it checks the client token and reserves a
-// connection whose token the WebSocket request presents as id. Version 0 clients use the
+// connection whose token the transport's requests present as id. Version 0 clients use the
 // connection id as the token.
 func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {

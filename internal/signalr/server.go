@@ -1,6 +1,7 @@
 // Package signalr speaks Azure SignalR Service's client side in serverless mode on top of the
-// pubsub hub: the negotiate endpoint, the WebSocket transport and the JSON and MessagePack hub
-// protocols, so that @microsoft/signalr and the .NET client connect unchanged.
+// pubsub hub: the negotiate endpoint and the JSON and MessagePack hub protocols over the
+// WebSockets, Server-Sent Events and long-polling transports, so that @microsoft/signalr and the
+// .NET client connect unchanged.
 //
 // A SignalR connection is a connection of the pubsub hub of the same name (hub names are
 // lower-cased, as the SDKs send them), so groups, users, existence checks, closes and metrics are
@@ -22,7 +23,8 @@
 //   - A client that asks for stateful reconnect loses no message and sees none twice when its
 //     WebSocket drops and it reconnects within the reconnect window (stateful.go).
 //
-// Transports are separate pieces: only WebSockets exists, and negotiate lists only it.
+// Three transports carry a connection, as in ASP.NET Core SignalR: WebSockets, Server-Sent Events
+// (JSON only) and long polling; the connection and its guarantees are the same on each.
 package signalr
 
 import (
@@ -81,6 +83,9 @@ type Server struct {
 	timeout    time.Duration
 	upgrader   websocket.Upgrader
 	pending    *pendingConns
+	// http holds the connections of the HTTP transports; httpTransport serves their requests.
+	http          httpTransports
+	httpTransport http.Handler
 
 	mu       sync.Mutex
 	conns    map[*pubsub.Conn]protocol // live connections, for the keep-alive
@@ -101,7 +106,7 @@ func New(opts Options) *Server {
 	if opts.ClientTimeout <= 0 {
 		opts.ClientTimeout = defaultClientTimeout
 	}
-	return &Server{
+	s := &Server{
 		svc:        opts.Service,
 		keys:       opts.Keys,
 		publicHost: publicHostname(opts.PublicURL),
@@ -120,20 +125,24 @@ func New(opts Options) *Server {
 		pending:  newPendingConns(connectionTokenLifetime, maxPendingConns),
 		conns:    make(map[*pubsub.Conn]protocol),
 		stateful: make(map[string]*pubsub.Conn),
+		http:     httpTransports{conns: make(map[string]*httpConn)},
 	}
+	s.httpTransport = withCORS(s.errs.Handler(s.serveHTTPTransport))
+	return s
 }
 
-// Register adds the negotiate endpoint to mux. The WebSocket endpoint shares /client/ with Web
-// PubSub's; the app routes it with [IsClientRequest].
+// Register adds the negotiate endpoint to mux. The client endpoint shares /client/ with Web
+// PubSub's; the app routes its GETs with [IsClientRequest] and every other method to
+// [Server.ServeClient].
 func (s *Server) Register(mux *http.ServeMux) {
 	negotiate := withCORS(s.errs.Handler(s.negotiate))
 	mux.Handle("POST /client/negotiate", negotiate)
 	mux.Handle("OPTIONS /client/negotiate", negotiate)
 }
 
-// IsClientRequest tells a SignalR client's WebSocket request on /client/?hub= from a Web PubSub
-// client's: a SignalR client names the connection it negotiated (id) and asks for no
-// subprotocol, while a Web PubSub client never sends id.
+// IsClientRequest tells a SignalR client's GET on /client/?hub= (a WebSocket, an event stream
+// or a poll) from a Web PubSub client's: a SignalR client names the connection it negotiated
+// (id) and asks for no subprotocol, while a Web PubSub client never sends id.
 func IsClientRequest(r *http.Request) bool {
 	return r.URL.Query().Has("id") && r.Header.Get("Sec-WebSocket-Protocol") == ""
 }

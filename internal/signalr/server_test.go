@@ -29,6 +29,7 @@ type testServer struct {
 	svc  *pubsub.Service
 	srv  *Server
 	clk  *testkit.Clock
+	mux  *http.ServeMux // set when the server is reached without a network
 }
 
 func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *testServer {
@@ -52,7 +53,7 @@ func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *
 	go func() { _ = srv.Run(ctx) }()
 	mux := http.NewServeMux()
 	srv.Register(mux)
-	mux.HandleFunc("GET /client/{$}", srv.ServeClient)
+	mux.HandleFunc("/client/{$}", srv.ServeClient)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -172,7 +173,8 @@ func TestNegotiate(t *testing.T) {
 		t.Error("useStatefulReconnect offered unasked: the client rejects it")
 	}
 	tr, _ := json.Marshal(body["availableTransports"])
-	if string(tr) != `[{"transferFormats":["Text","Binary"],"transport":"WebSockets"}]` {
+	// ASP.NET Core's list, in its order (HttpConnectionDispatcher.GetNegotiatePayload).
+	if string(tr) != `[{"transferFormats":["Text","Binary"],"transport":"WebSockets"},{"transferFormats":["Text"],"transport":"ServerSentEvents"},{"transferFormats":["Text","Binary"],"transport":"LongPolling"}]` {
 		t.Errorf("availableTransports %s", tr)
 	}
 	_, body = ts.negotiate("chat", ts.token("chat", "", time.Time{}), "")
