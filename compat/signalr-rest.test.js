@@ -83,15 +83,15 @@ describe("send", () => {
     for (const [i, [path, query, to]] of sends.entries()) {
       const args = [`send ${i}`, { i }];
       await expect("POST", path, { query, body: { Target: "notify", Arguments: args } }, 202);
-      for (const x of to) want.get(x).push(args);
+      for (const x of to) want.get(x).push({ target: "notify", arguments: args });
     }
     // The Management SDK's PascalCase and the documentation's camelCase are the same body.
     await expect("POST", `/api/hubs/${name}/users/ua/:send`, { query: [["api-version", V2]], body: { target: "notify", arguments: ["camel"] } }, 202);
-    want.get(a).push(["camel"]);
+    want.get(a).push({ target: "notify", arguments: ["camel"] });
 
     await fence(svc, a, b, c);
     for (const [x, args] of want) {
-      // A Web PubSub client receives the invocation's arguments as its data.
+      // A Web PubSub client on the hub receives the invocation as data {target, arguments}.
       const got = x.inbox.messages.filter((m) => !(m.data && typeof m.data === "object" && "marker" in m.data));
       assert.deepEqual(
         got.map((m) => m.data),
@@ -118,7 +118,7 @@ describe("send", () => {
       body,
     });
     assert.equal(res.status, 202);
-    await c.inbox.waitFor((m) => JSON.stringify(m.data) === JSON.stringify(["binary", 2]));
+    await c.inbox.waitFor((m) => m.data?.target === "notify" && JSON.stringify(m.data.arguments) === JSON.stringify(["binary", 2]));
   });
 
   test("application=<name> addresses the hub <name>_<hub>", async () => {
@@ -126,7 +126,7 @@ describe("send", () => {
     const inApp = huddle.service(`${app}_chat`);
     const c = await huddle.connect(inApp, { autoReconnect: false });
     await expect("POST", "/api/hubs/chat/:send", { query: [["application", app], ["api-version", V2]], body: { Target: "m", Arguments: [1] } }, 202);
-    await c.inbox.waitFor((m) => JSON.stringify(m.data) === "[1]");
+    await c.inbox.waitFor((m) => m.data?.target === "m" && JSON.stringify(m.data.arguments) === "[1]");
     await expect("HEAD", `/api/hubs/chat/connections/${c.connectionId}`, { query: [["application", app], ["api-version", V2]] }, 200);
     await expect("HEAD", `/api/hubs/chat/connections/${c.connectionId}`, { query: [["api-version", V2]] }, 404, "Warning.Connection.NotExisted");
   });
