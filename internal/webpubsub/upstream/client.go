@@ -88,7 +88,7 @@ func New(hub string, handlers []Handler, opts Options) *Client {
 		r := newRoute(hub, h)
 		u := r.url("validate")
 		if gates[u] == nil {
-			gates[u] = &gate{url: u, done: make(chan struct{})}
+			gates[u] = &gate{url: u, done: make(chan struct{}), nudge: make(chan struct{}, 1), round: make(chan struct{})}
 		}
 		r.gate = gates[u]
 		c.routes = append(c.routes, r)

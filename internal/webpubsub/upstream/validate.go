@@ -26,14 +26,21 @@ const (
 type gate struct {
 	url  string
 	done chan struct{} // closed when the first validation ends
+	// nudge asks the validation loop, while the URL is refused, to validate now rather than at
+	// the end of its back-off: an app that started after huddle is then trusted at its first
+	// client's connect, not up to a minute later.
+	nudge chan struct{}
 
 	// mu guards the fields below; it is never held across a request.
-	mu        sync.Mutex
-	watched   bool // its validation loop has started
-	validated bool // a validation has set allowed and reason: the first one, or one answered
-	allowed   bool
-	reason    error         // why the last answer refused
-	backoff   time.Duration // wait after the last failure; 0 after a success
+	mu         sync.Mutex
+	watched    bool // its validation loop has started
+	validated  bool // a validation has set allowed and reason: the first one, or one answered
+	allowed    bool
+	reason     error         // why the last answer refused
+	backoff    time.Duration // wait after the last failure; 0 after a success
+	unanswered bool          // the last validation got no answer: the handler is down or slow
+	round      chan struct{} // closed when the validation under way (or the next) ends
+	last       time.Time     // when the last validation began
 }
 
 // Start validates every handler URL of the hub now, and keeps them validated until Close, so
@@ -56,14 +63,39 @@ func (c *Client) watch(g *gate) bool {
 	return g.watched
 }
 
-// admit returns nil when events may go to g's handler. Only the first validation of g is waited
-// for; later ones run on their own schedule and events use the last result.
+// admit returns nil when events may go to g's handler. The first validation of g is waited
+// for; later ones run on their own schedule and events use the last result, except that an
+// event finding the URL refused for want of an answer (the handler was down, as an app started
+// after huddle is) has it validated again at once (at most once a second) and waits for that
+// answer.
 func (c *Client) admit(ctx context.Context, g *gate) error {
 	if !c.watch(g) {
 		return fmt.Errorf("%w: %s: the client is closed", ErrNotValidated, g.url)
 	}
 	select {
 	case <-g.done:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for validation of %s: %w", g.url, context.Cause(ctx))
+	}
+	g.mu.Lock()
+	allowed, reason, round := g.allowed, g.reason, g.round
+	// Asked again only when the last validation got no answer and ended a while ago: a handler
+	// that answered and refused would refuse again, and one that has just failed to answer is
+	// not asked twice by one event.
+	again := !allowed && g.unanswered && time.Since(g.last) >= firstRetry && c.ctx.Err() == nil
+	g.mu.Unlock()
+	switch {
+	case allowed:
+		return nil
+	case !again:
+		return fmt.Errorf("%w: %s: %w", ErrNotValidated, g.url, reason)
+	}
+	select {
+	case g.nudge <- struct{}{}:
+	default: // asked already
+	}
+	select {
+	case <-round:
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for validation of %s: %w", g.url, context.Cause(ctx))
 	}
@@ -86,6 +118,22 @@ func (c *Client) keepValidated(g *gate) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-g.nudge:
+			t.Stop()
+			// A refused URL is asked again at most once per firstRetry, however many events
+			// find it refused.
+			g.mu.Lock()
+			wait := firstRetry - time.Since(g.last)
+			g.mu.Unlock()
+			if wait > 0 {
+				t = time.NewTimer(wait)
+				select {
+				case <-c.ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
 		}
 	}
 }
@@ -117,6 +165,10 @@ func (c *Client) validate(g *gate) time.Duration {
 	if record {
 		g.validated, g.allowed, g.reason = true, err == nil, err
 	}
+	g.unanswered = status == 0 && err != nil
+	g.last = time.Now()
+	ended := g.round
+	g.round = make(chan struct{})
 	g.mu.Unlock()
 
 	// Logged before the waiting events learn the result, so that the log tells the cause first.
@@ -132,6 +184,7 @@ func (c *Client) validate(g *gate) time.Duration {
 	if first {
 		close(g.done)
 	}
+	close(ended)
 	return wait
 }
 

@@ -238,7 +238,13 @@ func TestValidationSchedule(t *testing.T) {
 		after(4*time.Second, true)
 		expect("an answer that refuses replaces it", false)
 		a.set(func(a *fakeApp) { a.down = true })
-		backoff("down after a refusal: the refusal stands", false, 8*time.Second, 16*time.Second)
+		after(8*time.Second-time.Millisecond, false)
+		expect("down after a refusal: the answered refusal stands, not asked again for an event", false)
+		after(time.Millisecond, true)
+		expect("down after a refusal: retried when the backoff ends, and no answer", false)
+		after(2*time.Second, false)
+		attempts++
+		expect("down after a refusal: an event a while after an unanswered validation has it asked again", false)
 
 		if n := l.count("event handler validated"); n != 2 {
 			t.Errorf("%d acceptances logged, want 2", n)
@@ -404,6 +410,48 @@ func TestSharedValidation(t *testing.T) {
 		}
 		if p, e := a.counts(); p != 2 || e != 3 {
 			t.Errorf("%d validations, %d events; want 2, 3", p, e)
+		}
+	})
+}
+
+// An event that finds its handler refused has it validated again at once, so that an app that
+// started after huddle serves its first client without waiting out the back-off; while the
+// handler stays down, events are refused after one validation a second at most.
+func TestRefusedHandlerValidatedAgainOnDemand(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeApp{allow: true, down: true}
+		var l logs
+		c := newFakeClient(t, a, &l, Options{})
+		c.Start()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		// At 0, 1 and 3 s; the next would be at 7 s.
+		if n, _ := a.validations(); n != 3 {
+			t.Fatalf("%d validations while down, want 3", n)
+		}
+		event := func() error {
+			_, err := c.UserEvent(context.Background(), &Conn{ConnectionID: "c"}, "e", "text/plain", nil)
+			return err
+		}
+		for range 2 {
+			if err := event(); !errors.Is(err, ErrNotValidated) {
+				t.Fatalf("an event while the handler is down: %v", err)
+			}
+		}
+		if n, _ := a.validations(); n != 4 {
+			t.Errorf("%d validations after two refused events, want 4: the second came within a second of the first's", n)
+		}
+		a.set(func(a *fakeApp) { a.down = false })
+		time.Sleep(1500 * time.Millisecond)
+		start := time.Now()
+		if err := event(); err != nil {
+			t.Fatalf("the first event after the handler came up: %v", err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("the event waited %v for the back-off", waited)
+		}
+		if n := l.count("event handler failed validation; no events go to it until it passes"); n != 1 {
+			t.Errorf("the refusal was logged %d times, want once", n)
 		}
 	})
 }
