@@ -126,10 +126,10 @@ func New(opts Options) *Client {
 		sign:         opts.Sign,
 		http:         noRedirects(opts.HTTPClient),
 		ownTransport: opts.HTTPClient == nil,
-		timeout:      cmp(opts.Timeout, defaultTimeout),
-		retryDelay:   cmp(opts.RetryDelay, defaultRetryDelay),
+		timeout:      orDefault(opts.Timeout, defaultTimeout),
+		retryDelay:   orDefault(opts.RetryDelay, defaultRetryDelay),
 		logger:       opts.Logger,
-		slots:        make(chan struct{}, cmp(opts.MaxEvents, defaultMaxEvents)),
+		slots:        make(chan struct{}, orDefault(opts.MaxEvents, defaultMaxEvents)),
 		ctx:          ctx,
 		cancel:       cancel,
 		connected:    make(map[string]chan struct{}),
@@ -140,8 +140,8 @@ func New(opts Options) *Client {
 	return c
 }
 
-// cmp returns v, or def when v is not positive.
-func cmp[T int | time.Duration](v, def T) T {
+// orDefault returns v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
 	if v > 0 {
 		return v
 	}
@@ -313,6 +313,9 @@ var errTooLarge = errors.New("answer over 1 MiB")
 func (c *Client) Invoke(ctx context.Context, conn Conn, inv Invocation) Result {
 	u, ok := c.route(conn.Hub, CategoryMessages, inv.Target)
 	if !ok {
+		if inv.InvocationID == "" {
+			return Result{}
+		}
 		return Result{Error: fmt.Sprintf("Invocation failed, no upstream is configured for the hub method '%s'.", inv.Target)}
 	}
 	contentType := contentJSON

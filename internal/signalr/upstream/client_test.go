@@ -319,6 +319,9 @@ func TestInvocationWithoutUpstream(t *testing.T) {
 	if got.Frames != nil || !strings.Contains(got.Error, "no upstream") {
 		t.Errorf("got %+v, want an error Completion", got)
 	}
+	if got := c.Invoke(t.Context(), testConn, Invocation{Target: "echo", Protocol: ProtocolJSON}); got.Frames != nil || got.Error != "" {
+		t.Errorf("got %+v for an invocation without id, want nothing", got)
+	}
 	select {
 	case r := <-seen:
 		t.Errorf("request to %s for an unmatched hub", r.Path)
