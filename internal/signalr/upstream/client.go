@@ -293,7 +293,7 @@ func (c *Client) sendEvent(conn Conn, event, u string, body []byte) {
 		transient := err != nil || status >= 500 || status == http.StatusTooManyRequests
 		if !transient || attempt == eventAttempts || c.ctx.Err() != nil {
 			c.logger.Warn("signalr upstream event failed", "hub", conn.Hub, "event", event,
-				"connection", conn.ConnectionID, "url", u, "status", status, "err", err, "attempts", attempt)
+				"connection", conn.ConnectionID, "url", withoutQuery(u), "status", status, "err", err, "attempts", attempt)
 			return
 		}
 		select {
@@ -326,7 +326,7 @@ func (c *Client) Invoke(ctx context.Context, conn Conn, inv Invocation) Result {
 	res := invocationResult(inv, status, body, err)
 	if ctx.Err() == nil && (err != nil || res.Error != "" || status >= 300) {
 		c.logger.Warn("signalr upstream invocation failed", "hub", conn.Hub, "event", inv.Target,
-			"connection", conn.ConnectionID, "url", u, "status", status, "err", err, "completion", res.Error)
+			"connection", conn.ConnectionID, "url", withoutQuery(u), "status", status, "err", err, "completion", res.Error)
 	}
 	if inv.InvocationID == "" {
 		return Result{}
@@ -421,4 +421,10 @@ func claimsHeader(claims []Claim) string {
 		}
 		return r
 	}, strings.Join(parts, ", "))
+}
+
+// withoutQuery is u for the log: a Functions upstream carries its key in the query (?code=…).
+func withoutQuery(u string) string {
+	before, _, _ := strings.Cut(u, "?")
+	return before
 }

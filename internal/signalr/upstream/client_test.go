@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -555,5 +556,18 @@ func TestHeaderSpelling(t *testing.T) {
 		if !slices.Contains(keys, want) {
 			t.Errorf("%s not sent as such; sent %v", want, keys)
 		}
+	}
+}
+
+func TestLogsKeepTheUpstreamKeyOut(t *testing.T) {
+	srv, _ := fakeUpstream(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
+	var log bytes.Buffer
+	c := newClient(t, Options{
+		Templates: []Template{{URLTemplate: srv.URL + "/runtime/webhooks/signalr?code=secret-function-key"}},
+		Logger:    slog.New(slog.NewTextHandler(&log, nil)),
+	})
+	c.Invoke(t.Context(), testConn, Invocation{Target: "echo", InvocationID: "1", Protocol: ProtocolJSON})
+	if !strings.Contains(log.String(), "/runtime/webhooks/signalr") || strings.Contains(log.String(), "secret-function-key") {
+		t.Errorf("log: %s", log.String())
 	}
 }
