@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
@@ -196,29 +198,41 @@ func TestConnectionEventBodies(t *testing.T) {
 }
 
 func TestDisconnectedWaitsForConnected(t *testing.T) {
-	release := make(chan struct{})
-	srv, seen := fakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-ASRS-Event") == "connected" {
-			<-release
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var mu sync.Mutex
+		var sent []string
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			event, id := sentHeader(r.Header, "X-ASRS-Event"), sentHeader(r.Header, "X-ASRS-Connection-Id")
+			e := event + " " + id
+			mu.Lock()
+			sent = append(sent, e)
+			mu.Unlock()
+			if event == "connected" {
+				<-release
+			}
+			return &http.Response{StatusCode: 204, Body: http.NoBody, Request: r}, nil
+		})}
+		c := New(Options{Templates: []Template{{URLTemplate: "http://upstream.test/{event}"}}, HTTPClient: hc})
+		other := Conn{Hub: "chat", ConnectionID: "other"}
+		c.Connected(testConn)
+		c.Disconnected(testConn, "")
+		c.Disconnected(other, "")
+		synctest.Wait() // everything that can run has run: the connected event is held
+		mu.Lock()
+		slices.Sort(sent)
+		if want := []string{"connected " + testConn.ConnectionID, "disconnected other"}; !slices.Equal(sent, want) {
+			t.Errorf("while connected is under way: sent %q, want %q (other connections are not held back)", sent, want)
+		}
+		mu.Unlock()
+		close(release)
+		if err := c.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) != 3 || sent[2] != "disconnected "+testConn.ConnectionID {
+			t.Errorf("sent %q, want the disconnected event once its connected event ended", sent)
 		}
 	})
-	c := newClient(t, Options{Templates: everything(srv)})
-	c.Connected(testConn)
-	if r := next(t, seen); r.Header.Get("X-ASRS-Event") != "connected" {
-		t.Fatalf("first event %s", r.Header.Get("X-ASRS-Event"))
-	}
-	c.Disconnected(testConn, "")
-	// Another connection's events are not held back by this one's slow connected event.
-	other := testConn
-	other.ConnectionID = "other"
-	c.Disconnected(other, "")
-	if r := next(t, seen); r.Header.Get("X-ASRS-Connection-Id") != "other" {
-		t.Fatalf("got %s of %s before the other connection's disconnected event", r.Header.Get("X-ASRS-Event"), r.Header.Get("X-ASRS-Connection-Id"))
-	}
-	close(release)
-	if r := next(t, seen); r.Header.Get("X-ASRS-Event") != "disconnected" || r.Header.Get("X-ASRS-Connection-Id") != testConn.ConnectionID {
-		t.Fatalf("got %s of %s", r.Header.Get("X-ASRS-Event"), r.Header.Get("X-ASRS-Connection-Id"))
-	}
 }
 
 // msgpackInvocation is a MessagePack hub protocol Invocation, unframed:
@@ -415,18 +429,27 @@ func TestConnectionEventsRetried(t *testing.T) {
 }
 
 func TestUnreachableUpstreamRetriedThenGivenUp(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	u := srv.URL
-	srv.Close() // nothing listens there any more
-	c := New(Options{Templates: []Template{{URLTemplate: u + "/{event}"}}, RetryDelay: time.Millisecond})
-	c.Connected(testConn)
-	if err := c.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	got := c.Invoke(t.Context(), testConn, Invocation{Target: "echo", InvocationID: "1", Protocol: ProtocolJSON})
-	if got.Error != "Invocation failed, the upstream could not be reached." {
-		t.Errorf("got %+v", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var at []time.Duration
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			at = append(at, time.Since(start)) // attempts are sequential
+			return nil, errors.New("connection refused")
+		})}
+		c := New(Options{Templates: []Template{{URLTemplate: "http://upstream.test/{event}"}}, HTTPClient: hc})
+		c.Connected(testConn)
+		if err := c.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second}; !slices.Equal(at, want) {
+			t.Errorf("attempts at %v, want %v: 1 s, 2 s, 4 s apart", at, want)
+		}
+		at = nil
+		got := c.Invoke(t.Context(), testConn, Invocation{Target: "echo", InvocationID: "1", Protocol: ProtocolJSON})
+		if got.Error != "Invocation failed, the upstream could not be reached." || len(at) != 1 {
+			t.Errorf("got %+v after %d attempts, want one attempt and an error Completion", got, len(at))
+		}
+	})
 }
 
 func TestInvocationNotRetried(t *testing.T) {
@@ -533,6 +556,17 @@ func TestTemplateCheck(t *testing.T) {
 			t.Errorf("Check(%+v) = %v, want an error containing %q", tt.t, err, tt.wantErr)
 		}
 	}
+}
+
+// sentHeader reads a header of a request that has not been through the network, whose keys are
+// as the client spelled them rather than canonical.
+func sentHeader(h http.Header, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
