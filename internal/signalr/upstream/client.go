@@ -196,13 +196,6 @@ func (c *Client) route(hub, category, event string) (string, bool) {
 	return "", false
 }
 
-// Wants reports whether an upstream takes the event, so that callers can skip building its
-// request.
-func (c *Client) Wants(hub, category, event string) bool {
-	_, ok := c.route(hub, category, event)
-	return ok
-}
-
 // spawn runs fn in a goroutine that Close waits for, if Close has not been called and an event
 // slot is free; it reports whether fn runs.
 func (c *Client) spawn(conn Conn, event string, fn func()) bool {
