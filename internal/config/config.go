@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/huddle-dev/huddle/internal/pubsub"
+	"github.com/huddle-dev/huddle/internal/signalr/upstream"
 )
 
 // Config is everything `huddle serve` needs. Zero values mean the defaults in the comments.
@@ -54,6 +55,8 @@ type Config struct {
 	Hubs map[string]Hub `yaml:"hubs"`
 	// WebPubSub configures how the Web PubSub REST API authenticates app servers.
 	WebPubSub WebPubSub `yaml:"webpubsub"`
+	// SignalR configures the SignalR Service (serverless) front.
+	SignalR SignalR `yaml:"signalr"`
 	// Postgres keeps state in PostgreSQL instead of SQLite in the data dir.
 	Postgres Postgres `yaml:"postgres"`
 	// OIDC enables single sign-on with an OpenID Connect provider.
@@ -205,6 +208,20 @@ type Identity struct {
 	// RolesClaim names the claim that holds the caller's roles (default roles), a string or an
 	// array of strings; see the README for the roles the REST API knows.
 	RolesClaim string `yaml:"rolesClaim"`
+}
+
+// SignalR configures the SignalR Service (serverless) front.
+type SignalR struct {
+	// Upstream is where client events and hub method invocations are sent, as Azure SignalR
+	// Service's upstream settings (serverless mode). Default: nowhere; a client's invocation
+	// that waits for a result gets an error Completion.
+	Upstream SignalRUpstream `yaml:"upstream"`
+}
+
+// SignalRUpstream is Azure SignalR Service's upstream setting (ARM properties.upstream).
+type SignalRUpstream struct {
+	// Templates are tried in order for each event; the first that matches takes it.
+	Templates []upstream.Template `yaml:"templates"`
 }
 
 // Hub is one hub's settings.
@@ -367,6 +384,11 @@ func (c *Config) Validate() error {
 					bad(field+".systemEvents", "unknown event %q: use connect, connected or disconnected", e)
 				}
 			}
+		}
+	}
+	for i, t := range c.SignalR.Upstream.Templates {
+		if err := t.Check(); err != nil {
+			errs = append(errs, fmt.Errorf("signalr.upstream.templates[%d].%w", i, err))
 		}
 	}
 	if u := c.Postgres.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {

@@ -52,6 +52,25 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+func TestSignalRUpstream(t *testing.T) {
+	c, err := Load(Flags{ConfigFile: writeFile(t, `signalr:
+  upstream:
+    templates:
+      - urlTemplate: http://localhost:7071/runtime/webhooks/signalr
+        hubPattern: chat
+        categoryPattern: "connections, messages"
+        eventPattern: "*"
+      - urlTemplate: https://app.example/{hub}/api/{category}/{event}
+`)}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.SignalR.Upstream.Templates
+	if len(got) != 2 || got[0].HubPattern != "chat" || got[0].CategoryPattern != "connections, messages" || got[1].URLTemplate != "https://app.example/{hub}/api/{category}/{event}" {
+		t.Fatalf("templates %+v", got)
+	}
+}
+
 func TestInvalid(t *testing.T) {
 	cases := []struct{ name, file, want string }{
 		{"unknown field", "adress: x\n", "field adress not found"},
@@ -76,6 +95,9 @@ func TestInvalid(t *testing.T) {
 		{"URL without remote source", "metrics:\n  prometheus:\n    url: http://prom:9090\n", "set metrics.source to prometheus"},
 		{"bad retention", "metrics:\n  retention: forever\n", "forever"},
 		{"negative interval", "metrics:\n  interval: -1s\n", "metrics.interval"},
+		{"bad SignalR upstream URL", "signalr:\n  upstream:\n    templates:\n      - urlTemplate: localhost:7071/runtime/webhooks/signalr\n", "signalr.upstream.templates[0].urlTemplate"},
+		{"SignalR upstream Key Vault reference", "signalr:\n  upstream:\n    templates:\n      - urlTemplate: http://x/api?code={@Microsoft.KeyVault(SecretUri=https://v/secrets/s/)}\n", "Key Vault references are not supported"},
+		{"bad SignalR upstream category", "signalr:\n  upstream:\n    templates:\n      - urlTemplate: http://x/{event}\n      - urlTemplate: http://y/\n        categoryPattern: connection\n", "signalr.upstream.templates[1].categoryPattern"},
 		{"bad system event", "hubs:\n  chat:\n    eventHandlers:\n      - urlTemplate: http://x/{event}\n        systemEvents: [boom]\n", `unknown event "boom"`},
 	}
 	for _, tc := range cases {
