@@ -1,6 +1,7 @@
 package signalr
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -122,7 +123,7 @@ func TestParseMessagePack(t *testing.T) {
 	}
 }
 
-func concatHex(t *testing.T, parts ...string) []byte {
+func concatHex(t testing.TB, parts ...string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.Join(parts, ""))
 	if err != nil {
@@ -157,12 +158,22 @@ func TestParseHandshake(t *testing.T) {
 	}
 }
 
+// FuzzParse feeds a client's WebSocket message to both framings (JSON records ended by 0x1E,
+// MessagePack arrays after a varint length) and to the handshake reader: none may panic, and a
+// handshake that is accepted names a protocol and leaves only what followed its record.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("{\"type\":6}\x1e"))
+	f.Add([]byte("{\"type\":1,\"invocationId\":\"3\",\"target\":\"x\",\"arguments\":[]}\x1e{\"type\":7}\x1e"))
 	f.Add([]byte{0x02, 0x91, 0x06})
-	f.Fuzz(func(_ *testing.T, data []byte) {
+	f.Add(concatHex(f, "029106", "08950180a134a17890", "07950180c0a17890"))
+	f.Add([]byte("{\"protocol\":\"json\",\"version\":1}\x1e{\"type\":6}\x1e"))
+	f.Add([]byte("{\"protocol\":\"messagepack\",\"version\":1}\x1e\x02\x91\x06"))
+	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = jsonProtocol.parse(data)
 		_, _ = messagePackProtocol.parse(data)
-		_, _, _ = parseHandshake(data)
+		p, rest, problem := parseHandshake(data)
+		if problem == "" && (p == nil || !bytes.HasSuffix(data, rest) || len(rest) >= len(data)) {
+			t.Fatalf("parseHandshake(%q) accepted with protocol %v and rest %q", data, p, rest)
+		}
 	})
 }

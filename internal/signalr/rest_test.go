@@ -676,6 +676,33 @@ func TestRESTBinaryPayload(t *testing.T) {
 	}
 }
 
+// FuzzBinaryInvocation feeds the Management SDK's binary send body to its reader: no input may
+// panic, and an invocation read from it names a target and carries arguments that are JSON.
+func FuzzBinaryInvocation(f *testing.F) {
+	mp := func(v any) []byte {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	record := mp([]any{1, map[string]string{}, nil, "m", []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}})
+	record = append(binaryVarint(len(record)), record...)
+	f.Add(mp(map[string][]byte{"json": []byte(`{"type":1,"target":"m","arguments":[1]}` + "\x1e")}))
+	f.Add(mp(map[string][]byte{"messagepack": record}))
+	f.Add(mp(map[string][]byte{"json": []byte(`{"type":1,"target":"m"}` + "\x1e"), "messagepack": record}))
+	f.Add(mp(map[string][]byte{"protobuf": {1}}))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		inv, err := binaryInvocation(body)
+		if err != nil {
+			return
+		}
+		if len(inv.Arguments) > 0 && !json.Valid(inv.Arguments) {
+			t.Fatalf("binaryInvocation(%x) arguments %q are not JSON", body, inv.Arguments)
+		}
+	})
+}
+
 func binaryVarint(n int) []byte {
 	var b [binary.MaxVarintLen64]byte
 	return b[:binary.PutUvarint(b[:], uint64(n))]
