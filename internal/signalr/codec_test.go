@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
@@ -119,6 +121,34 @@ func TestParseMessagePack(t *testing.T) {
 	for _, bad := range []string{"05", "ffffffffff01", "0106", "00", "029105", "03930180"} {
 		if _, err := messagePackProtocol.parse(concatHex(t, bad)); err == nil {
 			t.Errorf("parse(%s) succeeded", bad)
+		}
+	}
+}
+
+// A peer's MessagePack is refused, not decoded, when a container claims more elements than the
+// bytes hold or nesting goes past maxNesting; either would otherwise cost memory out of
+// proportion to the message.
+func TestParseMessagePackBounded(t *testing.T) {
+	deep := []byte{0x95, 0x01}
+	for range maxNesting + 1 {
+		deep = append(deep, 0x91)
+	}
+	deep = append(deep, 0xc0, 0xc0, 0xa1, 'x', 0x90)
+	for name, rec := range map[string][]byte{
+		// [1, {}, <array of 0xdddddddd elements>…]
+		"huge id array": concatHex(t, "0a950180dddddddddd5dc0a178"),
+		"deep headers":  deep,
+	} {
+		msg := append(binaryVarint(len(rec)), rec...)
+		if _, err := messagePackProtocol.parse(msg); err == nil {
+			t.Errorf("%s: parse succeeded", name)
+		}
+		body, err := msgpack.Marshal(map[string][]byte{"messagepack": msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := binaryInvocation(body); err == nil {
+			t.Errorf("%s: binaryInvocation succeeded", name)
 		}
 	}
 }
