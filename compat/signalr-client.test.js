@@ -8,15 +8,14 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import http from "node:http";
 import { after, before, test } from "node:test";
 
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 import { spawnHuddle } from "../testenv/huddle.mjs";
-import { TIMEOUT, signJwt, uniq, waitFor } from "./harness.js";
+import { TIMEOUT, uniq, waitFor } from "./harness.js";
+import { startNegotiateApp } from "./signalr-harness.js";
 
 const short = { timeout: 30_000 };
 
@@ -30,48 +29,13 @@ const connections = new Set();
 
 before(async () => {
   huddle = await startHuddleWithKey();
-  app = await startNegotiateApp(() => huddle.url);
+  app = await startNegotiateApp(() => huddle.url, accessKey);
 });
 after(async () => {
   await Promise.all([...connections].map((c) => c.stop().catch(() => {})));
   app?.close();
   await huddle?.stop();
 });
-
-/**
- * The app's negotiate endpoint, POST /api/negotiate?hub=…[&user=…][&tokenHub=…][&expired=1]
- * [&wrongKey=1]: {url, accessToken} for the huddle serviceURL() names, the token signed as the
- * server SDK signs it (Microsoft.Azure.SignalR: aud {scheme}://{host}/client/?hub={hub} without
- * the port, user in nameid). The query lets each test ask for a bad token.
- */
-async function startNegotiateApp(serviceURL) {
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url, "http://app");
-    if (req.method !== "POST" || u.pathname !== "/api/negotiate") {
-      res.writeHead(404).end();
-      return;
-    }
-    const hub = u.searchParams.get("hub").toLowerCase();
-    const tokenHub = (u.searchParams.get("tokenHub") ?? hub).toLowerCase();
-    const now = Math.floor(Date.now() / 1000);
-    // Past the service's 5 minutes of clock skew when expired.
-    const exp = u.searchParams.has("expired") ? now - 600 : now + 3600;
-    const claims = { aud: `http://127.0.0.1/client/?hub=${tokenHub}`, iat: now, nbf: now, exp };
-    if (u.searchParams.has("user")) claims.nameid = u.searchParams.get("user");
-    const key = u.searchParams.has("wrongKey") ? "not-the-access-key" : accessKey;
-    const body = { url: `${serviceURL()}/client/?hub=${hub}`, accessToken: signJwt(claims, key) };
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${server.address().port}/api`,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 function build(query, { messagePack = false } = {}) {
   let b = new signalR.HubConnectionBuilder()
