@@ -290,6 +290,15 @@ func parseMessagePackRecord(rec []byte) (clientMessage, error) {
 // message needs a few levels, and skipping or decoding recurses once per level.
 const maxNesting = 64
 
+// isMap and isArray tell a value's kind from its first byte. The library decodes a map or an
+// array also from inside an extension value, whose content checkMessagePack does not look into;
+// so the body and the record must be a map and an array themselves.
+func isMap(c byte) bool { return msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32 }
+
+func isArray(c byte) bool {
+	return msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+}
+
 // skipValue reads past one MessagePack value nested at most depth levels. Unlike the library's
 // decoding of arbitrary values it allocates nothing, so a container claiming more elements than
 // the bytes hold costs only the bytes there are; its recursion is bounded by depth.
@@ -300,9 +309,9 @@ func skipValue(dec *msgpack.Decoder, depth int) error {
 	}
 	var n int
 	switch {
-	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+	case isArray(c):
 		n, err = dec.DecodeArrayLen()
-	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+	case isMap(c):
 		n, err = dec.DecodeMapLen()
 		n *= 2
 	default:

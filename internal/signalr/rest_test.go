@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -673,6 +674,28 @@ func TestRESTBinaryPayload(t *testing.T) {
 	}
 	if got := c.messages(t, 2); !equalReceived(got, want) {
 		t.Errorf("received %s, want %s", show(got), show(want))
+	}
+}
+
+// The library reads a map or an array also out of an extension value: a 7-byte body whose
+// extension holds 0xdf (a map of 0x30303030 entries) made it allocate a million-entry map.
+func TestBinaryInvocationAllocatesByItsBytes(t *testing.T) {
+	ext := []byte("\xd4\x30\xdf0000")
+	record := []byte("\x07\xd4\x30\xdd0000")
+	forms, err := msgpack.Marshal(map[string][]byte{"messagepack": record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range [][]byte{ext, forms} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := binaryInvocation(body); err == nil {
+			t.Errorf("binaryInvocation(%q) succeeded", body)
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("binaryInvocation(%q) allocated %d bytes", body, n)
+		}
 	}
 }
 
