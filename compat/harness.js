@@ -183,31 +183,6 @@ export function signJwt(payload, key) {
 }
 
 /**
- * Calls huddle's SignalR REST API as the Management SDK does (Microsoft.Azure.SignalR.Management
- * RestClient.cs, RestApiProvider.cs): a JWT signed with the access key whose aud is the request URL
- * without the port and, for 2022-06-01, with its query less excluded and reason (the SDK adds them
- * after signing), a nameid claim, and a body as application/json; charset=utf-8. query is a list
- * of [name, value] pairs. Returns the status, x-ms-error-code and body text.
- */
-export async function signalRRest(huddle, method, path, { query = [], body, key = huddle.accessKey, aud } = {}) {
-  const base = new URL(huddle.url);
-  const q = new URLSearchParams(query).toString();
-  const signed = new URLSearchParams(query.filter(([k]) => k !== "excluded" && k !== "reason")).toString();
-  const audience = aud ?? `${base.protocol}//${base.hostname}${path}${signed ? "?" + signed : ""}`;
-  const now = Math.floor(Date.now() / 1000);
-  const token = signJwt({ aud: audience, exp: now + 3600, iat: now, nbf: now, nameid: "compat-app-server" }, key);
-  const headers = { Authorization: `Bearer ${token}` };
-  let payload;
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json; charset=utf-8";
-    payload = typeof body === "string" ? body : JSON.stringify(body);
-  }
-  const res = await fetch(`${huddle.url}${path}${q ? "?" + q : ""}`, { method, headers, body: payload });
-  const text = await res.text();
-  return { status: res.status, code: res.headers.get("x-ms-error-code"), text };
-}
-
-/**
  * Runs an express app with the official WebPubSubEventHandler for hub on a free loopback port.
  * Returns its URL template for huddle's config and a close function. options may be a function:
  * it is called at the first request, for options (allowedEndpoints) that name huddle's address,
@@ -324,39 +299,4 @@ export async function startProxy(targetPort) {
 /** A name unique within this run, for hubs, groups and users of one test. */
 export function uniq(prefix) {
   return `${prefix}_${randomBytes(4).toString("hex")}`;
-}
-
-/**
- * The app's negotiate endpoint, POST /api/negotiate?hub=…[&user=…][&tokenHub=…][&expired=1]
- * [&wrongKey=1]: {url, accessToken} for the huddle serviceURL() names, signed with accessKey, the token signed as the
- * server SDK signs it (Microsoft.Azure.SignalR: aud {scheme}://{host}/client/?hub={hub} without
- * the port, user in nameid). The query lets each test ask for a bad token.
- */
-export async function startNegotiateApp(serviceURL, accessKey) {
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url, "http://app");
-    if (req.method !== "POST" || u.pathname !== "/api/negotiate") {
-      res.writeHead(404).end();
-      return;
-    }
-    const hub = u.searchParams.get("hub").toLowerCase();
-    const tokenHub = (u.searchParams.get("tokenHub") ?? hub).toLowerCase();
-    const now = Math.floor(Date.now() / 1000);
-    // Past the service's 5 minutes of clock skew when expired.
-    const exp = u.searchParams.has("expired") ? now - 600 : now + 3600;
-    const claims = { aud: `http://127.0.0.1/client/?hub=${tokenHub}`, iat: now, nbf: now, exp };
-    if (u.searchParams.has("user")) claims.nameid = u.searchParams.get("user");
-    const key = u.searchParams.has("wrongKey") ? "not-the-access-key" : accessKey;
-    const body = { url: `${serviceURL()}/client/?hub=${hub}`, accessToken: signJwt(claims, key) };
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${server.address().port}/api`,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
 }

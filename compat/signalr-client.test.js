@@ -14,7 +14,8 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 import { spawnHuddle } from "../testenv/huddle.mjs";
-import { TIMEOUT, startNegotiateApp, uniq, waitFor } from "./harness.js";
+import { TIMEOUT, uniq, waitFor } from "./harness.js";
+import { startNegotiateApp } from "./signalr-harness.js";
 
 const short = { timeout: 30_000 };
 

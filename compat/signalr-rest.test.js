@@ -12,7 +12,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { fence, nextEvent, signJwt, signalRRest, startHuddle, uniq, waitFor } from "./harness.js";
+import { fence, nextEvent, signJwt, startHuddle, uniq, waitFor } from "./harness.js";
+import { V2, expectRest } from "./signalr-harness.js";
 
 let huddle;
 before(async () => {
@@ -22,23 +23,7 @@ after(async () => {
   await huddle?.stop();
 });
 
-const V2 = "2022-06-01";
-
-/** Calls the REST API as the Management SDK does (harness.js signalRRest). */
-const rest = (method, path, opts) => signalRRest(huddle, method, path, opts);
-
-/** Asserts the status and x-ms-error-code, and that an error body is {code, message} with that code. */
-async function expect(method, path, opts, status, code = null) {
-  const got = await rest(method, path, opts);
-  assert.equal(got.status, status, `${method} ${path}: ${got.status} ${got.text}`);
-  assert.equal(got.code, code, `${method} ${path}: x-ms-error-code`);
-  if (status >= 400 && method !== "HEAD") {
-    const e = JSON.parse(got.text);
-    assert.equal(e.code, code);
-    assert.equal(typeof e.message, "string");
-  }
-  return got;
-}
+const expect = (...args) => expectRest(huddle, ...args);
 
 /** A fresh hub (lower-case, as the SDK writes it) and a Web PubSub connect helper bound to it. */
 function hub() {
@@ -91,11 +76,11 @@ describe("send", () => {
 
     await fence(svc, a, b, c);
     for (const [x, args] of want) {
-      // A Web PubSub client on the hub receives the invocation as data {target, arguments}.
+      // A Web PubSub client receives the invocation as data {target, arguments}.
       const got = x.inbox.messages.filter((m) => !(m.data && typeof m.data === "object" && "marker" in m.data));
       assert.deepEqual(
         got.map((m) => m.data),
-        args,
+        args.map((a) => ({ target: "notify", arguments: a })),
         `connection ${x.userId ?? "anonymous"}`,
       );
     }
@@ -118,7 +103,7 @@ describe("send", () => {
       body,
     });
     assert.equal(res.status, 202);
-    await c.inbox.waitFor((m) => m.data?.target === "notify" && JSON.stringify(m.data.arguments) === JSON.stringify(["binary", 2]));
+    await c.inbox.waitFor((m) => JSON.stringify(m.data) === JSON.stringify({ target: "notify", arguments: ["binary", 2] }));
   });
 
   test("application=<name> addresses the hub <name>_<hub>", async () => {
@@ -126,7 +111,7 @@ describe("send", () => {
     const inApp = huddle.service(`${app}_chat`);
     const c = await huddle.connect(inApp, { autoReconnect: false });
     await expect("POST", "/api/hubs/chat/:send", { query: [["application", app], ["api-version", V2]], body: { Target: "m", Arguments: [1] } }, 202);
-    await c.inbox.waitFor((m) => m.data?.target === "m" && JSON.stringify(m.data.arguments) === "[1]");
+    await c.inbox.waitFor((m) => JSON.stringify(m.data) === JSON.stringify({ target: "m", arguments: [1] }));
     await expect("HEAD", `/api/hubs/chat/connections/${c.connectionId}`, { query: [["application", app], ["api-version", V2]] }, 200);
     await expect("HEAD", `/api/hubs/chat/connections/${c.connectionId}`, { query: [["api-version", V2]] }, 404, "Warning.Connection.NotExisted");
   });

@@ -13,7 +13,8 @@ import { after, before, test } from "node:test";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-import { signJwt, signalRRest, startHuddle, startProxy, uniq, waitFor } from "./harness.js";
+import { signJwt, startHuddle, startProxy, uniq, waitFor } from "./harness.js";
+import { restCall } from "./signalr-harness.js";
 
 const V2 = "2022-06-01";
 const long = { timeout: 60_000 };
@@ -47,7 +48,7 @@ async function negotiate(hub, query = {}) {
 
 /** Pushes target(i) to every connection of hub through the 2022-06-01 REST API. */
 async function push(hub, i) {
-  const got = await signalRRest(huddle, "POST", `/api/hubs/${hub}/:send`, {
+  const got = await restCall(huddle, "POST", `/api/hubs/${hub}/:send`, {
     query: [["api-version", V2]],
     body: { Target: "m", Arguments: [i] },
   });
@@ -120,7 +121,7 @@ for (const messagePack of [false, true]) {
     assert.equal(c.connectionId, id);
     assert.equal(reconnecting, 0);
     assert.equal(c.state, signalR.HubConnectionState.Connected);
-    const exists = await signalRRest(huddle, "HEAD", `/api/hubs/${hub}/connections/${id}`, { query: [["api-version", V2]] });
+    const exists = await restCall(huddle, "HEAD", `/api/hubs/${hub}/connections/${id}`, { query: [["api-version", V2]] });
     assert.equal(exists.status, 200);
     // A last push proves nothing else came in between: delivery is ordered.
     await push(hub, TOTAL);
@@ -145,7 +146,7 @@ test("a client that did not ask for stateful reconnect loses its connection with
   proxy.cut();
   await closed;
   assert.equal(c.state, signalR.HubConnectionState.Disconnected);
-  await waitFor(async () => (await signalRRest(huddle, "HEAD", `/api/hubs/${hub}/connections/${id}`, { query: [["api-version", V2]] })).status === 404, {
+  await waitFor(async () => (await restCall(huddle, "HEAD", `/api/hubs/${hub}/connections/${id}`, { query: [["api-version", V2]] })).status === 404, {
     what: "the connection gone from the hub",
   });
 });

@@ -16,7 +16,8 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 import { spawnHuddle } from "../testenv/huddle.mjs";
-import { TIMEOUT, signJwt, startNegotiateApp, uniq, waitFor } from "./harness.js";
+import { TIMEOUT, signJwt, uniq, waitFor } from "./harness.js";
+import { startNegotiateApp } from "./signalr-harness.js";
 
 const accessKey = randomBytes(24).toString("base64url");
 const startHuddleWithKey = () =>

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ func newBenchCommand(stdout, stderr io.Writer) *cobra.Command {
 		cfg      loadgen.Config
 		connStr  string
 		reliable bool
+		signalR  string
 		asJSON   bool
 	)
 	cmd := &cobra.Command{
@@ -25,10 +27,12 @@ func newBenchCommand(stdout, stderr io.Writer) *cobra.Command {
 --size-byte messages to the groups at --rate for --duration, and reports deliveries per second
 (after a drain, with loss and duplicates beside it), end-to-end latency percentiles and the
 server's memory per connection read from its /metrics. With --idle it only opens the
-connections and holds them, to measure memory. BENCHMARKS.md describes how the published
-figures were taken.`,
+connections and holds them, to measure memory. With --signalr json|messagepack the subscribers
+are SignalR clients (negotiate, WebSocket, handshake) put in their groups, and published to,
+through the SignalR REST API. BENCHMARKS.md describes how the published figures were taken.`,
 		Example: `  huddle bench --connection-string "$(huddle connection-string)" --subscribers 10000 --rate 60 --duration 20s
-  huddle bench --url http://127.0.0.1:8080 --access-key KEY --subscribers 10000 --idle --duration 1m --json`,
+  huddle bench --url http://127.0.0.1:8080 --access-key KEY --subscribers 10000 --idle --duration 1m --json
+  huddle bench --connection-string "$(huddle connection-string)" --signalr messagepack --subscribers 10000 --rate 60 --duration 20s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if connStr != "" {
@@ -46,8 +50,17 @@ figures were taken.`,
 			if cfg.URL == "" {
 				return errors.New("--url or --connection-string is required")
 			}
-			if reliable {
+			switch {
+			case reliable && signalR != "":
+				return errors.New("--reliable is a Web PubSub subprotocol: it does not go with --signalr")
+			case reliable:
 				cfg.Protocol = loadgen.ProtocolReliableJSON
+			case signalR == "json":
+				cfg.Protocol = loadgen.ProtocolSignalRJSON
+			case signalR == "messagepack":
+				cfg.Protocol = loadgen.ProtocolSignalRMessagePack
+			case signalR != "":
+				return fmt.Errorf("--signalr %q: use json or messagepack", signalR)
 			}
 			cfg.Progress = stderr
 			rep, err := loadgen.Run(cmd.Context(), cfg)
@@ -78,6 +91,7 @@ figures were taken.`,
 	f.IntVar(&cfg.Messages, "messages", 0, "stop after this many messages, even before --duration (0 = no limit)")
 	f.BoolVar(&cfg.Idle, "idle", false, "only open the connections and hold them for --duration, to measure memory")
 	f.BoolVar(&reliable, "reliable", false, "use the reliable subprotocol "+loadgen.ProtocolReliableJSON)
+	f.StringVar(&signalR, "signalr", "", "SignalR clients in this hub protocol (json or messagepack) instead of Web PubSub clients")
 	f.Float64Var(&cfg.ConnectRate, "connect-rate", 2000, "new connections per second")
 	f.StringSliceVar(&cfg.SourceAddrs, "source-addrs", nil, "local IPs to dial from in turn (default for a loopback server: 127.0.0.2, .3, … one per 10,000 connections)")
 	f.DurationVar(&cfg.Drain, "drain", 0, "longest wait for deliveries after the last publish (default 30s)")

@@ -24,7 +24,9 @@ type Config struct {
 	AccessKey string
 	// Hub is the hub every connection uses (default "bench").
 	Hub string
-	// Protocol is ProtocolJSON (default) or ProtocolReliableJSON.
+	// Protocol is ProtocolJSON (default) or ProtocolReliableJSON for Web PubSub, or
+	// ProtocolSignalRJSON or ProtocolSignalRMessagePack for SignalR clients, which join their
+	// group through the SignalR REST API and are published to through it.
 	Protocol string
 	// Subscribers is how many connections to open (default 100).
 	Subscribers int
@@ -113,8 +115,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AccessKey == "" {
 		bad("an access key is required: pass a connection string or the access key")
 	}
-	if c.Protocol != ProtocolJSON && c.Protocol != ProtocolReliableJSON {
-		bad("protocol %q: use %s or %s", c.Protocol, ProtocolJSON, ProtocolReliableJSON)
+	switch c.Protocol {
+	case ProtocolJSON, ProtocolReliableJSON:
+	case ProtocolSignalRJSON, ProtocolSignalRMessagePack:
+		// Serverless SignalR clients only listen: the app server puts them in groups and sends.
+		if c.Join != "token" || c.Publisher != "rest" {
+			bad("a SignalR run joins groups and publishes through the REST API: leave join and publisher at their defaults")
+		}
+	default:
+		bad("protocol %q: use %s, %s, %s or %s", c.Protocol, ProtocolJSON, ProtocolReliableJSON, ProtocolSignalRJSON, ProtocolSignalRMessagePack)
 	}
 	if c.Join != "token" && c.Join != "message" {
 		bad("join %q: use token or message", c.Join)

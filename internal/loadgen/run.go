@@ -425,7 +425,10 @@ func (r *runner) dialer(i int) *websocket.Dialer {
 		// Large enough to take a batched write of the server in one read.
 		ReadBufferSize:  16 << 10,
 		WriteBufferPool: &r.wsPool,
-		Subprotocols:    []string{r.cfg.Protocol},
+	}
+	// A SignalR client names its hub protocol in the handshake, not as a subprotocol.
+	if !r.cfg.signalR() {
+		d.Subprotocols = []string{r.cfg.Protocol}
 	}
 	if n := len(r.cfg.SourceAddrs); n > 0 {
 		local := &net.TCPAddr{IP: net.ParseIP(r.cfg.SourceAddrs[i%n])}

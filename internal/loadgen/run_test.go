@@ -27,6 +27,8 @@ func TestRunAgainstHuddle(t *testing.T) {
 		{"REST publisher, token groups", Config{}},
 		{"client publisher, joinGroup", Config{Publisher: "client", Join: "message", Groups: 2}},
 		{"reliable, two REST publishers, three groups", Config{Protocol: ProtocolReliableJSON, Publishers: 2, Groups: 3}},
+		{"SignalR JSON, two groups", Config{Protocol: ProtocolSignalRJSON, Groups: 2}},
+		{"SignalR MessagePack, two publishers", Config{Protocol: ProtocolSignalRMessagePack, Publishers: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,6 +78,9 @@ func (r *runner) clientURL(claims accesskey.ClientClaims) (string, error) {
 // dialSubscriber connects subscriber i and puts it in group g; it returns once the server
 // confirmed the connection (and the join, when joining by message).
 func (r *runner) dialSubscriber(ctx context.Context, i, g int) (*subscriber, error) {
+	if r.cfg.signalR() {
+		return r.dialSignalRSubscriber(ctx, i, g)
+	}
 	claims := accesskey.ClientClaims{}
 	if r.cfg.Join == "token" {
 		claims.Groups = []string{groupName(g)}
@@ -182,6 +185,9 @@ const sequenceIDField = `"sequenceId":`
 
 // afterFrame acknowledges a reliable subscriber's messages now and then.
 func (r *runner) afterFrame(s *subscriber, now time.Time) error {
+	if r.cfg.signalR() {
+		return r.signalRPing(s, now)
+	}
 	if r.cfg.Protocol != ProtocolReliableJSON {
 		return nil
 	}
@@ -203,7 +209,10 @@ func (r *runner) afterFrame(s *subscriber, now time.Time) error {
 
 // newPublisher makes publisher worker w.
 func (r *runner) newPublisher(ctx context.Context, w int) (publisher, error) {
-	if r.cfg.Publisher == "rest" {
+	switch {
+	case r.cfg.signalR():
+		return &signalRPublisher{r: r}, nil
+	case r.cfg.Publisher == "rest":
 		return r.newRESTPublisher()
 	}
 	return r.newClientPublisher(ctx, w)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
@@ -280,21 +281,77 @@ func parseMessagePackRecord(rec []byte) (clientMessage, error) {
 	if n < 3 {
 		return clientMessage{}, fmt.Errorf("a message of type %d has %d elements", t, n)
 	}
-	if err := dec.Skip(); err != nil { // headers
-		return clientMessage{}, errors.New("a message's headers are not MessagePack")
+	if err := skipValue(dec, maxNesting); err != nil { // headers
+		return clientMessage{}, fmt.Errorf("a message's headers are not MessagePack: %w", err)
 	}
-	id, err := dec.DecodeInterface()
+	// The id is read as nil or a string only: decoding an arbitrary value would allocate what a
+	// container's length claims before finding the bytes missing.
+	c, err := dec.PeekCode()
 	if err != nil {
-		return clientMessage{}, errors.New("a message's invocation id is not MessagePack")
+		return clientMessage{}, errors.New("a message's invocation id is missing")
 	}
-	switch id := id.(type) {
-	case nil:
-	case string:
-		m.InvocationID = id
+	switch {
+	case c == msgpcode.Nil:
+		return m, nil
+	case msgpcode.IsString(c):
+		if m.InvocationID, err = dec.DecodeString(); err != nil {
+			return clientMessage{}, errors.New("a message's invocation id is not MessagePack")
+		}
+		return m, nil
+	}
+	return clientMessage{}, errors.New("invocationId is not a string")
+}
+
+// maxNesting bounds how deep the MessagePack a peer sends may nest arrays and maps: a hub
+// message needs a few levels, and skipping or decoding recurses once per level.
+const maxNesting = 64
+
+// isMap and isArray tell a value's kind from its first byte. The library decodes a map or an
+// array also from inside an extension value, whose content checkMessagePack does not look into;
+// so the body and the record must be a map and an array themselves.
+func isMap(c byte) bool { return msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32 }
+
+func isArray(c byte) bool {
+	return msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+}
+
+// skipValue reads past one MessagePack value nested at most depth levels. Unlike the library's
+// decoding of arbitrary values it allocates nothing, so a container claiming more elements than
+// the bytes hold costs only the bytes there are; its recursion is bounded by depth.
+func skipValue(dec *msgpack.Decoder, depth int) error {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	var n int
+	switch {
+	case isArray(c):
+		n, err = dec.DecodeArrayLen()
+	case isMap(c):
+		n, err = dec.DecodeMapLen()
+		n *= 2
 	default:
-		return clientMessage{}, errors.New("invocationId is not a string")
+		return dec.Skip()
 	}
-	return m, nil
+	if err != nil {
+		return err
+	}
+	if n > 0 && depth == 0 {
+		return fmt.Errorf("values nest deeper than %d levels", maxNesting)
+	}
+	for range n {
+		if err := skipValue(dec, depth-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkMessagePack reports whether b starts with a MessagePack value whose every container holds
+// the elements it claims, nested at most maxNesting levels: only then is it decoded into Go
+// values, whose allocation then follows the bytes received.
+func checkMessagePack(b []byte) error {
+	return skipValue(msgpack.NewDecoder(bytes.NewReader(b)), maxNesting)
 }
 
 // msgpackRecord encodes v with its varint length prefix.

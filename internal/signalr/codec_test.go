@@ -1,9 +1,12 @@
 package signalr
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
@@ -122,7 +125,35 @@ func TestParseMessagePack(t *testing.T) {
 	}
 }
 
-func concatHex(t *testing.T, parts ...string) []byte {
+// A peer's MessagePack is refused, not decoded, when a container claims more elements than the
+// bytes hold or nesting goes past maxNesting; either would otherwise cost memory out of
+// proportion to the message.
+func TestParseMessagePackBounded(t *testing.T) {
+	deep := []byte{0x95, 0x01}
+	for range maxNesting + 1 {
+		deep = append(deep, 0x91)
+	}
+	deep = append(deep, 0xc0, 0xc0, 0xa1, 'x', 0x90)
+	for name, rec := range map[string][]byte{
+		// [1, {}, <array of 0xdddddddd elements>…]
+		"huge id array": concatHex(t, "0a950180dddddddddd5dc0a178"),
+		"deep headers":  deep,
+	} {
+		msg := append(binaryVarint(len(rec)), rec...)
+		if _, err := messagePackProtocol.parse(msg); err == nil {
+			t.Errorf("%s: parse succeeded", name)
+		}
+		body, err := msgpack.Marshal(map[string][]byte{"messagepack": msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := binaryInvocation(body); err == nil {
+			t.Errorf("%s: binaryInvocation succeeded", name)
+		}
+	}
+}
+
+func concatHex(t testing.TB, parts ...string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.Join(parts, ""))
 	if err != nil {
@@ -160,12 +191,22 @@ func TestParseHandshake(t *testing.T) {
 	}
 }
 
+// FuzzParse feeds a client's WebSocket message to both framings (JSON records ended by 0x1E,
+// MessagePack arrays after a varint length) and to the handshake reader: none may panic, and a
+// handshake that is accepted names a protocol and leaves only what followed its record.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("{\"type\":6}\x1e"))
+	f.Add([]byte("{\"type\":1,\"invocationId\":\"3\",\"target\":\"x\",\"arguments\":[]}\x1e{\"type\":7}\x1e"))
 	f.Add([]byte{0x02, 0x91, 0x06})
-	f.Fuzz(func(_ *testing.T, data []byte) {
+	f.Add(concatHex(f, "029106", "08950180a134a17890", "07950180c0a17890"))
+	f.Add([]byte("{\"protocol\":\"json\",\"version\":1}\x1e{\"type\":6}\x1e"))
+	f.Add([]byte("{\"protocol\":\"messagepack\",\"version\":1}\x1e\x02\x91\x06"))
+	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = jsonProtocol.parse(data)
 		_, _ = messagePackProtocol.parse(data)
-		_, _, _, _ = parseHandshake(data)
+		p, _, rest, problem := parseHandshake(data)
+		if problem == "" && (p == nil || !bytes.HasSuffix(data, rest) || len(rest) >= len(data)) {
+			t.Fatalf("parseHandshake(%q) accepted with protocol %v and rest %q", data, p, rest)
+		}
 	})
 }

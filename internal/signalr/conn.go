@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -71,9 +72,8 @@ func ownedBy(hub, userID string) func(pendingConn) error {
 
 // serveSocket runs a connection from its handshake to its end.
 func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
-	ws.SetReadLimit(s.svc.Limits().MaxMessageBytes)
 	_ = ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	kind, data, err := ws.ReadMessage()
+	kind, data, err := s.readMessage(ws)
 	if err != nil {
 		if isTimeout(err) {
 			s.refuseHandshake(ws, kind, p, "Handshake was canceled: no handshake request within 15 seconds.")
@@ -186,7 +186,7 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol)
 	ws.SetCloseHandler(func(int, string) error { return nil })
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(s.timeout))
-		_, data, err := ws.ReadMessage()
+		_, data, err := s.readMessage(ws)
 		if err != nil {
 			s.readFailed(conn, sock, err)
 			return
@@ -205,6 +205,26 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol)
 			return
 		}
 	}
+}
+
+var errMessageTooLarge = errors.New("message too large")
+
+// readMessage reads one message of at most the hub's message limit. The limit is kept here and
+// not by the WebSocket library, which would answer 1009 on its own: the client would see a lost
+// transport and reconnect before the Close message that tells it why could reach it.
+func (s *Server) readMessage(ws *websocket.Conn) (kind int, data []byte, err error) {
+	kind, r, err := ws.NextReader()
+	if err != nil {
+		return kind, nil, err
+	}
+	limit := s.svc.Limits().MaxMessageBytes
+	if data, err = io.ReadAll(io.LimitReader(r, limit+1)); err != nil {
+		return kind, nil, err
+	}
+	if int64(len(data)) > limit {
+		return kind, nil, errMessageTooLarge
+	}
+	return kind, data, nil
 }
 
 // handle serves one WebSocket message of the client; it reports whether the connection goes on.
@@ -258,7 +278,7 @@ func (s *Server) readFailed(conn *pubsub.Conn, sock pubsub.Socket, err error) {
 	switch {
 	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
 		conn.ClosedByClient(ce.Code)
-	case errors.Is(err, websocket.ErrReadLimit):
+	case errors.Is(err, errMessageTooLarge):
 		s.logger.Info("SignalR client message too large, closing", "conn", conn.ID())
 		conn.Close(pubsub.CloseTooBig, fmt.Sprintf("Message too large: the limit is %d bytes.", s.svc.Limits().MaxMessageBytes))
 	default:

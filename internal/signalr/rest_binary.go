@@ -18,6 +18,12 @@ import (
 // there is one, and rendered once per format like any other send.
 func binaryInvocation(body []byte) (invocation, error) {
 	var forms map[string][]byte
+	if len(body) == 0 || !isMap(body[0]) {
+		return invocation{}, errors.New("the body is not a MessagePack map from protocol name to message bytes")
+	}
+	if err := checkMessagePack(body); err != nil {
+		return invocation{}, fmt.Errorf("the body is not a MessagePack map from protocol name to message bytes: %w", err)
+	}
 	if err := msgpack.Unmarshal(body, &forms); err != nil {
 		return invocation{}, fmt.Errorf("the body is not a MessagePack map from protocol name to message bytes: %w", err)
 	}
@@ -59,6 +65,12 @@ func messagePackRecord(b []byte) (invocation, error) {
 		return invocation{}, errors.New("the messagepack message's length prefix does not match its size")
 	}
 	var m []any
+	if len(b) == size || !isArray(b[size]) {
+		return invocation{}, errors.New("the messagepack message is not an array")
+	}
+	if err := checkMessagePack(b[size:]); err != nil {
+		return invocation{}, fmt.Errorf("the messagepack message is not MessagePack: %w", err)
+	}
 	if err := msgpack.Unmarshal(b[size:], &m); err != nil {
 		return invocation{}, fmt.Errorf("the messagepack message is not MessagePack: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -674,6 +675,55 @@ func TestRESTBinaryPayload(t *testing.T) {
 	if got := c.messages(t, 2); !equalReceived(got, want) {
 		t.Errorf("received %s, want %s", show(got), show(want))
 	}
+}
+
+// The library reads a map or an array also out of an extension value: a 7-byte body whose
+// extension holds 0xdf (a map of 0x30303030 entries) made it allocate a million-entry map.
+func TestBinaryInvocationAllocatesByItsBytes(t *testing.T) {
+	ext := []byte("\xd4\x30\xdf0000")
+	record := []byte("\x07\xd4\x30\xdd0000")
+	forms, err := msgpack.Marshal(map[string][]byte{"messagepack": record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range [][]byte{ext, forms} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := binaryInvocation(body); err == nil {
+			t.Errorf("binaryInvocation(%q) succeeded", body)
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("binaryInvocation(%q) allocated %d bytes", body, n)
+		}
+	}
+}
+
+// FuzzBinaryInvocation feeds the Management SDK's binary send body to its reader: no input may
+// panic, and an invocation read from it names a target and carries arguments that are JSON.
+func FuzzBinaryInvocation(f *testing.F) {
+	mp := func(v any) []byte {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	record := mp([]any{1, map[string]string{}, nil, "m", []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}})
+	record = append(binaryVarint(len(record)), record...)
+	f.Add(mp(map[string][]byte{"json": []byte(`{"type":1,"target":"m","arguments":[1]}` + "\x1e")}))
+	f.Add(mp(map[string][]byte{"messagepack": record}))
+	f.Add(mp(map[string][]byte{"json": []byte(`{"type":1,"target":"m"}` + "\x1e"), "messagepack": record}))
+	f.Add(mp(map[string][]byte{"protobuf": {1}}))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		inv, err := binaryInvocation(body)
+		if err != nil {
+			return
+		}
+		if len(inv.Arguments) > 0 && !json.Valid(inv.Arguments) {
+			t.Fatalf("binaryInvocation(%x) arguments %q are not JSON", body, inv.Arguments)
+		}
+	})
 }
 
 func binaryVarint(n int) []byte {

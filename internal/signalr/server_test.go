@@ -388,14 +388,23 @@ func TestMessageTooLargeCloses(t *testing.T) {
 	ws, _ := ts.connect("chat", "", "json")
 	big := "{\"type\":1,\"target\":\"x\",\"arguments\":[\"" + strings.Repeat("a", 2048) + "\"]}\x1e"
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(big))
+	// The Close message goes before the 1009: a client that only saw the socket end would
+	// reconnect without knowing why.
+	want := "{\"type\":7,\"error\":\"Message too large: the limit is 1024 bytes.\"}\x1e"
+	told := false
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, _, err := ws.ReadMessage(); err != nil {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
 				t.Errorf("oversized message ended with %v, want 1009", err)
 			}
+			if !told {
+				t.Errorf("no Close message %q before the close", want)
+			}
 			return
 		}
+		told = told || string(data) == want
 	}
 }
 
