@@ -72,17 +72,23 @@ func (c *Client) admit(ctx context.Context, g *gate) error {
 	if !c.watch(g) {
 		return fmt.Errorf("%w: %s: the client is closed", ErrNotValidated, g.url)
 	}
+	waited := false
 	select {
 	case <-g.done:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for validation of %s: %w", g.url, context.Cause(ctx))
+	default:
+		waited = true
+		select {
+		case <-g.done:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for validation of %s: %w", g.url, context.Cause(ctx))
+		}
 	}
 	g.mu.Lock()
 	allowed, reason, round := g.allowed, g.reason, g.round
-	// Asked again only when the last validation got no answer and ended a while ago: a handler
-	// that answered and refused would refuse again, and one that has just failed to answer is
-	// not asked twice by one event.
-	again := !allowed && g.unanswered && time.Since(g.last) >= firstRetry && c.ctx.Err() == nil
+	// Asked again only when the last validation got no answer, and not for an event that has
+	// just waited for one: a handler that answered and refused would refuse again, and one event
+	// waits for one validation at most.
+	again := !allowed && g.unanswered && !waited && c.ctx.Err() == nil
 	g.mu.Unlock()
 	switch {
 	case allowed:
