@@ -3,7 +3,9 @@ package signalr
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/pubsub"
@@ -43,7 +45,22 @@ type client struct {
 }
 
 func (s *Server) clientOf(r *http.Request, claims *accesskey.Claims) client {
-	return client{claims: upstreamClaims(claims), query: r.URL.RawQuery, address: s.clientAddr(r)}
+	return client{claims: upstreamClaims(claims), query: queryWithoutToken(r.URL.RawQuery), address: s.clientAddr(r)}
+}
+
+// queryWithoutToken is the connect request's query as the client wrote it, less the access
+// token a browser passes there: the token is the client's credential, not the app's to log
+// (Web PubSub's connect event leaves it out too).
+func queryWithoutToken(raw string) string {
+	var kept []string
+	for part := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); part == "" || err == nil && n == "access_token" {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	return strings.Join(kept, "&")
 }
 
 // upstreamClaims lists a token's claims, one per value of an array, by name so that the

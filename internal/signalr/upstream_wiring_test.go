@@ -84,6 +84,19 @@ func sendText(t *testing.T, ws *websocket.Conn, records ...string) {
 
 // answerAdd answers the hub method add with a Completion carrying 3, in JSON, as the Functions
 // trigger frames it; any other method gets an empty 200.
+func TestQueryWithoutToken(t *testing.T) {
+	for raw, want := range map[string]string{
+		"hub=chat&id=x":                          "hub=chat&id=x",
+		"hub=chat&access_token=t.o.k&id=x&a=%20": "hub=chat&id=x&a=%20",
+		"access%5Ftoken=t&b=1":                   "b=1",
+		"":                                       "",
+	} {
+		if got := queryWithoutToken(raw); got != want {
+			t.Errorf("queryWithoutToken(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
 func answerAdd(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/messages/add") {
 		_, _ = io.WriteString(w, `{"type":3,"invocationId":"1","result":3}`+"\x1e")
