@@ -39,7 +39,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,7 +120,7 @@ func New(opts Options) *Server {
 		opts.ClientTimeout = defaultClientTimeout
 	}
 	if opts.ClientAddress == nil {
-		opts.ClientAddress = peerAddress
+		opts.ClientAddress = httpapi.PeerAddress
 	}
 	s := &Server{
 		svc:        opts.Service,
@@ -186,15 +185,6 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func isBinary(p protocol) bool { return p.Format() == pubsub.FormatSignalRMessagePack }
-
-// peerAddress is the request's peer without its port: one machine opens connections from many.
-func peerAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // verifyClientToken checks a client's access token for hub and returns its claims and the user
 // it names, "" for none. The token is signed with a key, unexpired, and its aud is this service's client

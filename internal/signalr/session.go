@@ -114,10 +114,9 @@ func sessionOf(c *pubsub.Conn) *session { return c.Attachment().(*session) }
 
 // register makes a handshaken connection one of its hub's: counted against the connection caps,
 // tracked for the keep-alive and reconnects, and announced upstream. problem, when not "", is why
-// it was refused, for the handshake response.
+// it was refused, for the handshake response (whose refusal logs it).
 func (s *Server) register(p pendingConn, sess *session, opts pubsub.ConnOptions) (conn *pubsub.Conn, problem string) {
 	if err := s.svc.AdmitConnection(p.userID, sess.address); err != nil {
-		s.logger.Info("SignalR connection refused", "hub", p.hub, "conn", p.connectionID, "err", err)
 		sess.cancel()
 		return nil, "Too many connections: " + err.Error()
 	}
