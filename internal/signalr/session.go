@@ -36,6 +36,8 @@ const invocationRefused = "Client invocations are not supported: the hub is serv
 // SignalR emulator's HttpServerlessMessageHandler forwards InvocationMessage alone).
 const streamRefused = "Streaming invocations are not supported in serverless mode."
 
+const noTarget = "Invocation failed: the invocation names no hub method."
+
 // client is what a transport's connect request tells of the client, for its upstream events and
 // its connection caps.
 type client struct {
@@ -176,6 +178,10 @@ func (s *Server) invoke(conn *pubsub.Conn, sess *session, m clientMessage) {
 		return
 	case s.upstream == nil:
 		answer(invocationRefused)
+		return
+	case m.Target == "":
+		// An upstream is chosen by the method's name: without one there is nothing to call.
+		answer(noTarget)
 		return
 	}
 	select {

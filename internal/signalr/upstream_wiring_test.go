@@ -141,6 +141,11 @@ func TestUpstreamConnectionLife(t *testing.T) {
 	if rec := readRecord(t, ws); rec != `{"type":3,"invocationId":"1","result":3}`+"\x1e" {
 		t.Errorf("client got %q, want the upstream's Completion", rec)
 	}
+	// Without a target there is no upstream to choose: refused without a request.
+	sendText(t, ws, `{"type":1,"invocationId":"2","arguments":[]}`)
+	if rec := readRecord(t, ws); rec != string(jsonProtocol.completion("2", noTarget)) {
+		t.Errorf("client got %q, want the invocation without target refused", rec)
+	}
 
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	r = nextRequest(t, seen)
