@@ -29,6 +29,7 @@ import (
 	"github.com/huddle-dev/huddle/internal/live"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/signalr"
+	srupstream "github.com/huddle-dev/huddle/internal/signalr/upstream"
 	"github.com/huddle-dev/huddle/internal/store"
 	"github.com/huddle-dev/huddle/internal/webpubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
@@ -191,13 +192,24 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	}
 	a.wps = webpubsub.New(wpsOpts)
 	// SignalR clients share the hubs, the access keys and the listener with Web PubSub's.
-	a.signalR = signalr.New(signalr.Options{Service: svc, Keys: keys, PublicURL: a.publicURL, Logger: logger,
-		ClientAddress: a.accounts.ClientAddr})
+	srOpts := signalr.Options{Service: svc, Keys: keys, PublicURL: a.publicURL, Logger: logger,
+		ClientAddress: a.accounts.ClientAddr}
+	// Without templates there is no upstream: clients only listen, and their invocations are
+	// refused at once, in order with the rest of what the connection is sent.
+	var srUpstream *srupstream.Client
+	if templates := cfg.SignalR.Upstream.Templates; len(templates) > 0 {
+		srUpstream = srupstream.New(srupstream.Options{Templates: templates, Sign: keys.Signature, Logger: logger})
+		srOpts.Upstream = srUpstream
+	}
+	a.signalR = signalr.New(srOpts)
 	a.signalREST = signalr.NewREST(signalr.RESTOptions{Service: svc, Keys: keys, PublicURL: a.publicURL,
 		Logger: logger, ClientAddress: a.accounts.ClientAddr})
 	// Event deliveries still running, the disconnected events of the hub's drain among them,
-	// finish before the stores close.
+	// finish before the stores close, on both fronts.
 	a.parts.onStop("webpubsub events", a.wps.Close)
+	if srUpstream != nil {
+		a.parts.onStop("signalr upstream", srUpstream.Close)
+	}
 	if err := a.accounts.Bootstrap(ctx, cfg.AdminPassword, console); err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}

@@ -36,6 +36,9 @@ type clientMessage struct {
 	Type         int
 	InvocationID string
 	SequenceID   uint64 // of an Ack or a Sequence message
+	Target       string // of an Invocation or a StreamInvocation
+	// Raw is the message as the client wrote it, without its framing, for the upstream.
+	Raw []byte
 }
 
 // protocol is one hub protocol: the rendering of the service's messages (a pubsub.Codec, so that
@@ -47,9 +50,10 @@ type protocol interface {
 	Name() string
 	// GoodbyeFor is the Close message before the service closes with code; pubsub asks for it.
 	GoodbyeFor(code int, reason string) []byte
-	// ping and completionError are the service's own records.
+	// ping and completion are the service's own records; completion has no result when msg
+	// is "", else it is the error msg.
 	ping() []byte
-	completionError(invocationID, msg string) []byte
+	completion(invocationID, msg string) []byte
 	// ack and Resumed (pubsub asks for it) are the records of stateful reconnect.
 	ack(seq uint64) []byte
 	Resumed(firstSeq uint64) []byte
@@ -121,11 +125,13 @@ var jsonPing = []byte("{\"type\":6}\x1e")
 
 func (jsonFormat) ping() []byte { return jsonPing }
 
-func (jsonFormat) completionError(invocationID, msg string) []byte {
+func (jsonFormat) completion(invocationID, msg string) []byte {
 	b := []byte(`{"type":3,"invocationId":`)
 	b = appendJSONString(b, invocationID)
-	b = append(b, `,"error":`...)
-	b = appendJSONString(b, msg)
+	if msg != "" {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, msg)
+	}
 	return append(b, '}', recordSeparator)
 }
 
@@ -140,6 +146,7 @@ func (jsonFormat) parse(data []byte) ([]clientMessage, error) {
 			Type         *int            `json:"type"`
 			InvocationID json.RawMessage `json:"invocationId"`
 			SequenceID   uint64          `json:"sequenceId"`
+			Target       string          `json:"target"`
 		}
 		if err := json.Unmarshal(r, &m); err != nil {
 			return nil, fmt.Errorf("a record is not a JSON object: %w", err)
@@ -151,7 +158,7 @@ func (jsonFormat) parse(data []byte) ([]clientMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, clientMessage{Type: *m.Type, InvocationID: id, SequenceID: m.SequenceID})
+		out = append(out, clientMessage{Type: *m.Type, InvocationID: id, SequenceID: m.SequenceID, Target: m.Target, Raw: r})
 	}
 	return out, nil
 }
@@ -225,8 +232,12 @@ var messagePackPing = msgpackRecord([]any{typePing})
 
 func (messagePackFormat) ping() []byte { return messagePackPing }
 
-// completionError is [3, headers, invocationId, 1 (error result), error].
-func (messagePackFormat) completionError(invocationID, msg string) []byte {
+// completion is [3, headers, invocationId, 1 (error result), error], or without an error
+// [3, headers, invocationId, 2 (void result)].
+func (messagePackFormat) completion(invocationID, msg string) []byte {
+	if msg == "" {
+		return msgpackRecord([]any{typeCompletion, map[string]string{}, invocationID, 2})
+	}
 	return msgpackRecord([]any{typeCompletion, map[string]string{}, invocationID, 1, msg})
 }
 
@@ -245,6 +256,7 @@ func (messagePackFormat) parse(data []byte) ([]clientMessage, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.Raw = data[:n]
 		out = append(out, m)
 		data = data[n:]
 	}
@@ -292,14 +304,24 @@ func parseMessagePackRecord(rec []byte) (clientMessage, error) {
 	}
 	switch {
 	case c == msgpcode.Nil:
-		return m, nil
+		_ = dec.Skip()
 	case msgpcode.IsString(c):
 		if m.InvocationID, err = dec.DecodeString(); err != nil {
 			return clientMessage{}, errors.New("a message's invocation id is not MessagePack")
 		}
-		return m, nil
+	default:
+		return clientMessage{}, errors.New("invocationId is not a string")
 	}
-	return clientMessage{}, errors.New("invocationId is not a string")
+	if (t == typeInvocation || t == typeStreamInvocation) && n > 3 {
+		// [type, headers, invocationId, target, arguments…]
+		if c, err := dec.PeekCode(); err != nil || !msgpcode.IsString(c) {
+			return clientMessage{}, errors.New("a message's target is not a string")
+		}
+		if m.Target, err = dec.DecodeString(); err != nil {
+			return clientMessage{}, errors.New("a message's target is not MessagePack")
+		}
+	}
+	return m, nil
 }
 
 // maxNesting bounds how deep the MessagePack a peer sends may nest arrays and maps: a hub

@@ -3,6 +3,7 @@ package signalr
 import (
 	"bytes"
 	"encoding/hex"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,7 +32,8 @@ func TestJSONFrames(t *testing.T) {
 			`{"type":7,"error":"the server is shutting down","allowReconnect":true}` + "\x1e"},
 		{"close for good", jsonProtocol.Goodbye("kicked"), `{"type":7,"error":"kicked"}` + "\x1e"},
 		{"close without reason", jsonProtocol.GoodbyeFor(pubsub.ClosePolicyViolation, ""), `{"type":7}` + "\x1e"},
-		{"completion error", jsonProtocol.completionError("7", "no"), `{"type":3,"invocationId":"7","error":"no"}` + "\x1e"},
+		{"completion error", jsonProtocol.completion("7", "no"), `{"type":3,"invocationId":"7","error":"no"}` + "\x1e"},
+		{"completion", jsonProtocol.completion("7", ""), `{"type":3,"invocationId":"7"}` + "\x1e"},
 	} {
 		if string(tc.got) != tc.want {
 			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
@@ -60,7 +62,9 @@ func TestMessagePackFrames(t *testing.T) {
 		// [7, nil, false]
 		{"close without reason", messagePackProtocol.GoodbyeFor(pubsub.ClosePolicyViolation, ""), "049307c0c2"},
 		// [3, {}, "1", 1 (error result), "e"]
-		{"completion error", messagePackProtocol.completionError("1", "e"), "08950380a13101a165"},
+		{"completion error", messagePackProtocol.completion("1", "e"), "08950380a13101a165"},
+		// [3, {}, "1", 2]: the void result kind (MessagePackHubProtocolWorker.WriteCompletionMessage).
+		{"completion", messagePackProtocol.completion("1", ""), "06940380a13102"},
 	} {
 		if got := hex.EncodeToString(tc.got); got != tc.want {
 			t.Errorf("%s = %s, want %s", tc.name, got, tc.want)
@@ -86,15 +90,12 @@ func TestParseJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []clientMessage{{Type: 6}, {Type: 1, InvocationID: "3"}, {Type: 1}}
-	if len(msgs) != len(want) {
-		t.Fatalf("parsed %v, want %v", msgs, want)
+	want := []clientMessage{
+		{Type: 6, Raw: []byte(`{"type":6}`)},
+		{Type: 1, InvocationID: "3", Target: "x", Raw: []byte(`{"type":1,"invocationId":"3","target":"x","arguments":[]}`)},
+		{Type: 1, Target: "y", Raw: []byte(`{"type":1,"target":"y","arguments":[]}`)},
 	}
-	for i := range want {
-		if msgs[i] != want[i] {
-			t.Errorf("message %d = %v, want %v", i, msgs[i], want[i])
-		}
-	}
+	checkParsed(t, msgs, want)
 	for _, bad := range []string{"", "{\"type\":6}", "not json\x1e", "{}\x1e", "{\"type\":1,\"invocationId\":5}\x1e", "[1]\x1e"} {
 		if _, err := jsonProtocol.parse([]byte(bad)); err == nil {
 			t.Errorf("parse(%q) succeeded", bad)
@@ -109,18 +110,28 @@ func TestParseMessagePack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []clientMessage{{Type: 6}, {Type: 1, InvocationID: "4"}, {Type: 1}}
+	want := []clientMessage{
+		{Type: 6, Raw: concatHex(t, "9106")},
+		{Type: 1, InvocationID: "4", Target: "x", Raw: concatHex(t, "950180a134a17890")},
+		{Type: 1, Target: "x", Raw: concatHex(t, "950180c0a17890")},
+	}
+	checkParsed(t, msgs, want)
+	// The last: an invocation whose target is a number.
+	for _, bad := range []string{"05", "ffffffffff01", "0106", "00", "029105", "03930180", "07950180c0019090"} {
+		if _, err := messagePackProtocol.parse(concatHex(t, bad)); err == nil {
+			t.Errorf("parse(%s) succeeded", bad)
+		}
+	}
+}
+
+func checkParsed(t *testing.T, msgs, want []clientMessage) {
+	t.Helper()
 	if len(msgs) != len(want) {
 		t.Fatalf("parsed %v, want %v", msgs, want)
 	}
 	for i := range want {
-		if msgs[i] != want[i] {
-			t.Errorf("message %d = %v, want %v", i, msgs[i], want[i])
-		}
-	}
-	for _, bad := range []string{"05", "ffffffffff01", "0106", "00", "029105", "03930180"} {
-		if _, err := messagePackProtocol.parse(concatHex(t, bad)); err == nil {
-			t.Errorf("parse(%s) succeeded", bad)
+		if !reflect.DeepEqual(msgs[i], want[i]) {
+			t.Errorf("message %d = %+v, want %+v", i, msgs[i], want[i])
 		}
 	}
 }

@@ -14,12 +14,6 @@ import (
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
-// invocationRefused is the error of the Completion that answers a client's invocation: in
-// serverless mode clients only listen, and without an upstream nobody could run the method. The
-// service disconnects such clients per Microsoft Learn ("Azure SignalR Service serverless
-// mode"); answering keeps the connection and tells the caller at once.
-const invocationRefused = "Client invocations are not supported: the hub is served in serverless mode, without an upstream."
-
 // ServeClient serves /client/?hub=…&id=<connectionToken>: the WebSocket of a negotiated
 // connection, or the requests of its HTTP transport (Server-Sent Events, long polling). An
 // unknown or expired id is answered 404, before the upgrade for a WebSocket.
@@ -34,13 +28,13 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		s.errs.WriteError(w, r, err)
 		return
 	}
-	userID, err := s.verifyClientToken(r, hub)
+	userID, claims, err := s.verifyClientToken(r, hub)
 	if err != nil {
 		s.errs.WriteError(w, r, unauthorized(err))
 		return
 	}
-	if conn, proto, ok := s.resumable(q.Get("id")); ok {
-		s.resume(w, r, conn, proto, hub, userID)
+	if conn, ok := s.resumable(q.Get("id")); ok {
+		s.resume(w, r, conn, hub, userID)
 		return
 	}
 	p, err := s.pending.take(q.Get("id"), s.now(), ownedBy(hub, userID))
@@ -53,7 +47,7 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered the client with the reason
 	}
 	// The HTTP handler returns so that its stack and request state are freed.
-	go s.serveSocket(ws, p)
+	go s.serveSocket(ws, p, s.clientOf(r, claims))
 }
 
 // ownedBy accepts a negotiated connection of hub and userID: a request with another hub's or
@@ -71,7 +65,7 @@ func ownedBy(hub, userID string) func(pendingConn) error {
 }
 
 // serveSocket runs a connection from its handshake to its end.
-func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
+func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 	_ = ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	kind, data, err := s.readMessage(ws)
 	if err != nil {
@@ -87,35 +81,29 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn) {
 		s.refuseHandshake(ws, kind, p, problem)
 		return
 	}
-	opts := pubsub.ConnOptions{
-		ID:      p.connectionID,
-		UserID:  p.userID,
-		Codec:   proto,
-		OnClose: s.onClose,
-	}
+	sess := newSession(p, proto, c)
+	var opts pubsub.ConnOptions
 	// Version 2 of the hub protocols brings the messages of stateful reconnect. A client that was
 	// offered it but shakes hands with version 1 does not use it: @microsoft/signalr does so on
 	// any transport but WebSockets (HttpConnection.js _resolveTransportOrError, HubConnection.js
 	// _startInternal).
 	if p.stateful && version >= 2 {
-		opts.Reliable, opts.Attachment = true, newStatefulConn(p.token)
+		opts.Reliable, sess.stateful = true, newStatefulConn(p.token)
 	}
-	conn, err := s.svc.Hub(p.hub).Connect(opts, nil)
-	if err != nil {
-		s.logger.Error("register SignalR connection", "hub", p.hub, "err", err)
-		s.refuseHandshake(ws, kind, p, "The connection could not be registered.")
+	conn, problem := s.register(p, sess, opts)
+	if problem != "" {
+		s.refuseHandshake(ws, kind, p, problem)
 		return
 	}
-	s.track(conn, proto)
 	// The handshake answer goes before anything that reaches the connection meanwhile.
 	conn.Greet(handshakeOK)
 	if err := conn.Attach(ws.NetConn()); err != nil {
 		return
 	}
-	if len(rest) > 0 && !s.handle(conn, proto, rest) {
+	if len(rest) > 0 && !s.handle(conn, rest) {
 		return
 	}
-	s.readLoop(ws, conn, proto)
+	s.readLoop(ws, conn)
 }
 
 func isTimeout(err error) bool {
@@ -175,7 +163,7 @@ func parseHandshake(data []byte) (proto protocol, version int, rest []byte, prob
 
 // readLoop reads the client's messages until the socket fails or closes. Every message, a ping
 // included, keeps the connection alive for the client timeout.
-func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol) {
+func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn) {
 	sock := ws.NetConn()
 	// WebSocket control frames go through the connection's queue: it is the socket's only writer.
 	ws.SetPingHandler(func(data string) error {
@@ -201,7 +189,7 @@ func (s *Server) readLoop(ws *websocket.Conn, conn *pubsub.Conn, proto protocol)
 			}
 			continue
 		}
-		if !s.handle(conn, proto, data) {
+		if !s.handle(conn, data) {
 			return
 		}
 	}
@@ -228,14 +216,15 @@ func (s *Server) readMessage(ws *websocket.Conn) (kind int, data []byte, err err
 }
 
 // handle serves one WebSocket message of the client; it reports whether the connection goes on.
-func (s *Server) handle(conn *pubsub.Conn, proto protocol, data []byte) bool {
+func (s *Server) handle(conn *pubsub.Conn, data []byte) bool {
+	sess := sessionOf(conn)
+	proto, st := sess.proto, sess.stateful
 	msgs, err := proto.parse(data)
 	if err != nil {
 		s.logger.Info("invalid SignalR message, closing", "conn", conn.ID(), "err", err)
 		conn.Close(pubsub.ClosePolicyViolation, "Invalid message: "+err.Error())
 		return false
 	}
-	st, _ := conn.Attachment().(*statefulConn)
 	var ack uint64
 	for _, m := range msgs {
 		if st != nil {
@@ -252,17 +241,14 @@ func (s *Server) handle(conn *pubsub.Conn, proto protocol, data []byte) bool {
 		}
 		switch m.Type {
 		case typeInvocation, typeStreamInvocation:
-			// Without an id the caller waits for nothing (a fire-and-forget send): ignored.
-			if m.InvocationID != "" {
-				conn.SendCounted(proto.completionError(m.InvocationID, invocationRefused), isBinary(proto))
-			}
+			s.invoke(conn, sess, m)
 		case typeAck:
 			if st != nil {
 				conn.Ack(m.SequenceID)
 			}
 		}
 		// Pings only keep the connection alive; stream items, completions and cancellations
-		// belong to invocations that were never started; a client's Close is followed by its
+		// belong to streams, which are never started; a client's Close is followed by its
 		// socket's; unknown types are for newer peers.
 	}
 	if ack > 0 {

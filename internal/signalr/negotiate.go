@@ -58,10 +58,17 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	userID, err := s.verifyClientToken(r, hub)
+	userID, _, err := s.verifyClientToken(r, hub)
 	if err != nil {
 		return unauthorized(err)
 	}
+	// The service refuses a client past its connection caps at negotiate, before it opens a
+	// transport; the connection is counted when it registers, where the caps are checked again.
+	address := s.clientAddr(r)
+	if err := s.svc.AdmitConnection(userID, address); err != nil {
+		return apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil)
+	}
+	s.svc.ReleaseConnection(userID, address)
 	version := 0
 	if v := q.Get("negotiateVersion"); v != "" {
 		n, err := strconv.Atoi(v)

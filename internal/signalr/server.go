@@ -17,8 +17,16 @@
 //   - A client is told with a Close message why it was closed; only when the server is going away
 //     (shutdown) does the message allow it to reconnect.
 //
-//   - Clients only listen: an invocation that waits for a result is answered with an error
-//     Completion, other client messages are ignored, malformed ones close the connection.
+//   - A client's invocations go to the app's upstream (Options.Upstream), each beside the
+//     connection's reader, at most 16 at a time per connection, so that a slow upstream delays
+//     only the invocations sent to it; one with an id gets the upstream's Completion. Without
+//     an upstream clients only listen: an invocation that waits for a result is answered with
+//     an error Completion. Other client messages are ignored, malformed ones close the
+//     connection.
+//
+//   - Every connection is counted against the connection caps (pubsub.Service.AdmitConnection)
+//     from its registration to its end, on every transport; negotiate refuses a client already
+//     at its cap with 429 TooManyConnections.
 //
 //   - A client that asks for stateful reconnect loses no message and sees none twice when its
 //     WebSocket drops and it reconnects within the reconnect window (stateful.go).
@@ -62,8 +70,11 @@ type Options struct {
 	// those signed for the request's own Host.
 	PublicURL string
 	Logger    *slog.Logger // default: slog.Default()
-	// ClientAddress names the client behind a request in the log (default: the peer's address).
+	// ClientAddress names the client behind a request, in the log and for the connection caps
+	// per address (default: the peer's address).
 	ClientAddress func(*http.Request) string
+	// Upstream is told of connections and runs client invocations (nil: clients only listen).
+	Upstream Upstream
 	// Now is the clock of token and connection-token expiry (default time.Now).
 	Now func() time.Time
 	// PingInterval is how often clients are sent a Ping message (default 15 s); ClientTimeout
@@ -78,6 +89,8 @@ type Server struct {
 	publicHost string
 	logger     *slog.Logger
 	errs       httpapi.ErrorWriter
+	clientAddr func(*http.Request) string
+	upstream   Upstream
 	now        func() time.Time
 	pingEvery  time.Duration
 	timeout    time.Duration
@@ -88,7 +101,7 @@ type Server struct {
 	httpTransport http.Handler
 
 	mu       sync.Mutex
-	conns    map[*pubsub.Conn]protocol // live connections, for the keep-alive
+	conns    map[*pubsub.Conn]*session // live connections, for the keep-alive
 	stateful map[string]*pubsub.Conn   // live stateful connections by token, for their reconnects
 }
 
@@ -106,12 +119,17 @@ func New(opts Options) *Server {
 	if opts.ClientTimeout <= 0 {
 		opts.ClientTimeout = defaultClientTimeout
 	}
+	if opts.ClientAddress == nil {
+		opts.ClientAddress = httpapi.PeerAddress
+	}
 	s := &Server{
 		svc:        opts.Service,
 		keys:       opts.Keys,
 		publicHost: publicHostname(opts.PublicURL),
 		logger:     opts.Logger,
 		errs:       httpapi.ErrorWriter{Logger: opts.Logger, ClientAddr: opts.ClientAddress},
+		clientAddr: opts.ClientAddress,
+		upstream:   opts.Upstream,
 		now:        opts.Now,
 		pingEvery:  opts.PingInterval,
 		timeout:    opts.ClientTimeout,
@@ -123,7 +141,7 @@ func New(opts Options) *Server {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		pending:  newPendingConns(connectionTokenLifetime, maxPendingConns),
-		conns:    make(map[*pubsub.Conn]protocol),
+		conns:    make(map[*pubsub.Conn]*session),
 		stateful: make(map[string]*pubsub.Conn),
 		http:     httpTransports{conns: make(map[string]*httpConn)},
 	}
@@ -159,8 +177,8 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		for c, p := range s.conns {
-			c.Send(p.ping(), isBinary(p))
+		for c, sess := range s.conns {
+			c.Send(sess.proto.ping(), isBinary(sess.proto))
 		}
 		s.mu.Unlock()
 	}
@@ -168,49 +186,31 @@ func (s *Server) Run(ctx context.Context) error {
 
 func isBinary(p protocol) bool { return p.Format() == pubsub.FormatSignalRMessagePack }
 
-func (s *Server) track(c *pubsub.Conn, p protocol) {
-	s.mu.Lock()
-	s.conns[c] = p
-	if st, ok := c.Attachment().(*statefulConn); ok {
-		s.stateful[st.token] = c
-	}
-	s.mu.Unlock()
-}
-
-func (s *Server) onClose(c *pubsub.Conn, _ string) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	if st, ok := c.Attachment().(*statefulConn); ok {
-		delete(s.stateful, st.token)
-	}
-	s.mu.Unlock()
-}
-
-// verifyClientToken checks a client's access token for hub and returns the user it names, ""
-// for none. The token is signed with a key, unexpired, and its aud is this service's client
+// verifyClientToken checks a client's access token for hub and returns its claims and the user
+// it names, "" for none. The token is signed with a key, unexpired, and its aud is this service's client
 // endpoint of hub, {scheme}://{host}/client/?hub={hub}, the host without its port, as the
 // server SDK signs it (Microsoft.Azure.SignalR ServiceEndpoint.BuildAudienceBaseUrlEndWithSlash).
-func (s *Server) verifyClientToken(r *http.Request, hub string) (userID string, err error) {
+func (s *Server) verifyClientToken(r *http.Request, hub string) (userID string, claims *accesskey.Claims, err error) {
 	token := bearerToken(r)
 	if token == "" {
 		// Browsers cannot set headers on a WebSocket and pass the token in the query.
 		token = r.URL.Query().Get("access_token")
 	}
 	if token == "" {
-		return "", errMissingToken
+		return "", nil, errMissingToken
 	}
-	claims, err := s.keys.Verify(token, clientAudience(hub, trustedHostnames(r, s.publicHost)), s.now())
+	claims, err = s.keys.Verify(token, clientAudience(hub, trustedHostnames(r, s.publicHost)), s.now())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// The server SDK writes asrs.s.uid, hand-written and Functions tokens nameid, and the
 	// emulator reads sub as a user id too.
 	for _, name := range []string{"asrs.s.uid", "nameid", "sub"} {
 		if v := claims.Strings(name); len(v) > 0 && v[0] != "" {
-			return v[0], nil
+			return v[0], claims, nil
 		}
 	}
-	return "", nil
+	return "", claims, nil
 }
 
 // clientAudience accepts an aud naming the client endpoint of hub on one of hosts: path /client

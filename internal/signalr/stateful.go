@@ -116,20 +116,16 @@ func wantsStatefulReconnect(r *http.Request) bool {
 }
 
 // resumable finds the live stateful connection whose token is id.
-func (s *Server) resumable(id string) (*pubsub.Conn, protocol, bool) {
+func (s *Server) resumable(id string) (*pubsub.Conn, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.stateful[id]
-	if !ok {
-		return nil, nil, false
-	}
-	p, ok := s.conns[c]
-	return c, p, ok
+	return c, ok
 }
 
 // resume serves the WebSocket of a client that reconnects a stateful connection: no handshake,
 // the service's Sequence and replay first, then the connection goes on.
-func (s *Server) resume(w http.ResponseWriter, r *http.Request, conn *pubsub.Conn, proto protocol, hub, userID string) {
+func (s *Server) resume(w http.ResponseWriter, r *http.Request, conn *pubsub.Conn, hub, userID string) {
 	switch {
 	case conn.Hub().Name() != hub:
 		s.errs.WriteError(w, r, errNoConnection)
@@ -143,12 +139,12 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request, conn *pubsub.Con
 		return // the upgrader has answered the client with the reason
 	}
 	ws.SetReadLimit(s.svc.Limits().MaxMessageBytes)
-	conn.Attachment().(*statefulConn).resumed()
+	sessionOf(conn).stateful.resumed()
 	if err := conn.Attach(ws.NetConn()); err != nil {
 		// The connection ended meanwhile: a bare close makes the client start over.
 		_ = ws.Close()
 		return
 	}
 	s.logger.Debug("SignalR stateful connection resumed", "hub", hub, "conn", conn.ID())
-	go s.readLoop(ws, conn, proto)
+	go s.readLoop(ws, conn)
 }

@@ -21,6 +21,7 @@ import (
 type httpConn struct {
 	token   string
 	pending pendingConn
+	client  client // of the first GET, the connect request
 	// longPolling, or else Server-Sent Events, which carries only the Text transfer format.
 	longPolling bool
 	out         *outbox
@@ -28,7 +29,6 @@ type httpConn struct {
 	// reader serialises the client's POSTs: together they are the connection's reader.
 	reader sync.Mutex
 	conn   *pubsub.Conn // nil until the handshake
-	proto  protocol
 	// silent ends the connection when the client sends nothing for the client timeout (no
 	// handshake within the handshake timeout, before it).
 	silent *time.Timer
@@ -80,7 +80,7 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	userID, err := s.verifyClientToken(r, hub)
+	userID, claims, err := s.verifyClientToken(r, hub)
 	if err != nil {
 		return unauthorized(err)
 	}
@@ -104,10 +104,11 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 		if err != nil {
 			return err
 		}
+		c := s.clientOf(r, claims)
 		if acceptsEventStream(r) {
-			return s.serveEventStream(w, r, s.startHTTPConn(token, p, false))
+			return s.serveEventStream(w, r, s.startHTTPConn(token, p, c, false))
 		}
-		s.startHTTPConn(token, p, true)
+		s.startHTTPConn(token, p, c, true)
 		return s.startLongPolling(w)
 	case http.MethodPost:
 		if hc == nil {
@@ -131,10 +132,11 @@ func (hc *httpConn) transport() string {
 }
 
 // startHTTPConn registers a negotiated connection on its first GET; it waits for its handshake.
-func (s *Server) startHTTPConn(token string, p pendingConn, longPolling bool) *httpConn {
+func (s *Server) startHTTPConn(token string, p pendingConn, c client, longPolling bool) *httpConn {
 	hc := &httpConn{
 		token:       token,
 		pending:     p,
+		client:      c,
 		longPolling: longPolling,
 		out:         newOutbox(s.svc.Limits().MaxQueuedBytes),
 	}
@@ -173,7 +175,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, hc *httpConn) e
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	s.handle(hc.conn, hc.proto, data)
+	s.handle(hc.conn, data)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -191,27 +193,19 @@ func (s *Server) handshakeHTTP(hc *httpConn, data []byte) {
 		s.refuseHTTPHandshake(hc, problem)
 		return
 	}
-	conn, err := s.svc.Hub(hc.pending.hub).Connect(pubsub.ConnOptions{
-		ID:       hc.pending.connectionID,
-		UserID:   hc.pending.userID,
-		Codec:    proto,
-		Unframed: true,
-		OnClose:  s.onClose,
-	}, nil)
-	if err != nil {
-		s.logger.Error("register SignalR connection", "hub", hc.pending.hub, "err", err)
-		s.refuseHTTPHandshake(hc, "The connection could not be registered.")
+	conn, problem := s.register(hc.pending, newSession(hc.pending, proto, hc.client), pubsub.ConnOptions{Unframed: true})
+	if problem != "" {
+		s.refuseHTTPHandshake(hc, problem)
 		return
 	}
-	hc.conn, hc.proto = conn, proto
+	hc.conn = conn
 	hc.silent.Reset(s.timeout)
-	s.track(conn, proto)
 	conn.Greet(handshakeOK)
 	if err := conn.Attach(hc.out); err != nil {
 		return
 	}
 	if len(rest) > 0 {
-		s.handle(conn, proto, rest)
+		s.handle(conn, rest)
 	}
 }
 

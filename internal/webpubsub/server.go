@@ -102,7 +102,7 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	if opts.ClientAddress == nil {
-		opts.ClientAddress = peerAddress
+		opts.ClientAddress = httpapi.PeerAddress
 	}
 	handlers := make(map[string]hubHandlers, len(opts.EventHandlers))
 	for hub, hs := range opts.EventHandlers {
