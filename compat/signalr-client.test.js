@@ -7,46 +7,16 @@
 // reads the service's own messages as the service means them.
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import * as signalR from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-import { spawnHuddle } from "../testenv/huddle.mjs";
-import { TIMEOUT, uniq, waitFor } from "./harness.js";
-import { startNegotiateApp } from "./signalr-harness.js";
+import { uniq, waitFor } from "./harness.js";
+import { signalRFixture } from "./signalr-harness.js";
 
 const short = { timeout: 30_000 };
 
-const accessKey = randomBytes(24).toString("base64url");
-const startHuddleWithKey = () =>
-  spawnHuddle({ suite: "compat", env: { HUDDLE_ACCESS_KEY: accessKey }, logsEnv: "HUDDLE_COMPAT_LOGS", timeout: TIMEOUT });
-
-let huddle;
-let app;
-const connections = new Set();
-
-before(async () => {
-  huddle = await startHuddleWithKey();
-  app = await startNegotiateApp(() => huddle.url, accessKey);
-});
-after(async () => {
-  await Promise.all([...connections].map((c) => c.stop().catch(() => {})));
-  app?.close();
-  await huddle?.stop();
-});
-
-function build(query, { messagePack = false } = {}) {
-  let b = new signalR.HubConnectionBuilder()
-    .withUrl(`${app.url}?${new URLSearchParams(query)}`)
-    .withAutomaticReconnect()
-    .configureLogging(signalR.LogLevel.None);
-  if (messagePack) b = b.withHubProtocol(new MessagePackHubProtocol());
-  const c = b.build();
-  connections.add(c);
-  return c;
-}
+const fx = signalRFixture();
 
 // What the service answers a client's invocation in serverless mode without an upstream
 // (internal/signalr invocationRefused).
@@ -55,7 +25,7 @@ const refused = /Client invocations are not supported: the hub is served in serv
 for (const messagePack of [false, true]) {
   const name = messagePack ? "MessagePack" : "JSON";
   test(`${name}: the client connects through the app's negotiate; an invocation gets an error completion and the connection stays`, short, async () => {
-    const c = build({ hub: uniq("Chat"), user: "alice" }, { messagePack });
+    const c = fx.build({ hub: uniq("Chat"), user: "alice" }, { messagePack });
     await c.start();
     assert.equal(c.state, signalR.HubConnectionState.Connected);
     assert.ok(c.connectionId, "the service's negotiate gave a connection id");
@@ -78,7 +48,7 @@ for (const [what, query] of [
   ["a token for another hub", { tokenHub: "elsewhere" }],
 ]) {
   test(`${what} is refused with 401 at negotiate`, short, async () => {
-    const c = build({ hub: uniq("chat"), ...query });
+    const c = fx.build({ hub: uniq("chat"), ...query });
     await assert.rejects(c.start(), (err) => {
       assert.match(String(err), /401/);
       return true;
@@ -91,14 +61,14 @@ for (const [what, query] of [
 // then runs the whole flow again from the app's negotiate, which names the new instance.
 test("a server restart: the client is told to reconnect and reconnects through the app", { timeout: 60_000 }, async () => {
   const hub = uniq("restart");
-  const c = build({ hub, user: "bob" });
+  const c = fx.build({ hub, user: "bob" });
   await c.start();
   const firstId = c.connectionId;
   const reconnecting = new Promise((resolve) => c.onreconnecting(resolve));
   const reconnected = new Promise((resolve) => c.onreconnected(resolve));
 
-  const old = huddle;
-  huddle = await startHuddleWithKey(); // the app names the new instance from now on
+  const old = fx.huddle;
+  await fx.restart(); // the app names the new instance from now on
   await old.stop();
 
   const why = await reconnecting;

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
 
-import { signJwt } from "./harness.js";
+import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
+
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+
+import { spawnHuddle } from "../testenv/huddle.mjs";
+import { TIMEOUT, signJwt } from "./harness.js";
 
 export const V2 = "2022-06-01";
 
@@ -83,4 +90,40 @@ export async function expectRest(huddle, method, path, opts, status, code = null
     assert.equal(typeof e.message, "string");
   }
   return got;
+}
+
+/**
+ * A test file's SignalR set-up: a huddle with an access key of its own and an app negotiate
+ * endpoint for it, started before the file's tests and stopped after them, with every client
+ * build() made. restart() starts a new huddle with the same key, which the app names from then on.
+ */
+export function signalRFixture() {
+  const fx = { accessKey: randomBytes(24).toString("base64url"), huddle: null, app: null, connections: new Set() };
+  const start = () =>
+    spawnHuddle({ suite: "compat", env: { HUDDLE_ACCESS_KEY: fx.accessKey }, logsEnv: "HUDDLE_COMPAT_LOGS", timeout: TIMEOUT });
+  fx.restart = async () => {
+    fx.huddle = await start();
+    return fx.huddle;
+  };
+  /** A client of the app's negotiate endpoint with query (hub, user, …), not started. */
+  fx.build = (query, { messagePack = false, transport } = {}) => {
+    let b = new signalR.HubConnectionBuilder()
+      .withUrl(`${fx.app.url}?${new URLSearchParams(query)}`, transport === undefined ? {} : { transport })
+      .withAutomaticReconnect()
+      .configureLogging(signalR.LogLevel.None);
+    if (messagePack) b = b.withHubProtocol(new MessagePackHubProtocol());
+    const c = b.build();
+    fx.connections.add(c);
+    return c;
+  };
+  before(async () => {
+    fx.huddle = await start();
+    fx.app = await startNegotiateApp(() => fx.huddle.url, fx.accessKey);
+  });
+  after(async () => {
+    await Promise.all([...fx.connections].map((c) => c.stop().catch(() => {})));
+    fx.app?.close();
+    await fx.huddle?.stop();
+  });
+  return fx;
 }

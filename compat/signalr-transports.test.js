@@ -9,58 +9,22 @@
 // 200 empty on timeout, 204 once the connection ended, DELETE to stop).
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
 import * as signalR from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-import { spawnHuddle } from "../testenv/huddle.mjs";
-import { TIMEOUT, signJwt, uniq, waitFor } from "./harness.js";
-import { startNegotiateApp } from "./signalr-harness.js";
+import { uniq, waitFor } from "./harness.js";
+import { restCall, signalRFixture } from "./signalr-harness.js";
 
-const accessKey = randomBytes(24).toString("base64url");
-const startHuddleWithKey = () =>
-  spawnHuddle({ suite: "compat", env: { HUDDLE_ACCESS_KEY: accessKey }, logsEnv: "HUDDLE_COMPAT_LOGS", timeout: TIMEOUT });
-
-let huddle;
-let app;
-const connections = new Set();
-
-before(async () => {
-  huddle = await startHuddleWithKey();
-  app = await startNegotiateApp(() => huddle.url, accessKey);
-});
-after(async () => {
-  await Promise.all([...connections].map((c) => c.stop().catch(() => {})));
-  app?.close();
-  await huddle?.stop();
-});
-
-function build(hub, transport, messagePack) {
-  let b = new signalR.HubConnectionBuilder()
-    .withUrl(`${app.url}?${new URLSearchParams({ hub, user: "carol" })}`, { transport })
-    .withAutomaticReconnect()
-    .configureLogging(signalR.LogLevel.None);
-  if (messagePack) b = b.withHubProtocol(new MessagePackHubProtocol());
-  const c = b.build();
-  connections.add(c);
-  return c;
-}
+const fx = signalRFixture();
 
 /** Sends target(args) to every connection of hub through the REST API, as the Management SDK does. */
 async function sendToHub(hub, target, args) {
-  const path = `/api/hubs/${hub}/:send`;
-  const query = "api-version=2022-06-01";
-  const base = new URL(huddle.url);
-  const now = Math.floor(Date.now() / 1000);
-  const token = signJwt({ aud: `${base.protocol}//${base.hostname}${path}?${query}`, exp: now + 3600, iat: now, nbf: now }, accessKey);
-  const res = await fetch(`${huddle.url}${path}?${query}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json; charset=utf-8" },
-    body: JSON.stringify({ Target: target, Arguments: args }),
+  const res = await restCall({ url: fx.huddle.url, accessKey: fx.accessKey }, "POST", `/api/hubs/${hub}/:send`, {
+    query: [["api-version", "2022-06-01"]],
+    body: { Target: target, Arguments: args },
   });
-  assert.equal(res.status, 202, await res.text());
+  assert.equal(res.status, 202, res.text);
 }
 
 /** The next n arguments arrays c receives for target. */
@@ -88,7 +52,7 @@ for (const [name, transport, messagePack] of cases) {
   describe(`${name}, ${messagePack ? "MessagePack" : "JSON"}`, () => {
     test("pushes through the REST API arrive in order; an invocation gets an error completion", { timeout: 30_000 }, async () => {
       const hub = uniq("transports");
-      const c = build(hub, transport, messagePack);
+      const c = fx.build({ hub, user: "carol" }, { transport, messagePack });
       await c.start();
       assert.equal(c.state, signalR.HubConnectionState.Connected);
       const pushes = receive(c, "news", 3);
@@ -102,13 +66,13 @@ for (const [name, transport, messagePack] of cases) {
 
     test("a server restart: the client reconnects through the app and receives again", { timeout: 60_000 }, async () => {
       const hub = uniq("restart");
-      const c = build(hub, transport, messagePack);
+      const c = fx.build({ hub, user: "carol" }, { transport, messagePack });
       await c.start();
       const firstId = c.connectionId;
       const reconnecting = new Promise((resolve) => c.onreconnecting(resolve));
       const reconnected = new Promise((resolve) => c.onreconnected(resolve));
-      const old = huddle;
-      huddle = await startHuddleWithKey(); // the app names the new instance from now on
+      const old = fx.huddle;
+      await fx.restart(); // the app names the new instance from now on
       await old.stop();
       // Only a Close message carries this error: the service said it was going away and allowed
       // the reconnect, rather than the stream or poll merely failing.
@@ -124,7 +88,7 @@ for (const [name, transport, messagePack] of cases) {
 }
 
 test("MessagePack is refused on Server-Sent Events: the client finds no transport for it", { timeout: 30_000 }, async () => {
-  const c = build(uniq("transports"), signalR.HttpTransportType.ServerSentEvents, true);
+  const c = fx.build({ hub: uniq("transports"), user: "carol" }, { transport: signalR.HttpTransportType.ServerSentEvents, messagePack: true });
   await assert.rejects(c.start(), /Unable to connect to the server with any of the available transports|does not support/);
   assert.equal(c.state, signalR.HubConnectionState.Disconnected);
 });

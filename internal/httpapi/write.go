@@ -49,6 +49,26 @@ func (ew ErrorWriter) Handler(h HandlerFunc) http.Handler {
 	})
 }
 
+// StatusHandler adapts an operation that answers with a status alone (0 when it wrote its own
+// answer), as a protocol's REST calls do: its [*ProtocolError] is answered as it is, and any
+// other error as internal(err), the protocol's own form of a failure of ours.
+func (ew ErrorWriter) StatusHandler(serve func(http.ResponseWriter, *http.Request) (int, error), internal func(error) error) http.Handler {
+	return ew.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		status, err := serve(w, r)
+		var pe *ProtocolError
+		switch {
+		case err == nil:
+			if status != 0 {
+				w.WriteHeader(status)
+			}
+			return nil
+		case errors.As(err, &pe):
+			return err
+		}
+		return internal(err)
+	})
+}
+
 // WriteError answers err and logs it once: failures of ours as errors, clients' mistakes at
 // info (a request without credentials, the normal state of a signed-out browser, at debug).
 //

@@ -22,17 +22,12 @@ func (s *Server) ServeClient(w http.ResponseWriter, r *http.Request) {
 		s.httpTransport.ServeHTTP(w, r)
 		return
 	}
-	q := r.URL.Query()
-	hub, err := hubParam(q.Get("hub"))
+	hub, userID, claims, err := s.client(r)
 	if err != nil {
 		s.errs.WriteError(w, r, err)
 		return
 	}
-	userID, claims, err := s.verifyClientToken(r, hub)
-	if err != nil {
-		s.errs.WriteError(w, r, unauthorized(err))
-		return
-	}
+	q := r.URL.Query()
 	if conn, ok := s.resumable(q.Get("id")); ok {
 		s.resume(w, r, conn, hub, userID)
 		return

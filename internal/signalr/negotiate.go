@@ -53,15 +53,11 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	q := r.URL.Query()
-	hub, err := hubParam(q.Get("hub"))
+	hub, userID, _, err := s.client(r)
 	if err != nil {
 		return err
 	}
-	userID, _, err := s.verifyClientToken(r, hub)
-	if err != nil {
-		return unauthorized(err)
-	}
+	q := r.URL.Query()
 	// The service refuses a client past its connection caps at negotiate, before it opens a
 	// transport; the connection is counted when it registers, where the caps are checked again.
 	address := s.clientAddr(r)

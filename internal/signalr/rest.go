@@ -192,20 +192,12 @@ func badRequest(format string, args ...any) *httpapi.ProtocolError {
 // rest wraps an operation with what every call shares: the hub name, the token, and the
 // service's error shape for errors that have none.
 func (s *REST) rest(v version, h restHandler) http.Handler {
-	return s.errs.Handler(func(w http.ResponseWriter, r *http.Request) error {
-		status, err := s.serve(w, r, v, h)
-		var pe *httpapi.ProtocolError
-		switch {
-		case err == nil:
-			if status != 0 {
-				w.WriteHeader(status)
-			}
-			return nil
-		case errors.As(err, &pe):
-			return err
-		}
-		return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
-	})
+	return s.errs.StatusHandler(func(w http.ResponseWriter, r *http.Request) (int, error) { return s.serve(w, r, v, h) }, operationFailed)
+}
+
+// operationFailed is a failure of ours in the service's error shape.
+func operationFailed(err error) error {
+	return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
 }
 
 func (s *REST) serve(w http.ResponseWriter, r *http.Request, v version, h restHandler) (int, error) {

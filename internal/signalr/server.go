@@ -186,6 +186,18 @@ func (s *Server) Run(ctx context.Context) error {
 
 func isBinary(p protocol) bool { return p.Format() == pubsub.FormatSignalRMessagePack }
 
+// client reads a client request's hub and checks its access token for that hub: the hub, the
+// user the token names ("" for none) and its claims, or the error to answer.
+func (s *Server) client(r *http.Request) (hub, userID string, claims *accesskey.Claims, err error) {
+	if hub, err = hubParam(r.URL.Query().Get("hub")); err != nil {
+		return "", "", nil, err
+	}
+	if userID, claims, err = s.verifyClientToken(r, hub); err != nil {
+		return "", "", nil, unauthorized(err)
+	}
+	return hub, userID, claims, nil
+}
+
 // verifyClientToken checks a client's access token for hub and returns its claims and the user
 // it names, "" for none. The token is signed with a key, unexpired, and its aud is this service's client
 // endpoint of hub, {scheme}://{host}/client/?hub={hub}, the host without its port, as the

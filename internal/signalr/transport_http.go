@@ -75,15 +75,11 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	q := r.URL.Query()
-	hub, err := hubParam(q.Get("hub"))
+	hub, userID, claims, err := s.client(r)
 	if err != nil {
 		return err
 	}
-	userID, claims, err := s.verifyClientToken(r, hub)
-	if err != nil {
-		return unauthorized(err)
-	}
+	q := r.URL.Query()
 	owned := ownedBy(hub, userID)
 	token := q.Get("id")
 	hc := s.http.get(token)

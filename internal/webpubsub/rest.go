@@ -106,20 +106,12 @@ func (s *Server) registerREST(mux *http.ServeMux) {
 // rest wraps an operation with what every REST call shares: api-version, hub name and token
 // checks, and the service's error shape for errors that have none.
 func (s *Server) rest(need access, h restHandler) http.Handler {
-	return s.errs.Handler(func(w http.ResponseWriter, r *http.Request) error {
-		status, err := s.serveREST(w, r, need, h)
-		var pe *httpapi.ProtocolError
-		switch {
-		case err == nil:
-			if status != 0 {
-				w.WriteHeader(status)
-			}
-			return nil
-		case errors.As(err, &pe):
-			return err
-		}
-		return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
-	})
+	return s.errs.StatusHandler(func(w http.ResponseWriter, r *http.Request) (int, error) { return s.serveREST(w, r, need, h) }, operationFailed)
+}
+
+// operationFailed is a failure of ours in the service's error shape.
+func operationFailed(err error) error {
+	return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, need access, h restHandler) (int, error) {
