@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Options configure a [Client]. The zero value works and sends nothing anywhere.
@@ -124,7 +126,7 @@ func New(opts Options) *Client {
 	c := &Client{
 		templates:    opts.Templates,
 		sign:         opts.Sign,
-		http:         noRedirects(opts.HTTPClient),
+		http:         httpapi.WebhookClient(opts.HTTPClient),
 		ownTransport: opts.HTTPClient == nil,
 		timeout:      orDefault(opts.Timeout, defaultTimeout),
 		retryDelay:   orDefault(opts.RetryDelay, defaultRetryDelay),
@@ -146,22 +148,6 @@ func orDefault[T int | time.Duration](v, def T) T {
 		return v
 	}
 	return def
-}
-
-func noRedirects(base *http.Client) *http.Client {
-	var hc http.Client
-	if base != nil {
-		hc = *base
-	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		// Every event goes to the same few hosts; two idle connections (the default) would
-		// mean a new connection for most events under load.
-		t.MaxIdleConnsPerHost = 64
-		t.MaxResponseHeaderBytes = 64 << 10
-		hc.Transport = t
-	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &hc
 }
 
 // Close stops taking events and waits for those under way, until ctx ends: then it ends them

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Options configure a [Client]. The zero value works.
@@ -64,7 +66,7 @@ func New(hub string, handlers []Handler, opts Options) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		hub:          hub,
-		http:         noRedirects(opts.HTTPClient),
+		http:         httpapi.WebhookClient(opts.HTTPClient),
 		ownTransport: opts.HTTPClient == nil,
 		origin:       opts.Origin,
 		sign:         opts.Sign,
@@ -94,25 +96,6 @@ func New(hub string, handlers []Handler, opts Options) *Client {
 		c.routes = append(c.routes, r)
 	}
 	return c
-}
-
-func noRedirects(base *http.Client) *http.Client {
-	var hc http.Client
-	if base != nil {
-		hc = *base
-	} else {
-		hc.Transport = &http.Transport{
-			Proxy:             http.ProxyFromEnvironment,
-			ForceAttemptHTTP2: true,
-			// Every event of a hub goes to the same few hosts; under load two idle
-			// connections (the default) would mean a new connection for most events.
-			MaxIdleConnsPerHost:    64,
-			IdleConnTimeout:        90 * time.Second,
-			MaxResponseHeaderBytes: 64 << 10,
-		}
-	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &hc
 }
 
 // Close stops validating and waits for validations under way to end. Events to a URL that has a result
