@@ -31,7 +31,8 @@ import (
 //   - the server's ping is an empty reply {} and the client must answer with an empty command
 //     {} (centrifuge client.go, isPong: a command without id), or it is disconnected;
 //   - the connection token is an HS256 JWT whose sub is the user, signed with the
-//     client.token.hmac_secret_key of the configuration;
+//     client.token.hmac_secret_key of the configuration; a token that does not verify closes
+//     the connection (3500 "invalid token"), an expired one gets error 109 in the reply;
 //   - POST /api/publish with the X-API-Key header and {"channel","data"} publishes; the answer
 //     is 200 with {"result":{…}} or, for a refused command, 200 with {"error":{"code","message"}}.
 
