@@ -18,6 +18,7 @@ func newBenchCommand(stdout, stderr io.Writer) *cobra.Command {
 		connStr  string
 		reliable bool
 		signalR  string
+		cfugo    bool
 		asJSON   bool
 	)
 	cmd := &cobra.Command{
@@ -29,10 +30,14 @@ func newBenchCommand(stdout, stderr io.Writer) *cobra.Command {
 server's memory per connection read from its /metrics. With --idle it only opens the
 connections and holds them, to measure memory. With --signalr json|messagepack the subscribers
 are SignalR clients (negotiate, WebSocket, handshake) put in their groups, and published to,
-through the SignalR REST API. BENCHMARKS.md describes how the published figures were taken.`,
+through the SignalR REST API. With --centrifugo the server at --url is Centrifugo: the
+subscribers speak its JSON client protocol, each subscribed to its group's channel, and the
+publishers its HTTP API, so that both servers are measured by the same generator.
+BENCHMARKS.md describes how the published figures were taken.`,
 		Example: `  huddle bench --connection-string "$(huddle connection-string)" --subscribers 10000 --rate 60 --duration 20s
   huddle bench --url http://127.0.0.1:8080 --access-key KEY --subscribers 10000 --idle --duration 1m --json
-  huddle bench --connection-string "$(huddle connection-string)" --signalr messagepack --subscribers 10000 --rate 60 --duration 20s`,
+  huddle bench --connection-string "$(huddle connection-string)" --signalr messagepack --subscribers 10000 --rate 60 --duration 20s
+  huddle bench --centrifugo --url http://127.0.0.1:8000 --centrifugo-api-key KEY --centrifugo-secret SECRET --subscribers 5000 --duration 20s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if connStr != "" {
@@ -51,6 +56,10 @@ through the SignalR REST API. BENCHMARKS.md describes how the published figures 
 				return errors.New("--url or --connection-string is required")
 			}
 			switch {
+			case cfugo && (reliable || signalR != ""):
+				return errors.New("--centrifugo speaks Centrifugo's own protocol: it does not go with --reliable or --signalr")
+			case cfugo:
+				cfg.Protocol = loadgen.ProtocolCentrifugo
 			case reliable && signalR != "":
 				return errors.New("--reliable is a Web PubSub subprotocol: it does not go with --signalr")
 			case reliable:
@@ -92,6 +101,9 @@ through the SignalR REST API. BENCHMARKS.md describes how the published figures 
 	f.BoolVar(&cfg.Idle, "idle", false, "only open the connections and hold them for --duration, to measure memory")
 	f.BoolVar(&reliable, "reliable", false, "use the reliable subprotocol "+loadgen.ProtocolReliableJSON)
 	f.StringVar(&signalR, "signalr", "", "SignalR clients in this hub protocol (json or messagepack) instead of Web PubSub clients")
+	f.BoolVar(&cfugo, "centrifugo", false, "measure a Centrifugo server at --url instead: its JSON client protocol and HTTP API")
+	f.StringVar(&cfg.Centrifugo.APIKey, "centrifugo-api-key", "", "Centrifugo's HTTP API key (http_api.key)")
+	f.StringVar(&cfg.Centrifugo.Secret, "centrifugo-secret", "", "Centrifugo's connection token HMAC secret (client.token.hmac_secret_key)")
 	f.Float64Var(&cfg.ConnectRate, "connect-rate", 2000, "new connections per second")
 	f.StringSliceVar(&cfg.SourceAddrs, "source-addrs", nil, "local IPs to dial from in turn (default for a loopback server: 127.0.0.2, .3, … one per 10,000 connections)")
 	f.DurationVar(&cfg.Drain, "drain", 0, "longest wait for deliveries after the last publish (default 30s)")

@@ -20,13 +20,18 @@ const (
 type Config struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:8080. Required.
 	URL string
-	// AccessKey signs the client tokens and the REST tokens, as the SDKs do. Required.
+	// AccessKey signs the client tokens and the REST tokens, as the SDKs do. Required, except
+	// against Centrifugo.
 	AccessKey string
+	// Centrifugo holds the keys of a run against Centrifugo (Protocol ProtocolCentrifugo).
+	Centrifugo Centrifugo
 	// Hub is the hub every connection uses (default "bench").
 	Hub string
 	// Protocol is ProtocolJSON (default) or ProtocolReliableJSON for Web PubSub, or
 	// ProtocolSignalRJSON or ProtocolSignalRMessagePack for SignalR clients, which join their
-	// group through the SignalR REST API and are published to through it.
+	// group through the SignalR REST API and are published to through it, or
+	// ProtocolCentrifugo for Centrifugo's JSON clients, subscribed to a channel per group and
+	// published to through its HTTP API.
 	Protocol string
 	// Subscribers is how many connections to open (default 100).
 	Subscribers int
@@ -112,7 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("url %q must be the server's base URL, e.g. http://127.0.0.1:8080", c.URL)
 	}
-	if c.AccessKey == "" {
+	if c.AccessKey == "" && c.Protocol != ProtocolCentrifugo {
 		bad("an access key is required: pass a connection string or the access key")
 	}
 	switch c.Protocol {
@@ -122,8 +127,16 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Join != "token" || c.Publisher != "rest" {
 			bad("a SignalR run joins groups and publishes through the REST API: leave join and publisher at their defaults")
 		}
+	case ProtocolCentrifugo:
+		if c.Centrifugo.APIKey == "" || c.Centrifugo.Secret == "" {
+			bad("a Centrifugo run needs its HTTP API key and its token HMAC secret key")
+		}
+		// Centrifugo's clients subscribe themselves and its HTTP API publishes.
+		if c.Join != "token" || c.Publisher != "rest" {
+			bad("a Centrifugo run subscribes on connecting and publishes through the HTTP API: leave join and publisher at their defaults")
+		}
 	default:
-		bad("protocol %q: use %s, %s, %s or %s", c.Protocol, ProtocolJSON, ProtocolReliableJSON, ProtocolSignalRJSON, ProtocolSignalRMessagePack)
+		bad("protocol %q: use %s, %s, %s, %s or %s", c.Protocol, ProtocolJSON, ProtocolReliableJSON, ProtocolSignalRJSON, ProtocolSignalRMessagePack, ProtocolCentrifugo)
 	}
 	if c.Join != "token" && c.Join != "message" {
 		bad("join %q: use token or message", c.Join)

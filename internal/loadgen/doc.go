@@ -1,10 +1,11 @@
 // Package loadgen measures a Web PubSub server as BENCHMARKS.md records it: N subscribers on the JSON
 // subprotocol (plain or reliable), or SignalR clients in the JSON or MessagePack hub protocol
 // (negotiated and handshaken as the official client does, grouped and published to through the
-// SignalR REST API), spread over G groups, a REST or WebSocket publisher at a
-// chosen rate and message size, and as results the deliveries per second, end-to-end latency
-// percentiles, loss and duplicates, and the server's memory per connection. An idle mode only
-// opens and holds connections, for memory alone.
+// SignalR REST API), or, to compare with another server under the same generator, Centrifugo's
+// JSON clients subscribed to a channel per group and its HTTP publish API; spread over G
+// groups, a REST or WebSocket publisher at a chosen rate and message size, and as results the
+// deliveries per second, end-to-end latency percentiles, loss and duplicates, and the server's
+// memory per connection. An idle mode only opens and holds connections, for memory alone.
 //
 // What a report can be trusted for:
 //   - Deliveries count only messages received, after a drain; loss and duplicates are counted

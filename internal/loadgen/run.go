@@ -49,6 +49,10 @@ type runner struct {
 	wsPool sync.Pool // write buffers shared by all connections: they rarely write
 	tokens tokenCache
 
+	centrifugoTokenOnce sync.Once
+	centrifugoTok       string
+	centrifugoTokErr    error
+
 	subs    []*subscriber
 	readers sync.WaitGroup
 	closing atomic.Bool
@@ -426,8 +430,9 @@ func (r *runner) dialer(i int) *websocket.Dialer {
 		ReadBufferSize:  16 << 10,
 		WriteBufferPool: &r.wsPool,
 	}
-	// A SignalR client names its hub protocol in the handshake, not as a subprotocol.
-	if !r.cfg.signalR() {
+	// A SignalR client names its hub protocol in the handshake, not as a subprotocol, and a
+	// Centrifugo client speaks JSON by default.
+	if !r.cfg.signalR() && !r.cfg.centrifugo() {
 		d.Subprotocols = []string{r.cfg.Protocol}
 	}
 	if n := len(r.cfg.SourceAddrs); n > 0 {

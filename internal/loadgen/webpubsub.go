@@ -78,8 +78,11 @@ func (r *runner) clientURL(claims accesskey.ClientClaims) (string, error) {
 // dialSubscriber connects subscriber i and puts it in group g; it returns once the server
 // confirmed the connection (and the join, when joining by message).
 func (r *runner) dialSubscriber(ctx context.Context, i, g int) (*subscriber, error) {
-	if r.cfg.signalR() {
+	switch {
+	case r.cfg.signalR():
 		return r.dialSignalRSubscriber(ctx, i, g)
+	case r.cfg.centrifugo():
+		return r.dialCentrifugoSubscriber(ctx, i, g)
 	}
 	claims := accesskey.ClientClaims{}
 	if r.cfg.Join == "token" {
@@ -185,8 +188,11 @@ const sequenceIDField = `"sequenceId":`
 
 // afterFrame acknowledges a reliable subscriber's messages now and then.
 func (r *runner) afterFrame(s *subscriber, now time.Time) error {
-	if r.cfg.signalR() {
+	switch {
+	case r.cfg.signalR():
 		return r.signalRPing(s, now)
+	case r.cfg.centrifugo():
+		return centrifugoAnswerPing(s)
 	}
 	if r.cfg.Protocol != ProtocolReliableJSON {
 		return nil
@@ -212,6 +218,8 @@ func (r *runner) newPublisher(ctx context.Context, w int) (publisher, error) {
 	switch {
 	case r.cfg.signalR():
 		return &signalRPublisher{r: r}, nil
+	case r.cfg.centrifugo():
+		return &centrifugoPublisher{r: r, url: r.cfg.URL + "/api/publish"}, nil
 	case r.cfg.Publisher == "rest":
 		return r.newRESTPublisher()
 	}
