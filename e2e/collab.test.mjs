@@ -128,7 +128,8 @@ test("bob cannot appear to ada as someone else: names come from the server", { s
   }, env.uid);
   const cursor = ada.locator('.cursor[data-user="bob"]');
   await cursor.waitFor();
-  assert.equal(await cursor.textContent(), people.bob.name);
+  // A peer is shown by its user id until the server's list of viewers names it.
+  await waitFor(async () => (await cursor.textContent()) === people.bob.name, { what: "bob's pointer named by the server" });
   assert.equal(await ada.locator('.presence [data-user="bob"]').getAttribute("aria-label"), "Bob Kahn. Follow");
   assert.equal(await ada.getByText("Administrator").count(), 0, "ada's page shows the announced name");
   await bob.evaluate(() => {
