@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/gorilla/websocket"
+
 	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
