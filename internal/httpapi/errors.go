@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -136,4 +137,22 @@ func Truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// AzureError is a failure in the error shape of Azure's real-time services' REST and client
+// endpoints: {"code", "message"}, with the code in x-ms-error-code too, where their SDKs look for
+// it. cause, if not nil, is logged and never shown.
+func AzureError(status int, code, msg string, cause error) *ProtocolError {
+	if cause == nil {
+		cause = errors.New(msg)
+	}
+	return &ProtocolError{
+		Status: status,
+		Header: http.Header{"X-Ms-Error-Code": {code}},
+		Body: struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{code, msg},
+		Err: cause,
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // errMissingToken is the 401 for a request that carries no token at all.
@@ -32,7 +33,7 @@ func unauthorized(err error) error {
 	case errors.Is(err, errMissingToken):
 		msg = err.Error()
 	}
-	return apiError(http.StatusUnauthorized, "Unauthorized", msg, fmt.Errorf("token rejected: %w", err))
+	return httpapi.AzureError(http.StatusUnauthorized, "Unauthorized", msg, fmt.Errorf("token rejected: %w", err))
 }
 
 // trustedHostnames are the host names (no ports: the server SDK signs without them) a token may

@@ -62,14 +62,14 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 	// transport; the connection is counted when it registers, where the caps are checked again.
 	address := s.clientAddr(r)
 	if err := s.svc.AdmitConnection(userID, address); err != nil {
-		return apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil)
+		return httpapi.AzureError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil)
 	}
 	s.svc.ReleaseConnection(userID, address)
 	version := 0
 	if v := q.Get("negotiateVersion"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return apiError(http.StatusBadRequest, "InvalidNegotiateVersion", fmt.Sprintf("negotiateVersion %q is not a version number", v), nil)
+			return httpapi.AzureError(http.StatusBadRequest, "InvalidNegotiateVersion", fmt.Sprintf("negotiateVersion %q is not a version number", v), nil)
 		}
 		// A newer client gets the newest version this service speaks, as ASP.NET Core answers.
 		version = min(n, 1)
@@ -83,7 +83,7 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := pendingConn{hub: hub, userID: userID, connectionID: resp.ConnectionID, token: token, stateful: resp.UseStatefulReconnect}
 	if !s.pending.add(token, p, s.now()) {
-		return apiError(http.StatusServiceUnavailable, "TooManyPendingConnections", "too many negotiated connections wait for their WebSocket; retry later", nil)
+		return httpapi.AzureError(http.StatusServiceUnavailable, "TooManyPendingConnections", "too many negotiated connections wait for their WebSocket; retry later", nil)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, resp)
 	return nil
@@ -93,10 +93,10 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 // however it is spelt.
 func hubParam(hub string) (string, error) {
 	if hub == "" {
-		return "", apiError(http.StatusBadRequest, "InvalidHub", "the hub query parameter is required", nil)
+		return "", httpapi.AzureError(http.StatusBadRequest, "InvalidHub", "the hub query parameter is required", nil)
 	}
 	if len(hub) > 128 || strings.ContainsFunc(hub, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", apiError(http.StatusBadRequest, "InvalidHub", "the hub name is invalid", nil)
+		return "", httpapi.AzureError(http.StatusBadRequest, "InvalidHub", "the hub name is invalid", nil)
 	}
 	return strings.ToLower(hub), nil
 }
@@ -182,10 +182,10 @@ func (t *pendingConns) take(token string, now time.Time, use func(pendingConn) e
 }
 
 // errOtherUser answers a WebSocket request whose token names another user than negotiated.
-var errOtherUser = apiError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
+var errOtherUser = httpapi.AzureError(http.StatusUnauthorized, "Unauthorized", "the access token names another user than the one that negotiated", nil)
 
 // errNoConnection answers a WebSocket request whose id names no negotiated connection.
-var errNoConnection = apiError(http.StatusNotFound, "ConnectionNotFound", "No Connection with that ID: negotiate again", nil)
+var errNoConnection = httpapi.AzureError(http.StatusNotFound, "ConnectionNotFound", "No Connection with that ID: negotiate again", nil)
 
 func (t *pendingConns) expireLocked(now time.Time) {
 	n := 0

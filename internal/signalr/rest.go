@@ -130,7 +130,7 @@ func NewREST(opts RESTOptions) *REST {
 		}
 	}
 	s.versioned.Handle("/", s.errs.Handler(func(_ http.ResponseWriter, r *http.Request) error {
-		return apiError(http.StatusNotFound, "NotFound", fmt.Sprintf("no operation %s %s in API version %s", r.Method, r.URL.Path, APIVersion), nil)
+		return httpapi.AzureError(http.StatusNotFound, "NotFound", fmt.Sprintf("no operation %s %s in API version %s", r.Method, r.URL.Path, APIVersion), nil)
 	}))
 	return s
 }
@@ -167,26 +167,8 @@ func (s *REST) Versioned(next http.Handler) http.Handler {
 	})
 }
 
-// apiError is a failure in the service's error shape, {"code", "message"} with the code in
-// x-ms-error-code too, where the Management SDK looks for it. cause, if not nil, is logged and
-// never shown.
-func apiError(status int, code, msg string, cause error) *httpapi.ProtocolError {
-	if cause == nil {
-		cause = errors.New(msg)
-	}
-	return &httpapi.ProtocolError{
-		Status: status,
-		Header: http.Header{"X-Ms-Error-Code": {code}},
-		Body: struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}{code, msg},
-		Err: cause,
-	}
-}
-
 func badRequest(format string, args ...any) *httpapi.ProtocolError {
-	return apiError(http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...), nil)
+	return httpapi.AzureError(http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...), nil)
 }
 
 // rest wraps an operation with what every call shares: the hub name, the token, and the
@@ -197,7 +179,7 @@ func (s *REST) rest(v version, h restHandler) http.Handler {
 
 // operationFailed is a failure of ours in the service's error shape.
 func operationFailed(err error) error {
-	return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
+	return httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
 }
 
 func (s *REST) serve(w http.ResponseWriter, r *http.Request, v version, h restHandler) (int, error) {
@@ -312,7 +294,7 @@ func absent(w http.ResponseWriter, r *http.Request, code, msg string) (int, erro
 		w.Header().Set("X-Ms-Error-Code", code)
 		return http.StatusNotFound, nil
 	}
-	e := apiError(http.StatusNotFound, code, msg, nil)
+	e := httpapi.AzureError(http.StatusNotFound, code, msg, nil)
 	w.Header()["X-Ms-Error-Code"] = e.Header["X-Ms-Error-Code"]
 	httpapi.WriteJSON(w, http.StatusNotFound, e.Body)
 	return 0, nil
@@ -346,7 +328,7 @@ func (s *REST) connectionGroup(op pubsub.Op) restHandler {
 			return 0, err
 		}
 		if !c.hub.HasConnection(to.Name) {
-			return 0, apiError(http.StatusNotFound, "Error.Connection.NotExisted", fmt.Sprintf("connection %q does not exist", to.Name), nil)
+			return 0, httpapi.AzureError(http.StatusNotFound, "Error.Connection.NotExisted", fmt.Sprintf("connection %q does not exist", to.Name), nil)
 		}
 		return http.StatusOK, s.publish(r, c, &pubsub.Envelope{Op: op, To: to, Groups: []string{group}})
 	}
@@ -422,7 +404,7 @@ func (s *REST) invocation(w http.ResponseWriter, r *http.Request) (invocation, e
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil || !(strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "application/octet-stream")) {
-			return inv, apiError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			return inv, httpapi.AzureError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
 				fmt.Sprintf("content type %q is not supported: send application/json, or application/octet-stream as the Management SDK does", httpapi.Truncate(ct, 64)), nil)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 	case http.MethodGet:
 		if hc != nil {
 			if !hc.longPolling {
-				return apiError(http.StatusConflict, "Conflict", "the connection's event stream is already open", nil)
+				return httpapi.AzureError(http.StatusConflict, "Conflict", "the connection's event stream is already open", nil)
 			}
 			return s.poll(w, r, hc)
 		}
@@ -117,7 +118,7 @@ func (s *Server) serveHTTPTransport(w http.ResponseWriter, r *http.Request) erro
 		}
 		return s.stopLongPolling(w, hc)
 	}
-	return apiError(http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" is not served on the client endpoint", nil)
+	return httpapi.AzureError(http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" is not served on the client endpoint", nil)
 }
 
 func (hc *httpConn) transport() string {
@@ -150,7 +151,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, hc *httpConn) e
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return apiError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("Message too large: the limit is %d bytes.", limit), err)
+			return httpapi.AzureError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("Message too large: the limit is %d bytes.", limit), err)
 		}
 		return fmt.Errorf("read the client's records: %w", err)
 	}

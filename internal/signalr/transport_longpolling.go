@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, hc *httpConn) erro
 // Other transports end with their stream or socket (ASP.NET Core answers them 400 alike).
 func (s *Server) stopLongPolling(w http.ResponseWriter, hc *httpConn) error {
 	if !hc.longPolling {
-		return apiError(http.StatusBadRequest, "BadRequest", "Cannot terminate this connection using the DELETE endpoint.", nil)
+		return httpapi.AzureError(http.StatusBadRequest, "BadRequest", "Cannot terminate this connection using the DELETE endpoint.", nil)
 	}
 	hc.reader.Lock()
 	conn := hc.conn

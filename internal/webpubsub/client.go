@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
@@ -53,7 +54,7 @@ func (s *session) simple() bool { return s.protocol == "" }
 // authorised by its access token and, when configured, by the app's connect handler.
 func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName string) {
 	if !ValidHubName(hubName) {
-		s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]", nil))
+		s.errs.WriteError(w, r, httpapi.AzureError(http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]", nil))
 		return
 	}
 	q := r.URL.Query()
@@ -63,7 +64,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}
 	claims, err := s.verifyClientToken(r, hubName)
 	if err != nil {
-		s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("client token rejected: %w", err)))
+		s.errs.WriteError(w, r, httpapi.AzureError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("client token rejected: %w", err)))
 		return
 	}
 	hub := s.svc.Hub(hubName)
@@ -72,13 +73,13 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	userID, roles, groups := claims.Subject(), claims.Roles(), claims.Groups()
 	for _, g := range groups {
 		if !pubsub.ValidGroupName(g) {
-			s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "InvalidGroup", fmt.Sprintf("invalid group name in token: %q", g), nil))
+			s.errs.WriteError(w, r, httpapi.AzureError(http.StatusBadRequest, "InvalidGroup", fmt.Sprintf("invalid group name in token: %q", g), nil))
 			return
 		}
 	}
 	if sess.simple() {
 		if err := sess.simpleMode(q); err != nil {
-			s.errs.WriteError(w, r, apiError(http.StatusBadRequest, "BadRequest", err.Error(), nil))
+			s.errs.WriteError(w, r, httpapi.AzureError(http.StatusBadRequest, "BadRequest", err.Error(), nil))
 			return
 		}
 	}
@@ -94,7 +95,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 				_, _ = w.Write(rej.Body)
 				return
 			}
-			s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "the connect event handler did not answer",
+			s.errs.WriteError(w, r, httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "the connect event handler did not answer",
 				fmt.Errorf("connect event handler of hub %s: %w", hubName, err)))
 			return
 		}
@@ -109,7 +110,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 		}
 		if res.Subprotocol != "" {
 			if !slices.Contains(offered, res.Subprotocol) {
-				s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "the connect event handler chose a subprotocol the client did not offer", nil))
+				s.errs.WriteError(w, r, httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "the connect event handler chose a subprotocol the client did not offer", nil))
 				return
 			}
 			sess.protocol = res.Subprotocol
@@ -120,7 +121,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 
 	sess.address = s.clientAddr(r)
 	if err := s.svc.AdmitConnection(userID, sess.address); err != nil {
-		s.errs.WriteError(w, r, apiError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil))
+		s.errs.WriteError(w, r, httpapi.AzureError(http.StatusTooManyRequests, "TooManyConnections", err.Error(), nil))
 		return
 	}
 	// Initial groups are joined as the connection registers, and the connected message is set to
@@ -136,7 +137,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	}, groups)
 	if err != nil {
 		s.svc.ReleaseConnection(userID, sess.address)
-		s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
+		s.errs.WriteError(w, r, httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "could not register the connection", err))
 		return
 	}
 	// Checked once the connection is registered: a revocation committed after this check closes
@@ -145,9 +146,9 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName str
 	if err != nil || revoked {
 		conn.Close(pubsub.CloseNormal, "access token refused")
 		if err != nil {
-			s.errs.WriteError(w, r, apiError(http.StatusInternalServerError, "InternalServerError", "could not check the access token", err))
+			s.errs.WriteError(w, r, httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "could not check the access token", err))
 		} else {
-			s.errs.WriteError(w, r, apiError(http.StatusUnauthorized, "Unauthorized", "the access token was revoked", nil))
+			s.errs.WriteError(w, r, httpapi.AzureError(http.StatusUnauthorized, "Unauthorized", "the access token was revoked", nil))
 		}
 		return
 	}

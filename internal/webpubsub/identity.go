@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/huddle-dev/huddle/internal/auth/oidc"
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // access is what a REST operation needs of an identity token's roles. A token signed with an
@@ -43,7 +44,7 @@ func (s *Server) authorizeIdentity(r *http.Request, token string, need access) e
 	id, err := s.identities.Verify(r.Context(), token)
 	switch {
 	case errors.Is(err, oidc.ErrUnavailable):
-		return apiError(http.StatusServiceUnavailable, "ServiceUnavailable",
+		return httpapi.AzureError(http.StatusServiceUnavailable, "ServiceUnavailable",
 			"the identity provider that issues this service's access tokens cannot be reached; retry later",
 			fmt.Errorf("REST identity token not checked: %w", err))
 	case err != nil:
@@ -60,6 +61,6 @@ func (s *Server) authorizeIdentity(r *http.Request, token string, need access) e
 	if need == readAccess {
 		msg = "the access token's roles do not allow this operation: it needs the WebPubSubServiceReader or WebPubSubServiceOwner role"
 	}
-	return apiError(http.StatusForbidden, "Forbidden", msg,
+	return httpapi.AzureError(http.StatusForbidden, "Forbidden", msg,
 		fmt.Errorf("REST identity %q with roles %q may not %s %s", id.Subject, id.Roles, r.Method, r.URL.Path))
 }

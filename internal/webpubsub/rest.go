@@ -23,30 +23,12 @@ import (
 // apiVersions are the data-plane API versions served; the paths and shapes are the same in all.
 var apiVersions = []string{"2021-10-01", "2022-11-01", "2023-07-01", "2024-01-01", "2024-12-01"}
 
-// apiError is a failure answered in the service's error shape: {"code", "message"}, with the
-// code in x-ms-error-code too, where the SDKs look for it. cause, if not nil, is logged and
-// never shown.
-func apiError(status int, code, msg string, cause error) *httpapi.ProtocolError {
-	if cause == nil {
-		cause = errors.New(msg)
-	}
-	return &httpapi.ProtocolError{
-		Status: status,
-		Header: http.Header{"X-Ms-Error-Code": {code}},
-		Body: struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}{code, msg},
-		Err: cause,
-	}
-}
-
 func badRequest(format string, args ...any) *httpapi.ProtocolError {
-	return apiError(http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...), nil)
+	return httpapi.AzureError(http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(format, args...), nil)
 }
 
 func notFound(format string, args ...any) *httpapi.ProtocolError {
-	return apiError(http.StatusNotFound, "NotFound", fmt.Sprintf(format, args...), nil)
+	return httpapi.AzureError(http.StatusNotFound, "NotFound", fmt.Sprintf(format, args...), nil)
 }
 
 // absent is the "no" of an existence check (a HEAD): an answer, not a failure, so it is not
@@ -111,13 +93,13 @@ func (s *Server) rest(need access, h restHandler) http.Handler {
 
 // operationFailed is a failure of ours in the service's error shape.
 func operationFailed(err error) error {
-	return apiError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
+	return httpapi.AzureError(http.StatusInternalServerError, "InternalServerError", "the operation failed", err)
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, need access, h restHandler) (int, error) {
 	v := r.URL.Query().Get("api-version")
 	if !slices.Contains(apiVersions, v) {
-		e := apiError(http.StatusBadRequest, "UnsupportedApiVersion",
+		e := httpapi.AzureError(http.StatusBadRequest, "UnsupportedApiVersion",
 			fmt.Sprintf("api-version %q is not supported; use one of %s", v, strings.Join(apiVersions, ", ")), nil)
 		e.Header.Set("api-supported-versions", strings.Join(apiVersions, ", "))
 		return 0, e
@@ -151,7 +133,7 @@ func (s *Server) authorizeREST(r *http.Request, need access) error {
 }
 
 func unauthorized(err error) error {
-	return apiError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
+	return httpapi.AzureError(http.StatusUnauthorized, "Unauthorized", tokenProblem(err), fmt.Errorf("REST token rejected: %w", err))
 }
 
 // message reads a REST send body into a message to the connections to selects.
@@ -170,7 +152,7 @@ func (s *Server) message(r *http.Request, to pubsub.Selector) (*pubsub.Message, 
 	case "application/octet-stream":
 		dt = pubsub.Binary
 	default:
-		return nil, apiError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+		return nil, httpapi.AzureError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
 			fmt.Sprintf("content type %q is not supported: use text/plain, application/json or application/octet-stream", ct), nil)
 	}
 	limit := s.svc.Limits().MaxMessageBytes
@@ -179,7 +161,7 @@ func (s *Server) message(r *http.Request, to pubsub.Selector) (*pubsub.Message, 
 		return nil, badRequest("could not read the message body")
 	}
 	if int64(len(body)) > limit {
-		return nil, apiError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("the message is larger than %d bytes", limit), nil)
+		return nil, httpapi.AzureError(http.StatusRequestEntityTooLarge, "PayloadTooLarge", fmt.Sprintf("the message is larger than %d bytes", limit), nil)
 	}
 	if dt != pubsub.Binary && !utf8.Valid(body) {
 		return nil, badRequest("the body is not valid UTF-8; send bytes as application/octet-stream")
