@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -68,6 +69,12 @@ func (h *Hub) Name() string { return h.name }
 func (h *Hub) EphemeralGroup(group string) bool {
 	return h.svc.ephemeral != nil && h.svc.ephemeral(h.name, group)
 }
+
+// hubNamePattern is the hub name rule of the official SDKs of both Azure services.
+var hubNamePattern = regexp.MustCompile("^[A-Za-z][A-Za-z0-9_`,.\\[\\]]{0,127}$")
+
+// ValidHubName reports whether name is a hub name the SDKs accept.
+func ValidHubName(name string) bool { return hubNamePattern.MatchString(name) }
 
 // ValidGroupName reports whether g is a usable group name: 1 to 1,024 characters, not all white
 // space, as Web PubSub requires.

@@ -17,7 +17,6 @@ import (
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/httpapi"
 	"github.com/huddle-dev/huddle/internal/pubsub"
-	"github.com/huddle-dev/huddle/internal/webpubsub"
 )
 
 // APIVersion is the api-version of the versioned REST API (/api/hubs/…); the same paths with a
@@ -185,12 +184,12 @@ func operationFailed(err error) error {
 func (s *REST) serve(w http.ResponseWriter, r *http.Request, v version, h restHandler) (int, error) {
 	const naming = "must start with a letter and contain only letters, digits and _`,.[] (at most 128)"
 	hub := r.PathValue("hub")
-	if !webpubsub.ValidHubName(hub) {
+	if !pubsub.ValidHubName(hub) {
 		return 0, badRequest("invalid hub name %q: a hub name %s", httpapi.Truncate(hub, 64), naming)
 	}
 	name := strings.ToLower(hub)
 	if app := r.URL.Query().Get("application"); app != "" {
-		if !webpubsub.ValidHubName(app) {
+		if !pubsub.ValidHubName(app) {
 			return 0, badRequest("invalid application name %q: an application name %s", httpapi.Truncate(app, 64), naming)
 		}
 		name = strings.ToLower(app) + "_" + name
@@ -315,15 +314,22 @@ func (s *REST) userInGroup(w http.ResponseWriter, r *http.Request, c call) (int,
 	return http.StatusOK, nil
 }
 
+// groupAndTarget reads the group and the connection or user (kind, path parameter param) of a
+// membership route.
+func groupAndTarget(r *http.Request, kind pubsub.TargetKind, param string) (string, pubsub.Selector, error) {
+	group, err := pathName(r, "group")
+	if err != nil {
+		return "", pubsub.Selector{}, err
+	}
+	to, err := target(r, kind, param, false)
+	return group, to, err
+}
+
 // connectionGroup adds a connection to a group or removes it from one; an unknown connection is
 // 404 Error.Connection.NotExisted, which the Management SDK accepts for an addition.
 func (s *REST) connectionGroup(op pubsub.Op) restHandler {
 	return func(_ http.ResponseWriter, r *http.Request, c call) (int, error) {
-		group, err := pathName(r, "group")
-		if err != nil {
-			return 0, err
-		}
-		to, err := target(r, pubsub.ToConnection, "connection", false)
+		group, to, err := groupAndTarget(r, pubsub.ToConnection, "connection")
 		if err != nil {
 			return 0, err
 		}
@@ -347,11 +353,7 @@ func (s *REST) removeConnectionFromAllGroups(_ http.ResponseWriter, r *http.Requ
 // adds only the connections the user has now (Azure/azure-signalr docs/swagger/V20220601.json,
 // parameter ttl, whose year-long bound outlives memberships kept in memory).
 func (s *REST) addUserToGroup(_ http.ResponseWriter, r *http.Request, c call) (int, error) {
-	group, err := pathName(r, "group")
-	if err != nil {
-		return 0, err
-	}
-	to, err := target(r, pubsub.ToUser, "user", false)
+	group, to, err := groupAndTarget(r, pubsub.ToUser, "user")
 	if err != nil {
 		return 0, err
 	}
@@ -368,11 +370,7 @@ func (s *REST) addUserToGroup(_ http.ResponseWriter, r *http.Request, c call) (i
 }
 
 func (s *REST) removeUserFromGroup(_ http.ResponseWriter, r *http.Request, c call) (int, error) {
-	group, err := pathName(r, "group")
-	if err != nil {
-		return 0, err
-	}
-	to, err := target(r, pubsub.ToUser, "user", false)
+	group, to, err := groupAndTarget(r, pubsub.ToUser, "user")
 	if err != nil {
 		return 0, err
 	}

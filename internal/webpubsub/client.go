@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +20,6 @@ import (
 	"github.com/huddle-dev/huddle/internal/pubsub"
 	"github.com/huddle-dev/huddle/internal/webpubsub/upstream"
 )
-
-// hubNamePattern is the hub name rule of the official SDKs.
-var hubNamePattern = regexp.MustCompile("^[A-Za-z][A-Za-z0-9_`,.\\[\\]]{0,127}$")
-
-// ValidHubName reports whether name is a hub name the SDKs accept.
-func ValidHubName(name string) bool { return hubNamePattern.MatchString(name) }
 
 // eventTimeout bounds one blocking call to an app's event handler.
 const eventTimeout = 30 * time.Second
@@ -53,7 +46,7 @@ func (s *session) simple() bool { return s.protocol == "" }
 // serveClient accepts a client WebSocket: a reconnect of a reliable session, or a new connection
 // authorised by its access token and, when configured, by the app's connect handler.
 func (s *Server) serveClient(w http.ResponseWriter, r *http.Request, hubName string) {
-	if !ValidHubName(hubName) {
+	if !pubsub.ValidHubName(hubName) {
 		s.errs.WriteError(w, r, httpapi.AzureError(http.StatusBadRequest, "InvalidHub", "hub name must start with a letter and contain only letters, digits and _`,.[]", nil))
 		return
 	}

@@ -105,7 +105,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, need access, 
 		return 0, e
 	}
 	hubName := r.PathValue("hub")
-	if !ValidHubName(hubName) {
+	if !pubsub.ValidHubName(hubName) {
 		return 0, badRequest("hub name must start with a letter and contain only letters, digits and _`,.[] (at most 128)")
 	}
 	if err := s.authorizeREST(r, need); err != nil {
