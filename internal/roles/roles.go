@@ -75,6 +75,8 @@ const (
 	ScopeMetricsWrite    Scope = "metrics:write"
 	ScopeDashboardsRead  Scope = "dashboards:read"
 	ScopeDashboardsWrite Scope = "dashboards:write"
+	ScopeAlertsRead      Scope = "alerts:read"
+	ScopeAlertsWrite     Scope = "alerts:write"
 	ScopeAdmin           Scope = "admin"
 )
 
@@ -86,7 +88,7 @@ const (
 )
 
 // grantable are the scopes a key may be created with, in the order they are documented.
-var grantable = []Scope{ScopeMetricsRead, ScopeMetricsWrite, ScopeDashboardsRead, ScopeDashboardsWrite, ScopeAdmin}
+var grantable = []Scope{ScopeMetricsRead, ScopeMetricsWrite, ScopeDashboardsRead, ScopeDashboardsWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeAdmin}
 
 // GrantableScopes are the scopes a key may be created with, in the order they are documented.
 func GrantableScopes() []Scope { return slices.Clone(grantable) }
@@ -104,7 +106,7 @@ func Covers(have []Scope, need Scope) bool {
 	}
 	for _, h := range have {
 		if h == need || h == ScopeAdmin || (h == ScopeDashboardsWrite && need == ScopeDashboardsRead) ||
-			(h == ScopeMetricsWrite && need == ScopeMetricsRead) {
+			(h == ScopeMetricsWrite && need == ScopeMetricsRead) || (h == ScopeAlertsWrite && need == ScopeAlertsRead) {
 			return true
 		}
 	}

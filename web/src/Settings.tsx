@@ -26,7 +26,7 @@ interface User {
 }
 
 const roles: Me["role"][] = ["viewer", "editor", "admin"];
-const scopes = ["metrics:read", "metrics:write", "dashboards:read", "dashboards:write", "admin"];
+const scopes = ["metrics:read", "metrics:write", "dashboards:read", "dashboards:write", "alerts:read", "alerts:write", "admin"];
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
