@@ -378,15 +378,15 @@ func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
 		g.prom.RestoreForState(ts)
 		g.restore = false
 	}
-	e.track(ctx, g, ts)
+	resolved := e.track(ctx, g, ts)
 	if e.opts.Notify != nil && len(c.alerts) > 0 {
-		e.opts.Notify(ctx, e.notifications(g, c.alerts))
+		e.opts.Notify(ctx, e.notifications(g, c.alerts, resolved))
 	}
 }
 
 // track opens an incident for every instance that fires and has none, and resolves those whose
-// instance no longer fires (or whose rule is gone from the group).
-func (e *Engine) track(ctx context.Context, g *group, ts time.Time) {
+// instance no longer fires (or whose rule is gone from the group), which it returns.
+func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instanceKey]string {
 	severity := e.severities(g)
 	var opened []firingInstance
 	seen := map[instanceKey]bool{}
@@ -402,10 +402,10 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) {
 		})
 	}
 	e.mu.Lock()
-	var resolved []string
+	resolved := map[instanceKey]string{}
 	for k, id := range e.firing {
 		if k.group == g.spec.Name && !seen[k] {
-			resolved = append(resolved, id)
+			resolved[k] = id
 			delete(e.firing, k)
 		}
 	}
@@ -429,6 +429,7 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) {
 	if len(opened) > 0 || len(resolved) > 0 {
 		e.opts.Incidents.AnnounceRules(ctx)
 	}
+	return resolved
 }
 
 // severities maps each alerting rule of g, by its severity label and name, to its severity.
@@ -442,8 +443,9 @@ func (e *Engine) severities(g *group) map[string]int {
 	return out
 }
 
-// notifications pairs the alerts to deliver with their incidents.
-func (e *Engine) notifications(g *group, alerts []*rules.Alert) []Notification {
+// notifications pairs the alerts to deliver with their incidents: firing ones, or those this
+// evaluation resolved. An alert resolved earlier, resent while the rule remembers it, has none.
+func (e *Engine) notifications(g *group, alerts []*rules.Alert, resolved map[instanceKey]string) []Notification {
 	severity := e.severities(g)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -451,7 +453,11 @@ func (e *Engine) notifications(g *group, alerts []*rules.Alert) []Notification {
 	for _, a := range alerts {
 		name := a.Labels.Get(labels.AlertName)
 		k := instanceKey{group: g.spec.Name, rule: name, fingerprint: Fingerprint(a.Labels)}
-		out = append(out, Notification{IncidentID: e.firing[k], Group: g.spec.Name,
+		id, ok := e.firing[k]
+		if !ok {
+			id = resolved[k]
+		}
+		out = append(out, Notification{IncidentID: id, Group: g.spec.Name,
 			Severity: severity[a.Labels.Get("severity")+"\xff"+name], Alert: *a})
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -115,6 +116,21 @@ type firingInstance struct {
 }
 
 func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()[:16]) }
+
+var lastEntry atomic.Int64
+
+// newEntryID orders entries written in the same millisecond by this process as they were
+// written: a timeline sorts by time, then id.
+func newEntryID() string {
+	now := time.Now().UnixNano()
+	for {
+		last := lastEntry.Load()
+		next := max(now, last+1)
+		if lastEntry.CompareAndSwap(last, next) {
+			return fmt.Sprintf("ev_%016x%s", next, strings.ToLower(rand.Text()[:4]))
+		}
+	}
+}
 
 const incidentColumns = `id, group_name, rule, fingerprint, labels, annotations, severity, value, state, fired_at,
 	resolved_at, taken_by, taken_by_name, acknowledged_by, acknowledged_by_name, acknowledged_at, closed_by,
@@ -436,7 +452,7 @@ func (s *Incidents) change(ctx context.Context, id string, e Entry, set string, 
 // addEntry writes e to id's timeline and returns it with its id, for the caller to announce once
 // tx commits.
 func (s *Incidents) addEntry(ctx context.Context, tx *sql.Tx, id string, e Entry) (Entry, error) {
-	e.ID = newID("ev_")
+	e.ID = newEntryID()
 	var login, name string
 	if e.User != nil {
 		login, name = e.User.Login, e.User.Name
