@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/huddle-dev/huddle/internal/httpapi"
-	"github.com/huddle-dev/huddle/internal/store"
 )
 
 // Person is who did something to an incident, named as they were named then.
@@ -79,6 +78,13 @@ const MaxCommentLength = 4000
 // ErrNoIncident answers an incident id that does not exist.
 var ErrNoIncident = httpapi.ErrNotFound.Withf("no such incident")
 
+// Store is the SQL the alerts keep rule groups and incidents in (*store.Store).
+type Store interface {
+	DB() *sql.DB
+	Rebind(query string) string
+	Tx(ctx context.Context, fn func(*sql.Tx) error) error
+}
+
 // Publisher carries live changes to everyone watching alerts: the hub's alerts group.
 type Publisher interface {
 	SendToGroup(ctx context.Context, group string, data []byte) error
@@ -87,7 +93,7 @@ type Publisher interface {
 // Incidents keeps incidents and their timelines in SQL and tells the alerts group of every
 // change, after its transaction commits (write, then notify).
 type Incidents struct {
-	store  *store.Store
+	store  Store
 	pub    Publisher
 	group  string
 	now    func() time.Time
@@ -95,7 +101,7 @@ type Incidents struct {
 }
 
 // NewIncidents returns incidents on st, announcing changes to group through pub (nil: nobody).
-func NewIncidents(st *store.Store, pub Publisher, group string, now func() time.Time, logger *slog.Logger) *Incidents {
+func NewIncidents(st Store, pub Publisher, group string, now func() time.Time, logger *slog.Logger) *Incidents {
 	if now == nil {
 		now = time.Now
 	}
