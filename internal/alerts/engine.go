@@ -50,6 +50,12 @@ type Notification struct {
 	Alert      rules.Alert
 }
 
+// Annotator writes an annotation, tagged tags, at at, on every dashboard whose queries use one of
+// the metrics.
+type Annotator interface {
+	AnnotateMetrics(ctx context.Context, metrics []string, at time.Time, text string, tags []string)
+}
+
 // Options configure an [Engine].
 type Options struct {
 	Querier Querier
@@ -61,6 +67,9 @@ type Options struct {
 		storage.Queryable
 	}
 	Incidents *Incidents
+	// Annotator, when set, marks each incident's firing and resolution on the dashboards that
+	// chart its rule's metrics.
+	Annotator Annotator
 	// Notify gets each evaluation's alerts to deliver; it must not block.
 	Notify func(ctx context.Context, n []Notification)
 	Gate   Gate
@@ -103,6 +112,8 @@ type group struct {
 	restore  bool
 	lastSlot time.Time
 	running  atomic.Bool
+	// metrics are the metric names each alerting rule's expression selects, by rule name.
+	metrics map[string][]string
 }
 
 type collectorKey struct{}
@@ -233,7 +244,12 @@ func (e *Engine) install(spec GroupSpec, source, file string) error {
 		d := time.Duration(spec.QueryOffset)
 		offset = &d
 	}
-	g := &group{spec: spec, source: source, file: file, restore: !restored}
+	g := &group{spec: spec, source: source, file: file, restore: !restored, metrics: map[string][]string{}}
+	for _, r := range rs {
+		if ar, ok := r.(*rules.AlertingRule); ok {
+			g.metrics[ar.Name()] = append(g.metrics[ar.Name()], selectedMetrics(ar.Query())...)
+		}
+	}
 	g.prom = rules.NewGroup(rules.GroupOptions{Name: spec.Name, File: file, Interval: time.Duration(spec.Interval),
 		Limit: spec.Limit, Rules: rs, ShouldRestore: !restored, Opts: e.manager, QueryOffset: offset})
 	if old, ok := e.groups[spec.Name]; ok {
@@ -411,10 +427,12 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 	}
 	opened = slices.DeleteFunc(opened, func(f firingInstance) bool { _, known := e.firing[f.key]; return known })
 	e.mu.Unlock()
-	for _, id := range resolved {
+	for k, id := range resolved {
 		if err := e.opts.Incidents.resolve(ctx, id, ts); err != nil {
 			e.opts.Logger.Warn("could not resolve an incident", "incident", id, "err", err)
+			continue
 		}
+		e.annotate(ctx, g, k.rule, ts, k.rule+" resolved", StateResolved)
 	}
 	for _, f := range opened {
 		id, err := e.opts.Incidents.open(ctx, f)
@@ -425,11 +443,36 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 		e.mu.Lock()
 		e.firing[f.key] = id
 		e.mu.Unlock()
+		text := f.key.rule + " firing"
+		if summary := f.annotations["summary"]; summary != "" {
+			text += ": " + summary
+		}
+		e.annotate(ctx, g, f.key.rule, f.firedAt, text, StateFiring)
 	}
 	if len(opened) > 0 || len(resolved) > 0 {
 		e.opts.Incidents.AnnounceRules(ctx)
 	}
 	return resolved
+}
+
+// annotate marks a rule's incident on the dashboards that chart its metrics, tagged "alert",
+// the rule's name and the state.
+func (e *Engine) annotate(ctx context.Context, g *group, rule string, at time.Time, text, state string) {
+	if e.opts.Annotator != nil && len(g.metrics[rule]) > 0 {
+		e.opts.Annotator.AnnotateMetrics(ctx, g.metrics[rule], at, text, []string{"alert", rule, state})
+	}
+}
+
+// selectedMetrics are the metric names expr's selectors name.
+func selectedMetrics(expr parser.Expr) []string {
+	var names []string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok && vs.Name != "" && !slices.Contains(names, vs.Name) {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names
 }
 
 // severities maps each alerting rule of g, by its severity label and name, to its severity.

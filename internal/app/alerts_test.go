@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,5 +127,23 @@ func TestProvisionedRules(t *testing.T) {
 	if !strings.Contains(body, `"expr":"huddle_connections \u003e 1000"`) || !strings.Contains(body, `"severity":2`) ||
 		!strings.Contains(body, `"for":"5m"`) || !strings.Contains(body, `"source":"provisioned"`) {
 		t.Fatalf("provisioned group: %s", body)
+	}
+}
+
+// An incident is marked on the dashboards that chart its rule's metrics, live, tagged alert.
+func TestAlertAnnotatesDashboards(t *testing.T) {
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	admin.expect("POST", "/api/dashboards", strings.Replace(opsDashboard, `"refresh":"1s"`, `"refresh":""`, 1), 201)
+	v := watch(t, admin, "ops")
+	admin.doWith("PUT", "/api/alerting/rules/up", "interval: 1s\nrules:\n  - alert: Up\n    expr: up >= 0\n"+
+		"    annotations: {summary: \"{{ $labels.job }} is up\"}\n", "application/yaml")
+	ev := v.server(t, "annotation.created")
+	got := ev["annotation"].(map[string]any)
+	tags := fmt.Sprint(got["tags"])
+	if !strings.Contains(tags, "alert") || !strings.Contains(tags, "Up") || !strings.Contains(tags, "firing") ||
+		!strings.HasPrefix(got["text"].(string), "Up firing: ") || got["login"] != "huddle" {
+		t.Fatalf("annotation %v", got)
 	}
 }
