@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -404,18 +405,30 @@ func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
 // instance no longer fires (or whose rule is gone from the group), which it returns.
 func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instanceKey]string {
 	severity := e.severities(g)
-	var opened []firingInstance
-	seen := map[instanceKey]bool{}
+	type firing struct {
+		rule  string
+		alert rules.Alert
+	}
+	var active []firing
 	for _, ar := range g.prom.AlertingRules() {
 		ar.ForEachActiveAlert(func(a *rules.Alert) {
-			if a.State != rules.StateFiring {
-				return
+			if a.State == rules.StateFiring {
+				active = append(active, firing{ar.Name(), *a})
 			}
-			k := instanceKey{group: g.spec.Name, rule: ar.Name(), fingerprint: Fingerprint(a.Labels)}
-			seen[k] = true
-			opened = append(opened, firingInstance{key: k, labels: a.Labels.Map(), annotations: a.Annotations.Map(),
-				severity: severity[a.Labels.Get("severity")+"\xff"+ar.Name()], value: FormatValue(a.Value), firedAt: a.FiredAt})
 		})
+	}
+	seen := map[instanceKey]bool{}
+	var opened []firingInstance
+	add := func(rule string, a rules.Alert) {
+		k := instanceKey{group: g.spec.Name, rule: rule, fingerprint: Fingerprint(a.Labels)}
+		seen[k] = true
+		opened = append(opened, firingInstance{key: k, alert: a, severity: severity[a.Labels.Get("severity")+"\xff"+rule]})
+	}
+	for _, f := range active {
+		add(f.rule, f.alert)
+	}
+	for _, st := range e.stateAlerts(ctx, g, ts) {
+		add(st.Labels.Get(labels.AlertName), st)
 	}
 	e.mu.Lock()
 	resolved := map[instanceKey]string{}
@@ -444,15 +457,64 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 		e.firing[f.key] = id
 		e.mu.Unlock()
 		text := f.key.rule + " firing"
-		if summary := f.annotations["summary"]; summary != "" {
+		if summary := f.alert.Annotations.Get("summary"); summary != "" {
 			text += ": " + summary
 		}
-		e.annotate(ctx, g, f.key.rule, f.firedAt, text, StateFiring)
+		e.annotate(ctx, g, f.key.rule, f.alert.FiredAt, text, StateFiring)
 	}
 	if len(opened) > 0 || len(resolved) > 0 {
 		e.opts.Incidents.AnnounceRules(ctx)
 	}
 	return resolved
+}
+
+// stateAlerts are the alerts of g's rules that fire on their own state rather than their
+// expression's: a failed evaluation (errorState alerting) or selectors that find no series
+// (noDataState alerting, asked of the source as absent(selector)).
+func (e *Engine) stateAlerts(ctx context.Context, g *group, ts time.Time) []rules.Alert {
+	var out []rules.Alert
+	prom := g.prom.Rules()
+	for i, spec := range g.spec.Rules {
+		if spec.Alert == "" || (spec.ErrorState != StateAlerting && spec.NoDataState != StateAlerting) {
+			continue
+		}
+		ar := prom[i].(*rules.AlertingRule)
+		state, text := "", ""
+		switch err := ar.LastError(); {
+		case err != nil && spec.ErrorState == StateAlerting:
+			state, text = "error", "evaluation failed: "+err.Error()
+		case err == nil && spec.NoDataState == StateAlerting:
+			if missing := e.absent(ctx, ar.Query(), ts); missing != "" {
+				state, text = "nodata", "no series for "+missing
+			}
+		}
+		if state == "" {
+			continue
+		}
+		b := labels.NewBuilder(ar.Labels())
+		b.Set(labels.AlertName, spec.Alert)
+		b.Set("huddle_state", state)
+		out = append(out, rules.Alert{State: rules.StateFiring, Labels: b.Labels(), ActiveAt: ts, FiredAt: ts,
+			Annotations: labels.FromStrings("summary", spec.Alert+": "+text), Value: math.NaN()})
+	}
+	return out
+}
+
+// absent is the first selector of expr that finds no series at ts, or "".
+func (e *Engine) absent(ctx context.Context, expr parser.Expr, ts time.Time) string {
+	var missing string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok || missing != "" {
+			return nil
+		}
+		v, err := e.query(ctx, "absent("+vs.String()+")", ts)
+		if err == nil && len(v) > 0 {
+			missing = vs.String()
+		}
+		return nil
+	})
+	return missing
 }
 
 // annotate marks a rule's incident on the dashboards that chart its metrics, tagged "alert",

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/prometheus/rules"
+
 	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
@@ -111,14 +113,11 @@ func NewIncidents(st Store, pub Publisher, group string, now func() time.Time, l
 // instanceKey names an alert instance across evaluations and restarts.
 type instanceKey struct{ group, rule, fingerprint string }
 
-// firingInstance is what the evaluation knows of an alert instance that fires.
+// firingInstance is an alert instance that fires, as the rule engine has it.
 type firingInstance struct {
-	key         instanceKey
-	labels      map[string]string
-	annotations map[string]string
-	severity    int
-	value       string
-	firedAt     time.Time
+	key      instanceKey
+	alert    rules.Alert
+	severity int
 }
 
 func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()[:16]) }
@@ -314,18 +313,19 @@ func (s *Incidents) firing(ctx context.Context) (map[instanceKey]string, error) 
 
 // open records a newly firing instance.
 func (s *Incidents) open(ctx context.Context, f firingInstance) (string, error) {
-	labels, _ := json.Marshal(f.labels)
-	annotations, _ := json.Marshal(f.annotations)
+	labels, _ := json.Marshal(f.alert.Labels.Map())
+	annotations, _ := json.Marshal(f.alert.Annotations.Map())
+	value, firedAt := FormatValue(f.alert.Value), f.alert.FiredAt
 	id := newID("inc_")
 	var e Entry
 	err := s.store.Tx(ctx, func(tx *sql.Tx) (err error) {
 		if _, err := tx.ExecContext(ctx, s.store.Rebind(`INSERT INTO alert_incidents (id, group_name, rule, fingerprint,
 			labels, annotations, severity, value, state, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			id, f.key.group, f.key.rule, f.key.fingerprint, string(labels), string(annotations), f.severity, f.value,
-			StateFiring, f.firedAt.UnixMilli()); err != nil {
+			id, f.key.group, f.key.rule, f.key.fingerprint, string(labels), string(annotations), f.severity, value,
+			StateFiring, firedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("insert incident: %w", err)
 		}
-		e, err = s.addEntry(ctx, tx, id, Entry{At: f.firedAt, Kind: EntryFired, Text: f.value})
+		e, err = s.addEntry(ctx, tx, id, Entry{At: firedAt, Kind: EntryFired, Text: value})
 		return err
 	})
 	if err != nil {

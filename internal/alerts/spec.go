@@ -85,7 +85,18 @@ type RuleSpec struct {
 	// Severity is set on every alerting rule once normalized; in input it may be left out, and
 	// the rule's `severity` label decides.
 	Severity *int `json:"severity,omitempty" yaml:"severity,omitempty"`
+	// NoDataState and ErrorState, "ok" (the default, as Prometheus) or "alerting", make an
+	// alerting rule whose selectors find no series, or whose evaluation fails, open an incident
+	// of its own (label huddle_state="nodata" or "error"), as Grafana's rules can.
+	NoDataState string `json:"noDataState,omitempty" yaml:"no_data_state,omitempty"`
+	ErrorState  string `json:"errorState,omitempty" yaml:"error_state,omitempty"`
 }
+
+// States of NoDataState and ErrorState.
+const (
+	StateOK       = "ok"
+	StateAlerting = "alerting"
+)
 
 // Name is the rule's alert or record name.
 func (r RuleSpec) Name() string {
@@ -125,8 +136,14 @@ func (g *GroupSpec) Normalize() error {
 		if len(r.Expr) > maxExprLen {
 			add("rule %d (%s): expr is longer than %d bytes", i+1, r.Name(), maxExprLen)
 		}
-		if r.Record != "" && r.Severity != nil {
-			add("rule %d (%s): severity is for alerting rules only", i+1, r.Name())
+		if r.Record != "" && (r.Severity != nil || r.NoDataState != "" || r.ErrorState != "") {
+			add("rule %d (%s): severity, noDataState and errorState are for alerting rules only", i+1, r.Name())
+		}
+		for _, st := range []*string{&r.NoDataState, &r.ErrorState} {
+			*st = strings.ToLower(*st)
+			if *st != "" && *st != StateOK && *st != StateAlerting {
+				add("rule %d (%s): noDataState and errorState are ok or alerting", i+1, r.Name())
+			}
 		}
 		if r.Alert == "" {
 			continue
