@@ -542,7 +542,7 @@ func (e *Engine) severities(g *group) map[string]int {
 	out := map[string]int{}
 	for _, r := range g.spec.Rules {
 		if r.Alert != "" {
-			out[r.Labels["severity"]+"\xff"+r.Alert] = *r.Severity
+			out[r.Labels["severity"]+"\xff"+r.Alert] = r.Level()
 		}
 	}
 	return out

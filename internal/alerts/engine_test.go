@@ -473,8 +473,11 @@ func TestPrometheusDocumentationRuleFiles(t *testing.T) {
 			}
 			for _, g := range groups {
 				for _, r := range g.Rules {
-					if r.Alert != "" && *r.Severity != alerts.SevCritical && r.Labels["severity"] == "page" {
-						t.Errorf("severity: page read as %d", *r.Severity)
+					if r.Alert != "" && r.Labels["severity"] == "page" && r.Level() != alerts.SevCritical {
+						t.Errorf("severity: page read as %d", r.Level())
+					}
+					if r.Severity != nil || (r.Alert != "" && r.Labels["severity"] == "" && len(r.Labels) > 0) {
+						t.Errorf("rule %s changed from its file: severity %v, labels %v", r.Name(), r.Severity, r.Labels)
 					}
 				}
 			}

@@ -82,8 +82,9 @@ type RuleSpec struct {
 	KeepFiringFor model.Duration    `json:"keepFiringFor,omitempty" yaml:"keep_firing_for,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
 	Annotations   map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
-	// Severity is set on every alerting rule once normalized; in input it may be left out, and
-	// the rule's `severity` label decides.
+	// Severity, when set, is the alerting rule's level, and gives it a matching `severity`
+	// label if it has none; when left out, the rule's `severity` label decides ([RuleSpec.Level])
+	// and the rule is left as Prometheus would run it.
 	Severity *int `json:"severity,omitempty" yaml:"severity,omitempty"`
 	// NoDataState and ErrorState, "ok" (the default, as Prometheus) or "alerting", make an
 	// alerting rule whose selectors find no series, or whose evaluation fails, open an incident
@@ -98,6 +99,14 @@ const (
 	StateAlerting = "alerting"
 )
 
+// Level is an alerting rule's severity: its Severity, or else read from its `severity` label.
+func (r RuleSpec) Level() int {
+	if r.Severity != nil {
+		return *r.Severity
+	}
+	return severityOf(r.Labels)
+}
+
 // Name is the rule's alert or record name.
 func (r RuleSpec) Name() string {
 	if r.Alert != "" {
@@ -107,8 +116,8 @@ func (r RuleSpec) Name() string {
 }
 
 // Normalize checks g as Prometheus checks a rule file (promtool's rules, templates included) plus
-// huddle's own bounds, and fills in defaults: the interval, and each alerting rule's severity and
-// matching `severity` label. Its error, a 400, lists every problem, each naming its rule, so that an
+// huddle's own bounds, and fills in defaults: the interval, and the `severity` label of each
+// alerting rule given a severity. Its error, a 400, lists every problem, each naming its rule, so that an
 // editor shows them all at once.
 func (g *GroupSpec) Normalize() error {
 	var details []string
@@ -149,8 +158,7 @@ func (g *GroupSpec) Normalize() error {
 			continue
 		}
 		if r.Severity == nil {
-			sev := severityOf(r.Labels)
-			r.Severity = &sev
+			continue
 		}
 		if *r.Severity < SevCritical || *r.Severity > SevVerbose {
 			add("rule %d (%s): severity must be 0 (critical) to 4 (verbose)", i+1, r.Name())
