@@ -309,6 +309,7 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	delete(e.groups, name)
+	e.forgetMetrics(rules.GroupKey(g.file, name))
 	var gone []string
 	for k, id := range e.firing {
 		if k.group == name {
@@ -324,6 +325,16 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// forgetMetrics drops a removed group's series from /metrics, as Prometheus's rule manager does.
+func (e *Engine) forgetMetrics(key string) {
+	m := e.manager.Metrics
+	for _, vec := range []interface{ DeleteLabelValues(...string) bool }{m.IterationsMissed, m.IterationsScheduled,
+		m.EvalTotal, m.EvalFailures, m.GroupInterval, m.GroupLastEvalTime, m.GroupLastDuration,
+		m.GroupLastRuleDurationSum, m.GroupLastRestoreDuration, m.GroupRules, m.GroupSamples} {
+		vec.DeleteLabelValues(key)
+	}
 }
 
 // Run evaluates each group at its interval until ctx ends, then waits for evaluations under way.

@@ -113,8 +113,18 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if alerts := vera.expect("GET", "/api/v1/alerts", "", 200); !strings.Contains(alerts, `"alertname":"AlwaysOn"`) {
 		t.Fatalf("/api/v1/alerts: %s", alerts)
 	}
+	self := admin.expect("GET", "/metrics", "", 200)
+	for _, want := range []string{`prometheus_rule_evaluations_total{rule_group=";quick"}`,
+		`prometheus_rule_evaluation_failures_total{rule_group=";quick"} 0`, `prometheus_rule_group_last_duration_seconds{rule_group=";quick"}`} {
+		if !strings.Contains(self, want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
 	admin.expect("DELETE", "/api/alerting/rules/quick", "", http.StatusNoContent)
 	v.incident(t, func(in map[string]any) bool { return in["id"] == id && in["state"] == "resolved" })
+	if self := admin.expect("GET", "/metrics", "", 200); strings.Contains(self, `rule_group=";quick"`) {
+		t.Fatal("/metrics keeps the series of a deleted group")
+	}
 	admin.expect("DELETE", "/api/alerting/rules/quick", "", 404)
 }
 
