@@ -391,4 +391,3 @@ func TestHubReaction(t *testing.T) {
 		t.Errorf("message %+v", m)
 	}
 }
-

@@ -220,8 +220,11 @@ func (d *Dispatcher) Notify(alerts ...Alert) {
 				g = &group{d: d, key: key, route: r, labels: glabels, alerts: map[string]*entry{},
 					lastFiring: map[string]bool{}, silencedLogged: map[string]string{}}
 				d.groups[key] = g
+				// The alert is in before the timer starts: a group_wait of zero flushes it.
+				g.add(a, now)
 				d.wg.Add(1)
 				go g.run()
+				continue
 			}
 			g.add(a, now)
 		}

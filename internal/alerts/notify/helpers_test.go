@@ -166,6 +166,15 @@ type hubRecorder struct {
 type hubMessage struct {
 	hub, group string
 	data       []byte
+	at         time.Time
+}
+
+// message decodes what was sent.
+func (h hubMessage) message(t *testing.T) Message {
+	t.Helper()
+	var m Message
+	strictDecode(t, h.data, &m)
+	return m
 }
 
 func (h *hubRecorder) SendToGroup(_ context.Context, hub, group string, data []byte) error {
@@ -174,7 +183,7 @@ func (h *hubRecorder) SendToGroup(_ context.Context, hub, group string, data []b
 	if h.fail != nil {
 		return h.fail
 	}
-	h.sent = append(h.sent, hubMessage{hub, group, data})
+	h.sent = append(h.sent, hubMessage{hub, group, data, time.Now()})
 	return nil
 }
 
