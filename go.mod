@@ -37,8 +37,8 @@ require (
 
 require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
-	github.com/emersion/go-smtp v0.24.0
-	github.com/prometheus/alertmanager v0.31.0
+	github.com/emersion/go-smtp v0.26.0 // a real SMTP server (STARTTLS, AUTH) for the e-mail contact point's tests
+	github.com/prometheus/alertmanager v0.31.0 // its matcher parser (pkg/labels); not newer: v0.31.0 is what prometheus already brings in, later ones move aws-sdk-go-v2 and others on
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 )
 
