@@ -178,7 +178,7 @@ func newRoute(field string, rt Route, def *route, exists func(string) bool) (*ro
 				r.groupAll = true
 				continue
 			}
-			if !model.LabelName(l).IsValid() {
+			if !model.UTF8Validation.IsValidLabelName(l) { // Prometheus 3 and Alertmanager take UTF-8 names
 				return nil, httpapi.Invalid(field+"groupBy", "%q is not a label name", httpapi.Truncate(l, 64))
 			}
 			r.groupBy = append(r.groupBy, l)
