@@ -205,6 +205,9 @@ func (cp *ContactPoint) normalize(hub HubPublisher) error {
 	if cp.Attempts < 1 || cp.Attempts > maxAttempts {
 		return httpapi.Invalid("attempts", "attempts must be between 1 and %d", maxAttempts)
 	}
+	if field := maskedField(cp.Settings); field != "" {
+		return httpapi.Invalid("settings."+field, "%s: %s keeps a stored secret only in an update of a contact point of the same kind", field, Mask)
+	}
 	if err := cp.Settings.validate(hub); err != nil {
 		var he *httpapi.Error
 		if errors.As(err, &he) {
@@ -225,6 +228,29 @@ func (cp ContactPoint) masked() ContactPoint {
 	return cp
 }
 
+// maskedField names a field of s that still holds Mask, once the stored secrets are kept: one
+// that had no stored secret to keep, which must not be saved as if it were the secret.
+func maskedField(s settings) string {
+	b, _ := json.Marshal(s) // settings are plain structs: Marshal cannot fail
+	var fields map[string]any
+	_ = json.Unmarshal(b, &fields)
+	for name, v := range fields {
+		switch v := v.(type) {
+		case string:
+			if v == Mask {
+				return name
+			}
+		case map[string]any:
+			for k, hv := range v {
+				if hv == Mask {
+					return name + "." + k
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func maskString(s *string) {
 	if *s != "" {
 		*s = Mask
@@ -239,9 +265,6 @@ func keepString(s *string, old string) {
 
 // checkURL refuses anything but an absolute http(s) URL without credentials in it.
 func checkURL(field, raw string) error {
-	if raw == Mask {
-		return httpapi.Invalid(field, "%s: the stored secret can only be kept by an update of the same contact point", field)
-	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return httpapi.Invalid(field, "%s must be an absolute http:// or https:// URL", field)
@@ -279,8 +302,8 @@ func (s *WebhookSettings) keep(o settings) {
 	old := o.(*WebhookSettings)
 	keepString(&s.Secret, old.Secret)
 	for k, v := range s.Headers {
-		if v == Mask {
-			s.Headers[k] = old.Headers[k]
+		if ov, ok := old.Headers[k]; ok && v == Mask {
+			s.Headers[k] = ov
 		}
 	}
 }

@@ -275,6 +275,8 @@ func TestBadInput(t *testing.T) {
 		{"ftp URL", "POST", "/api/alerting/contact-points", cp("teams", map[string]any{"url": "ftp://a/b"}), "settings.url"},
 		{"URL with credentials", "POST", "/api/alerting/contact-points", cp("webhook", map[string]any{"url": "http://u:p@a/b"}), "settings.url"},
 		{"mask on create", "POST", "/api/alerting/contact-points", cp("slack", map[string]any{"url": Mask}), "settings.url"},
+		{"mask of a password never stored", "POST", "/api/alerting/contact-points", cp("email", map[string]any{"host": "smtp", "from": "a@b.c", "to": []string{"a@b.c"}, "username": "u", "password": Mask}), "settings.password"},
+		{"mask of a header never stored", "POST", "/api/alerting/contact-points", cp("webhook", map[string]any{"url": "http://a", "headers": map[string]string{"Authorization": Mask}}), "settings.headers.Authorization"},
 		{"header injection", "POST", "/api/alerting/contact-points", cp("webhook", map[string]any{"url": "http://a", "headers": map[string]string{"X-A": "1\r\nX-B: 2"}}), "settings.headers"},
 		{"no alertmanager URL", "POST", "/api/alerting/contact-points", cp("alertmanager", map[string]any{"urls": []string{}}), "settings.urls"},
 		{"bad e-mail", "POST", "/api/alerting/contact-points", cp("email", map[string]any{"host": "smtp", "from": "not an address", "to": []string{"a@b.c"}}), "settings.from"},

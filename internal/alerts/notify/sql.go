@@ -447,11 +447,12 @@ func (d *Dispatcher) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delive
 		q += " AND fingerprint = ?"
 		args = append(args, f.Fingerprint)
 	}
-	q += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, max(f.Limit, 1))
-	if f.Limit == 0 {
-		args[len(args)-1] = 100
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
 	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, limit)
 	rows, err := d.store.DB().QueryContext(ctx, d.store.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alert deliveries: %w", err)
