@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -16,12 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 func TestWebhookSigned(t *testing.T) {
 	t.Parallel()
-	d, _ := newDispatcher(t, nil, Options{})
+	heard := make(chan Delivery, 10)
+	reg := prometheus.NewRegistry()
+	d, _ := newDispatcher(t, nil, Options{OnDelivery: func(dl Delivery) { heard <- dl }, Registerer: reg})
 	rc := newReceiver(t, nil)
 	cp := addContactPoint(t, d, "hook", &WebhookSettings{URL: rc.URL + "/hook", Secret: "s3cret", Headers: map[string]string{"X-Team": "db"}})
 	setPolicy(t, d, immediate(cp.ID))
@@ -31,6 +37,16 @@ func TestWebhookSigned(t *testing.T) {
 	if dl := got[0]; dl.Status != StatusOK || dl.Attempt != 1 || dl.HTTPStatus != 200 || dl.IncidentID != "inc-fp1" ||
 		dl.ContactPointID != cp.ID || dl.ContactPointName != "hook" || dl.Kind != KindWebhook {
 		t.Errorf("delivery %+v", dl)
+	}
+
+	if dl := <-heard; dl.ID != got[0].ID {
+		t.Errorf("OnDelivery heard %+v, the log has %+v", dl, got[0])
+	}
+	if n := testutil.ToFloat64(d.delivered.WithLabelValues(KindWebhook, StatusOK)); n != 1 {
+		t.Errorf("huddle_alert_deliveries_total{kind=webhook,status=ok} %v, want 1", n)
+	}
+	if n, err := testutil.GatherAndCount(reg, "huddle_alert_deliveries_total", "huddle_alert_groups"); err != nil || n != 2 {
+		t.Errorf("registered series: %d (%v), want 2", n, err)
 	}
 
 	req := rc.requests()[0]
@@ -328,6 +344,14 @@ func TestGarbageAnswers(t *testing.T) {
 			c, err := garbage.Accept()
 			if err != nil {
 				return
+			}
+			// Read the request's head, then answer what is not HTTP.
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
 			}
 			_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 not http\r\n\r\n"))
 			_ = c.Close()

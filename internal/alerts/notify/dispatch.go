@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is the SQL store the dispatcher keeps its configuration and delivery log in
@@ -48,6 +50,8 @@ type Options struct {
 	ResolveTimeout time.Duration
 	// DeliveryRetention is how long the delivery log is kept (default 30 days).
 	DeliveryRetention time.Duration
+	// Registerer takes the dispatcher's metrics; nil exports none.
+	Registerer prometheus.Registerer
 }
 
 // Dispatcher routes alerts to contact points and records every delivery. It is safe for
@@ -65,6 +69,7 @@ type Dispatcher struct {
 	resolveAt  time.Duration
 	retention  time.Duration
 	client     *http.Client
+	delivered  *prometheus.CounterVec
 
 	// cfgMu serialises configuration changes, so that memory follows SQL in commit order.
 	cfgMu sync.Mutex
@@ -115,6 +120,21 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 		stopping:   make(chan struct{}),
 	}
 	d.hard, d.cancelHard = context.WithCancel(context.Background())
+	d.delivered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "huddle_alert_deliveries_total",
+		Help: "Entries of the alert delivery log: one per alert per attempt, silencing or drop."}, []string{"kind", "status"})
+	groups := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "huddle_alert_groups",
+		Help: "Alert groups held, each waiting for its next flush."}, func() float64 {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return float64(len(d.groups))
+	})
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{d.delivered, groups} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("notify: register metrics: %w", err)
+			}
+		}
+	}
 	d.client = &http.Client{
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -341,6 +361,12 @@ func (g *group) flush() bool {
 		}
 		g.mu.Unlock()
 	}
+	if w := d.worker(g.route.contactPoint); w != nil {
+		cp := w.cp.Load().cp
+		for i := range silenced {
+			silenced[i].ContactPointName, silenced[i].Kind = cp.Name, cp.Kind
+		}
+	}
 	d.record(silenced)
 	if !empty {
 		return true
@@ -536,8 +562,9 @@ func (d *Dispatcher) record(ds []Delivery) {
 		d.logger.Error("record alert deliveries", "count", len(ds), "err", err)
 		return
 	}
-	if d.onDelivery != nil {
-		for _, dl := range ds {
+	for _, dl := range ds {
+		d.delivered.WithLabelValues(dl.Kind, dl.Status).Inc()
+		if d.onDelivery != nil {
 			d.onDelivery(dl)
 		}
 	}

@@ -185,7 +185,8 @@ func TestSilences(t *testing.T) {
 					silenced = append(silenced, dl)
 				}
 			}
-			if len(silenced) != 1 || !strings.Contains(silenced[0].Error, sil.ID) || silenced[0].IncidentID != "inc-"+fp {
+			if len(silenced) != 1 || !strings.Contains(silenced[0].Error, sil.ID) || silenced[0].IncidentID != "inc-"+fp ||
+				silenced[0].ContactPointName != "apps" || silenced[0].Kind != KindHub {
 				t.Errorf("%s: silenced deliveries %+v, want one naming %s", fp, silenced, sil.ID)
 			}
 		}
