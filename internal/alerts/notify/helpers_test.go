@@ -16,7 +16,7 @@ import (
 
 // newDispatcher returns a dispatcher on st (a new SQLite store when nil), its log in logs, stopped
 // when the test ends.
-func newDispatcher(t *testing.T, st Store, opts Options) (*Dispatcher, *testkit.LogBuffer) {
+func newDispatcher(t testing.TB, st Store, opts Options) (*Dispatcher, *testkit.LogBuffer) {
 	t.Helper()
 	if st == nil {
 		st = storetest.SQLite(t)
@@ -45,7 +45,7 @@ func newDispatcher(t *testing.T, st Store, opts Options) (*Dispatcher, *testkit.
 }
 
 // addContactPoint saves a contact point of settings s and fails the test if it is refused.
-func addContactPoint(t *testing.T, d *Dispatcher, name string, s settings, tune ...func(*ContactPoint)) ContactPoint {
+func addContactPoint(t testing.TB, d *Dispatcher, name string, s settings, tune ...func(*ContactPoint)) ContactPoint {
 	t.Helper()
 	cp := ContactPoint{Name: name, Kind: kindOf(s), Settings: s}
 	for _, f := range tune {
@@ -77,7 +77,7 @@ func kindOf(s settings) string {
 }
 
 // setPolicy saves p and fails the test if it is refused.
-func setPolicy(t *testing.T, d *Dispatcher, p Policy) {
+func setPolicy(t testing.TB, d *Dispatcher, p Policy) {
 	t.Helper()
 	if _, err := d.SetPolicy(context.Background(), p, "tester"); err != nil {
 		t.Fatalf("set policy: %v", err)
