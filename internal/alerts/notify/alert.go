@@ -70,6 +70,10 @@ type Message struct {
 	// Test marks the message sent by "send a test".
 	Test   bool           `json:"test,omitempty"`
 	Alerts []MessageAlert `json:"alerts"`
+
+	// resendEvery is how often the group sends its firing alerts again (its group_interval),
+	// for receivers that resolve what is not sent again in time.
+	resendEvery time.Duration
 }
 
 // MessageAlert is one alert of a [Message].

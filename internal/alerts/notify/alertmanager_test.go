@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -96,15 +97,16 @@ func TestRealAlertmanager(t *testing.T) {
 	base := startAlertmanager(t)
 	d, _ := newDispatcher(t, nil, Options{})
 	cp := addContactPoint(t, d, "am", &AlertmanagerSettings{URLs: []string{base}})
-	setPolicy(t, d, immediate(cp.ID))
+	setPolicy(t, d, Policy{ContactPoint: cp.ID, GroupWait: "0s", GroupInterval: "100ms", RepeatInterval: "1h"})
 
 	a := firing("DiskFull", "fp1")
 	a.StartsAt = time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	d.Notify(a)
-	if dl := waitDeliveries(t, d, "fp1", 1)[0]; dl.Status != StatusOK || dl.HTTPStatus != http.StatusOK {
-		t.Fatalf("delivery %+v", dl)
-	}
-	got := alertmanagerAlerts(t, base)
+	var got []gettableAlert
+	testkit.WaitFor(t, "alertmanager to list the alert", func() bool {
+		got = alertmanagerAlerts(t, base)
+		return len(got) > 0
+	})
 	if len(got) != 1 {
 		t.Fatalf("alertmanager lists %d alerts, want 1: %+v", len(got), got)
 	}
@@ -115,8 +117,14 @@ func TestRealAlertmanager(t *testing.T) {
 	}
 
 	d.Notify(resolvedAt(a, time.Now().Add(-time.Second)))
-	waitDeliveries(t, d, "fp1", 2)
-	if got := alertmanagerAlerts(t, base); len(got) != 0 {
-		t.Errorf("alertmanager still lists the resolved alert: %+v", got)
+	testkit.WaitFor(t, "alertmanager to drop the resolved alert", func() bool { return len(alertmanagerAlerts(t, base)) == 0 })
+	dls, err := d.Deliveries(context.Background(), DeliveryFilter{Fingerprint: "fp1", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dl := range dls {
+		if dl.Status != StatusOK || dl.HTTPStatus != http.StatusOK {
+			t.Errorf("delivery %+v", dl)
+		}
 	}
 }

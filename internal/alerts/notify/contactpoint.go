@@ -75,8 +75,10 @@ type WebhookSettings struct {
 	Headers map[string]string `json:"headers,omitempty"`
 }
 
-// AlertmanagerSettings posts the alerts to Alertmanager's API v2 (POST /api/v2/alerts) of each
-// URL, so its routing, silences and paging go on working.
+// AlertmanagerSettings posts the alerts to Alertmanager's API v2 (POST /api/v2/alerts) of every
+// URL (the members of an Alertmanager cluster), so its routing, silences and paging go on working. Alertmanager
+// groups and repeats by itself: a policy sending to it sends the group's firing alerts at every
+// group_interval, each valid for four of them, as Prometheus does at every evaluation.
 type AlertmanagerSettings struct {
 	URLs        []string `json:"urls"`
 	Username    string   `json:"username,omitempty"`

@@ -86,7 +86,6 @@ func TestWebhookSigned(t *testing.T) {
 func TestAlertmanagerShaped(t *testing.T) {
 	t.Parallel()
 	d, _ := newDispatcher(t, nil, Options{})
-	var bodies []string
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		switch {
@@ -106,17 +105,17 @@ func TestAlertmanagerShaped(t *testing.T) {
 
 	a := firing("DiskFull", "fp1")
 	d.Notify(a)
-	waitDeliveries(t, d, "fp1", 1)
+	// Alertmanager is told again at every group_interval, although nothing changed.
+	testkit.WaitFor(t, "the firing alert sent three times", func() bool { return len(rc.requests()) >= 3 })
 	a.EndsAt = a.StartsAt.Add(time.Hour)
 	d.Notify(a)
-	got := waitDeliveries(t, d, "fp1", 2)
-	for _, dl := range got {
-		if dl.Status != StatusOK {
-			t.Errorf("delivery %+v", dl)
-		}
-	}
-	for _, req := range rc.requests() {
-		bodies = append(bodies, string(req.body))
+	var last []postableAlert
+	testkit.WaitFor(t, "the resolved alert", func() bool {
+		reqs := rc.requests()
+		return json.Unmarshal(reqs[len(reqs)-1].body, &last) == nil && len(last) == 1 && last[0].EndsAt != nil && last[0].EndsAt.Equal(a.EndsAt)
+	})
+	reqs := rc.requests()
+	for i, req := range reqs {
 		var alerts []map[string]json.RawMessage
 		if err := json.Unmarshal(req.body, &alerts); err != nil || len(alerts) != 1 {
 			t.Fatalf("body %s: not an array of one alert: %v", req.body, err)
@@ -130,19 +129,26 @@ func TestAlertmanagerShaped(t *testing.T) {
 		if _, ok := alerts[0]["labels"]; !ok {
 			t.Error("labels is required")
 		}
+		if i == len(reqs)-1 {
+			break
+		}
+		// A firing alert is valid for four group_intervals (10ms here), as Prometheus sends
+		// it valid for four evaluations.
+		var firing []postableAlert
+		_ = json.Unmarshal(req.body, &firing)
+		if f := firing[0]; f.EndsAt == nil || f.EndsAt.Before(time.Now().Add(-time.Minute)) || f.EndsAt.After(time.Now().Add(time.Second)) ||
+			!f.StartsAt.Equal(a.StartsAt) || f.Labels["alertname"] != "DiskFull" || f.GeneratorURL != a.GeneratorURL {
+			t.Errorf("firing alert %s", req.body)
+		}
 	}
-	if len(bodies) != 2 {
-		t.Fatalf("%d requests, want 2", len(bodies))
+	dls, err := d.Deliveries(context.Background(), DeliveryFilter{Fingerprint: "fp1", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var first, second []postableAlert
-	_ = json.Unmarshal([]byte(bodies[0]), &first)
-	_ = json.Unmarshal([]byte(bodies[1]), &second)
-	if first[0].EndsAt != nil || !first[0].StartsAt.Equal(a.StartsAt) || first[0].Labels["alertname"] != "DiskFull" ||
-		first[0].GeneratorURL != a.GeneratorURL {
-		t.Errorf("firing alert %s", bodies[0])
-	}
-	if second[0].EndsAt == nil || !second[0].EndsAt.Equal(a.EndsAt) {
-		t.Errorf("resolved alert without its endsAt: %s", bodies[1])
+	for _, dl := range dls {
+		if dl.Status != StatusOK {
+			t.Errorf("delivery %+v", dl)
+		}
 	}
 }
 

@@ -315,7 +315,14 @@ func (g *group) flush() bool {
 	var (
 		firing, resolved []Alert
 		silenced         []Delivery
+		// Alertmanager keeps its own state, timing and repeats, and resolves what is not
+		// sent again: it is told every firing alert at every flush, as Prometheus tells it at
+		// every evaluation.
+		resend bool
 	)
+	if w := d.worker(g.route.contactPoint); w != nil {
+		resend = w.cp.Load().cp.Kind == KindAlertmanager
+	}
 	g.mu.Lock()
 	for fp, e := range g.alerts {
 		a := e.alert
@@ -343,7 +350,7 @@ func (g *group) flush() bool {
 			resolved = append(resolved, a)
 		}
 	}
-	send := len(resolved) > 0 || (len(firing) > 0 && now.Sub(g.lastSent) >= g.route.repeat)
+	send := len(resolved) > 0 || (len(firing) > 0 && (resend || now.Sub(g.lastSent) >= g.route.repeat))
 	for _, a := range firing {
 		send = send || !g.lastFiring[a.Fingerprint]
 	}
@@ -352,7 +359,9 @@ func (g *group) flush() bool {
 
 	// Only this goroutine changes lastFiring and lastSent, so they can be set after the lock is
 	// let go: Notify never waits for a queue or the delivery log.
-	if send && d.enqueue(g.route.contactPoint, newMessage(g.key, g.labels, firing, resolved, d.external)) {
+	m := newMessage(g.key, g.labels, firing, resolved, d.external)
+	m.resendEvery = g.route.interval
+	if send && d.enqueue(g.route.contactPoint, m) {
 		g.mu.Lock()
 		g.lastSent = now
 		clear(g.lastFiring)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -185,14 +186,20 @@ type postableAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
-// postAlertmanager posts m's alerts to every URL, as Prometheus does: a firing alert without
-// endsAt (Alertmanager resolves it after its resolve_timeout unless it is sent again), a resolved
-// one with it. It fails when every URL failed.
+// postAlertmanager posts m's alerts to every URL, and passes when one took them, as Prometheus
+// does, with Prometheus's bodies: a resolved alert with its endsAt, a firing one with an endsAt four resends ahead
+// (Prometheus's ValidUntil, rules/alerting.go in prometheus/prometheus), so that Alertmanager
+// resolves it by itself if huddle stops sending it. It fails when every URL failed.
 func (d *Dispatcher) postAlertmanager(ctx context.Context, s *AlertmanagerSettings, m *Message) (int, error) {
 	alerts := make([]postableAlert, 0, len(m.Alerts))
 	for _, a := range m.Alerts {
-		alerts = append(alerts, postableAlert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
-			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL})
+		pa := postableAlert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
+			GeneratorURL: a.GeneratorURL}
+		if pa.EndsAt == nil && m.resendEvery > 0 {
+			validUntil := time.Now().Add(4 * m.resendEvery).UTC()
+			pa.EndsAt = &validUntil
+		}
+		alerts = append(alerts, pa)
 	}
 	body, h := jsonBody(alerts)
 	switch {
@@ -202,20 +209,44 @@ func (d *Dispatcher) postAlertmanager(ctx context.Context, s *AlertmanagerSettin
 		req := http.Request{Header: h}
 		req.SetBasicAuth(s.Username, s.Password)
 	}
-	var (
+	// Every Alertmanager of a cluster is to hear of every alert (Alertmanager's README, "High
+	// Availability"), at once, so that one that hangs costs the others nothing.
+	type result struct {
 		status int
-		errs   []error
-	)
-	for _, base := range s.URLs {
-		st, err := d.post(ctx, strings.TrimRight(base, "/")+"/api/v2/alerts", body, h.Clone())
-		if err == nil {
-			return st, nil
-		}
-		status = st
-		errs = append(errs, fmt.Errorf("%s: %w", base, err))
+		err    error
 	}
-	err := errors.Join(errs...)
-	return status, &attemptError{status: status, retry: retryableAll(errs), err: err}
+	results := make([]result, len(s.URLs))
+	var wg sync.WaitGroup
+	for i, base := range s.URLs {
+		wg.Go(func() {
+			st, err := d.post(ctx, strings.TrimRight(base, "/")+"/api/v2/alerts", body, h.Clone())
+			if err != nil {
+				err = fmt.Errorf("%s: %w", base, err)
+			}
+			results[i] = result{st, err}
+		})
+	}
+	wg.Wait()
+	var (
+		ok     = -1
+		errs   []error
+		status int
+	)
+	for i, r := range results {
+		if r.err == nil {
+			ok = i
+			continue
+		}
+		status = r.status
+		errs = append(errs, r.err)
+	}
+	if ok >= 0 {
+		for _, err := range errs {
+			d.logger.Warn("an Alertmanager of the cluster did not take the alerts", "err", err)
+		}
+		return results[ok].status, nil
+	}
+	return status, &attemptError{status: status, retry: retryableAll(errs), err: errors.Join(errs...)}
 }
 
 // retryableAll reports whether any of errs may pass on a retry.
