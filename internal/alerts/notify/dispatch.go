@@ -171,13 +171,20 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	return d, nil
 }
 
-// Run prunes the delivery log once an hour until ctx ends or Stop is called.
+// Run prunes the delivery log, and forgets expired silences, once an hour until ctx ends or
+// Stop is called.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		if err := d.pruneDeliveries(ctx); err != nil && ctx.Err() == nil {
 			d.logger.Warn("prune alert delivery log", "err", err)
+		}
+		d.cfgMu.Lock()
+		err := d.reloadSilences(ctx)
+		d.cfgMu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			d.logger.Warn("reload silences", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -212,7 +219,8 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 }
 
 // Notify takes the alerts of an evaluation: those firing and those just resolved. It never
-// waits for a delivery.
+// waits for a delivery. The alerts' maps are kept, not copied: the caller does not change them
+// afterwards.
 func (d *Dispatcher) Notify(alerts ...Alert) {
 	now := time.Now()
 	d.mu.Lock()

@@ -84,6 +84,9 @@ func (d *Dispatcher) senderFor(cp *ContactPoint) sender {
 		return func(ctx context.Context, m *Message) (int, error) { return 0, d.sendMail(ctx, s, m) }
 	case *HubSettings:
 		return func(ctx context.Context, m *Message) (int, error) {
+			if d.hub == nil { // saved by a server that had one
+				return 0, &attemptError{err: errors.New("this server has no hub to send to")}
+			}
 			body, _ := jsonBody(m)
 			if err := d.hub.SendToGroup(ctx, s.Hub, s.Group, body); err != nil {
 				return 0, fmt.Errorf("send to group %q of hub %q: %w", s.Group, s.Hub, err)
