@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -364,6 +365,8 @@ func (g *group) flush() bool {
 	}
 	empty := len(g.alerts) == 0
 	g.mu.Unlock()
+	slices.SortFunc(firing, byStart)
+	slices.SortFunc(resolved, byStart)
 
 	// Only this goroutine changes lastFiring and lastSent, so they can be set after the lock is
 	// let go: Notify never waits for a queue or the delivery log.
@@ -400,6 +403,12 @@ func (g *group) flush() bool {
 	}
 	d.overflow = false
 	return false
+}
+
+// byStart orders alerts by when they started, then by fingerprint, so a message lists them in the
+// same order every time.
+func byStart(a, b Alert) int {
+	return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.Fingerprint, b.Fingerprint))
 }
 
 // worker delivers the notifications of one contact point, one at a time, in order.
