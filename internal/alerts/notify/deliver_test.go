@@ -39,6 +39,11 @@ func TestWebhookSigned(t *testing.T) {
 		t.Errorf("delivery %+v", dl)
 	}
 
+	for incident, n := range map[string]int{"inc-fp1": 1, "inc-other": 0} {
+		if dls, err := d.Deliveries(context.Background(), DeliveryFilter{IncidentID: incident}); err != nil || len(dls) != n {
+			t.Errorf("deliveries of incident %s: %d (%v), want %d", incident, len(dls), err, n)
+		}
+	}
 	if dl := <-heard; dl.ID != got[0].ID {
 		t.Errorf("OnDelivery heard %+v, the log has %+v", dl, got[0])
 	}

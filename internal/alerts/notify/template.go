@@ -12,15 +12,20 @@ const (
 	titleText = `{{if .Test}}[TEST] {{end}}[{{upper .Status}}{{if eq .Status "firing"}}:{{firing .}}{{end}}] ` +
 		`{{or .CommonLabels.alertname .GroupLabels.alertname "alerts"}}` +
 		`{{range $k, $v := .GroupLabels}}{{if ne $k "alertname"}} {{$k}}={{$v}}{{end}}{{end}}`
-	bodyText = `{{range .Alerts}}{{bold (or .Labels.alertname "alert")}} — {{severity .Severity}}, {{.Status}}` +
+	bodyText = `{{range shown .}}{{bold (or .Labels.alertname "alert")}} — {{severity .Severity}}, {{.Status}}` +
 		`{{with .Labels.instance}} on {{.}}{{end}}
 {{with .Annotations.summary}}{{.}}
 {{end}}{{with .Annotations.description}}{{.}}
 {{end}}{{with .GeneratorURL}}{{.}}
 {{end}}
+{{end}}{{with more .}}… and {{.}} more
 {{end}}{{with .ExternalURL}}{{.}}
 {{end}}`
 )
+
+// maxShown is how many alerts a text lists; the rest are counted. Chat messages have size
+// limits (a Slack section's text is 3,000 characters) and people read the first few.
+const maxShown = 20
 
 // renderer renders the title and body of a message for one kind.
 type renderer struct{ title, body *template.Template }
@@ -30,6 +35,8 @@ func newRenderer(bold func(string) string) renderer {
 		"upper":    strings.ToUpper,
 		"severity": SeverityName,
 		"bold":     bold,
+		"shown":    func(m *Message) []MessageAlert { return m.Alerts[:min(len(m.Alerts), maxShown)] },
+		"more":     func(m *Message) int { return max(len(m.Alerts)-maxShown, 0) },
 		"firing": func(m *Message) int {
 			n := 0
 			for _, a := range m.Alerts {
