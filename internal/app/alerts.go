@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/alerts"
+	"github.com/huddle-dev/huddle/internal/alerts/notify"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/dashboard"
 	"github.com/huddle-dev/huddle/internal/httpapi"
+	"github.com/huddle-dev/huddle/internal/pubsub"
 )
 
 // buildAlerts makes the rule engine over the metrics source: the groups of the rule files and
@@ -29,10 +31,20 @@ func (a *App) buildAlerts(ctx context.Context, dashHub dashboardHub) ([]httpapi.
 	if len(stored) > 0 {
 		a.logger.Info("alert rules provisioned", "groups", stored)
 	}
-	incidents := alerts.NewIncidents(a.sql, dashHub, collab.AlertsGroup, nil, a.logger.With("component", "alerts"))
+	logger := a.logger.With("component", "alerts")
+	incidents := alerts.NewIncidents(a.sql, dashHub, collab.AlertsGroup, nil, logger)
+	a.notify, err = notify.New(ctx, notify.Options{Store: a.sql, Hub: anyHub{a.pubsub}, Logger: logger,
+		Registerer: a.registry, ExternalURL: a.publicURL, OnDelivery: deliveryTimeline(incidents, logger)})
+	if err != nil {
+		return nil, fmt.Errorf("alert notifications: %w", err)
+	}
+	// Its contact points' workers run from now on: stopped with the rest if start-up fails. Run
+	// stops it again, earlier, before the hub (Stop may be called twice).
+	a.parts.onStop("notify workers", a.notify.Stop)
 	opts := alerts.Options{Querier: a.metrics.source, Incidents: incidents, ExternalURL: a.publicURL,
 		Registerer: a.registry, Logger: a.logger.With("component", "rules"),
-		Annotator: incidentAnnotations{a.dashboards, a.logger.With("component", "alerts")}}
+		Annotator: incidentAnnotations{a.dashboards, logger},
+		Notify:    toNotifications(a.notify, a.publicURL)}
 	if a.metrics.tsdb != nil {
 		opts.Storage = a.metrics.tsdb
 	}
@@ -40,7 +52,53 @@ func (a *App) buildAlerts(ctx context.Context, dashHub dashboardHub) ([]httpapi.
 	if err := a.rules.Load(ctx, files); err != nil {
 		return nil, err
 	}
-	return (&alerts.API{Engine: a.rules, Incidents: incidents}).Routes(), nil
+	return append((&alerts.API{Engine: a.rules, Incidents: incidents}).Routes(), a.notify.Routes()...), nil
+}
+
+// toNotifications hands the rule engine's alerts to the notification dispatcher, each linked to
+// its incident's page.
+func toNotifications(d *notify.Dispatcher, publicURL string) func(context.Context, []alerts.Notification) {
+	return func(_ context.Context, ns []alerts.Notification) {
+		out := make([]notify.Alert, 0, len(ns))
+		for _, n := range ns {
+			a := notify.Alert{Fingerprint: alerts.Fingerprint(n.Alert.Labels), Labels: n.Alert.Labels.Map(),
+				Annotations: n.Alert.Annotations.Map(), Severity: n.Severity, StartsAt: n.Alert.ActiveAt,
+				EndsAt: n.Alert.ResolvedAt, IncidentID: n.IncidentID, GeneratorURL: publicURL + "/alerts"}
+			if n.IncidentID != "" {
+				a.GeneratorURL += "/" + n.IncidentID
+			}
+			out = append(out, a)
+		}
+		d.Notify(out...)
+	}
+}
+
+// deliveryTimeline puts each delivery of an incident's alert on its timeline, so that people see
+// who was told and whether it worked.
+func deliveryTimeline(incidents *alerts.Incidents, logger *slog.Logger) func(notify.Delivery) {
+	return func(d notify.Delivery) {
+		if d.IncidentID == "" || d.Test {
+			return
+		}
+		text := fmt.Sprintf("%s (%s): %s", d.ContactPointName, d.Kind, d.Status)
+		if d.Error != "" {
+			text += ": " + d.Error
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := incidents.Notified(ctx, d.IncidentID, httpapi.Truncate(text, alerts.MaxCommentLength), d.At); err != nil {
+			logger.Warn("could not put a delivery on an incident's timeline", "incident", d.IncidentID, "err", err)
+		}
+	}
+}
+
+// anyHub sends the notification contact points' messages to a group of any hub, as an app
+// server's REST call would.
+type anyHub struct{ svc *pubsub.Service }
+
+func (h anyHub) SendToGroup(ctx context.Context, hub, group string, data []byte) error {
+	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: group}
+	return h.svc.Hub(hub).Publish(ctx, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: pubsub.NewServerMessage(to, pubsub.JSON, data)})
 }
 
 // incidentAnnotations puts the rule engine's marks on dashboards as annotations by huddle itself,

@@ -3,13 +3,17 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/huddle-dev/huddle/internal/app/apptest"
 	"github.com/huddle-dev/huddle/internal/collab"
 	"github.com/huddle-dev/huddle/internal/config"
+	"github.com/huddle-dev/huddle/internal/testkit"
 )
 
 // watchAlerts is the alerts page's connection: negotiated on no dashboard, in the alerts group.
@@ -156,4 +160,44 @@ func TestAlertAnnotatesDashboards(t *testing.T) {
 		!strings.HasPrefix(got["text"].(string), "Up firing: ") || got["login"] != "huddle" {
 		t.Fatalf("annotation %v", got)
 	}
+}
+
+// A firing rule reaches a webhook through the default policy, and the delivery is on the
+// incident's timeline.
+func TestAlertNotifiedToWebhook(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		bodies []string
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(body))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	srv := apptest.Start(t, config.Config{})
+	admin := newBrowser(t, srv.URL)
+	admin.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
+	var cp struct{ ID string }
+	if err := json.Unmarshal([]byte(admin.expect("POST", "/api/alerting/contact-points",
+		`{"name":"ops-hook","kind":"webhook","settings":{"url":"`+hook.URL+`"}}`, 201)), &cp); err != nil {
+		t.Fatal(err)
+	}
+	admin.expect("PUT", "/api/alerting/policies", `{"contactPoint":"`+cp.ID+`","groupBy":["alertname"],"groupWait":"0s"}`, 200)
+	admin.doWith("PUT", "/api/alerting/rules/quick", quickRule, "application/yaml")
+	testkit.WaitFor(t, "the webhook to get the alert", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(bodies) > 0 && strings.Contains(bodies[0], "AlwaysOn")
+	})
+	var list struct{ Incidents []struct{ ID string } }
+	_ = json.Unmarshal([]byte(admin.expect("GET", "/api/alerting/incidents?state=firing", "", 200)), &list)
+	if len(list.Incidents) != 1 {
+		t.Fatalf("incidents %+v", list)
+	}
+	testkit.WaitFor(t, "the delivery on the incident's timeline", func() bool {
+		return strings.Contains(admin.expect("GET", "/api/alerting/incidents/"+list.Incidents[0].ID, "", 200),
+			`"kind":"notified","user":null,"text":"ops-hook (webhook): ok"`)
+	})
 }

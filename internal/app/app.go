@@ -21,6 +21,7 @@ import (
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
 	"github.com/huddle-dev/huddle/internal/alerts"
+	"github.com/huddle-dev/huddle/internal/alerts/notify"
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/auth/oidc"
 	"github.com/huddle-dev/huddle/internal/collab"
@@ -57,6 +58,7 @@ type App struct {
 	dashboards *dashboard.Service
 	live       *live.Scheduler
 	rules      *alerts.Engine
+	notify     *notify.Dispatcher
 	accounts   *auth.Service
 	pubsub     *pubsub.Service
 	wps        *webpubsub.Server
@@ -345,6 +347,8 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		a.parts.run("collector", a.metrics.collector.Run)
 	}
 	a.parts.run("live", a.live.Run)
+	// Notifications stop after the rules that feed them, and the hub after both.
+	a.parts.start("notify", func() error { return a.notify.Run(context.Background()) }, a.notify.Stop)
 	a.parts.run("rules", a.rules.Run)
 	// Event handlers are validated from now on, not at the first client's connect, which would
 	// otherwise be refused while a handler that was down at start has not been validated again.

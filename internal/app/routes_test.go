@@ -82,6 +82,18 @@ var ownRouteRules = map[string]int{
 	"POST /api/alerting/incidents/{id}/acknowledge": http.StatusUnauthorized,
 	"POST /api/alerting/incidents/{id}/resolve":     http.StatusUnauthorized,
 	"POST /api/alerting/incidents/{id}/comments":    http.StatusUnauthorized,
+	"GET /api/alerting/contact-points":              http.StatusUnauthorized,
+	"POST /api/alerting/contact-points":             http.StatusUnauthorized,
+	"GET /api/alerting/contact-points/{id}":         http.StatusUnauthorized,
+	"PUT /api/alerting/contact-points/{id}":         http.StatusUnauthorized,
+	"DELETE /api/alerting/contact-points/{id}":      http.StatusUnauthorized,
+	"POST /api/alerting/contact-points/{id}/test":   http.StatusUnauthorized,
+	"GET /api/alerting/policies":                    http.StatusUnauthorized,
+	"PUT /api/alerting/policies":                    http.StatusUnauthorized,
+	"GET /api/alerting/silences":                    http.StatusUnauthorized,
+	"POST /api/alerting/silences":                   http.StatusUnauthorized,
+	"DELETE /api/alerting/silences/{id}":            http.StatusUnauthorized,
+	"GET /api/alerting/deliveries":                  http.StatusUnauthorized,
 }
 
 func TestOwnRoutesHaveRules(t *testing.T) {

@@ -1,4 +1,4 @@
--- Dashboards and their annotations (issue 4).
+-- Dashboards and their annotations.
 -- Portable SQL like 00001: TEXT uids, BIGINT unix-millisecond timestamps, one schema for SQLite
 -- and PostgreSQL.
 
