@@ -42,11 +42,24 @@ func (d dashboardAccess) DashboardMember(r *http.Request, uid string) (collab.Me
 	if _, err := d.dashboards.Get(r.Context(), uid); err != nil {
 		return collab.Member{}, fmt.Errorf("dashboard %s: %w", uid, err)
 	}
+	return member(p, role), nil
+}
+
+// Caller is the signed-in user with their own role, for pages on no dashboard.
+func (d dashboardAccess) Caller(r *http.Request) (collab.Member, error) {
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok {
+		return collab.Member{}, httpapi.ErrUnauthenticated
+	}
+	return member(p, p.Role), nil
+}
+
+func member(p auth.Principal, role roles.Role) collab.Member {
 	name := p.User.Name
 	if name == "" {
 		name = p.User.Login
 	}
-	return collab.Member{Login: p.User.Login, Name: name, Role: string(role)}, nil
+	return collab.Member{Login: p.User.Login, Name: name, Role: string(role)}
 }
 
 // newOIDC builds the OpenID Connect relying party, or nil when single sign-on is off. Its flow

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
+	"github.com/huddle-dev/huddle/internal/alerts"
 	"github.com/huddle-dev/huddle/internal/auth"
 	"github.com/huddle-dev/huddle/internal/auth/oidc"
 	"github.com/huddle-dev/huddle/internal/collab"
@@ -55,6 +56,7 @@ type App struct {
 	parts      *lifecycle
 	dashboards *dashboard.Service
 	live       *live.Scheduler
+	rules      *alerts.Engine
 	accounts   *auth.Service
 	pubsub     *pubsub.Service
 	wps        *webpubsub.Server
@@ -223,8 +225,13 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
+	alertRoutes, err := a.buildAlerts(ctx, dashHub)
+	if err != nil {
+		return err
+	}
+	extra = append(extra, alertRoutes...)
 	extra = append(extra, selfMetricsRoute(a.registry, cfg.Metrics.ProtectSelf))
-	extra = append(extra, a.metrics.routes(logger, a.registry, a.ready.Load)...)
+	extra = append(extra, a.metrics.routes(logger, a.registry, a.ready.Load, a.rules)...)
 	extra = append(extra, a.dashboards.Routes()...)
 	a.ownRoutes = extra
 	a.handler, err = a.routes(extra)
@@ -338,6 +345,7 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		a.parts.run("collector", a.metrics.collector.Run)
 	}
 	a.parts.run("live", a.live.Run)
+	a.parts.run("rules", a.rules.Run)
 	// Event handlers are validated from now on, not at the first client's connect, which would
 	// otherwise be refused while a handler that was down at start has not been validated again.
 	// The validations stop with the Web PubSub front ("webpubsub events").

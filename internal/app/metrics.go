@@ -102,12 +102,13 @@ func newCollector(cfg config.Config, addr string, st *metrics.Store, logger *slo
 	return c, nil
 }
 
-// routes puts the Prometheus-compatible API in the accounts' route table: reading needs a
+// routes puts the Prometheus-compatible API, its rules and alerts read from rules, in the
+// accounts' route table: reading needs a
 // viewer (metrics:read for keys, which Grafana's data source uses); remote write needs an
 // editor's key with metrics:write, since it adds data everyone sees; the health and readiness
 // probes are public, as in Prometheus. ready says whether the server takes requests.
-func (p *metricsPart) routes(logger *slog.Logger, reg *prometheus.Registry, ready func() bool) []httpapi.Route {
-	opts := metrics.APIOptions{Logger: logger, Registerer: reg, Gatherer: reg, Ready: ready}
+func (p *metricsPart) routes(logger *slog.Logger, reg *prometheus.Registry, ready func() bool, rules metrics.RuleGroups) []httpapi.Route {
+	opts := metrics.APIOptions{Logger: logger, Registerer: reg, Gatherer: reg, Ready: ready, Rules: rules}
 	if p.tsdb != nil {
 		opts.Appendable, opts.TSDB = p.tsdb, p.tsdb
 	}

@@ -71,6 +71,19 @@ var ownRouteRules = map[string]int{
 	"PUT /api/dashboards/{uid}/annotations/{id}":    http.StatusUnauthorized,
 	"DELETE /api/dashboards/{uid}/annotations/{id}": http.StatusUnauthorized,
 	"GET /api/annotations":                          http.StatusUnauthorized,
+
+	"GET /api/alerting/rules":                       http.StatusUnauthorized,
+	"POST /api/alerting/rules/check":                http.StatusUnauthorized,
+	"GET /api/alerting/rules/{group}":               http.StatusUnauthorized,
+	"PUT /api/alerting/rules/{group}":               http.StatusUnauthorized,
+	"DELETE /api/alerting/rules/{group}":            http.StatusUnauthorized,
+	"GET /api/alerting/incidents":                   http.StatusUnauthorized,
+	"GET /api/alerting/incidents/{id}":              http.StatusUnauthorized,
+	"POST /api/alerting/incidents/{id}/take":        http.StatusUnauthorized,
+	"POST /api/alerting/incidents/{id}/release":     http.StatusUnauthorized,
+	"POST /api/alerting/incidents/{id}/acknowledge": http.StatusUnauthorized,
+	"POST /api/alerting/incidents/{id}/resolve":     http.StatusUnauthorized,
+	"POST /api/alerting/incidents/{id}/comments":    http.StatusUnauthorized,
 }
 
 func TestOwnRoutesHaveRules(t *testing.T) {

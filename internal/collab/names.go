@@ -39,6 +39,10 @@ func DashboardOfMetricsGroup(group string) (uid string, ok bool) {
 	return dashboardOf(group, ".metrics")
 }
 
+// AlertsGroup carries the server's news of alerts to every open page: incidents firing and
+// resolving, who took them, comments. Only the server sends to it.
+const AlertsGroup = "alerts"
+
 // CollabGroup carries the viewers' own traffic: presence, cursors, crosshair, follow.
 func CollabGroup(uid string) string { return GroupPrefix + uid + ".collab" }
 

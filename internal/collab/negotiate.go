@@ -24,8 +24,13 @@ import (
 
 // ClientRoles are the Web PubSub roles of a dashboard viewer; every dashboard role gets the same
 // hub rights, because everything beyond watching and pointing goes through checked HTTP calls.
+// Every signed-in user may listen to the alerts group; with no dashboard (uid "") that is all.
 func ClientRoles(uid string) []string {
+	if uid == "" {
+		return []string{"webpubsub.joinLeaveGroup." + AlertsGroup}
+	}
 	return []string{
+		"webpubsub.joinLeaveGroup." + AlertsGroup,
 		"webpubsub.joinLeaveGroup." + MetricsGroup(uid),
 		"webpubsub.joinLeaveGroup." + CollabGroup(uid),
 		"webpubsub.sendToGroup." + CollabGroup(uid),
@@ -44,9 +49,11 @@ var ErrForbidden = httpapi.ErrForbidden.Withf("no access to this dashboard")
 
 // Access decides who may join which dashboard. It refuses with httpapi.ErrUnauthenticated when
 // nobody is signed in, ErrForbidden, or ErrNoDashboard for a dashboard that does not exist (a
-// token for it would only open groups nobody serves).
+// token for it would only open groups nobody serves). Caller is the signed-in user, for a page
+// that is on no dashboard (the alerts pages).
 type Access interface {
 	DashboardMember(r *http.Request, uid string) (Member, error)
+	Caller(r *http.Request) (Member, error)
 }
 
 // memberOf is the caller of r as a member of dashboard uid, or the error that refuses them.
@@ -85,17 +92,27 @@ type NegotiateResponse struct {
 	UserID       string `json:"userId"`
 	Name         string `json:"name"`
 	Role         string `json:"role"`
-	MetricsGroup string `json:"metricsGroup"`
-	CollabGroup  string `json:"collabGroup"`
+	MetricsGroup string `json:"metricsGroup,omitempty"`
+	CollabGroup  string `json:"collabGroup,omitempty"`
+	AlertsGroup  string `json:"alertsGroup"`
 }
 
-// Negotiate answers the client URL for the dashboard named by the query parameter dashboard.
+// Negotiate answers the client URL for the dashboard named by the query parameter dashboard or,
+// without one, for the alerts group only.
 func (n *Negotiator) Negotiate(w http.ResponseWriter, r *http.Request) error {
-	uid := r.URL.Query().Get("dashboard")
-	m, err := memberOf(n.Access, r, uid)
+	var (
+		m   Member
+		err error
+	)
+	if uid := r.URL.Query().Get("dashboard"); r.URL.Query().Has("dashboard") {
+		m, err = memberOf(n.Access, r, uid)
+	} else {
+		m, err = n.Access.Caller(r)
+	}
 	if err != nil {
 		return err
 	}
+	uid := r.URL.Query().Get("dashboard")
 	res, err := n.negotiate(uid, m)
 	if err != nil {
 		return err
@@ -124,14 +141,17 @@ func (n *Negotiator) negotiate(uid string, m Member) (NegotiateResponse, error) 
 		return NegotiateResponse{}, fmt.Errorf("sign client token: %w", err)
 	}
 	wsBase := "ws" + strings.TrimPrefix(base, "http") + clientPath
-	return NegotiateResponse{
-		URL:          wsBase + "?access_token=" + token,
-		BaseURL:      wsBase,
-		Token:        token,
-		UserID:       m.Login,
-		Name:         m.Name,
-		Role:         m.Role,
-		MetricsGroup: MetricsGroup(uid),
-		CollabGroup:  CollabGroup(uid),
-	}, nil
+	res := NegotiateResponse{
+		URL:         wsBase + "?access_token=" + token,
+		BaseURL:     wsBase,
+		Token:       token,
+		UserID:      m.Login,
+		Name:        m.Name,
+		Role:        m.Role,
+		AlertsGroup: AlertsGroup,
+	}
+	if uid != "" {
+		res.MetricsGroup, res.CollabGroup = MetricsGroup(uid), CollabGroup(uid)
+	}
+	return res, nil
 }

@@ -32,6 +32,13 @@ func (staticAccess) DashboardMember(r *http.Request, uid string) (collab.Member,
 	return collab.Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
 }
 
+func (staticAccess) Caller(r *http.Request) (collab.Member, error) {
+	if r.Header.Get("X-Test-User") != "ada" {
+		return collab.Member{}, httpapi.ErrUnauthenticated
+	}
+	return collab.Member{Login: "ada", Name: "Ada", Role: "viewer"}, nil
+}
+
 func TestNegotiateStatuses(t *testing.T) {
 	n := &collab.Negotiator{Keys: accesskey.Keys{Primary: apptest.Key}, Access: staticAccess{}}
 	for _, tc := range []struct {
@@ -42,7 +49,9 @@ func TestNegotiateStatuses(t *testing.T) {
 		{"anonymous", "dashboard=ops", "", 401},
 		{"forbidden dashboard", "dashboard=secret", "ada", 403},
 		{"no such dashboard", "dashboard=gone", "ada", 404},
-		{"missing uid", "", "ada", 400},
+		{"empty uid", "dashboard=", "ada", 400},
+		{"no dashboard: the alerts group only", "", "ada", 200},
+		{"no dashboard, anonymous", "", "", 401},
 		{"wildcard uid", "dashboard=*", "ada", 400},
 		{"dotted uid widens groups", "dashboard=a.b", "ada", 400},
 	} {
@@ -58,11 +67,79 @@ func TestNegotiateStatuses(t *testing.T) {
 	}
 }
 
-// The negotiated token works against the real hub and grants exactly one dashboard's rights.
+// The negotiated token works against the real hub and grants exactly one dashboard's rights, and
+// listening to the alerts group.
 func TestNegotiatedTokenScope(t *testing.T) {
+	ws, res := negotiatedClient(t, "dashboard=ops")
+	steps := []struct {
+		msg map[string]any
+		ok  bool
+	}{
+		{map[string]any{"type": "joinGroup", "group": res.MetricsGroup}, true},
+		{map[string]any{"type": "joinGroup", "group": res.CollabGroup}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.CollabGroup, "noEcho": true, "data": map[string]any{"x": 1}}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.MetricsGroup, "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": collab.MetricsGroup("other")}, false},
+		{map[string]any{"type": "sendToGroup", "group": collab.CollabGroup("other"), "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": res.AlertsGroup}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.AlertsGroup, "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": "other"}, false},
+	}
+	for i, s := range steps {
+		if ok := ws.ack(t, i+1, s.msg); ok != s.ok {
+			t.Fatalf("step %d %v: success=%v, want %v", i, s.msg, ok, s.ok)
+		}
+	}
+}
+
+// A token negotiated on no dashboard only listens to the alerts group.
+func TestNegotiatedAlertsOnly(t *testing.T) {
+	ws, res := negotiatedClient(t, "")
+	if res.AlertsGroup != collab.AlertsGroup || res.MetricsGroup != "" || res.CollabGroup != "" {
+		t.Fatalf("answer %+v", res)
+	}
+	for i, tc := range []struct {
+		group string
+		ok    bool
+	}{{collab.AlertsGroup, true}, {collab.MetricsGroup("ops"), false}, {collab.CollabGroup("ops"), false}} {
+		if ok := ws.ack(t, i+1, map[string]any{"type": "joinGroup", "group": tc.group}); ok != tc.ok {
+			t.Fatalf("join %s: success=%v, want %v", tc.group, ok, tc.ok)
+		}
+	}
+}
+
+type client struct{ *websocket.Conn }
+
+func (c client) read(t *testing.T) map[string]any {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m map[string]any
+	if err := c.ReadJSON(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// ack sends msg with ackId id and reports whether the service acknowledged it as a success.
+func (c client) ack(t *testing.T, id int, msg map[string]any) bool {
+	t.Helper()
+	msg["ackId"] = id
+	if err := c.WriteJSON(msg); err != nil {
+		t.Fatal(err)
+	}
+	ack := c.read(t)
+	if ack["type"] != "ack" || ack["ackId"] != float64(id) {
+		t.Fatalf("%v: answer %v, want its ack", msg, ack)
+	}
+	return ack["success"] == true
+}
+
+// negotiatedClient negotiates with query as ada and connects with the answer's URL to a real hub.
+func negotiatedClient(t *testing.T, query string) (client, collab.NegotiateResponse) {
+	t.Helper()
 	srv := apptest.Start(t, config.Config{})
 	n := &collab.Negotiator{Keys: accesskey.Keys{Primary: srv.Key}, Access: staticAccess{}, PublicURL: srv.URL}
-	req := httptest.NewRequest("GET", "/api/negotiate?dashboard=ops", nil)
+	req := httptest.NewRequest("GET", "/api/negotiate?"+query, nil)
 	req.Header.Set("X-Test-User", "ada")
 	rec := httptest.NewRecorder()
 	httpapi.ErrorWriter{}.Handler(n.Negotiate).ServeHTTP(rec, req)
@@ -75,41 +152,12 @@ func TestNegotiatedTokenScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
-	read := func() map[string]any {
-		t.Helper()
-		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var m map[string]any
-		if err := ws.ReadJSON(&m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	if m := read(); m["event"] != "connected" || m["userId"] != "ada" {
+	t.Cleanup(func() { ws.Close() })
+	c := client{ws}
+	if m := c.read(t); m["event"] != "connected" || m["userId"] != "ada" {
 		t.Fatalf("connected message %v", m)
 	}
-	steps := []struct {
-		msg map[string]any
-		ok  bool
-	}{
-		{map[string]any{"type": "joinGroup", "group": res.MetricsGroup}, true},
-		{map[string]any{"type": "joinGroup", "group": res.CollabGroup}, true},
-		{map[string]any{"type": "sendToGroup", "group": res.CollabGroup, "noEcho": true, "data": map[string]any{"x": 1}}, true},
-		{map[string]any{"type": "sendToGroup", "group": res.MetricsGroup, "data": 1}, false},
-		{map[string]any{"type": "joinGroup", "group": collab.MetricsGroup("other")}, false},
-		{map[string]any{"type": "sendToGroup", "group": collab.CollabGroup("other"), "data": 1}, false},
-		{map[string]any{"type": "joinGroup", "group": "alerts"}, false},
-	}
-	for i, s := range steps {
-		s.msg["ackId"] = i + 1
-		if err := ws.WriteJSON(s.msg); err != nil {
-			t.Fatal(err)
-		}
-		ack := read()
-		if ack["type"] != "ack" || ack["ackId"] != float64(i+1) || ack["success"] != s.ok {
-			t.Fatalf("step %d %v: ack %v, want success=%v", i, s.msg, ack, s.ok)
-		}
-	}
+	return c, res
 }
 
 func TestDashboardOfMetricsGroup(t *testing.T) {

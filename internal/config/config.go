@@ -99,6 +99,9 @@ type Metrics struct {
 	Scrape []ScrapeJob `yaml:"scrape"`
 	// Prometheus is the external server queried when Source is prometheus.
 	Prometheus RemotePrometheus `yaml:"prometheus"`
+	// RuleFiles are globs of Prometheus rule files, loaded unchanged at start (like Prometheus's
+	// rule_files); their groups are read-only in huddle, their files being their source.
+	RuleFiles []string `yaml:"ruleFiles"`
 }
 
 // CollectJob is a built-in collection job.

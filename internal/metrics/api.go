@@ -55,6 +55,9 @@ type APIOptions struct {
 	// /api/v1/status/tsdb, read from the TSDB's own metrics as Prometheus
 	// does.
 	Gatherer prometheus.Gatherer
+	// Rules, when set, answers /api/v1/rules and /api/v1/alerts (the alerting engine); without
+	// it they answer that no rule exists.
+	Rules RuleGroups
 	// Ready says whether the server takes requests, for /-/ready. Default:
 	// always.
 	Ready func() bool
@@ -129,8 +132,8 @@ func (a *API) Routes() []Route {
 		{"/api/v1/label/{name}/values", a.labelValues, true},
 		{"/api/v1/metadata", a.metadata, true},
 		{"/api/v1/targets", a.targets, false},
-		{"/api/v1/rules", rules, false},
-		{"/api/v1/alerts", alerts, false},
+		{"/api/v1/rules", a.rules, false},
+		{"/api/v1/alerts", a.alerts, false},
 		{"/api/v1/status/buildinfo", buildInfo, false},
 		{"/api/v1/status/runtimeinfo", a.runtimeInfo, false},
 		{"/api/v1/status/flags", a.flags, false},

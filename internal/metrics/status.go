@@ -307,23 +307,6 @@ func (a *API) headChunks() int64 {
 	return 0
 }
 
-// rules answers that there are no rule groups: huddle evaluates no rules. The parameters are
-// checked as Prometheus checks them, so a client's mistake is not hidden by the empty answer.
-func rules(r *http.Request) (any, error) {
-	if _, err := parseMatchers(r.Form["match[]"]); err != nil {
-		return nil, &Error{Kind: KindBadData, Err: err}
-	}
-	if typ := strings.ToLower(r.URL.Query().Get("type")); typ != "" && typ != "alert" && typ != "record" {
-		return nil, invalidParam("type", fmt.Errorf("not supported value %q", typ))
-	}
-	return map[string][]struct{}{"groups": {}}, nil
-}
-
-// alerts answers that no alert is active: huddle evaluates no alerting rules.
-func alerts(*http.Request) (any, error) {
-	return map[string][]struct{}{"alerts": {}}, nil
-}
-
 // queryExemplars checks its parameters as Prometheus does and answers no exemplars, since the
 // store keeps none: [], or no content at all for a query without a selector, as Prometheus.
 func (a *API) queryExemplars(r *http.Request) (any, error) {

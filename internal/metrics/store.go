@@ -215,6 +215,12 @@ func (s *Store) acquire(ctx context.Context) (func(), error) {
 	}
 }
 
+// Querier implements storage.Queryable, for readers of raw series such as the rule engine's
+// restoring of alerts' `for` state.
+func (s *Store) Querier(mint, maxt int64) (storage.Querier, error) {
+	return s.db.Querier(mint, maxt)
+}
+
 // Query implements [Source].
 func (s *Store) Query(ctx context.Context, expr string, ts time.Time) (*promql.Result, error) {
 	q, err := s.engine.NewInstantQuery(ctx, s.db, nil, expr, ts)

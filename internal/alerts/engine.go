@@ -1,0 +1,520 @@
+package alerts
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// Querier answers the rules' instant queries: the metrics source, embedded or remote.
+type Querier interface {
+	Query(ctx context.Context, expr string, ts time.Time) (*promql.Result, error)
+}
+
+// Gate tells whether this node evaluates rules now. Alone a node always does; in a cluster the
+// holder of a lease does, so that every rule is evaluated once and every alert notified once.
+type Gate interface {
+	Evaluating(ctx context.Context) bool
+}
+
+// Alone is the Gate of a single node.
+type Alone struct{}
+
+// Evaluating is always true: nobody else evaluates.
+func (Alone) Evaluating(context.Context) bool { return true }
+
+// Notification is an alert to deliver: firing (resent while it fires, every ResendDelay) or
+// resolved (sent while the rule remembers it, 15 minutes), as Prometheus sends to Alertmanager.
+type Notification struct {
+	IncidentID string
+	Group      string
+	Severity   int
+	Alert      rules.Alert
+}
+
+// Options configure an [Engine].
+type Options struct {
+	Querier Querier
+	// Storage receives recording rules' samples and the ALERTS and ALERTS_FOR_STATE series, and
+	// is read back to restore `for` state after a restart; nil when the metrics source is remote,
+	// which then keeps no rule output (recording rules are refused).
+	Storage interface {
+		storage.Appendable
+		storage.Queryable
+	}
+	Incidents *Incidents
+	// Notify gets each evaluation's alerts to deliver; it must not block.
+	Notify func(ctx context.Context, n []Notification)
+	Gate   Gate
+	// ExternalURL is this server as people reach it: alert templates' $externalURL.
+	ExternalURL string
+	Registerer  prometheus.Registerer
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// OutageTolerance, ForGracePeriod and ResendDelay are Prometheus's flags of the same names,
+	// with its defaults (1h, 10m, 1m).
+	OutageTolerance, ForGracePeriod, ResendDelay time.Duration
+}
+
+// Engine evaluates rule groups with Prometheus's own rule evaluation: each group at its
+// interval, on slots aligned as Prometheus aligns them, one evaluation of a group at a time (a
+// slow group skips slots and counts them as missed, and never delays another group).
+type Engine struct {
+	opts    Options
+	manager *rules.ManagerOptions
+	store   *RuleStore
+
+	mu     sync.Mutex
+	groups map[string]*group
+	// firing maps each firing alert instance to its incident.
+	firing map[instanceKey]string
+	// restoring is true until the first groups are loaded: those restore their `for` state
+	// from storage, as Prometheus does at start; groups added later start afresh.
+	restoring bool
+
+	wg sync.WaitGroup
+}
+
+// group is a rule group and its evaluation state.
+type group struct {
+	spec     GroupSpec
+	source   string // "file", "provisioned" or "api"
+	file     string
+	prom     *rules.Group
+	evals    int
+	restore  bool
+	lastSlot time.Time
+	running  atomic.Bool
+}
+
+type collectorKey struct{}
+
+// collected gathers what the rule library hands to NotifyFunc during one group's evaluation.
+type collected struct {
+	mu     sync.Mutex
+	alerts []*rules.Alert
+}
+
+// NewEngine returns an engine with no groups; Load gives it its groups.
+func NewEngine(opts Options, st *RuleStore) *Engine {
+	opts.Gate = cmp.Or[Gate](opts.Gate, Alone{})
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.OutageTolerance = cmp.Or(opts.OutageTolerance, time.Hour)
+	opts.ForGracePeriod = cmp.Or(opts.ForGracePeriod, 10*time.Minute)
+	opts.ResendDelay = cmp.Or(opts.ResendDelay, time.Minute)
+	e := &Engine{opts: opts, store: st, groups: map[string]*group{}, firing: map[instanceKey]string{}, restoring: true}
+	external, _ := url.Parse(opts.ExternalURL)
+	e.manager = &rules.ManagerOptions{
+		NameValidationScheme: model.UTF8Validation,
+		ExternalURL:          external,
+		QueryFunc:            e.query,
+		NotifyFunc: func(ctx context.Context, _ string, alerts ...*rules.Alert) {
+			if c, ok := ctx.Value(collectorKey{}).(*collected); ok {
+				c.mu.Lock()
+				c.alerts = append(c.alerts, alerts...)
+				c.mu.Unlock()
+			}
+		},
+		Context:         context.Background(),
+		Logger:          opts.Logger,
+		OutageTolerance: opts.OutageTolerance,
+		ForGracePeriod:  opts.ForGracePeriod,
+		ResendDelay:     opts.ResendDelay,
+		Metrics:         rules.NewGroupMetrics(opts.Registerer),
+	}
+	if opts.Storage != nil {
+		e.manager.Appendable = opts.Storage
+		e.manager.Queryable = opts.Storage
+	} else {
+		e.manager.Appendable = discard{}
+	}
+	return e
+}
+
+// query runs one rule's instant query on the source, as Prometheus's EngineQueryFunc does on its
+// engine: a scalar result becomes a one-sample vector, anything else is an error.
+func (e *Engine) query(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
+	res, err := e.opts.Querier.Query(ctx, expr, ts)
+	if err != nil {
+		return nil, err
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		return v, nil
+	case promql.Scalar:
+		return promql.Vector{promql.Sample{T: v.T, F: v.V, Metric: labels.EmptyLabels()}}, nil
+	}
+	return nil, errors.New("rule result is not a vector or scalar")
+}
+
+// Load builds every group: those of the rule files, then those in SQL (a stored group with the
+// name of a file's group is refused at start, since names identify groups). It also reads which
+// incidents are firing, so that evaluation continues them.
+func (e *Engine) Load(ctx context.Context, files []FileGroup) error {
+	stored, err := e.store.List(ctx)
+	if err != nil {
+		return err
+	}
+	firing, err := e.opts.Incidents.firing(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.firing = firing
+	for _, f := range files {
+		if err := e.install(f.Group, "file", f.File); err != nil {
+			return fmt.Errorf("rule file %s: %w", f.File, err)
+		}
+	}
+	for _, s := range stored {
+		if g, dup := e.groups[s.Spec.Name]; dup {
+			return fmt.Errorf("rule group %q is in %s and in the database: rename one", s.Spec.Name, g.file)
+		}
+		if err := e.install(s.Spec, s.Source, ""); err != nil {
+			return fmt.Errorf("stored rule group %q: %w", s.Spec.Name, err)
+		}
+	}
+	e.restoring = false
+	return nil
+}
+
+// install builds spec's rules and puts the group in place of any group of that name, keeping
+// the state of the rules both have (active alerts and their `for` timers), as Prometheus does
+// when it reloads rule files. The caller holds e.mu.
+func (e *Engine) install(spec GroupSpec, source, file string) error {
+	if err := spec.Normalize(); err != nil {
+		return err
+	}
+	restored := !e.restoring || e.opts.Storage == nil
+	rs := make([]rules.Rule, 0, len(spec.Rules))
+	for i, r := range spec.Rules {
+		expr, err := parser.ParseExpr(r.Expr)
+		if err != nil {
+			return fmt.Errorf("rule %d (%s): %w", i+1, r.Name(), err)
+		}
+		lbls := rules.FromMaps(spec.Labels, r.Labels)
+		if r.Record != "" {
+			if e.opts.Storage == nil {
+				return fmt.Errorf("rule %d (%s): recording rules need the embedded metrics store; the remote source keeps rule output", i+1, r.Name())
+			}
+			rs = append(rs, rules.NewRecordingRule(r.Record, expr, lbls))
+			continue
+		}
+		rs = append(rs, rules.NewAlertingRule(r.Alert, expr, time.Duration(r.For), time.Duration(r.KeepFiringFor),
+			lbls, labels.FromMap(r.Annotations), labels.EmptyLabels(), e.opts.ExternalURL, restored,
+			e.opts.Logger.With("alert", r.Alert)))
+	}
+	var offset *time.Duration
+	if spec.QueryOffset != 0 {
+		d := time.Duration(spec.QueryOffset)
+		offset = &d
+	}
+	g := &group{spec: spec, source: source, file: file, restore: !restored}
+	g.prom = rules.NewGroup(rules.GroupOptions{Name: spec.Name, File: file, Interval: time.Duration(spec.Interval),
+		Limit: spec.Limit, Rules: rs, ShouldRestore: !restored, Opts: e.manager, QueryOffset: offset})
+	if old, ok := e.groups[spec.Name]; ok {
+		g.prom.CopyState(old.prom)
+		g.evals, g.lastSlot = old.evals, old.lastSlot
+	}
+	e.groups[spec.Name] = g
+	return nil
+}
+
+// Put creates or replaces a stored group and puts it to work at once.
+func (e *Engine) Put(ctx context.Context, spec GroupSpec, by string) error {
+	if err := spec.Normalize(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g, ok := e.groups[spec.Name]; ok && g.source == "file" {
+		return errFileGroup(spec.Name, g.file)
+	}
+	source := "api"
+	if g, ok := e.groups[spec.Name]; ok {
+		source = g.source
+	}
+	// Built first, so that a group the engine refuses is not stored either.
+	old, had := e.groups[spec.Name]
+	if err := e.install(spec, source, ""); err != nil {
+		return err
+	}
+	if err := e.store.Put(ctx, spec, source, by, e.opts.Now()); err != nil {
+		if had {
+			e.groups[spec.Name] = old
+		} else {
+			delete(e.groups, spec.Name)
+		}
+		return err
+	}
+	return nil
+}
+
+// Delete removes a stored group; its firing incidents resolve at the next evaluation of nothing,
+// that is at once.
+func (e *Engine) Delete(ctx context.Context, name string) error {
+	e.mu.Lock()
+	g, ok := e.groups[name]
+	if !ok {
+		e.mu.Unlock()
+		return ErrNoGroup
+	}
+	if g.source == "file" {
+		e.mu.Unlock()
+		return errFileGroup(name, g.file)
+	}
+	if err := e.store.Delete(ctx, name); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	delete(e.groups, name)
+	var gone []string
+	for k, id := range e.firing {
+		if k.group == name {
+			gone = append(gone, id)
+			delete(e.firing, k)
+		}
+	}
+	e.mu.Unlock()
+	now := e.opts.Now()
+	for _, id := range gone {
+		if err := e.opts.Incidents.resolve(ctx, id, now); err != nil {
+			e.opts.Logger.Warn("could not resolve an incident of a deleted rule group", "incident", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// Run evaluates each group at its interval until ctx ends, then waits for evaluations under way.
+func (e *Engine) Run(ctx context.Context) error {
+	tick := time.NewTicker(minInterval)
+	defer tick.Stop()
+	defer e.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			e.dispatch(ctx, e.opts.Now())
+		}
+	}
+}
+
+// dispatch starts the evaluation of every group whose slot has come and that is not still
+// evaluating its last one.
+func (e *Engine) dispatch(ctx context.Context, now time.Time) {
+	if !e.opts.Gate.Evaluating(ctx) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, g := range e.groups {
+		slot := g.prom.EvalTimestamp(now.UnixNano())
+		if g.lastSlot.IsZero() {
+			// The first slot after start, as Prometheus waits for it.
+			g.lastSlot = slot
+			continue
+		}
+		if !slot.After(g.lastSlot) || !g.running.CompareAndSwap(false, true) {
+			continue
+		}
+		if missed := int(slot.Sub(g.lastSlot)/g.prom.Interval()) - 1; missed > 0 {
+			e.manager.Metrics.IterationsMissed.WithLabelValues(rules.GroupKey(g.file, g.spec.Name)).Add(float64(missed))
+		}
+		g.lastSlot = slot
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer g.running.Store(false)
+			e.evaluate(ctx, g, slot)
+		}()
+	}
+}
+
+// EvaluateAll evaluates every group at ts and returns when all are done: what a test or a
+// one-off check does instead of waiting for the groups' slots.
+func (e *Engine) EvaluateAll(ctx context.Context, ts time.Time) {
+	e.mu.Lock()
+	groups := slices.Collect(maps.Values(e.groups))
+	e.mu.Unlock()
+	for _, g := range groups {
+		e.evaluate(ctx, g, ts)
+	}
+}
+
+// evaluate runs one evaluation of g at ts, then brings incidents up to date and hands the
+// alerts to deliver to Notify.
+func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
+	c := &collected{}
+	rules.DefaultEvalIterationFunc(context.WithValue(ctx, collectorKey{}, c), g.prom, ts)
+	g.evals++
+	// Prometheus restores `for` state after the second evaluation, once recording rules that
+	// alerts depend on have written fresh values.
+	if g.restore && g.evals >= 2 {
+		g.prom.RestoreForState(ts)
+		g.restore = false
+	}
+	resolved := e.track(ctx, g, ts)
+	if e.opts.Notify != nil && len(c.alerts) > 0 {
+		e.opts.Notify(ctx, e.notifications(g, c.alerts, resolved))
+	}
+}
+
+// track opens an incident for every instance that fires and has none, and resolves those whose
+// instance no longer fires (or whose rule is gone from the group), which it returns.
+func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instanceKey]string {
+	severity := e.severities(g)
+	var opened []firingInstance
+	seen := map[instanceKey]bool{}
+	for _, ar := range g.prom.AlertingRules() {
+		ar.ForEachActiveAlert(func(a *rules.Alert) {
+			if a.State != rules.StateFiring {
+				return
+			}
+			k := instanceKey{group: g.spec.Name, rule: ar.Name(), fingerprint: Fingerprint(a.Labels)}
+			seen[k] = true
+			opened = append(opened, firingInstance{key: k, labels: a.Labels.Map(), annotations: a.Annotations.Map(),
+				severity: severity[a.Labels.Get("severity")+"\xff"+ar.Name()], value: FormatValue(a.Value), firedAt: a.FiredAt})
+		})
+	}
+	e.mu.Lock()
+	resolved := map[instanceKey]string{}
+	for k, id := range e.firing {
+		if k.group == g.spec.Name && !seen[k] {
+			resolved[k] = id
+			delete(e.firing, k)
+		}
+	}
+	opened = slices.DeleteFunc(opened, func(f firingInstance) bool { _, known := e.firing[f.key]; return known })
+	e.mu.Unlock()
+	for _, id := range resolved {
+		if err := e.opts.Incidents.resolve(ctx, id, ts); err != nil {
+			e.opts.Logger.Warn("could not resolve an incident", "incident", id, "err", err)
+		}
+	}
+	for _, f := range opened {
+		id, err := e.opts.Incidents.open(ctx, f)
+		if err != nil {
+			e.opts.Logger.Warn("could not open an incident", "rule", f.key.rule, "err", err)
+			continue
+		}
+		e.mu.Lock()
+		e.firing[f.key] = id
+		e.mu.Unlock()
+	}
+	if len(opened) > 0 || len(resolved) > 0 {
+		e.opts.Incidents.AnnounceRules(ctx)
+	}
+	return resolved
+}
+
+// severities maps each alerting rule of g, by its severity label and name, to its severity.
+func (e *Engine) severities(g *group) map[string]int {
+	out := map[string]int{}
+	for _, r := range g.spec.Rules {
+		if r.Alert != "" {
+			out[r.Labels["severity"]+"\xff"+r.Alert] = *r.Severity
+		}
+	}
+	return out
+}
+
+// notifications pairs the alerts to deliver with their incidents: firing ones, or those this
+// evaluation resolved. An alert resolved earlier, resent while the rule remembers it, has none.
+func (e *Engine) notifications(g *group, alerts []*rules.Alert, resolved map[instanceKey]string) []Notification {
+	severity := e.severities(g)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Notification, 0, len(alerts))
+	for _, a := range alerts {
+		name := a.Labels.Get(labels.AlertName)
+		k := instanceKey{group: g.spec.Name, rule: name, fingerprint: Fingerprint(a.Labels)}
+		id, ok := e.firing[k]
+		if !ok {
+			id = resolved[k]
+		}
+		out = append(out, Notification{IncidentID: id, Group: g.spec.Name,
+			Severity: severity[a.Labels.Get("severity")+"\xff"+name], Alert: *a})
+	}
+	return out
+}
+
+// Fingerprint identifies an alert instance by its labels as Alertmanager does, so both name it
+// alike.
+func Fingerprint(l labels.Labels) string {
+	return model.LabelSet(modelLabels(l)).Fingerprint().String()
+}
+
+func modelLabels(l labels.Labels) model.LabelSet {
+	out := make(model.LabelSet, l.Len())
+	l.Range(func(lbl labels.Label) { out[model.LabelName(lbl.Name)] = model.LabelValue(lbl.Value) })
+	return out
+}
+
+// FormatValue writes a sample value as Prometheus's alerts API does.
+func FormatValue(v float64) string { return strconv.FormatFloat(v, 'e', -1, 64) }
+
+// RuleGroups are the groups in name order, for the Prometheus-shaped rules API.
+func (e *Engine) RuleGroups() []*rules.Group {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := sortedKeys(e.groups)
+	out := make([]*rules.Group, len(names))
+	for i, n := range names {
+		out[i] = e.groups[n].prom
+	}
+	return out
+}
+
+// AlertingRules are every group's alerting rules, for the Prometheus-shaped alerts API.
+func (e *Engine) AlertingRules() []*rules.AlertingRule {
+	var out []*rules.AlertingRule
+	for _, g := range e.RuleGroups() {
+		out = append(out, g.AlertingRules()...)
+	}
+	return out
+}
+
+// discard is the rule output's destination when the metrics source is remote: huddle does not
+// write to another server, so alerts are evaluated there and their series are not kept.
+type discard struct{}
+
+func (discard) Appender(context.Context) storage.Appender { return discardAppender{} }
+
+type discardAppender struct{ storage.Appender }
+
+func (discardAppender) SetOptions(*storage.AppendOptions) {}
+func (discardAppender) Append(storage.SeriesRef, labels.Labels, int64, float64) (storage.SeriesRef, error) {
+	return 0, nil
+}
+func (discardAppender) AppendHistogram(storage.SeriesRef, labels.Labels, int64, *histogram.Histogram, *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	return 0, nil
+}
+func (discardAppender) Commit() error   { return nil }
+func (discardAppender) Rollback() error { return nil }
+
+func sortedKeys(groups map[string]*group) []string { return slices.Sorted(maps.Keys(groups)) }

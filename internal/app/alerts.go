@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/huddle-dev/huddle/internal/alerts"
+	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/httpapi"
+)
+
+// buildAlerts makes the rule engine over the metrics source: the groups of the rule files and
+// those in SQL (the default groups stored on first start), incidents announced on the
+// dashboards' hub, so that every open page hears of them. Rule output (recording rules, ALERTS)
+// goes to the embedded store; with a remote source there is none.
+func (a *App) buildAlerts(ctx context.Context, dashHub dashboardHub) ([]httpapi.Route, error) {
+	files, err := alerts.LoadFiles(a.cfg.Metrics.RuleFiles)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.ruleFiles: %w", err)
+	}
+	rulesDB := alerts.NewRuleStore(a.sql)
+	stored, err := rulesDB.Provision(ctx, alerts.Provisioned(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(stored) > 0 {
+		a.logger.Info("alert rules provisioned", "groups", stored)
+	}
+	incidents := alerts.NewIncidents(a.sql, dashHub, collab.AlertsGroup, nil, a.logger.With("component", "alerts"))
+	opts := alerts.Options{Querier: a.metrics.source, Incidents: incidents, ExternalURL: a.publicURL,
+		Registerer: a.registry, Logger: a.logger.With("component", "rules")}
+	if a.metrics.tsdb != nil {
+		opts.Storage = a.metrics.tsdb
+	}
+	a.rules = alerts.NewEngine(opts, rulesDB)
+	if err := a.rules.Load(ctx, files); err != nil {
+		return nil, err
+	}
+	return (&alerts.API{Engine: a.rules, Incidents: incidents}).Routes(), nil
+}
