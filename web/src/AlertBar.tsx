@@ -21,7 +21,14 @@ export function SeverityBadge({ severity }: { severity: number }) {
 
 /** IncidentState says where an incident stands, in words. */
 export function IncidentState({ incident: i, now }: { incident: Incident; now: number }) {
-  if (i.closedAt) return <span class="inc-state closed">resolved by {i.closedBy?.name || i.closedBy?.login || "someone"}</span>;
+  if (i.closedAt) {
+    return (
+      <span class="inc-state closed">
+        resolved by {i.closedBy?.name || i.closedBy?.login || "someone"}
+        {i.state === "firing" && ", still firing"}
+      </span>
+    );
+  }
   if (i.state === "resolved" && i.resolvedAt) return <span class="inc-state resolved">cleared {since(i.resolvedAt, now)} ago</span>;
   return <span class="inc-state firing">firing for {since(i.firedAt, now)}</span>;
 }

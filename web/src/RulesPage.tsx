@@ -69,7 +69,7 @@ export function RulesPage() {
             <h2>{g.name}</h2>
             <span class="muted">
               every {g.interval || "default interval"} · {g.source === "file" ? `file ${g.file ?? ""}` : g.source}
-              {g.lastEvaluation && !g.lastEvaluation.startsWith("0001") && ` · evaluated ${since(g.lastEvaluation, now)} ago in ${formatSeconds(g.evaluationTime)}`}
+              {g.lastEvaluation && ` · evaluated ${since(g.lastEvaluation, now)} ago in ${formatSeconds(g.evaluationTime)}`}
             </span>
             <span class="spacer" />
             {canEdit && g.editable && <button onClick={() => edit(g)}>Edit</button>}
@@ -103,7 +103,7 @@ function RuleRow({ rule: r, now }: { rule: Rule; now: number }) {
         {r.lastError && <div class="error">{r.lastError}</div>}
       </td>
       <td><code>{r.expr}</code>{r.for && r.for !== "0s" && <span class="muted"> for {r.for}</span>}</td>
-      <td>{r.lastEvaluation && !r.lastEvaluation.startsWith("0001") ? `${since(r.lastEvaluation, now)} ago` : "never"}</td>
+      <td>{r.lastEvaluation ? `${since(r.lastEvaluation, now)} ago` : "never"}</td>
     </tr>
   );
 }

@@ -47,10 +47,18 @@ describe("putIncident", () => {
   });
 
   test("takes out an incident keep refuses", () => {
-    const closed = incident({ id: "a", closedAt: "2026-01-01T00:10:00Z", closedBy: { login: "ada", name: "Ada" } });
+    const closedBy = { login: "ada", name: "Ada" };
+    const closed = incident({ id: "a", state: "resolved", closedAt: "2026-01-01T00:10:00Z", closedBy });
     expect(isOpen(closed)).toBe(false);
     expect(putIncident([a, b], closed, isOpen)).toEqual([b]);
     expect(putIncident([b], closed, isOpen)).toEqual([b]);
+  });
+
+  test("an incident is open while it fires or until a person resolves it", () => {
+    const closedBy = { login: "ada", name: "Ada" };
+    expect(isOpen(incident({ state: "firing" }))).toBe(true);
+    expect(isOpen(incident({ state: "resolved" }))).toBe(true);
+    expect(isOpen(incident({ state: "firing", closedAt: "2026-01-01T00:10:00Z", closedBy }))).toBe(true);
   });
 });
 

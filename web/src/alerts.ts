@@ -64,7 +64,7 @@ export interface Rule {
   state?: "inactive" | "pending" | "firing";
   health: "ok" | "err" | "unknown";
   lastError: string;
-  lastEvaluation: string;
+  lastEvaluation: string | null;
   evaluationTime: number;
   alerts?: ActiveAlert[];
 }
@@ -74,10 +74,11 @@ export interface Group {
   interval?: string;
   limit?: number;
   queryOffset?: string;
+  labels?: Record<string, string>;
   source: "file" | "provisioned" | "api";
   file?: string;
   editable: boolean;
-  lastEvaluation: string;
+  lastEvaluation: string | null;
   evaluationTime: number;
   rules: Rule[];
 }
@@ -115,9 +116,10 @@ export function severityLabel(s: number): string {
   return `Sev${s}`;
 }
 
-/** isOpen tells whether people still have an incident to handle: nobody closed it yet. */
+/** isOpen tells whether an incident is among the open ones, as the server lists them: firing,
+ * or cleared by its rule but not yet resolved by a person. */
 export function isOpen(i: Incident): boolean {
-  return i.closedAt == null;
+  return i.state === "firing" || i.closedAt == null;
 }
 
 /** byUrgency orders incidents as the alert bar shows them: firing first, then the most severe,
@@ -202,6 +204,7 @@ export function ruleFile(g: Group): Record<string, unknown> {
   if (g.interval) out.interval = g.interval;
   if (g.limit) out.limit = g.limit;
   if (g.queryOffset && !isZeroDuration(g.queryOffset)) out.query_offset = g.queryOffset;
+  if (g.labels && Object.keys(g.labels).length > 0) out.labels = g.labels;
   out.rules = g.rules.map((r) => {
     const o: Record<string, unknown> = r.kind === "recording" ? { record: r.record ?? r.name } : { alert: r.alert ?? r.name };
     o.expr = r.expr;

@@ -206,10 +206,12 @@ function drawOverlays(u: uPlot, p: TimeSeriesProps) {
   ctx.save();
   ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
   for (const t of p.thresholds) {
-    const y = u.valToPos(t.value, "y", true);
+    const w = Math.round((t.state === "firing" ? 2 : 1) * devicePixelRatio);
+    // On a whole pixel row (half a pixel off for an odd width), so the line is crisp.
+    const y = Math.round(u.valToPos(t.value, "y", true)) + (w % 2) / 2;
     if (y < top || y > top + height) continue;
     ctx.strokeStyle = themeColor(u.root, `--sev${t.severity}`);
-    ctx.lineWidth = (t.state === "firing" ? 2 : 1.25) * devicePixelRatio;
+    ctx.lineWidth = w;
     ctx.beginPath();
     ctx.moveTo(left, y);
     ctx.lineTo(left + width, y);
