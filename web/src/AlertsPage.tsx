@@ -5,7 +5,7 @@ import { instance, parseAlertMessage, since, severityNames, type ActiveAlert, ty
 import { IncidentState, SeverityBadge, TakenBy, useNow } from "./AlertBar";
 import { Hub, type Status } from "./hub";
 import { ThemeToggle } from "./theme";
-import { useIncidents, useRules } from "./useAlerts";
+import { rulesRefreshEvery, useIncidents, useRules } from "./useAlerts";
 
 /** useAlertsHub connects to the alerts group alone and hands its messages to each listener; the
  * epoch it returns moves on each connection, when the page's state must load again. */
@@ -98,7 +98,7 @@ export function AlertsPage() {
 
   const hubState = useAlertsHub((m) => incidents.apply(m), (m) => rules.apply(m));
   const incidents = useIncidents({ state: tab === "pending" ? "open" : tab, severities, q }, hubState.epoch);
-  const rules = useRules(hubState.epoch);
+  const rules = useRules(hubState.epoch, tab === "pending" ? rulesRefreshEvery : 0);
 
   const toggle = (s: number) => setSeverities((cur) => (cur.includes(s) ? cur.filter((x) => x !== s) : [...cur, s].sort()));
 

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { checkGroup, deleteGroup, problems, ruleFile, saveGroup, since, type Group, type Rule } from "./alerts";
 import { SeverityBadge, useNow } from "./AlertBar";
 import { AlertsLayout, useAlertsHub, useMe } from "./AlertsPage";
-import { useRules } from "./useAlerts";
+import { rulesRefreshEvery, useRules } from "./useAlerts";
 
 /** A new group's starting text: one alerting rule to change. */
 const example = `interval: 1m
@@ -21,7 +21,7 @@ export function RulesPage() {
   const me = useMe();
   const now = useNow();
   const hubState = useAlertsHub((m) => rules.apply(m));
-  const rules = useRules(hubState.epoch);
+  const rules = useRules(hubState.epoch, rulesRefreshEvery);
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean } | null>(null);
   const [error, setError] = useState("");
   const canEdit = me?.role === "editor" || me?.role === "admin";
@@ -45,7 +45,7 @@ export function RulesPage() {
   return (
     <AlertsLayout title="Alert rules" status={hubState.status} error={hubState.error}>
       {canEdit && !editing && (
-        <div class="actions" style={{ justifyContent: "flex-start", marginTop: 0 }}>
+        <div class="actions" style={{ justifyContent: "flex-start", marginTop: 0, marginBottom: 12 }}>
           <button class="primary" onClick={() => setEditing({ name: "", text: example, isNew: true })}>New group</button>
         </div>
       )}
@@ -93,7 +93,7 @@ export function RulesPage() {
 function RuleRow({ rule: r, now }: { rule: Rule; now: number }) {
   return (
     <tr data-rule={r.name}>
-      <td>
+      <td class="rule-name">
         {r.kind === "alerting" && r.severity !== undefined && <SeverityBadge severity={r.severity} />} {r.name}
         {r.kind === "recording" && <span class="tag">recording</span>}
       </td>

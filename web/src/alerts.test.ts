@@ -101,7 +101,7 @@ test("since uses the largest unit that fits", () => {
   expect(since(at, t0 - 5000)).toBe("0s");
 });
 
-test("ruleFile writes a group as its rule file would, without state or defaults", () => {
+test("ruleFile writes a group as its rule file would, without state or what the server fills in", () => {
   const g: Group = {
     name: "hub",
     interval: "1m",
@@ -114,7 +114,7 @@ test("ruleFile writes a group as its rule file would, without state or defaults"
     rules: [
       {
         kind: "alerting", name: "High", alert: "High", expr: "x > 1", for: "5m", keepFiringFor: "0s", severity: 1,
-        labels: {}, annotations: { summary: "{{ $value }}" }, state: "firing", health: "ok", lastError: "",
+        labels: { severity: "error" }, annotations: { summary: "{{ $value }}" }, state: "firing", health: "ok", lastError: "",
         lastEvaluation: "2026-01-01T00:00:00Z", evaluationTime: 0, alerts: [],
       },
       {
@@ -131,4 +131,13 @@ test("ruleFile writes a group as its rule file would, without state or defaults"
       { record: "job:x:rate5m", expr: "rate(x[5m])", labels: { a: "b" } },
     ],
   });
+});
+
+test("ruleFile keeps a severity label that says otherwise than the severity", () => {
+  const rule = {
+    kind: "alerting" as const, name: "A", alert: "A", expr: "x > 1", severity: 1, labels: { severity: "page" },
+    health: "ok" as const, lastError: "", lastEvaluation: null, evaluationTime: 0,
+  };
+  const g: Group = { name: "g", source: "api", editable: true, lastEvaluation: null, evaluationTime: 0, rules: [rule] };
+  expect(ruleFile(g).rules).toEqual([{ alert: "A", expr: "x > 1", severity: 1, labels: { severity: "page" } }]);
 });

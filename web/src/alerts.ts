@@ -211,7 +211,11 @@ export function ruleFile(g: Group): Record<string, unknown> {
     if (r.for && !isZeroDuration(r.for)) o.for = r.for;
     if (r.keepFiringFor && !isZeroDuration(r.keepFiringFor)) o.keep_firing_for = r.keepFiringFor;
     if (r.kind === "alerting" && r.severity !== undefined) o.severity = r.severity;
-    if (r.labels && Object.keys(r.labels).length > 0) o.labels = r.labels;
+    // The server gives an alerting rule the severity label of its severity when it has none;
+    // left out, it follows a change of the severity.
+    const labels = { ...r.labels };
+    if (r.kind === "alerting" && r.severity !== undefined && labels.severity === severityNames[r.severity]) delete labels.severity;
+    if (Object.keys(labels).length > 0) o.labels = labels;
     if (r.annotations && Object.keys(r.annotations).length > 0) o.annotations = r.annotations;
     return o;
   });

@@ -116,12 +116,22 @@ export function useIncident(id: string, epoch: number) {
   );
 }
 
-/** useRules keeps the rule groups; a rules message makes them load again. */
-export function useRules(epoch: number) {
+/** How often a page showing rules' evaluation loads them again. */
+export const rulesRefreshEvery = 10_000;
+
+/** useRules keeps the rule groups; a rules message makes them load again. The hub tells of
+ * alerts that fire or resolve, not of each evaluation, so a page that shows evaluation times and
+ * pending alerts also loads them every `every` ms. */
+export function useRules(epoch: number, every = 0) {
   const [bump, setBump] = useState(0);
   const loaded = useLoaded<Group[]>(loadRules, (v) => v, [epoch, bump]);
   const apply = useCallback((m: AlertMessage) => {
     if (m.type === "rules") setBump((b) => b + 1);
   }, []);
+  useEffect(() => {
+    if (every <= 0) return;
+    const t = setInterval(() => document.visibilityState === "visible" && setBump((b) => b + 1), every);
+    return () => clearInterval(t);
+  }, [every]);
   return { ...loaded, apply };
 }
