@@ -92,6 +92,6 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		},
 	}
 	root.AddCommand(serve, connStr, versionCmd, newTokenCommand(getenv, stdout, addFlags, &flags),
-		newBenchCommand(stdout, stderr), newUserCommand(getenv, stdout, stderr))
+		newBenchCommand(stdout, stderr), newUserCommand(getenv, stdout, stderr), newRulesCommand(stdout))
 	return root
 }

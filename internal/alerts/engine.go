@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -50,6 +51,12 @@ type Notification struct {
 	Alert      rules.Alert
 }
 
+// Annotator writes an annotation, tagged tags, at at, on every dashboard whose queries use one of
+// the metrics.
+type Annotator interface {
+	AnnotateMetrics(ctx context.Context, metrics []string, at time.Time, text string, tags []string)
+}
+
 // Options configure an [Engine].
 type Options struct {
 	Querier Querier
@@ -61,6 +68,9 @@ type Options struct {
 		storage.Queryable
 	}
 	Incidents *Incidents
+	// Annotator, when set, marks each incident's firing and resolution on the dashboards that
+	// chart its rule's metrics.
+	Annotator Annotator
 	// Notify gets each evaluation's alerts to deliver; it must not block.
 	Notify func(ctx context.Context, n []Notification)
 	Gate   Gate
@@ -103,6 +113,8 @@ type group struct {
 	restore  bool
 	lastSlot time.Time
 	running  atomic.Bool
+	// metrics are the metric names each alerting rule's expression selects, by rule name.
+	metrics map[string][]string
 }
 
 type collectorKey struct{}
@@ -233,7 +245,12 @@ func (e *Engine) install(spec GroupSpec, source, file string) error {
 		d := time.Duration(spec.QueryOffset)
 		offset = &d
 	}
-	g := &group{spec: spec, source: source, file: file, restore: !restored}
+	g := &group{spec: spec, source: source, file: file, restore: !restored, metrics: map[string][]string{}}
+	for _, r := range rs {
+		if ar, ok := r.(*rules.AlertingRule); ok {
+			g.metrics[ar.Name()] = append(g.metrics[ar.Name()], selectedMetrics(ar.Query())...)
+		}
+	}
 	g.prom = rules.NewGroup(rules.GroupOptions{Name: spec.Name, File: file, Interval: time.Duration(spec.Interval),
 		Limit: spec.Limit, Rules: rs, ShouldRestore: !restored, Opts: e.manager, QueryOffset: offset})
 	if old, ok := e.groups[spec.Name]; ok {
@@ -292,6 +309,7 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	delete(e.groups, name)
+	e.forgetMetrics(rules.GroupKey(g.file, name))
 	var gone []string
 	for k, id := range e.firing {
 		if k.group == name {
@@ -307,6 +325,16 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// forgetMetrics drops a removed group's series from /metrics, as Prometheus's rule manager does.
+func (e *Engine) forgetMetrics(key string) {
+	m := e.manager.Metrics
+	for _, vec := range []interface{ DeleteLabelValues(...string) bool }{m.IterationsMissed, m.IterationsScheduled,
+		m.EvalTotal, m.EvalFailures, m.GroupInterval, m.GroupLastEvalTime, m.GroupLastDuration,
+		m.GroupLastRuleDurationSum, m.GroupLastRestoreDuration, m.GroupRules, m.GroupSamples} {
+		vec.DeleteLabelValues(key)
+	}
 }
 
 // Run evaluates each group at its interval until ctx ends, then waits for evaluations under way.
@@ -388,18 +416,30 @@ func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
 // instance no longer fires (or whose rule is gone from the group), which it returns.
 func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instanceKey]string {
 	severity := e.severities(g)
-	var opened []firingInstance
-	seen := map[instanceKey]bool{}
+	type firing struct {
+		rule  string
+		alert rules.Alert
+	}
+	var active []firing
 	for _, ar := range g.prom.AlertingRules() {
 		ar.ForEachActiveAlert(func(a *rules.Alert) {
-			if a.State != rules.StateFiring {
-				return
+			if a.State == rules.StateFiring {
+				active = append(active, firing{ar.Name(), *a})
 			}
-			k := instanceKey{group: g.spec.Name, rule: ar.Name(), fingerprint: Fingerprint(a.Labels)}
-			seen[k] = true
-			opened = append(opened, firingInstance{key: k, labels: a.Labels.Map(), annotations: a.Annotations.Map(),
-				severity: severity[a.Labels.Get("severity")+"\xff"+ar.Name()], value: FormatValue(a.Value), firedAt: a.FiredAt})
 		})
+	}
+	seen := map[instanceKey]bool{}
+	var opened []firingInstance
+	add := func(rule string, a rules.Alert) {
+		k := instanceKey{group: g.spec.Name, rule: rule, fingerprint: Fingerprint(a.Labels)}
+		seen[k] = true
+		opened = append(opened, firingInstance{key: k, alert: a, severity: severity[a.Labels.Get("severity")+"\xff"+rule]})
+	}
+	for _, f := range active {
+		add(f.rule, f.alert)
+	}
+	for _, st := range e.stateAlerts(ctx, g, ts) {
+		add(st.Labels.Get(labels.AlertName), st)
 	}
 	e.mu.Lock()
 	resolved := map[instanceKey]string{}
@@ -411,10 +451,12 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 	}
 	opened = slices.DeleteFunc(opened, func(f firingInstance) bool { _, known := e.firing[f.key]; return known })
 	e.mu.Unlock()
-	for _, id := range resolved {
+	for k, id := range resolved {
 		if err := e.opts.Incidents.resolve(ctx, id, ts); err != nil {
 			e.opts.Logger.Warn("could not resolve an incident", "incident", id, "err", err)
+			continue
 		}
+		e.annotate(ctx, g, k.rule, ts, k.rule+" resolved", StateResolved)
 	}
 	for _, f := range opened {
 		id, err := e.opts.Incidents.open(ctx, f)
@@ -425,6 +467,11 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 		e.mu.Lock()
 		e.firing[f.key] = id
 		e.mu.Unlock()
+		text := f.key.rule + " firing"
+		if summary := f.alert.Annotations.Get("summary"); summary != "" {
+			text += ": " + summary
+		}
+		e.annotate(ctx, g, f.key.rule, f.alert.FiredAt, text, StateFiring)
 	}
 	if len(opened) > 0 || len(resolved) > 0 {
 		e.opts.Incidents.AnnounceRules(ctx)
@@ -432,12 +479,81 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 	return resolved
 }
 
+// stateAlerts are the alerts of g's rules that fire on their own state rather than their
+// expression's: a failed evaluation (errorState alerting) or selectors that find no series
+// (noDataState alerting, asked of the source as absent(selector)).
+func (e *Engine) stateAlerts(ctx context.Context, g *group, ts time.Time) []rules.Alert {
+	var out []rules.Alert
+	prom := g.prom.Rules()
+	for i, spec := range g.spec.Rules {
+		if spec.Alert == "" || (spec.ErrorState != StateAlerting && spec.NoDataState != StateAlerting) {
+			continue
+		}
+		ar := prom[i].(*rules.AlertingRule)
+		state, text := "", ""
+		switch err := ar.LastError(); {
+		case err != nil && spec.ErrorState == StateAlerting:
+			state, text = "error", "evaluation failed: "+err.Error()
+		case err == nil && spec.NoDataState == StateAlerting:
+			if missing := e.absent(ctx, ar.Query(), ts); missing != "" {
+				state, text = "nodata", "no series for "+missing
+			}
+		}
+		if state == "" {
+			continue
+		}
+		b := labels.NewBuilder(ar.Labels())
+		b.Set(labels.AlertName, spec.Alert)
+		b.Set("huddle_state", state)
+		out = append(out, rules.Alert{State: rules.StateFiring, Labels: b.Labels(), ActiveAt: ts, FiredAt: ts,
+			Annotations: labels.FromStrings("summary", spec.Alert+": "+text), Value: math.NaN()})
+	}
+	return out
+}
+
+// absent is the first selector of expr that finds no series at ts, or "".
+func (e *Engine) absent(ctx context.Context, expr parser.Expr, ts time.Time) string {
+	var missing string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok || missing != "" {
+			return nil
+		}
+		v, err := e.query(ctx, "absent("+vs.String()+")", ts)
+		if err == nil && len(v) > 0 {
+			missing = vs.String()
+		}
+		return nil
+	})
+	return missing
+}
+
+// annotate marks a rule's incident on the dashboards that chart its metrics, tagged "alert",
+// the rule's name and the state.
+func (e *Engine) annotate(ctx context.Context, g *group, rule string, at time.Time, text, state string) {
+	if e.opts.Annotator != nil && len(g.metrics[rule]) > 0 {
+		e.opts.Annotator.AnnotateMetrics(ctx, g.metrics[rule], at, text, []string{"alert", rule, state})
+	}
+}
+
+// selectedMetrics are the metric names expr's selectors name.
+func selectedMetrics(expr parser.Expr) []string {
+	var names []string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok && vs.Name != "" && !slices.Contains(names, vs.Name) {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names
+}
+
 // severities maps each alerting rule of g, by its severity label and name, to its severity.
 func (e *Engine) severities(g *group) map[string]int {
 	out := map[string]int{}
 	for _, r := range g.spec.Rules {
 		if r.Alert != "" {
-			out[r.Labels["severity"]+"\xff"+r.Alert] = *r.Severity
+			out[r.Labels["severity"]+"\xff"+r.Alert] = r.Level()
 		}
 	}
 	return out

@@ -420,7 +420,8 @@ func TestGroupValidation(t *testing.T) {
 		{"name: g\nrules:\n- alert: A\n  expr: up\n  annotations: {s: '{{ $value'}\n", "template"},
 		{"name: g\nrules:\n- record: r\n  alert: A\n  expr: up\n", "only one of 'record' and 'alert' must be set"},
 		{"name: g\nrules:\n- alert: A\n  expr: up\n  severity: 7\n", "severity must be 0"},
-		{"name: g\nrules:\n- record: r\n  expr: up\n  severity: 1\n", "severity is for alerting rules"},
+		{"name: g\nrules:\n- record: r\n  expr: up\n  severity: 1\n", "severity, noDataState and errorState are for alerting rules only"},
+		{"name: g\nrules:\n- alert: A\n  expr: up\n  no_data_state: maybe\n", "noDataState and errorState are ok or alerting"},
 		{"name: g\ninterval: 100ms\nrules:\n- alert: A\n  expr: up\n", "interval must be at least"},
 		{"name: 'bad name!'\nrules:\n- alert: A\n  expr: up\n", "name must be"},
 		{"name: g\nrules: []\n", "at least one rule"},
@@ -472,8 +473,11 @@ func TestPrometheusDocumentationRuleFiles(t *testing.T) {
 			}
 			for _, g := range groups {
 				for _, r := range g.Rules {
-					if r.Alert != "" && *r.Severity != alerts.SevCritical && r.Labels["severity"] == "page" {
-						t.Errorf("severity: page read as %d", *r.Severity)
+					if r.Alert != "" && r.Labels["severity"] == "page" && r.Level() != alerts.SevCritical {
+						t.Errorf("severity: page read as %d", r.Level())
+					}
+					if r.Severity != nil || (r.Alert != "" && r.Labels["severity"] == "" && len(r.Labels) > 0) {
+						t.Errorf("rule %s changed from its file: severity %v, labels %v", r.Name(), r.Severity, r.Labels)
 					}
 				}
 			}
@@ -504,5 +508,47 @@ func TestRuleFileErrorsNameFileAndLine(t *testing.T) {
 	}
 	if _, err := alerts.LoadFiles([]string{filepath.Join(dir, "*.yaml")}); err == nil || !strings.Contains(err.Error(), "also defined in") {
 		t.Fatalf("duplicate group names: %v", err)
+	}
+}
+
+// With noDataState or errorState alerting, a rule whose selectors find nothing, or whose
+// evaluation fails, opens an incident of its own, resolved when data comes back or the
+// evaluation succeeds again.
+func TestNoDataAndErrorStates(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	e.samples(`pair_a{i="1"}`, t0.Add(-time.Minute), t0.Add(5*time.Minute), 1)
+	e.samples(`pair_a{i="2"}`, t0.Add(-time.Minute), t0.Add(time.Minute), 1)
+	e.samples(`pair_b{i="1"}`, t0.Add(-time.Minute), t0.Add(5*time.Minute), 1)
+	e.samples(`pair_b{i="2"}`, t0.Add(-time.Minute), t0.Add(time.Minute), 1)
+	e.samples(`late{i="1"}`, t0.Add(3*time.Minute), t0.Add(5*time.Minute), 0)
+	e.put(`
+name: states
+rules:
+- alert: Late
+  expr: late > 1
+  no_data_state: alerting
+- alert: Clash
+  expr: pair_a + on() pair_b > 5
+  error_state: alerting
+- alert: Quiet
+  expr: nothing_here > 1
+`)
+	e.at(0)
+	byState := map[string]string{}
+	for _, in := range e.list("firing") {
+		byState[in.Labels["huddle_state"]] = in.Rule
+	}
+	// Matching on() fails while two series are on each side; Quiet has no states set.
+	if len(byState) != 2 || byState["nodata"] != "Late" || byState["error"] != "Clash" {
+		t.Fatalf("firing at +0: %v", byState)
+	}
+	// At +7m late has samples, and the i="2" series, last written at +1m, are beyond the
+	// 5-minute lookback: one series a side.
+	e.at(7 * time.Minute)
+	if firing := e.list("firing"); len(firing) != 0 {
+		t.Fatalf("still firing once data came and the evaluation succeeds: %+v", firing)
+	}
+	if n := len(e.list("resolved")); n != 2 {
+		t.Fatalf("%d resolved incidents, want 2", n)
 	}
 }

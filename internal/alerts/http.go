@@ -74,6 +74,8 @@ type GroupView struct {
 // RuleView is one rule with its state.
 type RuleView struct {
 	RuleSpec
+	// Severity is the alerting rule's level, given or read from its label; none for recording rules.
+	Severity       *int        `json:"severity,omitempty"`
 	Kind           string      `json:"kind"`
 	Name           string      `json:"name"`
 	State          string      `json:"state,omitempty"`
@@ -136,7 +138,8 @@ func (g *group) view() GroupView {
 		}
 		switch r := r.(type) {
 		case *rules.AlertingRule:
-			rv.Kind, rv.State = "alerting", r.State().String()
+			level := rv.RuleSpec.Level()
+			rv.Kind, rv.State, rv.Severity = "alerting", r.State().String(), &level
 			for _, a := range r.ActiveAlerts() {
 				rv.Alerts = append(rv.Alerts, AlertView{Labels: a.Labels.Map(), Annotations: a.Annotations.Map(),
 					State: a.State.String(), ActiveAt: a.ActiveAt.UTC(), FiredAt: optional(a.FiredAt), Value: FormatValue(a.Value)})

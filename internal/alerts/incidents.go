@@ -14,8 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/prometheus/rules"
+
 	"github.com/huddle-dev/huddle/internal/httpapi"
-	"github.com/huddle-dev/huddle/internal/store"
 )
 
 // Person is who did something to an incident, named as they were named then.
@@ -79,6 +80,13 @@ const MaxCommentLength = 4000
 // ErrNoIncident answers an incident id that does not exist.
 var ErrNoIncident = httpapi.ErrNotFound.Withf("no such incident")
 
+// Store is the SQL the alerts keep rule groups and incidents in (*store.Store).
+type Store interface {
+	DB() *sql.DB
+	Rebind(query string) string
+	Tx(ctx context.Context, fn func(*sql.Tx) error) error
+}
+
 // Publisher carries live changes to everyone watching alerts: the hub's alerts group.
 type Publisher interface {
 	SendToGroup(ctx context.Context, group string, data []byte) error
@@ -87,7 +95,7 @@ type Publisher interface {
 // Incidents keeps incidents and their timelines in SQL and tells the alerts group of every
 // change, after its transaction commits (write, then notify).
 type Incidents struct {
-	store  *store.Store
+	store  Store
 	pub    Publisher
 	group  string
 	now    func() time.Time
@@ -95,7 +103,7 @@ type Incidents struct {
 }
 
 // NewIncidents returns incidents on st, announcing changes to group through pub (nil: nobody).
-func NewIncidents(st *store.Store, pub Publisher, group string, now func() time.Time, logger *slog.Logger) *Incidents {
+func NewIncidents(st Store, pub Publisher, group string, now func() time.Time, logger *slog.Logger) *Incidents {
 	if now == nil {
 		now = time.Now
 	}
@@ -105,14 +113,11 @@ func NewIncidents(st *store.Store, pub Publisher, group string, now func() time.
 // instanceKey names an alert instance across evaluations and restarts.
 type instanceKey struct{ group, rule, fingerprint string }
 
-// firingInstance is what the evaluation knows of an alert instance that fires.
+// firingInstance is an alert instance that fires, as the rule engine has it.
 type firingInstance struct {
-	key         instanceKey
-	labels      map[string]string
-	annotations map[string]string
-	severity    int
-	value       string
-	firedAt     time.Time
+	key      instanceKey
+	alert    rules.Alert
+	severity int
 }
 
 func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()[:16]) }
@@ -308,18 +313,19 @@ func (s *Incidents) firing(ctx context.Context) (map[instanceKey]string, error) 
 
 // open records a newly firing instance.
 func (s *Incidents) open(ctx context.Context, f firingInstance) (string, error) {
-	labels, _ := json.Marshal(f.labels)
-	annotations, _ := json.Marshal(f.annotations)
+	labels, _ := json.Marshal(f.alert.Labels.Map())
+	annotations, _ := json.Marshal(f.alert.Annotations.Map())
+	value, firedAt := FormatValue(f.alert.Value), f.alert.FiredAt
 	id := newID("inc_")
 	var e Entry
 	err := s.store.Tx(ctx, func(tx *sql.Tx) (err error) {
 		if _, err := tx.ExecContext(ctx, s.store.Rebind(`INSERT INTO alert_incidents (id, group_name, rule, fingerprint,
 			labels, annotations, severity, value, state, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			id, f.key.group, f.key.rule, f.key.fingerprint, string(labels), string(annotations), f.severity, f.value,
-			StateFiring, f.firedAt.UnixMilli()); err != nil {
+			id, f.key.group, f.key.rule, f.key.fingerprint, string(labels), string(annotations), f.severity, value,
+			StateFiring, firedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("insert incident: %w", err)
 		}
-		e, err = s.addEntry(ctx, tx, id, Entry{At: f.firedAt, Kind: EntryFired, Text: f.value})
+		e, err = s.addEntry(ctx, tx, id, Entry{At: firedAt, Kind: EntryFired, Text: value})
 		return err
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/httpapi"
-	"github.com/huddle-dev/huddle/internal/store"
 )
 
 // ErrNoGroup answers a rule group name that does not exist.
@@ -19,10 +18,10 @@ func errFileGroup(name, file string) error {
 }
 
 // RuleStore keeps the rule groups managed over HTTP (and those provisioned on first start) in SQL.
-type RuleStore struct{ store *store.Store }
+type RuleStore struct{ store Store }
 
 // NewRuleStore returns the groups of st.
-func NewRuleStore(st *store.Store) *RuleStore { return &RuleStore{store: st} }
+func NewRuleStore(st Store) *RuleStore { return &RuleStore{store: st} }
 
 // StoredGroup is a group as stored.
 type StoredGroup struct {

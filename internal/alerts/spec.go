@@ -82,9 +82,29 @@ type RuleSpec struct {
 	KeepFiringFor model.Duration    `json:"keepFiringFor,omitempty" yaml:"keep_firing_for,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
 	Annotations   map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
-	// Severity is set on every alerting rule once normalized; in input it may be left out, and
-	// the rule's `severity` label decides.
+	// Severity, when set, is the alerting rule's level, and gives it a matching `severity`
+	// label if it has none; when left out, the rule's `severity` label decides ([RuleSpec.Level])
+	// and the rule is left as Prometheus would run it.
 	Severity *int `json:"severity,omitempty" yaml:"severity,omitempty"`
+	// NoDataState and ErrorState, "ok" (the default, as Prometheus) or "alerting", make an
+	// alerting rule whose selectors find no series, or whose evaluation fails, open an incident
+	// of its own (label huddle_state="nodata" or "error"), as Grafana's rules can.
+	NoDataState string `json:"noDataState,omitempty" yaml:"no_data_state,omitempty"`
+	ErrorState  string `json:"errorState,omitempty" yaml:"error_state,omitempty"`
+}
+
+// States of NoDataState and ErrorState.
+const (
+	StateOK       = "ok"
+	StateAlerting = "alerting"
+)
+
+// Level is an alerting rule's severity: its Severity, or else read from its `severity` label.
+func (r RuleSpec) Level() int {
+	if r.Severity != nil {
+		return *r.Severity
+	}
+	return severityOf(r.Labels)
 }
 
 // Name is the rule's alert or record name.
@@ -96,8 +116,8 @@ func (r RuleSpec) Name() string {
 }
 
 // Normalize checks g as Prometheus checks a rule file (promtool's rules, templates included) plus
-// huddle's own bounds, and fills in defaults: the interval, and each alerting rule's severity and
-// matching `severity` label. Its error, a 400, lists every problem, each naming its rule, so that an
+// huddle's own bounds, and fills in defaults: the interval, and the `severity` label of each
+// alerting rule given a severity. Its error, a 400, lists every problem, each naming its rule, so that an
 // editor shows them all at once.
 func (g *GroupSpec) Normalize() error {
 	var details []string
@@ -125,15 +145,20 @@ func (g *GroupSpec) Normalize() error {
 		if len(r.Expr) > maxExprLen {
 			add("rule %d (%s): expr is longer than %d bytes", i+1, r.Name(), maxExprLen)
 		}
-		if r.Record != "" && r.Severity != nil {
-			add("rule %d (%s): severity is for alerting rules only", i+1, r.Name())
+		if r.Record != "" && (r.Severity != nil || r.NoDataState != "" || r.ErrorState != "") {
+			add("rule %d (%s): severity, noDataState and errorState are for alerting rules only", i+1, r.Name())
+		}
+		for _, st := range []*string{&r.NoDataState, &r.ErrorState} {
+			*st = strings.ToLower(*st)
+			if *st != "" && *st != StateOK && *st != StateAlerting {
+				add("rule %d (%s): noDataState and errorState are ok or alerting", i+1, r.Name())
+			}
 		}
 		if r.Alert == "" {
 			continue
 		}
 		if r.Severity == nil {
-			sev := severityOf(r.Labels)
-			r.Severity = &sev
+			continue
 		}
 		if *r.Severity < SevCritical || *r.Severity > SevVerbose {
 			add("rule %d (%s): severity must be 0 (critical) to 4 (verbose)", i+1, r.Name())

@@ -36,12 +36,18 @@ func newBrowser(t *testing.T, base string) *browser {
 
 func (b *browser) do(method, path, body string) (int, string, http.Header) {
 	b.t.Helper()
+	return b.doWith(method, path, body, "application/json")
+}
+
+// doWith sends body, when there is one, as contentType.
+func (b *browser) doWith(method, path, body, contentType string) (int, string, http.Header) {
+	b.t.Helper()
 	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

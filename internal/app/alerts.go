@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/huddle-dev/huddle/internal/alerts"
 	"github.com/huddle-dev/huddle/internal/collab"
+	"github.com/huddle-dev/huddle/internal/dashboard"
 	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
@@ -29,7 +31,8 @@ func (a *App) buildAlerts(ctx context.Context, dashHub dashboardHub) ([]httpapi.
 	}
 	incidents := alerts.NewIncidents(a.sql, dashHub, collab.AlertsGroup, nil, a.logger.With("component", "alerts"))
 	opts := alerts.Options{Querier: a.metrics.source, Incidents: incidents, ExternalURL: a.publicURL,
-		Registerer: a.registry, Logger: a.logger.With("component", "rules")}
+		Registerer: a.registry, Logger: a.logger.With("component", "rules"),
+		Annotator: incidentAnnotations{a.dashboards, a.logger.With("component", "alerts")}}
 	if a.metrics.tsdb != nil {
 		opts.Storage = a.metrics.tsdb
 	}
@@ -38,4 +41,29 @@ func (a *App) buildAlerts(ctx context.Context, dashHub dashboardHub) ([]httpapi.
 		return nil, err
 	}
 	return (&alerts.API{Engine: a.rules, Incidents: incidents}).Routes(), nil
+}
+
+// incidentAnnotations puts the rule engine's marks on dashboards as annotations by huddle itself,
+// which reach their viewers as any annotation does.
+type incidentAnnotations struct {
+	dashboards *dashboard.Service
+	logger     *slog.Logger
+}
+
+// alertAuthor is who the automatic annotations are by: no account has an empty user id.
+var alertAuthor = dashboard.Author{UserID: "", Login: "huddle"}
+
+func (a incidentAnnotations) AnnotateMetrics(ctx context.Context, metrics []string, at time.Time, text string, tags []string) {
+	uids, err := a.dashboards.UsingMetrics(ctx, metrics)
+	if err != nil {
+		a.logger.Warn("could not find the dashboards an alert concerns", "err", err)
+		return
+	}
+	for _, uid := range uids {
+		_, err := a.dashboards.CreateAnnotation(ctx, alertAuthor, uid, dashboard.AnnotationInput{Time: at.UnixMilli(), Tags: tags,
+			Text: httpapi.Truncate(text, dashboard.MaxAnnotationText/2)})
+		if err != nil {
+			a.logger.Warn("could not annotate a dashboard with an alert", "dashboard", uid, "err", err)
+		}
+	}
 }

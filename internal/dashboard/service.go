@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -426,3 +428,36 @@ func (s *Service) ExpandOwnRange(ctx context.Context, d Dashboard) (Expansion, e
 
 // NewUID returns a random dashboard uid: 12 lower-case letters and digits (60 bits).
 func NewUID() string { return strings.ToLower(rand.Text()[:12]) }
+
+// UsingMetrics lists the dashboards that have a panel query naming one of metrics, as a whole
+// metric name (letters, digits, '_' and ':' on neither side), whatever variables the query holds.
+func (s *Service) UsingMetrics(ctx context.Context, metrics []string) ([]string, error) {
+	if len(metrics) == 0 {
+		return nil, nil
+	}
+	quoted := make([]string, len(metrics))
+	for i, m := range metrics {
+		quoted[i] = regexp.QuoteMeta(m)
+	}
+	named := regexp.MustCompile(`(^|[^A-Za-z0-9_:])(` + strings.Join(quoted, "|") + `)($|[^A-Za-z0-9_:])`)
+	list, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range list {
+		st, err := s.Get(ctx, d.UID)
+		if errors.Is(err, collab.ErrNoDashboard) {
+			continue // deleted since the listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(st.Dashboard.Panels, func(p Panel) bool {
+			return slices.ContainsFunc(p.Targets, func(t Target) bool { return named.MatchString(t.Expr) })
+		}) {
+			out = append(out, d.UID)
+		}
+	}
+	return out, nil
+}
