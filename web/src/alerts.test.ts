@@ -114,6 +114,7 @@ test("ruleFile writes a group as its rule file would, without state or what the 
     rules: [
       {
         kind: "alerting", name: "High", alert: "High", expr: "x > 1", for: "5m", keepFiringFor: "0s", severity: 1,
+        noDataState: "alerting", errorState: "ok",
         labels: { severity: "error" }, annotations: { summary: "{{ $value }}" }, state: "firing", health: "ok", lastError: "",
         lastEvaluation: "2026-01-01T00:00:00Z", evaluationTime: 0, alerts: [],
       },
@@ -127,7 +128,7 @@ test("ruleFile writes a group as its rule file would, without state or what the 
     name: "hub",
     interval: "1m",
     rules: [
-      { alert: "High", expr: "x > 1", for: "5m", severity: 1, annotations: { summary: "{{ $value }}" } },
+      { alert: "High", expr: "x > 1", for: "5m", severity: 1, no_data_state: "alerting", annotations: { summary: "{{ $value }}" } },
       { record: "job:x:rate5m", expr: "rate(x[5m])", labels: { a: "b" } },
     ],
   });

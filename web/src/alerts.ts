@@ -60,7 +60,12 @@ export interface Rule {
   keepFiringFor?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** severity is an alerting rule's level: given, or read from its `severity` label. */
   severity?: number;
+  /** noDataState and errorState: "alerting" opens an incident when the query finds nothing or
+   * fails; "ok" (or none) does not, as in Prometheus. */
+  noDataState?: string;
+  errorState?: string;
   state?: "inactive" | "pending" | "firing";
   health: "ok" | "err" | "unknown";
   lastError: string;
@@ -109,8 +114,9 @@ export function parseAlertMessage(data: Record<string, unknown>): AlertMessage |
   return null;
 }
 
-/** Severities 0 to 4, most severe first, as the rules name them. */
-export const severityNames = ["critical", "error", "warning", "informational", "verbose"];
+/** Severities 0 to 4, most severe first, by the names the server gives them in a rule's
+ * `severity` label. */
+export const severityNames = ["critical", "error", "warning", "info", "verbose"];
 
 export function severityLabel(s: number): string {
   return `Sev${s}`;
@@ -211,6 +217,8 @@ export function ruleFile(g: Group): Record<string, unknown> {
     if (r.for && !isZeroDuration(r.for)) o.for = r.for;
     if (r.keepFiringFor && !isZeroDuration(r.keepFiringFor)) o.keep_firing_for = r.keepFiringFor;
     if (r.kind === "alerting" && r.severity !== undefined) o.severity = r.severity;
+    if (r.noDataState && r.noDataState !== "ok") o.no_data_state = r.noDataState;
+    if (r.errorState && r.errorState !== "ok") o.error_state = r.errorState;
     // The server gives an alerting rule the severity label of its severity when it has none;
     // left out, it follows a change of the severity.
     const labels = { ...r.labels };
