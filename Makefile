@@ -9,7 +9,7 @@ WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json w
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build web tasklist test test-go test-compat test-e2e bench lint fmt tidy-check clean
+.PHONY: help run build web tasklist test test-go test-web test-compat test-e2e bench lint fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,10 +37,13 @@ web/node_modules: web/package.json web/package-lock.json
 tasklist: ## build the serverless SignalR task list example (bin/tasklist, see examples/tasklist)
 	$(MAKE) -C examples/tasklist build
 
-test: lint test-go test-compat test-e2e ## everything: lint, Go tests, SDK compatibility tests, browser tests
+test: lint test-go test-web test-compat test-e2e ## everything: lint, Go tests, web unit tests, SDK compatibility tests, browser tests
 
 test-go: web/dist/index.html ## Go unit and integration tests (race detector on)
 	$(GO) test -race -count=1 ./...
+
+test-web: web/node_modules ## unit tests of the web UI's pure modules (Vitest)
+	cd web && npm test
 
 test-compat: build compat/node_modules ## the official Azure SDKs against the real binary
 	cd compat && HUDDLE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-reporter=spec

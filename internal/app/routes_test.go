@@ -18,6 +18,8 @@ var ownRouteRules = map[string]int{
 	"GET /{$}":                          http.StatusSeeOther, // to the login page
 	"GET /settings":                     http.StatusSeeOther,
 	"GET /d/{uid}":                      http.StatusSeeOther,
+	"GET /alerts":                       http.StatusSeeOther,
+	"GET /alerts/{page}":                http.StatusSeeOther,
 	"GET /assets/{file...}":             http.StatusNotFound, // public, and no such file
 	"GET /api/connection-string":        http.StatusUnauthorized,
 	"GET /api/negotiate":                http.StatusUnauthorized,

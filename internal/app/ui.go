@@ -27,6 +27,8 @@ func (a *App) uiRoutes() []httpapi.Route {
 		{Method: "GET", Pattern: "/{$}", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/d/{uid}", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/settings", MinRole: roles.Anonymous, Handler: page},
+		{Method: "GET", Pattern: "/alerts", MinRole: roles.Anonymous, Handler: page},
+		{Method: "GET", Pattern: "/alerts/{page}", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/assets/{file...}", MinRole: roles.Anonymous, Handler: httpapi.FromHTTP(http.HandlerFunc(ui.ServeAsset))},
 		{Method: "GET", Pattern: "/api/connection-string", MinRole: roles.Admin, Scope: roles.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {

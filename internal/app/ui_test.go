@@ -27,7 +27,7 @@ func TestUIServed(t *testing.T) {
 	}
 	b := newBrowser(t, srv.URL)
 	b.expect("POST", "/api/login", `{"user":"admin","password":"`+apptest.AdminPassword+`"}`, 200)
-	for _, path := range []string{"/", "/d/this-host", "/settings"} {
+	for _, path := range []string{"/", "/d/this-host", "/settings", "/alerts", "/alerts/rules", "/alerts/inc_1"} {
 		code, body, h := b.do("GET", path, "")
 		if code != 200 || h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("Cache-Control") != "no-cache" {
 			t.Fatalf("%s: %d %q %q", path, code, h.Get("Content-Type"), h.Get("Cache-Control"))

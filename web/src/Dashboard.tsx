@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, queryRange } from "./api";
 import { PanelData, type Answer } from "./data";
-import { DashboardHub, type Negotiated, type Status } from "./hub";
+import { Hub, type Negotiated, type Status } from "./hub";
 import type { Annotation, Dashboard, Panel, StoredDashboard, TimeRange } from "./model";
 import { isRelative, resolveTime, type Range } from "./time";
 import { loadExpansion, type Expansion } from "./variables";
@@ -27,6 +27,10 @@ import { PanelEditor } from "./PanelEditor";
 import { TimePicker } from "./TimePicker";
 import { VariableBar } from "./VariableBar";
 import { ThemeToggle } from "./theme";
+import { AlertBar } from "./AlertBar";
+import { parseAlertMessage, type AlertMessage, type Group, type IncidentQuery } from "./alerts";
+import { useIncidents, useRules } from "./useAlerts";
+import { thresholdsFor, type Threshold, type WatchingRule } from "./thresholds";
 
 interface Push {
   type: "points";
@@ -80,9 +84,18 @@ export function DashboardPage({ uid }: { uid: string }) {
   const [panelDraft, setPanelDraft] = useState<Panel | null>(null);
   const [showSide, setShowSide] = useState(true);
   const [expansion, setExpansion] = useState<Expansion | null>(null);
+  /** alertsEpoch counts the hub connections: alerting state loads again on each. */
+  const [alertsEpoch, setAlertsEpoch] = useState(0);
+  const incidents = useIncidents(openIncidents, alertsEpoch);
+  const rules = useRules(alertsEpoch);
+  const applyAlert = useRef<(m: AlertMessage) => void>(() => {});
+  applyAlert.current = (m) => {
+    incidents.apply(m);
+    rules.apply(m);
+  };
 
   const data = useRef(new Map<number, PanelData>());
-  const hub = useRef<DashboardHub | null>(null);
+  const hub = useRef<Hub | null>(null);
   const annotationSeq = useRef(0);
   const storedRef = useRef(stored);
   storedRef.current = stored;
@@ -259,7 +272,7 @@ export function DashboardPage({ uid }: { uid: string }) {
       () => api<Viewer[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/viewers`),
       (n) => setPeers((p) => namePeers(p, n)),
     );
-    const h = new DashboardHub(uid, {
+    const h = new Hub(uid, {
       server: (m) => {
         if (m.type === "points") onPush(m as unknown as Push);
         else onChange(m as unknown as ChangeEvent);
@@ -271,9 +284,14 @@ export function DashboardPage({ uid }: { uid: string }) {
         setPeers((p) => namePeers(applyPeer(p, from, msg, Date.now()), names.names));
         names.need(from);
       },
+      alerts: (m) => {
+        const msg = parseAlertMessage(m);
+        if (msg) applyAlert.current(msg);
+      },
       status: (s, reconnected) => {
         setStatus(s);
         if (s === "online") {
+          setAlertsEpoch((n) => n + 1);
           h.send({ type: "hello" });
           sendPresence();
           if (reconnected) resync();
@@ -484,6 +502,7 @@ export function DashboardPage({ uid }: { uid: string }) {
   if (!dash || !timeRange) return <main class="muted">Loading…</main>;
 
   const annotationList = [...annotations.values()].sort((a, b) => b.time - a.time);
+  const watching = alertingRules(rules.value);
   const crosshairs = [...peers.values()]
     .filter((p) => p.crosshair)
     .map((p) => ({ time: p.crosshair!.time, color: p.color }));
@@ -493,6 +512,7 @@ export function DashboardPage({ uid }: { uid: string }) {
       <header class="top">
         <a class="brand" href="/" title="All dashboards">Huddle</a>
         <h1>{dash.title}</h1>
+        <a href="/alerts">Alerts</a>
         <span class="spacer" />
         <Presence peers={peers} me={me} following={following} onFollow={(id) => setFollowing(id === following ? null : id)} />
         <TimePicker value={timeRange} onChange={(r) => { setFollowing(null); setTimeRange(r); }} refresh={dash.refresh} />
@@ -530,6 +550,7 @@ export function DashboardPage({ uid }: { uid: string }) {
           <span>Following {followed.name}. Scroll, click or press a key to stop.</span>
         </div>
       )}
+      {incidents.value && me && <AlertBar incidents={incidents.value} me={me.userId} />}
       <VariableBar variables={dash.variables} states={expansion?.variables} canEdit={canEdit} onChange={(variables) => save({ ...dash, variables })} />
       <main class="layout">
         <div class={`board ${editing ? "editing" : ""}`} ref={boardRef}>
@@ -547,6 +568,7 @@ export function DashboardPage({ uid }: { uid: string }) {
                 // An annotation marks a moment of the whole system, so every chart shows it, not
                 // only the one it was made on (panelId keeps where that was).
                 annotations={annotationList}
+                thresholds={panelThresholds(expansion, p.id, watching)}
                 crosshairs={crosshairs}
                 editing={editing}
                 onHover={(t) => (hoverTime.current = t)}
@@ -585,6 +607,22 @@ export function DashboardPage({ uid }: { uid: string }) {
       {panelDraft && <PanelEditor panel={panelDraft} onSave={savePanel} onClose={() => setPanelDraft(null)} />}
     </div>
   );
+}
+
+const openIncidents: IncidentQuery = { state: "open", severities: [], q: "" };
+
+/** alertingRules are the alerting rules of the groups, as thresholds need them. */
+function alertingRules(groups: Group[] | null): WatchingRule[] {
+  return (groups ?? []).flatMap((g) =>
+    g.rules.filter((r) => r.kind === "alerting").map((r) => ({ name: r.name, expr: r.expr, severity: r.severity, state: r.state })),
+  );
+}
+
+/** panelThresholds are the thresholds of the rules watching one of the panel's queries, as the
+ * server expanded them. */
+function panelThresholds(x: Expansion | null, panel: number, rules: WatchingRule[]): Threshold[] {
+  const targets = x?.panels.find((p) => p.id === panel)?.targets ?? [];
+  return rules.length === 0 ? [] : thresholdsFor(targets.map((t) => t.expr), rules);
 }
 
 function newPanel(d: Dashboard): Panel {

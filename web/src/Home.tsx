@@ -37,6 +37,7 @@ export function Home() {
         <a class="brand" href="/">Huddle</a>
         <span class="spacer" />
         {me && <span class="muted">{me.name || me.login} · {me.role}</span>}
+        <a href="/alerts">Alerts</a>
         <a href="/settings">{me?.role === "admin" ? "People, keys and apps" : "API keys"}</a>
         <ThemeToggle />
         <button onClick={async () => { await api("POST", "/api/logout"); location.assign("/login"); }}>Sign out</button>

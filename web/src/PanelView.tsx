@@ -4,6 +4,7 @@ import type { Annotation, Panel } from "./model";
 import { TimeSeries, type Crosshair } from "./panels/TimeSeries";
 import { Gauge, Stat, Table } from "./panels/Single";
 import { BarGauge } from "./panels/BarGauge";
+import type { Threshold } from "./thresholds";
 
 interface PanelViewProps {
   panel: Panel;
@@ -11,6 +12,8 @@ interface PanelViewProps {
   revision: number;
   range: { from: number; to: number };
   annotations: Annotation[];
+  /** thresholds of the alert rules that watch one of the panel's queries. */
+  thresholds: Threshold[];
   crosshairs: Crosshair[];
   editing: boolean;
   onHover(t: number | null): void;
@@ -42,6 +45,7 @@ export function PanelView(p: PanelViewProps) {
             decimals={panel.decimals}
             range={p.range}
             annotations={p.annotations}
+            thresholds={p.thresholds}
             crosshairs={p.crosshairs}
             onHover={p.onHover}
             onZoom={p.onZoom}
@@ -68,6 +72,13 @@ export function PanelView(p: PanelViewProps) {
     <section class="panel" data-panel-id={panel.id} aria-label={panel.title}>
       <div class="panel-head">
         <h3 title={panel.description || panel.title}>{panel.title}</h3>
+        {p.thresholds.length > 0 && (
+          <span class="panel-rules" title={p.thresholds.map(describe).join("\n")}>
+            {p.thresholds.map((t) => (
+              <span key={t.rule} class={`sev-dot sev${t.severity} ${t.state}`} data-rule={t.rule} aria-label={describe(t)} />
+            ))}
+          </span>
+        )}
         {p.editing && (
           <>
             <button onClick={p.onEdit} aria-label={`Edit ${panel.title}`}>Edit</button>
@@ -83,4 +94,8 @@ export function PanelView(p: PanelViewProps) {
       <div class="panel-body">{body}</div>
     </section>
   );
+}
+
+function describe(t: Threshold): string {
+  return `${t.rule} (${t.state}): ${t.op} ${t.value}`;
 }

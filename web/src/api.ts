@@ -18,11 +18,12 @@ function signInAgain(): never {
   throw new ApiError(401, "sign in again");
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** api calls huddle's API with body as JSON, or, given its content type, as the text it is. */
+export async function api<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
   const init: RequestInit = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    init.body = contentType ? String(body) : JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = contentType ?? "application/json";
   }
   const res = await fetch(path, init);
   if (res.status === 401) signInAgain();

@@ -1,10 +1,11 @@
-// The dashboard's connection to huddle's real-time hub. It is an ordinary Web PubSub client: it
-// negotiates a client URL for one dashboard, speaks the reliable JSON subprotocol through the
-// official SDK (which reconnects, rejoins groups and recovers the server's pushes missed in a
-// short drop), receives the server's pushes on the dashboard's metrics group, and exchanges
-// presence and cursors with the other viewers on its collaboration group. The server treats what
-// viewers send there as ephemeral: such a message has no sequence id, is not recovered after a
-// drop, and is the first thing dropped for a viewer that lags behind.
+// The page's connection to huddle's real-time hub. It is an ordinary Web PubSub client: it
+// negotiates a client URL (for one dashboard, or for the alerts alone), speaks the reliable JSON
+// subprotocol through the official SDK (which reconnects, rejoins groups and recovers the
+// server's pushes missed in a short drop), receives the server's pushes on the dashboard's
+// metrics group and the alerts group, and exchanges presence and cursors with the other viewers
+// on its collaboration group. The server treats what viewers send there as ephemeral: such a
+// message has no sequence id, is not recovered after a drop, and is the first thing dropped for
+// a viewer that lags behind.
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { api } from "./api";
 
@@ -13,33 +14,39 @@ export interface Negotiated {
   userId: string;
   name: string;
   role: "viewer" | "editor" | "admin";
-  metricsGroup: string;
-  collabGroup: string;
+  /** The dashboard's groups; absent when negotiated for the alerts alone. */
+  metricsGroup?: string;
+  collabGroup?: string;
+  /** The alerts group, where the server tells of incidents and rules. */
+  alertsGroup?: string;
 }
 
 export type Status = "connecting" | "online" | "offline";
 
 export interface HubHandlers {
   /** server: a push or change event from the server (metrics group). */
-  server(data: Record<string, unknown>): void;
+  server?(data: Record<string, unknown>): void;
   /** peer: a message from another viewer (collaboration group). */
-  peer(data: Record<string, unknown>, fromUserId: string): void;
+  peer?(data: Record<string, unknown>, fromUserId: string): void;
+  /** alerts: a message of the server on the alerts group. */
+  alerts?(data: Record<string, unknown>): void;
   status(s: Status, reconnected: boolean): void;
 }
 
-export class DashboardHub {
+export class Hub {
   private client?: WebPubSubClient;
   private stopped = false;
   private reconnecting = false;
   me?: Negotiated;
 
+  /** uid is the dashboard whose groups to join, or null for the alerts group alone. */
   constructor(
-    private uid: string,
+    private uid: string | null,
     private on: HubHandlers,
   ) {}
 
   private negotiate(): Promise<Negotiated> {
-    return api<Negotiated>("GET", "/api/negotiate?dashboard=" + encodeURIComponent(this.uid));
+    return api<Negotiated>("GET", "/api/negotiate" + (this.uid === null ? "" : "?dashboard=" + encodeURIComponent(this.uid)));
   }
 
   async start(): Promise<Negotiated> {
@@ -71,9 +78,11 @@ export class DashboardHub {
       if (!current() || typeof m.data !== "object" || m.data === null) return;
       const data = m.data as Record<string, unknown>;
       if (m.group === me.metricsGroup && m.fromUserId == null) {
-        if (data.dashboard === this.uid) this.on.server(data);
+        if (data.dashboard === this.uid) this.on.server?.(data);
+      } else if (m.group === me.alertsGroup && m.fromUserId == null) {
+        this.on.alerts?.(data);
       } else if (m.group === me.collabGroup && m.fromUserId != null && m.fromUserId !== me.userId) {
-        this.on.peer(data, m.fromUserId);
+        this.on.peer?.(data, m.fromUserId);
       }
     });
     // "online" means the groups are joined, so that what is said on arrival (hello) is heard
@@ -89,8 +98,7 @@ export class DashboardHub {
     try {
       await client.start();
       next = undefined;
-      await client.joinGroup(me.metricsGroup);
-      await client.joinGroup(me.collabGroup);
+      for (const g of [me.metricsGroup, me.collabGroup, me.alertsGroup]) if (g) await client.joinGroup(g);
     } catch (e) {
       client.stop();
       throw e;
@@ -128,7 +136,7 @@ export class DashboardHub {
   send(data: Record<string, unknown>) {
     const c = this.client;
     const me = this.me;
-    if (!c || !me) return;
+    if (!c || !me?.collabGroup) return;
     c.sendToGroup(me.collabGroup, data, "json", { noEcho: true, fireAndForget: true }).catch(() => {});
   }
 

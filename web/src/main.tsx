@@ -3,17 +3,25 @@ import "./styles.css";
 import { Home } from "./Home";
 import { DashboardPage } from "./Dashboard";
 import { Settings } from "./Settings";
+import { AlertsPage } from "./AlertsPage";
+import { IncidentPage } from "./IncidentPage";
+import { RulesPage } from "./RulesPage";
 import { applyTheme, initialTheme } from "./theme";
 import ids from "./ids.json";
 
 applyTheme(initialTheme());
 
 const dashboardPath = new RegExp(`^/d/(${ids.dashboardUID})/?$`);
+const incidentPath = /^\/alerts\/([^/]+)$/;
 
 function App() {
   const m = dashboardPath.exec(location.pathname);
   if (m) return <DashboardPage uid={m[1]} />;
   if (location.pathname === "/settings") return <Settings />;
+  if (location.pathname === "/alerts") return <AlertsPage />;
+  if (location.pathname === "/alerts/rules") return <RulesPage />;
+  const inc = incidentPath.exec(location.pathname);
+  if (inc) return <IncidentPage id={decodeURIComponent(inc[1])} />;
   return <Home />;
 }
 

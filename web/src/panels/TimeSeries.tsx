@@ -6,6 +6,7 @@ import type { PanelData } from "../data";
 import { formatValue } from "../units";
 import { palette } from "../colors";
 import { onThemeChange } from "../theme";
+import type { Threshold } from "../thresholds";
 
 export interface Crosshair {
   time: number; // ms
@@ -21,6 +22,8 @@ export interface TimeSeriesProps {
   max?: number;
   range: { from: number; to: number };
   annotations: Annotation[];
+  /** thresholds are drawn as dashed lines, and the value axis reaches them. */
+  thresholds: Threshold[];
   crosshairs: Crosshair[];
   /** hover reports the time under the pointer (ms), or null when it leaves. */
   onHover(time: number | null): void;
@@ -53,7 +56,22 @@ export function TimeSeries(p: TimeSeriesProps) {
         drag: { x: true, y: false, setScale: false },
         focus: { prox: 16 },
       },
-      scales: { x: { time: true }, y: { auto: true } },
+      scales: {
+        x: { time: true },
+        y: {
+          auto: true,
+          // A threshold far from the data would be drawn off the chart, saying nothing.
+          // Otherwise as uPlot's default (snapNumY in uPlot.esm.js): padded by a tenth, with zero.
+          range: (_u, min, max) => {
+            const ts = props.current.thresholds.map((t) => t.value);
+            if (min == null) {
+              if (ts.length === 0) return [null, null];
+              min = max = ts[0];
+            }
+            return uPlot.rangeNum(Math.min(min, ...ts), Math.max(max, ...ts), 0.1, true);
+          },
+        },
+      },
       // A canvas does not resolve CSS variables, so the theme's colours are read at each draw.
       axes: [
         { stroke: () => themeColor(el, "--muted"), grid: { stroke: () => themeColor(el, "--grid"), width: 1 }, ticks: { stroke: () => themeColor(el, "--grid") } },
@@ -145,6 +163,12 @@ export function TimeSeries(p: TimeSeriesProps) {
     plot.current?.redraw(false, false);
   }, [p.annotations, p.crosshairs]);
 
+  const thresholdsKey = p.thresholds.map((t) => `${t.rule} ${t.value} ${t.state}`).join("\n");
+  useEffect(() => {
+    // The value axis may have to reach a new threshold, so the scales are computed again.
+    plot.current?.redraw(true, false);
+  }, [thresholdsKey]);
+
   return <div class="chart" ref={host} />;
 }
 
@@ -173,12 +197,27 @@ function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | und
   return undefined;
 }
 
-/** drawOverlays paints annotations (lines and shaded ranges) and the other viewers'
- * crosshairs on the chart's canvas. */
+/** drawOverlays paints the alert rules' thresholds (dashed lines in their severity's colour),
+ * annotations (lines and shaded ranges) and the other viewers' crosshairs on the chart's
+ * canvas. */
 function drawOverlays(u: uPlot, p: TimeSeriesProps) {
   const ctx = u.ctx;
-  const { top, height } = u.bbox;
+  const { top, height, left, width } = u.bbox;
   ctx.save();
+  ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+  for (const t of p.thresholds) {
+    const w = Math.round((t.state === "firing" ? 2 : 1) * devicePixelRatio);
+    // On a whole pixel row (half a pixel off for an odd width), so the line is crisp.
+    const y = Math.round(u.valToPos(t.value, "y", true)) + (w % 2) / 2;
+    if (y < top || y > top + height) continue;
+    ctx.strokeStyle = themeColor(u.root, `--sev${t.severity}`);
+    ctx.lineWidth = w;
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
   for (const a of p.annotations) {
     const x0 = u.valToPos(a.time / 1000, "x", true);
     const x1 = u.valToPos(a.timeEnd / 1000, "x", true);
