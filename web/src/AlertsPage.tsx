@@ -40,8 +40,18 @@ export function useMe(): Me | null {
   return me;
 }
 
-/** AlertsLayout is the frame of the alerting pages: their header, with where to go. */
-export function AlertsLayout({ title, status, error, children }: { title: string; status: Status; error: string; children: ComponentChildren }) {
+/** The alerting pages, in the order of the header's tabs. */
+const sections: [string, string][] = [
+  ["/alerts", "Incidents"],
+  ["/alerts/rules", "Rules"],
+  ["/alerts/contact-points", "Contact points"],
+  ["/alerts/policies", "Policies"],
+  ["/alerts/silences", "Silences"],
+];
+
+/** AlertsLayout is the frame of the alerting pages: their header, with where to go, and how the
+ * live connection is for the pages that keep one (status). */
+export function AlertsLayout({ title, status, error = "", children }: { title: string; status?: Status; error?: string; children: ComponentChildren }) {
   useEffect(() => {
     document.title = `${title} · Huddle`;
   }, [title]);
@@ -50,14 +60,17 @@ export function AlertsLayout({ title, status, error, children }: { title: string
       <header class="top">
         <a class="brand" href="/" title="All dashboards">Huddle</a>
         <h1>{title}</h1>
-        <nav class="tabs-nav">
-          <a href="/alerts" aria-current={location.pathname === "/alerts" ? "page" : undefined}>Incidents</a>
-          <a href="/alerts/rules" aria-current={location.pathname === "/alerts/rules" ? "page" : undefined}>Rules</a>
+        <nav class="tabs-nav" aria-label="Alerting">
+          {sections.map(([href, label]) => (
+            <a key={href} href={href} aria-current={location.pathname === href ? "page" : undefined}>{label}</a>
+          ))}
         </nav>
         <span class="spacer" />
-        <span class={`status ${status}`} role="status" aria-live="polite">
-          {status === "online" ? "live" : status === "offline" ? "offline, reconnecting…" : "connecting…"}
-        </span>
+        {status && (
+          <span class={`status ${status}`} role="status" aria-live="polite">
+            {status === "online" ? "live" : status === "offline" ? "offline, reconnecting…" : "connecting…"}
+          </span>
+        )}
         <ThemeToggle />
       </header>
       {error && <div class="banner" role="status"><span>{error}</span></div>}

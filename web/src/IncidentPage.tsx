@@ -3,7 +3,11 @@ import { useState } from "preact/hooks";
 import { comment, since, type Entry } from "./alerts";
 import { IncidentActions, IncidentState, SeverityBadge, TakenBy, useNow } from "./AlertBar";
 import { AlertsLayout, useAlertsHub, useMe } from "./AlertsPage";
+import { mayEdit } from "./api";
+import { incidentMatchers, loadDeliveries, type Delivery } from "./notify";
+import { silenceLink } from "./SilencesPage";
 import { useIncident } from "./useAlerts";
+import { useLoad } from "./useLoad";
 
 const maxComment = 4000;
 
@@ -12,8 +16,13 @@ const maxComment = 4000;
 export function IncidentPage({ id }: { id: string }) {
   const me = useMe();
   const now = useNow();
-  const hubState = useAlertsHub((m) => incident.apply(m));
+  const hubState = useAlertsHub(
+    (m) => incident.apply(m),
+    // Each delivery of the incident's alert puts a "notified" entry on its timeline.
+    (m) => m.type === "timeline" && m.incidentId === id && m.entry.kind === "notified" && deliveries.reload(),
+  );
   const incident = useIncident(id, hubState.epoch);
+  const deliveries = useLoad(() => loadDeliveries(id), [id, hubState.epoch]);
   const [error, setError] = useState("");
   const i = incident.value;
 
@@ -31,6 +40,11 @@ export function IncidentPage({ id }: { id: string }) {
             {i.acknowledgedBy && <span class="muted">acknowledged by {i.acknowledgedBy.name || i.acknowledgedBy.login}</span>}
             <span class="spacer" />
             {me && <IncidentActions incident={i} me={me.login} release onError={setError} />}
+            {mayEdit(me) && (
+              <a class="button" href={silenceLink(incidentMatchers(i.labels), `Silenced from incident ${i.id}`)} title="Mute this alert's notifications for a while">
+                Silence
+              </a>
+            )}
           </div>
           {error && <p class="error" role="alert">{error}</p>}
           {i.annotations.summary && <p class="summary">{i.annotations.summary}</p>}
@@ -44,6 +58,8 @@ export function IncidentPage({ id }: { id: string }) {
                 Group {i.group} · value {i.value} · fired {new Date(i.firedAt).toLocaleString()}
                 {i.resolvedAt && ` · cleared ${new Date(i.resolvedAt).toLocaleString()}`}
               </p>
+              <h3>Notifications</h3>
+              <DeliveryLog value={deliveries.value} error={deliveries.error} now={now} />
             </section>
             <section class="timeline" aria-label="Timeline">
               <h3>Timeline</h3>
@@ -60,6 +76,31 @@ export function IncidentPage({ id }: { id: string }) {
         </article>
       )}
     </AlertsLayout>
+  );
+}
+
+/** DeliveryLog is who was told of the incident and how it went, newest first. */
+function DeliveryLog({ value, error, now }: { value: Delivery[] | null; error: string; now: number }) {
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (value === null) return <p class="muted">Loading…</p>;
+  if (value.length === 0) return <p class="muted">Nobody notified yet.</p>;
+  return (
+    <table class="data deliveries">
+      <thead>
+        <tr><th>Time</th><th>Contact point</th><th class="num">Attempt</th><th>Status</th><th>Error</th></tr>
+      </thead>
+      <tbody>
+        {value.map((d) => (
+          <tr key={d.id} data-delivery={d.status}>
+            <td title={d.at}>{since(d.at, now)} ago</td>
+            <td>{d.contactPointName || d.contactPointId} <span class="muted">{d.kind}</span></td>
+            <td class="num">{d.attempt || "—"}</td>
+            <td><span class={`delivery-status ${d.status}`}>{d.status}</span>{d.httpStatus ? <span class="muted"> HTTP {d.httpStatus}</span> : null}</td>
+            <td class="error-text">{d.error}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { checkGroup, deleteGroup, problems, ruleFile, saveGroup, since, type Group, type Rule } from "./alerts";
 import { SeverityBadge, useNow } from "./AlertBar";
 import { AlertsLayout, useAlertsHub, useMe } from "./AlertsPage";
+import { mayEdit } from "./api";
 import { rulesRefreshEvery, useRules } from "./useAlerts";
 
 /** A new group's starting text: one alerting rule to change. */
@@ -24,7 +25,7 @@ export function RulesPage() {
   const rules = useRules(hubState.epoch, rulesRefreshEvery);
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean } | null>(null);
   const [error, setError] = useState("");
-  const canEdit = me?.role === "editor" || me?.role === "admin";
+  const canEdit = mayEdit(me);
 
   const edit = async (g: Group) => {
     const { stringify } = await import("yaml");

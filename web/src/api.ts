@@ -49,6 +49,12 @@ export interface Me {
   role: "viewer" | "editor" | "admin";
 }
 
+/** mayEdit tells whether me may change what the alerting pages show: editors and admins may,
+ * viewers only look, as the server's routes allow. */
+export function mayEdit(me: Me | null): boolean {
+  return me?.role === "editor" || me?.role === "admin";
+}
+
 /** prom calls an endpoint of the Prometheus-compatible API, posting its parameters as a form so
  * that long queries fit, and returns the answer's data. */
 export async function prom<T>(path: string, params: URLSearchParams): Promise<T> {

@@ -6,6 +6,9 @@ import { Settings } from "./Settings";
 import { AlertsPage } from "./AlertsPage";
 import { IncidentPage } from "./IncidentPage";
 import { RulesPage } from "./RulesPage";
+import { ContactPointsPage } from "./ContactPointsPage";
+import { PoliciesPage } from "./PoliciesPage";
+import { SilencesPage } from "./SilencesPage";
 import { applyTheme, initialTheme } from "./theme";
 import ids from "./ids.json";
 
@@ -20,6 +23,9 @@ function App() {
   if (location.pathname === "/settings") return <Settings />;
   if (location.pathname === "/alerts") return <AlertsPage />;
   if (location.pathname === "/alerts/rules") return <RulesPage />;
+  if (location.pathname === "/alerts/contact-points") return <ContactPointsPage />;
+  if (location.pathname === "/alerts/policies") return <PoliciesPage />;
+  if (location.pathname === "/alerts/silences") return <SilencesPage />;
   const inc = incidentPath.exec(location.pathname);
   if (inc) return <IncidentPage id={decodeURIComponent(inc[1])} />;
   return <Home />;
