@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -80,7 +81,11 @@ func deliveryTimeline(incidents *alerts.Incidents, logger *slog.Logger) func(not
 		if d.IncidentID == "" || d.Test {
 			return
 		}
-		text := fmt.Sprintf("%s (%s): %s", d.ContactPointName, d.Kind, d.Status)
+		text := cmp.Or(d.ContactPointName, d.ContactPointID)
+		if d.Kind != "" {
+			text += " (" + d.Kind + ")"
+		}
+		text += ": " + d.Status
 		if d.Error != "" {
 			text += ": " + d.Error
 		}
