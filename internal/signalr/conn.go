@@ -59,7 +59,7 @@ func ownedBy(hub, userID string) func(pendingConn) error {
 	}
 }
 
-// serveSocket runs a connection from its handshake to its end.
+// serveSocket runs a connection's handshake, then starts its reader.
 func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 	_ = ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	kind, data, err := s.readMessage(ws)
@@ -76,7 +76,7 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 		s.refuseHandshake(ws, kind, p, problem)
 		return
 	}
-	sess := newSession(p, proto, c)
+	sess := s.newSession(p, proto, c)
 	var opts pubsub.ConnOptions
 	// Version 2 of the hub protocols brings the messages of stateful reconnect. A client that was
 	// offered it but shakes hands with version 1 does not use it: @microsoft/signalr does so on
@@ -98,7 +98,9 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 	if len(rest) > 0 && !s.handle(conn, rest) {
 		return
 	}
-	s.readLoop(ws, conn)
+	// The reader is a goroutine of its own so that the stack the handshake and registration grew
+	// is freed with this one: an idle connection keeps only the reader's smaller stack.
+	go s.readLoop(ws, conn)
 }
 
 func isTimeout(err error) bool {
@@ -214,6 +216,12 @@ func (s *Server) readMessage(ws *websocket.Conn) (kind int, data []byte, err err
 func (s *Server) handle(conn *pubsub.Conn, data []byte) bool {
 	sess := sessionOf(conn)
 	proto, st := sess.proto, sess.stateful
+	// A Ping alone, the message an idle client sends every 15 s, only keeps the connection
+	// alive (stateful reconnect does not count it either). It is told by its bytes, which every
+	// client writes alike: parsing it would double an idle reader's stack for good.
+	if bytes.Equal(data, proto.ping()) {
+		return true
+	}
 	msgs, err := proto.parse(data)
 	if err != nil {
 		s.logger.Info("invalid SignalR message, closing", "conn", conn.ID(), "err", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
@@ -27,6 +28,7 @@ type testServer struct {
 	url  string
 	keys accesskey.Keys
 	svc  *pubsub.Service
+	reg  *prometheus.Registry // the hub service's metrics
 	srv  *Server
 	clk  *testkit.Clock
 	mux  *http.ServeMux // set when the server is reached without a network
@@ -36,7 +38,8 @@ func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := pubsub.NewService(pubsub.Options{Limits: limits, Logger: logger})
+	reg := prometheus.NewRegistry()
+	svc, err := pubsub.NewService(pubsub.Options{Limits: limits, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *
 		hs.Close()
 		cancel()
 	})
-	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, srv: srv, clk: clk}
+	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, reg: reg, srv: srv, clk: clk}
 }
 
 // token signs a client token the way the server SDK does: aud without the port, the user in
