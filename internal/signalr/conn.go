@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -202,14 +203,32 @@ func (s *Server) readMessage(ws *websocket.Conn) (kind int, data []byte, err err
 	if err != nil {
 		return kind, nil, err
 	}
-	limit := s.svc.Limits().MaxMessageBytes
-	if data, err = io.ReadAll(io.LimitReader(r, limit+1)); err != nil {
-		return kind, nil, err
+	data, err = readAtMost(r, s.svc.Limits().MaxMessageBytes)
+	return kind, data, err
+}
+
+// firstReadSize is the buffer a message is first read into: enough for a Ping, the message an
+// idle client sends every 15 s, which io.ReadAll would have given 512 bytes of garbage.
+const firstReadSize = 16
+
+// readAtMost reads r to its end, or fails with errMessageTooLarge past limit bytes.
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	data := make([]byte, 0, firstReadSize)
+	for {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, len(data))
+		}
+		n, err := r.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		switch {
+		case int64(len(data)) > limit:
+			return nil, errMessageTooLarge
+		case err == io.EOF:
+			return data, nil
+		case err != nil:
+			return nil, err
+		}
 	}
-	if int64(len(data)) > limit {
-		return kind, nil, errMessageTooLarge
-	}
-	return kind, data, nil
 }
 
 // handle serves one WebSocket message of the client; it reports whether the connection goes on.
