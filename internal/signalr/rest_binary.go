@@ -21,9 +21,10 @@ import (
 
 // messagePackPayload reads an application/x-msgpack body: the PayloadMessage as a MessagePack
 // map, {"Target": "method", "Arguments": [...]}, its keys matched without regard to case as the
-// JSON body's are (MessagePack for C# writes a class without attributes as a map keyed by its
-// property names). The arguments are kept as sent, for MessagePack clients, and in their JSON
-// form for the others.
+// JSON body's are. The service's reader is not published; a map keyed by property names is what
+// MessagePack for C#'s contractless resolver writes of the SDK's PayloadMessage, which has no
+// MessagePack attributes. The arguments are kept as sent, for MessagePack clients, and in their
+// JSON form for the others.
 func messagePackPayload(body []byte) (invocation, error) {
 	const shape = `the body must be MessagePack like {"target":"method","arguments":[…]}`
 	if len(body) == 0 || !isMap(body[0]) {

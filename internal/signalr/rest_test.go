@@ -734,7 +734,8 @@ func TestRESTMessagePackPayload(t *testing.T) {
 	}
 	args := mp([]any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}, nil, -300, true})
 	sends := []struct{ path, body string }{
-		// MessagePack for C# keys a class's map by its property names, as the SDK's PayloadMessage has them.
+		// A map keyed by property names, as MessagePack for C#'s contractless resolver writes the
+		// SDK's PayloadMessage (src/Microsoft.Azure.SignalR.Common/Utilities/Rest/PayloadMessage.cs).
 		{"/api/hubs/chat/:send" + v2, "\x82\xa6Target\xa1m\xa9Arguments" + args},
 		{"/api/v1/hubs/chat", "\x82\xa6target\xa1n\xa9arguments" + args},
 		{"/api/hubs/chat/:send" + v2, mp(map[string]any{"target": "none"})},
