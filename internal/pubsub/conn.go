@@ -144,8 +144,8 @@ func (c *Conn) AllowInbound(now time.Time) bool {
 		// A client no faster than the rate finds the bucket full at every message, as a new one
 		// is: it needs none of its own. Once it is faster, the bucket starts as it would be,
 		// having taken the previous message.
-		rate1 := int64(c.limits.MaxInboundPerSecond)
-		interval := (int64(time.Second) + rate1 - 1) / rate1
+		perSecond := int64(c.limits.MaxInboundPerSecond)
+		interval := (int64(time.Second) + perSecond - 1) / perSecond
 		if c.lastInbound == 0 || now.UnixNano()-c.lastInbound >= interval {
 			c.lastInbound = now.UnixNano()
 			return true
