@@ -39,8 +39,11 @@ tasklist: ## build the serverless SignalR task list example (bin/tasklist, see e
 
 test: lint test-go test-web test-compat test-e2e ## everything: lint, Go tests, web unit tests, SDK compatibility tests, browser tests
 
+# The idle-stack test runs apart: stack sizes mean something only without the race detector's
+# larger frames, so it is built without it (see internal/signalr/idle_test.go).
 test-go: web/dist/index.html ## Go unit and integration tests (race detector on)
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestIdleConnectionStack' ./internal/signalr
 
 test-web: web/node_modules ## unit tests of the web UI's pure modules (Vitest)
 	cd web && npm test

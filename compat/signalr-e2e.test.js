@@ -177,6 +177,59 @@ describe("sends", () => {
   });
 });
 
+describe("binary bodies", () => {
+  // MessagePack written by hand, so that the bytes sent are exactly those listed.
+  const str = (s) => Buffer.concat([Buffer.from([0xa0 | s.length]), Buffer.from(s)]);
+  const bin = (b) => Buffer.concat([Buffer.from([0xc4, b.length]), Buffer.from(b)]);
+  const float = (x) => {
+    const b = Buffer.alloc(9);
+    b[0] = 0xcb;
+    b.writeDoubleBE(x, 1);
+    return b;
+  };
+  // The MessagePack client hands bytes over as a Uint8Array.
+  const plain = (args) => args.map((a) => (a instanceof Uint8Array ? [...a] : a));
+
+  test("a MessagePack body (application/x-msgpack) reaches JSON clients as JSON, MessagePack clients as sent", async () => {
+    const hub = newHub();
+    const j = await connect(hub);
+    const m = await connect(hub, { messagePack: true });
+    // Azure/azure-signalr docs/swagger/V20220601.json: every send consumes application/x-msgpack,
+    // its body the PayloadMessage, here {"Target":"notify","Arguments":["mp",7,bin [1,2,3],{"k":2.5},nil]}.
+    const body = Buffer.concat([
+      Buffer.from([0x82]), str("Target"), str("notify"), str("Arguments"),
+      Buffer.from([0x95]), str("mp"), Buffer.from([0x07]), bin([1, 2, 3]), Buffer.from([0x81]), str("k"), float(2.5), Buffer.from([0xc0]),
+    ]);
+    await rest("POST", `/api/hubs/${hub}/:send`, { ...v2(), body, contentType: "application/x-msgpack" }, 202);
+    await rest("POST", `/api/v1/hubs/${hub}`, { body, contentType: "application/x-msgpack" }, 202);
+    await fence(hub, j, m);
+    // JSON has no bytes: the JSON hub protocol writes them as base64, as .NET serialises a byte[].
+    const asJSON = ["mp", 7, "AQID", { k: 2.5 }, null];
+    assertReceived([[j, [asJSON, asJSON]]]);
+    const asSent = ["mp", 7, [1, 2, 3], { k: 2.5 }, null];
+    assert.deepEqual(m.got.map(plain), [asSent, asSent]);
+
+    await rest("POST", `/api/hubs/${hub}/:send`, { ...v2(), body: body.subarray(0, 20), contentType: "application/x-msgpack" }, 400, "InvalidRequest");
+  });
+
+  test("the SDK's binary body (application/octet-stream) gives each client its own protocol's form", async () => {
+    const hub = newHub();
+    const j = await connect(hub);
+    const m = await connect(hub, { messagePack: true });
+    // BinaryPayloadMessageContent.cs (Azure/azure-signalr src/Microsoft.Azure.SignalR.Common/
+    // Utilities/Rest): a MessagePack map from protocol name to the invocation as that protocol
+    // writes it, the MessagePack record with its varint length.
+    const jsonRecord = Buffer.from(JSON.stringify({ type: 1, target: "notify", arguments: ["both", "text"] }) + "\x1e");
+    const mpInvocation = Buffer.concat([Buffer.from([0x95, 0x01, 0x80, 0xc0]), str("notify"), Buffer.from([0x92]), str("both"), bin([9, 8])]);
+    const mpRecord = Buffer.concat([Buffer.from([mpInvocation.length]), mpInvocation]);
+    const body = Buffer.concat([Buffer.from([0x82]), str("json"), bin(jsonRecord), str("messagepack"), bin(mpRecord)]);
+    await rest("POST", `/api/hubs/${hub}/:send`, { ...v2(), body, contentType: "application/octet-stream" }, 202);
+    await fence(hub, j, m);
+    assertReceived([[j, [["both", "text"]]]]);
+    assert.deepEqual(m.got.map(plain), [["both", [9, 8]]]);
+  });
+});
+
 describe("existence", () => {
   test("a SignalR client's connection, user, group and membership exist while it is connected", async () => {
     const hub = newHub();

@@ -56,9 +56,10 @@ export async function startNegotiateApp(serviceURL, accessKey) {
 /**
  * Calls the SignalR REST API of huddle ({url, accessKey}) as the Management SDK does. query is
  * a list of [name, value] pairs; the token's aud leaves out excluded and reason, which the SDK
- * adds to the URL after signing.
+ * adds to the URL after signing. A body is sent as JSON unless it is a string or bytes, which go
+ * as they are, as contentType when given.
  */
-export async function restCall(huddle, method, path, { query = [], body, key = huddle.accessKey, aud } = {}) {
+export async function restCall(huddle, method, path, { query = [], body, contentType, key = huddle.accessKey, aud } = {}) {
   const base = new URL(huddle.url);
   const q = new URLSearchParams(query).toString();
   const signed = new URLSearchParams(query.filter(([k]) => k !== "excluded" && k !== "reason")).toString();
@@ -68,8 +69,8 @@ export async function restCall(huddle, method, path, { query = [], body, key = h
   const headers = { Authorization: `Bearer ${token}` };
   let payload;
   if (body !== undefined) {
-    headers["Content-Type"] = "application/json; charset=utf-8";
-    payload = typeof body === "string" ? body : JSON.stringify(body);
+    headers["Content-Type"] = contentType ?? "application/json; charset=utf-8";
+    payload = typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body);
   }
   const res = await fetch(`${huddle.url}${path}${q ? "?" + q : ""}`, { method, headers, body: payload });
   const text = await res.text();

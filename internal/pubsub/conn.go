@@ -80,9 +80,12 @@ type Conn struct {
 	closing      bool   // a close is on its way: nothing more is queued, nor another close started
 	detachTimer  *time.Timer
 
-	// inbound is touched only by the connection's reader; it is made on the first message so
-	// that idle connections do not carry it.
-	inbound *inboundLimiter
+	// inbound and lastInbound are touched only by the connection's reader. The bucket is made
+	// only once the client sends faster than the rate, so that idle connections, and those that
+	// only send keep-alives, do not carry it; until then lastInbound is when the latest message
+	// came (Unix nanoseconds).
+	inbound     *inboundLimiter
+	lastInbound int64
 }
 
 // outbound is one queued frame: a shared message, or a connection's own frame (ack, pong, close).
@@ -138,7 +141,17 @@ func (c *Conn) Flooding() bool { return c.inbound != nil && c.inbound.flooding }
 // connection's reader may call it.
 func (c *Conn) AllowInbound(now time.Time) bool {
 	if c.inbound == nil {
+		// A client no faster than the rate finds the bucket full at every message, as a new one
+		// is: it needs none of its own. Once it is faster, the bucket starts as it would be,
+		// having taken the previous message.
+		perSecond := int64(c.limits.MaxInboundPerSecond)
+		interval := (int64(time.Second) + perSecond - 1) / perSecond
+		if c.lastInbound == 0 || now.UnixNano()-c.lastInbound >= interval {
+			c.lastInbound = now.UnixNano()
+			return true
+		}
 		c.inbound = &inboundLimiter{bucket: rate.NewLimiter(rate.Limit(c.limits.MaxInboundPerSecond), c.limits.MaxInboundBurst)}
+		c.inbound.bucket.AllowN(time.Unix(0, c.lastInbound), 1)
 	}
 	if c.inbound.bucket.AllowN(now, 1) {
 		return true

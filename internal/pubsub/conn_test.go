@@ -558,6 +558,32 @@ func TestAllowInbound(t *testing.T) {
 	}
 }
 
+// TestAllowInboundAtTheRate: a client that keeps to the rate, as one that only sends keep-alives
+// does, carries no bucket; once it is faster, the bucket behaves as if it had been there all
+// along.
+func TestAllowInboundAtTheRate(t *testing.T) {
+	svc := newTestService(t, Options{Limits: Limits{MaxInboundPerSecond: 2, MaxInboundBurst: 3}})
+	c, _ := svc.Hub("h").Connect(ConnOptions{ID: "c", Codec: newTestCodec(FormatWebPubSubJSON)}, nil)
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := t0
+	for range 20 {
+		if !c.AllowInbound(at) {
+			t.Fatalf("a message at the rate refused at %v", at.Sub(t0))
+		}
+		at = at.Add(500 * time.Millisecond)
+	}
+	if c.inbound != nil {
+		t.Error("a client keeping to the rate carries a bucket")
+	}
+	// The last message took one of three tokens; 100 ms later 2.2 are there: two pass, a third not.
+	last := at.Add(-500*time.Millisecond + 100*time.Millisecond)
+	for i, want := range []bool{true, true, false} {
+		if got := c.AllowInbound(last); got != want {
+			t.Errorf("message %d of the burst: AllowInbound = %v, want %v", i, got, want)
+		}
+	}
+}
+
 func TestReliableBufferOverflow(t *testing.T) {
 	const reason = "The reliable message buffer is full."
 	tests := []struct {

@@ -177,6 +177,9 @@ func (h *Hub) joinLocked(c *Conn, g string) bool {
 	if len(c.groups) >= c.limits.MaxGroupsPerConn {
 		return false
 	}
+	// The name may be a slice of a request line (a REST path value) that the membership would
+	// otherwise keep for as long as it lasts.
+	g = strings.Clone(g)
 	members := h.groups[g]
 	if members == nil {
 		members = make(map[*Conn]struct{})

@@ -89,6 +89,10 @@ type Message struct {
 	// Target is the client method a SignalR-style message invokes, its Data then the JSON array
 	// of the arguments; empty for a Web PubSub payload.
 	Target string
+	// MessagePackArgs are an invocation's arguments as the MessagePack array the app server sent,
+	// when it sent them so: a MessagePack codec renders them as they are (binary stays binary),
+	// while Data holds their JSON form for every other format.
+	MessagePackArgs []byte
 
 	encoded [numFormats]encoding
 }
@@ -165,7 +169,7 @@ func (m *Message) expired(now time.Time) bool {
 
 // Size is the number of bytes a message counts for in buffer limits.
 func (m *Message) Size() int {
-	n := len(m.Data) + len(m.Group) + len(m.FromUserID) + len(m.Target) + 64
+	n := len(m.Data) + len(m.MessagePackArgs) + len(m.Group) + len(m.FromUserID) + len(m.Target) + 64
 	if m.Stream != nil {
 		n += len(m.Stream.ID) + 32
 		if e := m.Stream.Err; e != nil {

@@ -198,11 +198,15 @@ func (messagePackFormat) Name() string          { return "messagepack" }
 func (messagePackFormat) Format() pubsub.Format { return pubsub.FormatSignalRMessagePack }
 func (messagePackFormat) BinaryFrames() bool    { return true }
 
-// Encode renders an invocation as [1, headers, invocationId, target, arguments]; the arguments,
-// JSON on the hub, become MessagePack values (integers as integers, other numbers as float64).
+// Encode renders an invocation as [1, headers, invocationId, target, arguments]: the arguments
+// as the app server sent them in MessagePack, or else from their JSON (integers as integers,
+// other numbers as float64).
 func (messagePackFormat) Encode(m *pubsub.Message) pubsub.Frame {
 	if m.Target == "" {
 		return pubsub.Frame{}
+	}
+	if m.MessagePackArgs != nil {
+		return pubsub.Frame{Payload: msgpackRecord([]any{typeInvocation, map[string]string{}, nil, m.Target, msgpack.RawMessage(m.MessagePackArgs)}), Binary: true}
 	}
 	args, err := jsonToValue(m.Data)
 	if err != nil {

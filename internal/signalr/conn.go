@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -59,7 +60,7 @@ func ownedBy(hub, userID string) func(pendingConn) error {
 	}
 }
 
-// serveSocket runs a connection from its handshake to its end.
+// serveSocket runs a connection's handshake, then starts its reader.
 func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 	_ = ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	kind, data, err := s.readMessage(ws)
@@ -76,7 +77,7 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 		s.refuseHandshake(ws, kind, p, problem)
 		return
 	}
-	sess := newSession(p, proto, c)
+	sess := s.newSession(p, proto, c)
 	var opts pubsub.ConnOptions
 	// Version 2 of the hub protocols brings the messages of stateful reconnect. A client that was
 	// offered it but shakes hands with version 1 does not use it: @microsoft/signalr does so on
@@ -98,7 +99,9 @@ func (s *Server) serveSocket(ws *websocket.Conn, p pendingConn, c client) {
 	if len(rest) > 0 && !s.handle(conn, rest) {
 		return
 	}
-	s.readLoop(ws, conn)
+	// The reader is a goroutine of its own so that the stack the handshake and registration grew
+	// is freed with this one: an idle connection keeps only the reader's smaller stack.
+	go s.readLoop(ws, conn)
 }
 
 func isTimeout(err error) bool {
@@ -200,20 +203,44 @@ func (s *Server) readMessage(ws *websocket.Conn) (kind int, data []byte, err err
 	if err != nil {
 		return kind, nil, err
 	}
-	limit := s.svc.Limits().MaxMessageBytes
-	if data, err = io.ReadAll(io.LimitReader(r, limit+1)); err != nil {
-		return kind, nil, err
+	data, err = readAtMost(r, s.svc.Limits().MaxMessageBytes)
+	return kind, data, err
+}
+
+// firstReadSize is the buffer a message is first read into: enough for a Ping, the message an
+// idle client sends every 15 s, which io.ReadAll would have given 512 bytes of garbage.
+const firstReadSize = 16
+
+// readAtMost reads r to its end, or fails with errMessageTooLarge past limit bytes.
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	data := make([]byte, 0, firstReadSize)
+	for {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, len(data))
+		}
+		n, err := r.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		switch {
+		case int64(len(data)) > limit:
+			return nil, errMessageTooLarge
+		case err == io.EOF:
+			return data, nil
+		case err != nil:
+			return nil, err
+		}
 	}
-	if int64(len(data)) > limit {
-		return kind, nil, errMessageTooLarge
-	}
-	return kind, data, nil
 }
 
 // handle serves one WebSocket message of the client; it reports whether the connection goes on.
 func (s *Server) handle(conn *pubsub.Conn, data []byte) bool {
 	sess := sessionOf(conn)
 	proto, st := sess.proto, sess.stateful
+	// A Ping alone, the message an idle client sends every 15 s, only keeps the connection
+	// alive (stateful reconnect does not count it either). It is told by its bytes, which every
+	// client writes alike: parsing it would double an idle reader's stack for good.
+	if bytes.Equal(data, proto.ping()) {
+		return true
+	}
 	msgs, err := proto.parse(data)
 	if err != nil {
 		s.logger.Info("invalid SignalR message, closing", "conn", conn.ID(), "err", err)

@@ -81,7 +81,8 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) error {
 		token = pubsub.NewID()
 		resp.ConnectionToken = token
 	}
-	p := pendingConn{hub: hub, userID: userID, connectionID: resp.ConnectionID, token: token, stateful: resp.UseStatefulReconnect}
+	// The hub name is a slice of the request line, which the connection would otherwise keep.
+	p := pendingConn{hub: strings.Clone(hub), userID: userID, connectionID: resp.ConnectionID, token: token, stateful: resp.UseStatefulReconnect}
 	if !s.pending.add(token, p, s.now()) {
 		return httpapi.AzureError(http.StatusServiceUnavailable, "TooManyPendingConnections", "too many negotiated connections wait for their WebSocket; retry later", nil)
 	}

@@ -250,6 +250,7 @@ func (s *REST) send(kind pubsub.TargetKind, param string) restHandler {
 			return 0, err
 		}
 		m := pubsub.NewInvocation(to, inv.Target, inv.Arguments)
+		m.MessagePackArgs = inv.MessagePack
 		return http.StatusAccepted, s.publish(r, c, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: m})
 	}
 }
@@ -385,25 +386,35 @@ func (s *REST) removeUserFromAllGroups(_ http.ResponseWriter, r *http.Request, c
 	return c.v.pick(http.StatusOK, http.StatusNoContent), s.publish(r, c, &pubsub.Envelope{Op: pubsub.OpRemoveFromGroups, To: to})
 }
 
-// invocation is a send's body: the client method and its arguments, a JSON array.
+// invocation is a send's body: the client method and its arguments, a JSON array, and the same
+// arguments as a MessagePack array when the app server sent them so.
 type invocation struct {
-	Target    string          `json:"target"`
-	Arguments json.RawMessage `json:"arguments"`
+	Target      string          `json:"target"`
+	Arguments   json.RawMessage `json:"arguments"`
+	MessagePack []byte          `json:"-"`
 }
 
-// invocation reads a send's body: JSON, or the Management SDK's binary form (binaryInvocation).
-// JSON property names match case-insensitively: the Management SDK writes {"Target","Arguments"},
-// the REST documentation {"target","arguments"}. The body is bounded by the hub's message limit
-// (1 MiB by default, the service's documented limit); any fault, its size included, is a 400,
-// which the SDK reports as an invalid argument.
+// Media types of a send's body besides JSON (rest_binary.go).
+const (
+	mediaMessagePack = "application/x-msgpack"
+	mediaBinary      = "application/octet-stream"
+)
+
+// invocation reads a send's body: JSON, MessagePack (messagePackPayload) or the Management SDK's
+// binary form (binaryInvocation). JSON property names match case-insensitively: the Management
+// SDK writes {"Target","Arguments"}, the REST documentation {"target","arguments"}. The body is
+// bounded by the hub's message limit (1 MiB by default, the service's documented limit); any
+// fault, its size included, is a 400, which the SDK reports as an invalid argument.
 func (s *REST) invocation(w http.ResponseWriter, r *http.Request) (invocation, error) {
 	var inv invocation
 	mt := "application/json"
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		var err error
-		if mt, _, err = mime.ParseMediaType(ct); err != nil || !(strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "application/octet-stream")) {
+		mt, _, err = mime.ParseMediaType(ct)
+		mt = strings.ToLower(mt)
+		if err != nil || mt != "application/json" && mt != mediaMessagePack && mt != mediaBinary {
 			return inv, httpapi.AzureError(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-				fmt.Sprintf("content type %q is not supported: send application/json, or application/octet-stream as the Management SDK does", httpapi.Truncate(ct, 64)), nil)
+				fmt.Sprintf("content type %q is not supported: send application/json, application/x-msgpack, or application/octet-stream as the Management SDK does", httpapi.Truncate(ct, 64)), nil)
 		}
 	}
 	limit := s.svc.Limits().MaxMessageBytes
@@ -415,11 +426,16 @@ func (s *REST) invocation(w http.ResponseWriter, r *http.Request) (invocation, e
 	case err != nil:
 		return inv, badRequest("could not read the body")
 	}
-	if strings.EqualFold(mt, "application/octet-stream") {
+	switch mt {
+	case mediaMessagePack:
+		if inv, err = messagePackPayload(body); err != nil {
+			return inv, badRequest("%v", err)
+		}
+	case mediaBinary:
 		if inv, err = binaryInvocation(body); err != nil {
 			return inv, badRequest("%v", err)
 		}
-	} else {
+	default:
 		var he *httpapi.Error
 		if err := httpapi.DecodeJSONFrom(bytes.NewReader(body), &inv); errors.As(err, &he) {
 			return inv, badRequest(`the body must be JSON like {"target":"method","arguments":[…]}: %s`, he.Msg)

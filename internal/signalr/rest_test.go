@@ -157,10 +157,17 @@ func newRESTServer(t *testing.T, limits pubsub.Limits) *restServer {
 	return &restServer{t: t, svc: svc, url: srv.URL}
 }
 
-// connect opens a connection of hub for user ("" for none).
+// connect opens a connection of hub for user ("" for none) whose frames show what the hub handed
+// it (recordingCodec).
 func (ts *restServer) connect(hub, user string) testConn {
 	ts.t.Helper()
-	c, err := ts.svc.Hub(hub).Connect(pubsub.ConnOptions{UserID: user, Codec: recordingCodec{}}, nil)
+	return ts.connectAs(hub, user, recordingCodec{})
+}
+
+// connectAs opens a connection of hub for user whose frames are rendered by codec.
+func (ts *restServer) connectAs(hub, user string, codec pubsub.Codec) testConn {
+	ts.t.Helper()
+	c, err := ts.svc.Hub(hub).Connect(pubsub.ConnOptions{UserID: user, Codec: codec}, nil)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -555,7 +562,7 @@ func TestRESTBadRequests(t *testing.T) {
 		})
 	}
 	ts.t = t
-	for _, ct := range []string{"application/x-msgpack", "text/plain"} {
+	for _, ct := range []string{"text/plain", "application/msgpack", "application/x-msgpack; charset"} {
 		u := "/api/hubs/chat/:send" + v2
 		got := ts.doWith(http.MethodPost, u, `{"target":"m"}`, token(t, primaryKey, sdkAudience(t, ts.url+u), time.Now().Add(time.Hour)), ct)
 		if got.status != http.StatusUnsupportedMediaType || got.code != "UnsupportedMediaType" {
@@ -632,6 +639,7 @@ func TestRESTVersionsAndHealth(t *testing.T) {
 func TestRESTBinaryPayload(t *testing.T) {
 	ts := newRESTServer(t, pubsub.Limits{})
 	c := ts.connect("chat", "")
+	mpClient := ts.connectAs("chat", "", messagePackProtocol)
 	jsonForm := []byte(`{"type":1,"target":"fromJSON","arguments":[1,"a",{"b":true}]}` + "\x1e")
 	mpForm := func(v any) []byte {
 		b, err := msgpack.Marshal(v)
@@ -640,7 +648,9 @@ func TestRESTBinaryPayload(t *testing.T) {
 		}
 		return append(binaryVarint(len(b)), b...)
 	}
-	invocationMP := mpForm([]any{1, map[string]string{}, nil, "fromMessagePack", []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}})
+	mpArgs := []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}
+	invocationMP := mpForm([]any{1, map[string]string{}, nil, "fromMessagePack", mpArgs})
+	bothMP := mpForm([]any{1, map[string]string{}, nil, "fromJSON", mpArgs})
 	body := func(forms map[string][]byte) string {
 		b, err := msgpack.Marshal(forms)
 		if err != nil {
@@ -656,9 +666,10 @@ func TestRESTBinaryPayload(t *testing.T) {
 			t.Errorf("POST = %d %s, want %d", got.status, got.body, status)
 		}
 	}
-	send(body(map[string][]byte{"json": jsonForm, "messagepack": invocationMP}), http.StatusAccepted)
+	send(body(map[string][]byte{"json": jsonForm, "messagepack": bothMP}), http.StatusAccepted)
 	send(body(map[string][]byte{"messagepack": invocationMP}), http.StatusAccepted)
 	for _, bad := range []string{
+		body(map[string][]byte{"json": jsonForm, "messagepack": invocationMP}),
 		`{"target":"m"}`,
 		body(map[string][]byte{"protobuf": {1}}),
 		body(map[string][]byte{"json": jsonForm[:len(jsonForm)-1]}),
@@ -675,6 +686,118 @@ func TestRESTBinaryPayload(t *testing.T) {
 	if got := c.messages(t, 2); !equalReceived(got, want) {
 		t.Errorf("received %s, want %s", show(got), show(want))
 	}
+	// A MessagePack client gets the MessagePack form's arguments, the bytes as bytes.
+	wantMP := []string{string(bothMP[1:]), string(invocationMP[1:])}
+	if got := mpClient.frames(t, 2); !slices.Equal(got, wantMP) {
+		t.Errorf("MessagePack client received %x, want %x", got, wantMP)
+	}
+}
+
+// frames waits until the connection has received n frames and returns them, each without the
+// length prefix of a MessagePack record (one byte for the short records of these tests).
+func (c testConn) frames(t *testing.T, n int) []string {
+	t.Helper()
+	var frames []string
+	testkit.WaitFor(t, "frames", func() bool {
+		frames, _ = c.sock.snapshot()
+		return len(frames) >= n
+	})
+	out := make([]string, len(frames))
+	for i, f := range frames {
+		size, k := binary.Uvarint([]byte(f))
+		if k != 1 || int(size) != len(f)-1 {
+			t.Fatalf("frame %x does not start with a one-byte length prefix", f)
+		}
+		out[i] = f[1:]
+	}
+	return out
+}
+
+// TestRESTMessagePackPayload: an application/x-msgpack send is the PayloadMessage as a MessagePack
+// map (Azure/azure-signalr docs/swagger/V20220601.json, "consumes" of every send). JSON clients get
+// its arguments as JSON (binary as base64), MessagePack clients the very bytes sent; a body that
+// is not such a map is a 400 in the service's error shape, as for JSON.
+func TestRESTMessagePackPayload(t *testing.T) {
+	ts := newRESTServer(t, pubsub.Limits{MaxMessageBytes: 1024})
+	jsonClient := ts.connectAs("chat", "", jsonProtocol)
+	mpClient := ts.connectAs("chat", "", messagePackProtocol)
+	mp := func(v any) string {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	send := func(path, body string) response {
+		t.Helper()
+		return ts.doWith(http.MethodPost, path, body, token(t, primaryKey, sdkAudience(t, ts.url+path), time.Now().Add(time.Hour)), "application/x-msgpack")
+	}
+	args := mp([]any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}, nil, -300, true})
+	sends := []struct{ path, body string }{
+		// A map keyed by property names, as MessagePack for C#'s contractless resolver writes the
+		// SDK's PayloadMessage (src/Microsoft.Azure.SignalR.Common/Utilities/Rest/PayloadMessage.cs).
+		{"/api/hubs/chat/:send" + v2, "\x82\xa6Target\xa1m\xa9Arguments" + args},
+		{"/api/v1/hubs/chat", "\x82\xa6target\xa1n\xa9arguments" + args},
+		{"/api/hubs/chat/:send" + v2, mp(map[string]any{"target": "none"})},
+	}
+	for _, s := range sends {
+		if got := send(s.path, s.body); got.status != http.StatusAccepted {
+			t.Errorf("POST %s = %d %s, want 202", s.path, got.status, got.body)
+		}
+	}
+	wantJSON := []string{
+		`{"type":1,"target":"m","arguments":[1,"a","AQI=",{"k":2.5},null,-300,true]}` + "\x1e",
+		`{"type":1,"target":"n","arguments":[1,"a","AQI=",{"k":2.5},null,-300,true]}` + "\x1e",
+		`{"type":1,"target":"none","arguments":[]}` + "\x1e",
+	}
+	if got, _ := waitFrames(t, jsonClient, 3); !slices.Equal(got, wantJSON) {
+		t.Errorf("JSON client received %q, want %q", got, wantJSON)
+	}
+	wantMP := []string{
+		"\x95\x01\x80\xc0\xa1m" + args,
+		"\x95\x01\x80\xc0\xa1n" + args,
+		"\x95\x01\x80\xc0\xa4none\x90",
+	}
+	if got := mpClient.frames(t, 3); !slices.Equal(got, wantMP) {
+		t.Errorf("MessagePack client received %x, want %x", got, wantMP)
+	}
+
+	for _, tt := range []struct{ name, body string }{
+		{"JSON text", `{"target":"m"}`},
+		{"an array", mp([]any{"m", []any{1}})},
+		{"no target", mp(map[string]any{"arguments": []any{1}})},
+		{"empty target", mp(map[string]any{"target": "", "arguments": []any{1}})},
+		{"target not a string", mp(map[string]any{"target": 7})},
+		{"arguments a map", mp(map[string]any{"target": "m", "arguments": map[string]any{"a": 1}})},
+		{"unknown key", mp(map[string]any{"target": "m", "argumentz": []any{}})},
+		{"key not a string", "\x81\x01\xa1m"},
+		{"bytes after the map", mp(map[string]any{"target": "m"}) + "\xc0"},
+		{"truncated", mp(map[string]any{"target": "m", "arguments": []any{1, 2}})[:15]},
+		{"a map inside an extension", "\xd4\x30\xdf0000"},
+		{"arguments without a JSON form", mp(map[string]any{"target": "m", "arguments": []any{map[int]int{1: 2}}})},
+		{"over the limit", mp(map[string]any{"target": "m", "arguments": []any{strings.Repeat("x", 1024)}})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := send("/api/hubs/chat/:send"+v2, tt.body); got.status != http.StatusBadRequest || got.code != "InvalidRequest" {
+				t.Errorf("POST = %d %q %s, want 400 InvalidRequest", got.status, got.code, got.body)
+			}
+		})
+	}
+	if got, _ := jsonClient.sock.snapshot(); len(got) != 3 {
+		t.Errorf("a refused request was sent: %q", got[3:])
+	}
+}
+
+// waitFrames waits until c has received n frames and returns them as they were written.
+func waitFrames(t *testing.T, c testConn, n int) ([]string, bool) {
+	t.Helper()
+	var frames []string
+	var closed bool
+	testkit.WaitFor(t, "frames", func() bool {
+		frames, closed = c.sock.snapshot()
+		return len(frames) >= n
+	})
+	return frames, closed
 }
 
 // The library reads a map or an array also out of an extension value: a 7-byte body whose
@@ -722,6 +845,36 @@ func FuzzBinaryInvocation(f *testing.F) {
 		}
 		if len(inv.Arguments) > 0 && !json.Valid(inv.Arguments) {
 			t.Fatalf("binaryInvocation(%x) arguments %q are not JSON", body, inv.Arguments)
+		}
+	})
+}
+
+// FuzzMessagePackPayload feeds the application/x-msgpack send body to its reader: no input may
+// panic, and an invocation read from it carries arguments that are JSON and, when MessagePack
+// arguments are kept, a MessagePack array.
+func FuzzMessagePackPayload(f *testing.F) {
+	for _, v := range []any{
+		map[string]any{"Target": "m", "Arguments": []any{1, "a", []byte{1, 2}, map[string]any{"k": 2.5}}},
+		map[string]any{"target": "m"},
+		map[string]any{"target": "m", "arguments": nil},
+		[]any{"m"},
+	} {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		inv, err := messagePackPayload(body)
+		if err != nil {
+			return
+		}
+		if len(inv.Arguments) > 0 && !json.Valid(inv.Arguments) {
+			t.Fatalf("messagePackPayload(%x) arguments %q are not JSON", body, inv.Arguments)
+		}
+		if inv.MessagePack != nil && (!isArray(inv.MessagePack[0]) || checkMessagePack(inv.MessagePack) != nil) {
+			t.Fatalf("messagePackPayload(%x) kept arguments %x that are not a MessagePack array", body, inv.MessagePack)
 		}
 	})
 }

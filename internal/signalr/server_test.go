@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/huddle-dev/huddle/internal/accesskey"
@@ -27,6 +30,7 @@ type testServer struct {
 	url  string
 	keys accesskey.Keys
 	svc  *pubsub.Service
+	reg  *prometheus.Registry // the hub service's metrics
 	srv  *Server
 	clk  *testkit.Clock
 	mux  *http.ServeMux // set when the server is reached without a network
@@ -36,7 +40,8 @@ func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *
 	t.Helper()
 	keys := accesskey.Keys{Primary: "test-key-0123456789abcdefghijklmnopqrstuvwx"}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := pubsub.NewService(pubsub.Options{Limits: limits, Logger: logger})
+	reg := prometheus.NewRegistry()
+	svc, err := pubsub.NewService(pubsub.Options{Limits: limits, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,7 @@ func newTestServer(t *testing.T, limits pubsub.Limits, with ...func(*Options)) *
 		hs.Close()
 		cancel()
 	})
-	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, srv: srv, clk: clk}
+	return &testServer{t: t, url: hs.URL, keys: keys, svc: svc, reg: reg, srv: srv, clk: clk}
 }
 
 // token signs a client token the way the server SDK does: aud without the port, the user in
@@ -380,6 +385,45 @@ func TestMalformedMessageCloses(t *testing.T) {
 	_, _, err := ws.ReadMessage()
 	if !websocket.IsCloseError(err, pubsub.ClosePolicyViolation) {
 		t.Errorf("after the close message: %v, want close 1008", err)
+	}
+}
+
+// TestReadAtMost: a message is read whole up to the limit, in reads of any size, and a Ping
+// costs a single small allocation.
+func TestReadAtMost(t *testing.T) {
+	errRead := errors.New("connection reset")
+	tests := []struct {
+		name    string
+		r       io.Reader
+		want    string
+		wantErr error
+	}{
+		{"empty", strings.NewReader(""), "", nil},
+		{"ping", strings.NewReader("{\"type\":6}\x1e"), "{\"type\":6}\x1e", nil},
+		{"past the first buffer", strings.NewReader(strings.Repeat("a", 17)), strings.Repeat("a", 17), nil},
+		{"a byte at a time", iotest.OneByteReader(strings.NewReader(strings.Repeat("b", 60))), strings.Repeat("b", 60), nil},
+		{"at the limit", strings.NewReader(strings.Repeat("c", 64)), strings.Repeat("c", 64), nil},
+		{"past the limit", strings.NewReader(strings.Repeat("d", 65)), "", errMessageTooLarge},
+		{"far past the limit", iotest.HalfReader(strings.NewReader(strings.Repeat("e", 1000))), "", errMessageTooLarge},
+		{"a failing read", io.MultiReader(strings.NewReader("f"), iotest.ErrReader(errRead)), "", errRead},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readAtMost(tt.r, 64)
+			if string(got) != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("readAtMost = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	r := bytes.NewReader(nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Reset(jsonProtocol.ping())
+		if _, err := readAtMost(r, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("reading a Ping allocates %v times, want 1", allocs)
 	}
 }
 

@@ -38,16 +38,23 @@ const streamRefused = "Streaming invocations are not supported in serverless mod
 
 const noTarget = "Invocation failed: the invocation names no hub method."
 
-// client is what a transport's connect request tells of the client, for its upstream events and
-// its connection caps.
+// client is what a transport's connect request tells of the client, for its connection caps and,
+// when there is an upstream, its upstream events.
 type client struct {
 	claims  []upstream.Claim
 	query   string
 	address string
 }
 
+// clientOf reads the client of a connect request. The claims and the query are only an
+// upstream's to know: without one, every connection would keep them, and through the query's
+// bytes the request line, for nothing.
 func (s *Server) clientOf(r *http.Request, claims *accesskey.Claims) client {
-	return client{claims: upstreamClaims(claims), query: queryWithoutToken(r.URL.RawQuery), address: s.clientAddr(r)}
+	c := client{address: s.clientAddr(r)}
+	if s.upstream != nil {
+		c.claims, c.query = upstreamClaims(claims), queryWithoutToken(r.URL.RawQuery)
+	}
+	return c
 }
 
 // queryWithoutToken is the connect request's query as the client wrote it, less the access
@@ -89,26 +96,42 @@ type session struct {
 	proto    protocol
 	stateful *statefulConn // nil unless the client uses stateful reconnect
 	address  string
-	up       upstream.Conn
+	up       *upstreamSession // nil without an upstream
+	// ended is set, under Server.mu, when the connection has ended: it is no longer tracked.
+	ended bool
+}
+
+// upstreamSession is a connection as its upstream knows it, and its invocations under way.
+type upstreamSession struct {
+	conn upstream.Conn
 	// calls holds one token per invocation waiting for the upstream.
 	calls chan struct{}
 	// ctx ends with the connection, cancelling its invocations.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// ended is set, under Server.mu, when the connection has ended: it is no longer tracked.
-	ended bool
 }
 
-func newSession(p pendingConn, proto protocol, c client) *session {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &session{
-		proto:   proto,
-		address: c.address,
-		up: upstream.Conn{Hub: p.hub, ConnectionID: p.connectionID, UserID: p.userID,
-			Claims: c.claims, Query: c.query},
-		calls:  make(chan struct{}, maxInvocationsInFlight),
-		ctx:    ctx,
-		cancel: cancel,
+// newSession starts the session of a negotiated connection, with what an upstream needs only
+// when there is one: the many connections of a hub without one do not carry it.
+func (s *Server) newSession(p pendingConn, proto protocol, c client) *session {
+	sess := &session{proto: proto, address: c.address}
+	if s.upstream != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		sess.up = &upstreamSession{
+			conn: upstream.Conn{Hub: p.hub, ConnectionID: p.connectionID, UserID: p.userID,
+				Claims: c.claims, Query: c.query},
+			calls:  make(chan struct{}, maxInvocationsInFlight),
+			ctx:    ctx,
+			cancel: cancel,
+		}
+	}
+	return sess
+}
+
+// end cancels the connection's invocations under way.
+func (sess *session) end() {
+	if sess.up != nil {
+		sess.up.cancel()
 	}
 }
 
@@ -119,14 +142,14 @@ func sessionOf(c *pubsub.Conn) *session { return c.Attachment().(*session) }
 // it was refused, for the handshake response (whose refusal logs it).
 func (s *Server) register(p pendingConn, sess *session, opts pubsub.ConnOptions) (conn *pubsub.Conn, problem string) {
 	if err := s.svc.AdmitConnection(p.userID, sess.address); err != nil {
-		sess.cancel()
+		sess.end()
 		return nil, "Too many connections: " + err.Error()
 	}
 	opts.ID, opts.UserID, opts.Codec, opts.OnClose, opts.Attachment = p.connectionID, p.userID, sess.proto, s.onClose, sess
 	conn, err := s.svc.Hub(p.hub).Connect(opts, nil)
 	if err != nil {
 		s.svc.ReleaseConnection(p.userID, sess.address)
-		sess.cancel()
+		sess.end()
 		s.logger.Error("register SignalR connection", "hub", p.hub, "err", err)
 		return nil, "The connection could not be registered."
 	}
@@ -140,7 +163,7 @@ func (s *Server) register(p pendingConn, sess *session, opts pubsub.ConnOptions)
 			s.stateful[sess.stateful.token] = conn
 		}
 		if s.upstream != nil {
-			s.upstream.Connected(sess.up)
+			s.upstream.Connected(sess.up.conn)
 		}
 	}
 	return conn, ""
@@ -157,10 +180,10 @@ func (s *Server) onClose(c *pubsub.Conn, reason string) {
 	}
 	// Told under the lock, so that it cannot overtake the connected event register sends.
 	if s.upstream != nil {
-		s.upstream.Disconnected(sess.up, reason)
+		s.upstream.Disconnected(sess.up.conn, reason)
 	}
 	s.mu.Unlock()
-	sess.cancel()
+	sess.end()
 	s.svc.ReleaseConnection(c.UserID(), sess.address)
 }
 
@@ -184,8 +207,9 @@ func (s *Server) invoke(conn *pubsub.Conn, sess *session, m clientMessage) {
 		answer(noTarget)
 		return
 	}
+	up := sess.up
 	select {
-	case sess.calls <- struct{}{}:
+	case up.calls <- struct{}{}:
 	default:
 		s.logger.Info("SignalR client past its invocations in flight", "conn", conn.ID(), "target", m.Target)
 		answer(tooManyInvocations)
@@ -193,9 +217,9 @@ func (s *Server) invoke(conn *pubsub.Conn, sess *session, m clientMessage) {
 	}
 	inv := upstream.Invocation{Target: m.Target, InvocationID: m.InvocationID, Protocol: sess.proto.Name(), Payload: m.Raw}
 	go func() {
-		defer func() { <-sess.calls }()
-		res := s.upstream.Invoke(sess.ctx, sess.up, inv)
-		if m.InvocationID == "" || sess.ctx.Err() != nil {
+		defer func() { <-up.calls }()
+		res := s.upstream.Invoke(up.ctx, up.conn, inv)
+		if m.InvocationID == "" || up.ctx.Err() != nil {
 			return
 		}
 		if res.Frames != nil {

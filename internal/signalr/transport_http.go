@@ -190,7 +190,7 @@ func (s *Server) handshakeHTTP(hc *httpConn, data []byte) {
 		s.refuseHTTPHandshake(hc, problem)
 		return
 	}
-	conn, problem := s.register(hc.pending, newSession(hc.pending, proto, hc.client), pubsub.ConnOptions{Unframed: true})
+	conn, problem := s.register(hc.pending, s.newSession(hc.pending, proto, hc.client), pubsub.ConnOptions{Unframed: true})
 	if problem != "" {
 		s.refuseHTTPHandshake(hc, problem)
 		return
