@@ -19,6 +19,8 @@ export interface Negotiated {
   collabGroup?: string;
   /** The alerts group, where the server tells of incidents and rules. */
   alertsGroup?: string;
+  /** The presence group, where the server tells which dashboards' viewers changed. */
+  presenceGroup?: string;
 }
 
 export type Status = "connecting" | "online" | "offline";
@@ -30,6 +32,9 @@ export interface HubHandlers {
   peer?(data: Record<string, unknown>, fromUserId: string): void;
   /** alerts: a message of the server on the alerts group. */
   alerts?(data: Record<string, unknown>): void;
+  /** presence: a message of the server on the presence group, which is joined only when this
+   * handler is given. */
+  presence?(data: Record<string, unknown>): void;
   status(s: Status, reconnected: boolean): void;
 }
 
@@ -81,6 +86,8 @@ export class Hub {
         if (data.dashboard === this.uid) this.on.server?.(data);
       } else if (m.group === me.alertsGroup && m.fromUserId == null) {
         this.on.alerts?.(data);
+      } else if (m.group === me.presenceGroup && m.fromUserId == null) {
+        this.on.presence?.(data);
       } else if (m.group === me.collabGroup && m.fromUserId != null && m.fromUserId !== me.userId) {
         this.on.peer?.(data, m.fromUserId);
       }
@@ -98,7 +105,8 @@ export class Hub {
     try {
       await client.start();
       next = undefined;
-      for (const g of [me.metricsGroup, me.collabGroup, me.alertsGroup]) if (g) await client.joinGroup(g);
+      const presence = this.on.presence ? me.presenceGroup : undefined;
+      for (const g of [me.metricsGroup, me.collabGroup, me.alertsGroup, presence]) if (g) await client.joinGroup(g);
     } catch (e) {
       client.stop();
       throw e;
