@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { matches, presenceFrom, sections, tagsOf, teamNow, withStar, withViewers } from "./homepage";
+import type { Viewer } from "./collab";
+import { matches, PresenceTracker, presenceFrom, sections, tagsOf, teamNow, withStar, withViewers, type DashboardPresence } from "./homepage";
 import type { DashboardSummary } from "./model";
 
 const d = (uid: string, title: string, tags: string[] = [], extra: Partial<DashboardSummary> = {}): DashboardSummary => ({
@@ -66,5 +67,83 @@ describe("team now", () => {
     p = withViewers(p, "ops", []);
     expect(p.has("ops")).toBe(false);
     expect(teamNow(p, list, "").map((w) => w.userId)).toEqual(["bob"]);
+  });
+});
+
+/** deferred is a promise and the functions that settle it. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** flush lets every settled promise's continuations run. */
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe("PresenceTracker", () => {
+  const ada = { userId: "ada", name: "Ada" };
+  const bob = { userId: "bob", name: "Bob" };
+
+  function setup() {
+    const all: ReturnType<typeof deferred<DashboardPresence[]>>[] = [];
+    const one: { uid: string; d: ReturnType<typeof deferred<Viewer[] | null>> }[] = [];
+    const t = new PresenceTracker(
+      () => {
+        const d = deferred<DashboardPresence[]>();
+        all.push(d);
+        return d.promise;
+      },
+      (uid) => {
+        const d = deferred<Viewer[] | null>();
+        one.push({ uid, d });
+        return d.promise;
+      },
+      () => {},
+    );
+    return { t, all, one };
+  }
+  const shown = (t: PresenceTracker) => Object.fromEntries([...t.presence].map(([k, v]) => [k, v.map((x) => x.userId)]));
+
+  it("asks the dashboards named during a full load after it", async () => {
+    const { t, all, one } = setup();
+    const loaded = t.reload();
+    void t.named("ops");
+    expect(one).toHaveLength(0);
+    all[0].resolve([{ dashboard: "web", viewers: [bob] }]);
+    await loaded;
+    expect(one.map((x) => x.uid)).toEqual(["ops"]);
+    one[0].d.resolve([ada]);
+    await flush();
+    expect(shown(t)).toEqual({ web: ["bob"], ops: ["ada"] });
+  });
+
+  it("asks once at a time per dashboard, and once more if named meanwhile", async () => {
+    const { t, one } = setup();
+    void t.named("ops");
+    void t.named("ops");
+    void t.named("ops");
+    expect(one).toHaveLength(1);
+    one[0].d.resolve([ada]);
+    await flush();
+    expect(one).toHaveLength(2);
+    one[1].d.resolve([]);
+    await flush();
+    expect(one).toHaveLength(2);
+    expect(shown(t)).toEqual({});
+  });
+
+  it("drops an answer begun before the latest full load, and keeps what is shown on no answer", async () => {
+    const { t, all, one } = setup();
+    void t.named("ops");
+    const loaded = t.reload();
+    all[0].resolve([{ dashboard: "ops", viewers: [bob] }]);
+    await loaded;
+    one[0].d.resolve([ada]); // older than the load
+    await flush();
+    expect(shown(t)).toEqual({ ops: ["bob"] });
+    void t.named("ops");
+    one[1].d.resolve(null);
+    await flush();
+    expect(shown(t)).toEqual({ ops: ["bob"] });
   });
 });

@@ -92,3 +92,60 @@ export function teamNow(presence: Presence, list: DashboardSummary[], me: string
 export function withStar(list: DashboardSummary[], uid: string, starred: boolean): DashboardSummary[] {
   return list.map((d) => (d.uid === uid ? { ...d, starred } : d));
 }
+
+/** PresenceTracker keeps who is on which dashboard from two sources: a full load (GET
+ * /api/presence: each time the page's connection is up, since what happened while it was away is
+ * not replayed) and, for each dashboard the presence group names, its viewers (GET
+ * /api/dashboards/<uid>/viewers, answered only for dashboards this person may see; null: no
+ * answer, keep what is shown). One request per dashboard at a time, and one more if it was named
+ * again meanwhile; dashboards named during a full load are asked after it; an answer to a request
+ * begun before the latest full load is dropped, that load being newer. */
+export class PresenceTracker {
+  presence: Presence = new Map();
+  private loads = 0;
+  private loading: Set<string> | null = null;
+  private asking = new Map<string, boolean>(); // uid -> named again while asking
+
+  constructor(
+    private loadAll: () => Promise<DashboardPresence[]>,
+    private loadOne: (uid: string) => Promise<Viewer[] | null>,
+    private changed: (p: Presence) => void,
+  ) {}
+
+  /** reload replaces what is known with a full load; it rejects with the load's error. */
+  async reload() {
+    const n = ++this.loads;
+    this.loading ??= new Set();
+    try {
+      const list = await this.loadAll();
+      if (n === this.loads) this.set(presenceFrom(list));
+    } finally {
+      if (n === this.loads) {
+        const named = this.loading ?? new Set<string>();
+        this.loading = null;
+        for (const uid of named) void this.named(uid);
+      }
+    }
+  }
+
+  /** named follows the presence group's word that dashboard uid's viewers changed. */
+  async named(uid: string) {
+    if (this.loading) return void this.loading.add(uid);
+    if (this.asking.has(uid)) return void this.asking.set(uid, true);
+    this.asking.set(uid, false);
+    const since = this.loads;
+    try {
+      const viewers = await this.loadOne(uid);
+      if (viewers && since === this.loads) this.set(withViewers(this.presence, uid, viewers));
+    } finally {
+      const again = this.asking.get(uid);
+      this.asking.delete(uid);
+      if (again) void this.named(uid);
+    }
+  }
+
+  private set(p: Presence) {
+    this.presence = p;
+    this.changed(p);
+  }
+}

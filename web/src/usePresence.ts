@@ -1,15 +1,21 @@
 // usePresence keeps who is on which dashboard, live: the page listens to the hub's presence
-// group (joined with a token negotiated on no dashboard), loads GET /api/presence each time its
-// connection is up (first or again: what happened while it was away is not replayed), and for
-// each dashboard the group names asks GET /api/dashboards/<uid>/viewers, which answers only for
-// dashboards this person may see. One request per dashboard at a time, and one more if it was
-// named again meanwhile; an answer begun before the latest full load is dropped, that load being
-// newer.
+// group (joined with a token negotiated on no dashboard) and a PresenceTracker turns that and
+// the server's answers into the map the page shows.
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "./api";
 import type { Viewer } from "./collab";
-import { presenceFrom, withViewers, type DashboardPresence, type Presence } from "./homepage";
+import { PresenceTracker, type DashboardPresence, type Presence } from "./homepage";
 import { Hub, type Status } from "./hub";
+
+/** viewersOf asks who is on dashboard uid; one this person may not see, or gone, has nobody to
+ * show, and any other failure leaves what is shown (null). */
+async function viewersOf(uid: string): Promise<Viewer[] | null> {
+  try {
+    return await api<Viewer[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/viewers`);
+  } catch (e) {
+    return e instanceof ApiError && (e.status === 403 || e.status === 404) ? [] : null;
+  }
+}
 
 export function usePresence() {
   const [presence, setPresence] = useState<Presence>(new Map());
@@ -19,50 +25,22 @@ export function usePresence() {
 
   useEffect(() => {
     let stopped = false;
-    let loads = 0;
-    let loading: Set<string> | null = null;
-    const asking = new Map<string, boolean>(); // uid -> named again while asking
-
-    const ask = async (uid: string) => {
-      if (loading) return void loading.add(uid);
-      if (asking.has(uid)) return void asking.set(uid, true);
-      asking.set(uid, false);
-      const since = loads;
-      let viewers: Viewer[] | null = null;
-      try {
-        viewers = await api<Viewer[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/viewers`);
-      } catch (e) {
-        // Not this person's to see, or gone: nobody to show there.
-        if (e instanceof ApiError && (e.status === 403 || e.status === 404)) viewers = [];
-      }
-      if (!stopped && viewers && since === loads) setPresence((p) => withViewers(p, uid, viewers));
-      const again = asking.get(uid);
-      asking.delete(uid);
-      if (again && !stopped) void ask(uid);
-    };
-
-    const load = async () => {
-      loads++;
-      loading ??= new Set();
-      try {
-        const list = await api<DashboardPresence[]>("GET", "/api/presence");
-        if (!stopped) setPresence(presenceFrom(list));
-      } catch (e) {
-        if (!stopped) setError(`Could not load who is where: ${e instanceof Error ? e.message : e}`);
-      } finally {
-        const named = loading ?? new Set<string>();
-        loading = null;
-        for (const uid of named) void ask(uid);
-      }
-    };
-
+    const tracker = new PresenceTracker(
+      () => api<DashboardPresence[]>("GET", "/api/presence"),
+      viewersOf,
+      (p) => !stopped && setPresence(p),
+    );
     const h = new Hub(null, {
       presence: (data) => {
-        if (data.type === "presence" && typeof data.dashboard === "string") void ask(data.dashboard);
+        if (data.type === "presence" && typeof data.dashboard === "string") void tracker.named(data.dashboard);
       },
       status: (s) => {
         setStatus(s);
-        if (s === "online") void load();
+        if (s !== "online") return;
+        tracker.reload().then(
+          () => !stopped && setError(""),
+          (e) => !stopped && setError(`Could not load who is where: ${e instanceof Error ? e.message : e}`),
+        );
       },
     });
     h.start()
