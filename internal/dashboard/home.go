@@ -38,8 +38,8 @@ func (s *Service) Unstar(ctx context.Context, userID, uid string) error {
 	return nil
 }
 
-// Viewed records that the user opened dashboard uid now, keeping their MaxRecent latest views.
-func (s *Service) Viewed(ctx context.Context, userID, uid string) error {
+// RecordView records that the user opened dashboard uid now, keeping their MaxRecent latest views.
+func (s *Service) RecordView(ctx context.Context, userID, uid string) error {
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.mustExist(ctx, tx, uid); err != nil {
 			return err
@@ -95,7 +95,7 @@ func (s *Service) recordView(ctx context.Context, p auth.Principal, uid string) 
 	if p.Key != nil {
 		return
 	}
-	if err := s.Viewed(ctx, p.User.ID, uid); err != nil {
+	if err := s.RecordView(ctx, p.User.ID, uid); err != nil {
 		s.logger.Warn("could not record a dashboard view", "dashboard", uid, "login", p.User.Login, "err", err)
 	}
 }

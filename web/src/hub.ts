@@ -2,7 +2,7 @@
 // negotiates a client URL (for one dashboard, or for the alerts alone), speaks the reliable JSON
 // subprotocol through the official SDK (which reconnects, rejoins groups and recovers the
 // server's pushes missed in a short drop), receives the server's pushes on the dashboard's
-// metrics group and the alerts group, and exchanges presence and cursors with the other viewers
+// metrics group, the alerts group and (the home page) the presence group, and exchanges presence and cursors with the other viewers
 // on its collaboration group. The server treats what viewers send there as ephemeral: such a
 // message has no sequence id, is not recovered after a drop, and is the first thing dropped for
 // a viewer that lags behind.
