@@ -138,6 +138,13 @@ func viewersRoute(d *collab.Directory) httpapi.Route {
 	}
 }
 
+// presenceRoute serves every dashboard the caller may see with the people on it.
+func presenceRoute(d *collab.Directory) httpapi.Route {
+	return httpapi.Route{
+		Method: "GET", Pattern: "/api/presence", MinRole: roles.Viewer, Scope: roles.ScopeDashboardsRead, Handler: d.Presence,
+	}
+}
+
 // accountNames names a dashboard's viewers by their accounts; a login whose account was deleted
 // meanwhile is shown as itself.
 type accountNames struct{ accounts *auth.Service }

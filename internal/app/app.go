@@ -57,6 +57,8 @@ type App struct {
 	parts      *lifecycle
 	dashboards *dashboard.Service
 	live       *live.Scheduler
+	presence   *collab.PresenceFeed
+	dashHub    dashboardHub
 	rules      *alerts.Engine
 	notify     *notify.Dispatcher
 	accounts   *auth.Service
@@ -136,6 +138,7 @@ func New(cfg config.Config, logger *slog.Logger, console io.Writer) (_ *App, err
 // live scheduler, and the route table over them all.
 func (a *App) build(ctx context.Context, console io.Writer) error {
 	cfg, logger, keys := a.cfg, a.logger, a.keys
+	a.presence = collab.NewPresenceFeed(logger.With("component", "presence"))
 	svc, err := pubsub.NewService(pubsub.Options{
 		Limits:      cfg.Limits,
 		ParseFilter: webpubsub.ParseFilter,
@@ -143,6 +146,8 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		Registerer:  a.registry,
 		// Dashboard viewers' pointers and presence go first when a viewer lags behind.
 		EphemeralGroup: collab.IsCollabGroup,
+		// Who arrives on or leaves a dashboard is announced to every open page.
+		GroupChanged: a.presence.GroupChanged,
 	})
 	if err != nil {
 		return err
@@ -221,9 +226,11 @@ func (a *App) build(ctx context.Context, console io.Writer) error {
 		return err
 	}
 	access := dashboardAccess{a.accounts, a.dashboards}
+	directory := &collab.Directory{Access: access, Present: dashHub, People: accountNames{a.accounts}}
+	a.dashHub = dashHub
 	extra := append(a.uiRoutes(),
 		negotiateRoute(&collab.Negotiator{Keys: keys, Access: access, PublicURL: a.publicURL}),
-		viewersRoute(&collab.Directory{Access: access, Present: dashHub, People: accountNames{a.accounts}}))
+		viewersRoute(directory), presenceRoute(directory))
 	if sso != nil {
 		extra = append(extra, oidcRoutes(sso, a.accounts, logger)...)
 	}
@@ -347,6 +354,7 @@ func (a *App) Run(ctx context.Context, ready func()) error {
 		a.parts.run("collector", a.metrics.collector.Run)
 	}
 	a.parts.run("live", a.live.Run)
+	a.parts.run("presence", func(ctx context.Context) error { return a.presence.Run(ctx, a.dashHub) })
 	// Notifications stop after the rules that feed them, and the hub after both.
 	a.parts.start("notify", func() error { return a.notify.Run(context.Background()) }, a.notify.Stop)
 	a.parts.run("rules", a.rules.Run)

@@ -65,6 +65,18 @@ func (d dashboardHub) Watched() []string {
 	return uids
 }
 
+// Viewed lists the dashboards whose collaboration group has members on this node.
+func (d dashboardHub) Viewed() []string {
+	groups := d.hub.Groups(collab.GroupPrefix)
+	uids := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if uid, ok := collab.DashboardOfCollabGroup(g); ok {
+			uids = append(uids, uid)
+		}
+	}
+	return uids
+}
+
 // Viewers lists the user ids connected to a dashboard's collaboration group on this node.
 func (d dashboardHub) Viewers(uid string) []string {
 	members := d.hub.GroupMembers(collab.CollabGroup(uid))

@@ -24,6 +24,7 @@ var ownRouteRules = map[string]int{
 	"GET /api/connection-string":        http.StatusUnauthorized,
 	"GET /api/negotiate":                http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/viewers": http.StatusUnauthorized,
+	"GET /api/presence":                 http.StatusUnauthorized,
 	"GET /login/oidc":                   http.StatusSeeOther, // to the provider (or back with an error)
 	"GET /login/oidc/callback":          http.StatusSeeOther, // back to the login page with an error
 	"GET /metrics":                      http.StatusOK,       // public unless metrics.protectSelf
@@ -64,6 +65,8 @@ var ownRouteRules = map[string]int{
 	"GET /api/dashboards/{uid}":                     http.StatusUnauthorized,
 	"PUT /api/dashboards/{uid}":                     http.StatusUnauthorized,
 	"DELETE /api/dashboards/{uid}":                  http.StatusUnauthorized,
+	"PUT /api/dashboards/{uid}/star":                http.StatusUnauthorized,
+	"DELETE /api/dashboards/{uid}/star":             http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/export":              http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/queries":             http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/annotations":         http.StatusUnauthorized,

@@ -46,12 +46,18 @@ const AlertsGroup = "alerts"
 // CollabGroup carries the viewers' own traffic: presence, cursors, crosshair, follow.
 func CollabGroup(uid string) string { return GroupPrefix + uid + ".collab" }
 
+// DashboardOfCollabGroup is the uid whose collaboration group group is, if it is one: how the
+// server finds the dashboards that have people on them.
+func DashboardOfCollabGroup(group string) (uid string, ok bool) {
+	return dashboardOf(group, ".collab")
+}
+
 // IsCollabGroup reports whether group of hub is a dashboard's collaboration group. The real-time
 // service is given it to make what viewers say there ephemeral: a pointer or presence message is
 // soon superseded by the next one, so a lagging viewer loses these first and a reconnecting one
 // is not sent the old ones again.
 func IsCollabGroup(hub, group string) bool {
-	_, ok := dashboardOf(group, ".collab")
+	_, ok := DashboardOfCollabGroup(group)
 	return ok && strings.EqualFold(hub, Hub)
 }
 

@@ -4,8 +4,8 @@
 // dashboard is an ordinary Web PubSub client, so everything here is expressed as access tokens
 // with Web PubSub roles; the browser then speaks the public protocol like any third-party app.
 //
-// Guarantee: a negotiated token lets its holder join the two groups of one dashboard and send
-// only to that dashboard's collaboration group (cursors, presence); metrics are pushed by the
+// Guarantee: a negotiated token lets its holder join the two groups of one dashboard (and the
+// server-only alerts and presence groups) and send only to that dashboard's collaboration group (cursors, presence); metrics are pushed by the
 // server and annotations and layouts are written over HTTP, where roles are checked again.
 // What viewers send to the collaboration group is ephemeral ([IsCollabGroup]): the first traffic
 // dropped for a lagging viewer, and never numbered or resent on a reliable connection.
@@ -24,17 +24,18 @@ import (
 
 // ClientRoles are the Web PubSub roles of a dashboard viewer; every dashboard role gets the same
 // hub rights, because everything beyond watching and pointing goes through checked HTTP calls.
-// Every signed-in user may listen to the alerts group; with no dashboard (uid "") that is all.
+// Every signed-in user may listen to the alerts and presence groups; with no dashboard (uid "")
+// that is all.
 func ClientRoles(uid string) []string {
+	everyPage := []string{"webpubsub.joinLeaveGroup." + AlertsGroup, "webpubsub.joinLeaveGroup." + PresenceGroup}
 	if uid == "" {
-		return []string{"webpubsub.joinLeaveGroup." + AlertsGroup}
+		return everyPage
 	}
-	return []string{
-		"webpubsub.joinLeaveGroup." + AlertsGroup,
-		"webpubsub.joinLeaveGroup." + MetricsGroup(uid),
-		"webpubsub.joinLeaveGroup." + CollabGroup(uid),
-		"webpubsub.sendToGroup." + CollabGroup(uid),
-	}
+	return append(everyPage,
+		"webpubsub.joinLeaveGroup."+MetricsGroup(uid),
+		"webpubsub.joinLeaveGroup."+CollabGroup(uid),
+		"webpubsub.sendToGroup."+CollabGroup(uid),
+	)
 }
 
 // Member is a signed-in user allowed on a dashboard.
@@ -95,6 +96,8 @@ type NegotiateResponse struct {
 	MetricsGroup string `json:"metricsGroup,omitempty"`
 	CollabGroup  string `json:"collabGroup,omitempty"`
 	AlertsGroup  string `json:"alertsGroup"`
+	// PresenceGroup is where the server tells which dashboards' viewers changed.
+	PresenceGroup string `json:"presenceGroup"`
 }
 
 // Negotiate answers the client URL for the dashboard named by the query parameter dashboard or,
@@ -142,13 +145,14 @@ func (n *Negotiator) negotiate(uid string, m Member) (NegotiateResponse, error) 
 	}
 	wsBase := "ws" + strings.TrimPrefix(base, "http") + clientPath
 	res := NegotiateResponse{
-		URL:         wsBase + "?access_token=" + token,
-		BaseURL:     wsBase,
-		Token:       token,
-		UserID:      m.Login,
-		Name:        m.Name,
-		Role:        m.Role,
-		AlertsGroup: AlertsGroup,
+		URL:           wsBase + "?access_token=" + token,
+		BaseURL:       wsBase,
+		Token:         token,
+		UserID:        m.Login,
+		Name:          m.Name,
+		Role:          m.Role,
+		AlertsGroup:   AlertsGroup,
+		PresenceGroup: PresenceGroup,
 	}
 	if uid != "" {
 		res.MetricsGroup, res.CollabGroup = MetricsGroup(uid), CollabGroup(uid)

@@ -83,6 +83,8 @@ func TestNegotiatedTokenScope(t *testing.T) {
 		{map[string]any{"type": "sendToGroup", "group": collab.CollabGroup("other"), "data": 1}, false},
 		{map[string]any{"type": "joinGroup", "group": res.AlertsGroup}, true},
 		{map[string]any{"type": "sendToGroup", "group": res.AlertsGroup, "data": 1}, false},
+		{map[string]any{"type": "joinGroup", "group": res.PresenceGroup}, true},
+		{map[string]any{"type": "sendToGroup", "group": res.PresenceGroup, "data": 1}, false},
 		{map[string]any{"type": "joinGroup", "group": "other"}, false},
 	}
 	for i, s := range steps {
@@ -92,16 +94,20 @@ func TestNegotiatedTokenScope(t *testing.T) {
 	}
 }
 
-// A token negotiated on no dashboard only listens to the alerts group.
+// A token negotiated on no dashboard only listens to the alerts and presence groups.
 func TestNegotiatedAlertsOnly(t *testing.T) {
 	ws, res := negotiatedClient(t, "")
-	if res.AlertsGroup != collab.AlertsGroup || res.MetricsGroup != "" || res.CollabGroup != "" {
+	if res.AlertsGroup != collab.AlertsGroup || res.PresenceGroup != collab.PresenceGroup || res.MetricsGroup != "" || res.CollabGroup != "" {
 		t.Fatalf("answer %+v", res)
 	}
 	for i, tc := range []struct {
 		group string
 		ok    bool
-	}{{collab.AlertsGroup, true}, {collab.MetricsGroup("ops"), false}, {collab.CollabGroup("ops"), false}} {
+	}{
+		{collab.AlertsGroup, true}, {collab.PresenceGroup, true},
+		{collab.MetricsGroup("ops"), false}, {collab.CollabGroup("ops"), false},
+		{"other", false},
+	} {
 		if ok := ws.ack(t, i+1, map[string]any{"type": "joinGroup", "group": tc.group}); ok != tc.ok {
 			t.Fatalf("join %s: success=%v, want %v", tc.group, ok, tc.ok)
 		}
@@ -173,6 +179,23 @@ func TestDashboardOfMetricsGroup(t *testing.T) {
 	} {
 		if uid, ok := collab.DashboardOfMetricsGroup(tc.group); ok != tc.ok || (ok && uid != tc.uid) {
 			t.Errorf("DashboardOfMetricsGroup(%q) = %q, %v", tc.group, uid, ok)
+		}
+	}
+}
+
+func TestDashboardOfCollabGroup(t *testing.T) {
+	for _, tc := range []struct {
+		group, uid string
+		ok         bool
+	}{
+		{collab.CollabGroup("ops"), "ops", true},
+		{collab.MetricsGroup("ops"), "", false},
+		{"dash..collab", "", false},
+		{"dash.a.b.collab", "", false},
+		{collab.PresenceGroup, "", false},
+	} {
+		if uid, ok := collab.DashboardOfCollabGroup(tc.group); ok != tc.ok || (ok && uid != tc.uid) {
+			t.Errorf("DashboardOfCollabGroup(%q) = %q, %v", tc.group, uid, ok)
 		}
 	}
 }

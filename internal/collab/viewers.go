@@ -10,9 +10,11 @@ import (
 )
 
 // Present lists the user ids connected to a dashboard's collaboration group: the identities the
-// hub took from their tokens, whatever the viewers say about themselves.
+// hub took from their tokens, whatever the viewers say about themselves; and the dashboards
+// whose collaboration group has members.
 type Present interface {
 	Viewers(uid string) []string
+	Viewed() []string
 }
 
 // People tells the name shown for a login; an unknown login (a user deleted meanwhile) has none.
@@ -44,17 +46,25 @@ func (d *Directory) Viewers(w http.ResponseWriter, r *http.Request) error {
 	if _, err := memberOf(d.Access, r, uid); err != nil {
 		return err
 	}
-	ids := d.Present.Viewers(uid)
+	out, err := d.named(r.Context(), d.Present.Viewers(uid))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// named is the people of ids, each once, ordered by user id, at most maxViewers.
+func (d *Directory) named(ctx context.Context, ids []string) ([]Viewer, error) {
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	out := make([]Viewer, 0, min(len(ids), maxViewers))
 	for _, id := range ids[:min(len(ids), maxViewers)] {
-		name, err := d.People.DisplayName(r.Context(), id)
+		name, err := d.People.DisplayName(ctx, id)
 		if err != nil {
-			return fmt.Errorf("name of viewer %s: %w", id, err)
+			return nil, fmt.Errorf("name of viewer %s: %w", id, err)
 		}
 		out = append(out, Viewer{UserID: id, Name: name})
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }

@@ -42,6 +42,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Pattern: "/api/dashboards/{uid}", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleGet},
 		{Method: "PUT", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleUpdate},
 		{Method: "DELETE", Pattern: "/api/dashboards/{uid}", MinRole: editor, Scope: write, DashboardParam: "uid", Handler: s.handleDelete},
+		{Method: "PUT", Pattern: "/api/dashboards/{uid}/star", MinRole: viewer, Scope: write, DashboardParam: "uid", Handler: s.handleStar},
+		{Method: "DELETE", Pattern: "/api/dashboards/{uid}/star", MinRole: viewer, Scope: write, DashboardParam: "uid", Handler: s.handleUnstar},
 		{Method: "GET", Pattern: "/api/dashboards/{uid}/queries", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleQueries},
 		{Method: "GET", Pattern: "/api/dashboards/{uid}/export", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleExport},
 		{Method: "GET", Pattern: "/api/dashboards/{uid}/annotations", MinRole: viewer, Scope: read, DashboardParam: "uid", Handler: s.handleDashboardAnnotations},
@@ -81,11 +83,11 @@ func (s *Service) requireRole(ctx context.Context, p auth.Principal, uid string,
 }
 
 func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.List(r.Context())
+	p, _ := caller(r)
+	list, err := s.List(r.Context(), p.User.ID)
 	if err != nil {
 		return err
 	}
-	p, _ := caller(r)
 	if list, err = keepVisible(r.Context(), s, p, list, func(d Summary) string { return d.UID }); err != nil {
 		return err
 	}
@@ -128,6 +130,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st.Meta.CanEdit = role.AtLeast(roles.Editor)
+	s.recordView(r.Context(), p, uid)
 	httpapi.WriteJSON(w, http.StatusOK, st)
 	return nil
 }

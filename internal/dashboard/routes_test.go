@@ -22,6 +22,8 @@ var routeRules = map[string][8]int{
 	"GET /api/dashboards/{uid}":                     {401, 204, 204, 204, 204, 204, 204, 204},
 	"PUT /api/dashboards/{uid}":                     {401, 403, 204, 204, 204, 403, 403, 204},
 	"DELETE /api/dashboards/{uid}":                  {401, 403, 204, 204, 204, 403, 403, 204},
+	"PUT /api/dashboards/{uid}/star":                {401, 204, 204, 204, 204, 204, 403, 204},
+	"DELETE /api/dashboards/{uid}/star":             {401, 204, 204, 204, 204, 204, 403, 204},
 	"GET /api/dashboards/{uid}/export":              {401, 204, 204, 204, 204, 204, 204, 204},
 	"GET /api/dashboards/{uid}/queries":             {401, 204, 204, 204, 204, 204, 204, 204},
 	"GET /api/dashboards/{uid}/annotations":         {401, 204, 204, 204, 204, 204, 204, 204},

@@ -94,13 +94,16 @@ type Author struct {
 	Login  string
 }
 
-// Summary is a dashboard in a list.
+// Summary is a dashboard in a list, with what it is to the person listing it.
 type Summary struct {
 	UID     string   `json:"uid"`
 	Title   string   `json:"title"`
 	Tags    []string `json:"tags"`
 	Version int64    `json:"version"`
 	Updated int64    `json:"updated"` // unix ms
+	Starred bool     `json:"starred"`
+	// ViewedAt is when the person last opened it (unix ms), 0 if not among their latest views.
+	ViewedAt int64 `json:"viewedAt"`
 }
 
 // Meta is what the server knows about a stored dashboard besides its model.
@@ -168,9 +171,15 @@ func (s *Service) notify(ctx context.Context, ev Event) {
 
 func (s *Service) q(query string) string { return s.store.Rebind(query) }
 
-// List returns every dashboard's summary, by title.
-func (s *Service) List(ctx context.Context) ([]Summary, error) {
-	rows, err := s.store.DB().QueryContext(ctx, `SELECT uid, title, tags, version, updated_at FROM dashboards ORDER BY title, uid`)
+// List returns every dashboard's summary, by title, with the stars and views of the user whose
+// id is userID ("": nobody's).
+func (s *Service) List(ctx context.Context, userID string) ([]Summary, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.q(`SELECT d.uid, d.title, d.tags, d.version, d.updated_at,
+		s.dashboard_uid IS NOT NULL, COALESCE(v.viewed_at, 0)
+		FROM dashboards d
+		LEFT JOIN dashboard_stars s ON s.dashboard_uid = d.uid AND s.user_id = ?
+		LEFT JOIN dashboard_views v ON v.dashboard_uid = d.uid AND v.user_id = ?
+		ORDER BY d.title, d.uid`), userID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list dashboards: %w", err)
 	}
@@ -181,7 +190,7 @@ func (s *Service) List(ctx context.Context) ([]Summary, error) {
 			d    Summary
 			tags string
 		)
-		if err := rows.Scan(&d.UID, &d.Title, &tags, &d.Version, &d.Updated); err != nil {
+		if err := rows.Scan(&d.UID, &d.Title, &tags, &d.Version, &d.Updated, &d.Starred, &d.ViewedAt); err != nil {
 			return nil, fmt.Errorf("list dashboards: %w", err)
 		}
 		if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
@@ -440,7 +449,7 @@ func (s *Service) UsingMetrics(ctx context.Context, metrics []string) ([]string,
 		quoted[i] = regexp.QuoteMeta(m)
 	}
 	named := regexp.MustCompile(`(^|[^A-Za-z0-9_:])(` + strings.Join(quoted, "|") + `)($|[^A-Za-z0-9_:])`)
-	list, err := s.List(ctx)
+	list, err := s.List(ctx, "")
 	if err != nil {
 		return nil, err
 	}

@@ -190,6 +190,7 @@ func (h *Hub) joinLocked(c *Conn, g string) bool {
 	c.groups[g] = struct{}{}
 	i, _ := slices.BinarySearch(c.groupList, g)
 	c.groupList = slices.Insert(slices.Clip(c.groupList), i, g)
+	h.groupChangedLocked(g)
 	return true
 }
 
@@ -207,6 +208,14 @@ func (h *Hub) leaveLocked(c *Conn, g string) {
 	if len(members) == 0 {
 		delete(h.groups, g)
 		h.svc.metrics.groups.Dec()
+	}
+	h.groupChangedLocked(g)
+}
+
+// groupChangedLocked tells the service's observer, if any, that group g's members changed.
+func (h *Hub) groupChangedLocked(g string) {
+	if h.svc.changed != nil {
+		h.svc.changed(h.name, g)
 	}
 }
 

@@ -3,6 +3,8 @@ package pubsub
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -107,5 +109,41 @@ func TestLastingMembershipsAreCapped(t *testing.T) {
 		if got := h.HasUserInGroup("u", g); got != want {
 			t.Errorf("HasUserInGroup(u, %s) = %v, want %v", g, got, want)
 		}
+	}
+}
+
+// TestGroupChanged: the observer hears of every join and leave that changes a group's members,
+// whichever way it happens, and of nothing that leaves them as they were.
+func TestGroupChanged(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		changes []string
+	)
+	svc := newTestService(t, Options{GroupChanged: func(hub, group string) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, hub+"/"+group)
+	}})
+	h := svc.Hub("Chat")
+	c, _ := connect(t, h, ConnOptions{UserID: "u", Codec: newTestCodec(FormatWebPubSubJSON)}, "a")
+	if err := h.Join(c, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Join(c, "b"); err != nil { // already a member: no change
+		t.Fatal(err)
+	}
+	h.Leave(c, "a")
+	h.Leave(c, "a") // no longer a member: no change
+	if err := h.Publish(context.Background(), &Envelope{Op: OpAddToGroups, To: Selector{Kind: ToConnection, Name: c.ID()}, Groups: []string{"c"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(CloseNormal, "bye")
+	mu.Lock()
+	got := slices.Clone(changes)
+	mu.Unlock()
+	slices.Sort(got[len(got)-2:]) // the connection's end leaves its groups in no set order
+	want := []string{"Chat/a", "Chat/b", "Chat/a", "Chat/c", "Chat/b", "Chat/c"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("changes = %q, want %q", got, want)
 	}
 }

@@ -22,8 +22,13 @@ type Options struct {
 	// [Message.Ephemeral]); nil names none. The hub is named as first used: hub names are
 	// case-insensitive.
 	EphemeralGroup func(hub, group string) bool
-	Logger         *slog.Logger          // default: slog.Default()
-	Registerer     prometheus.Registerer // default: metrics are not exported
+	// GroupChanged, when set, is told each time a group of a hub gains or loses a connection
+	// (a join, a leave, or the connection's end), once per change. It is called with the hub's
+	// lock held, so it must return at once and must not call the hub: an observer notes the
+	// group and does its work later, on its own goroutine.
+	GroupChanged func(hub, group string)
+	Logger       *slog.Logger          // default: slog.Default()
+	Registerer   prometheus.Registerer // default: metrics are not exported
 }
 
 // Service owns a set of hubs, each created on first use. Hub names are case-insensitive.
@@ -32,6 +37,7 @@ type Service struct {
 	broker      Broker
 	parseFilter FilterParser
 	ephemeral   func(hub, group string) bool
+	changed     func(hub, group string)
 	logger      *slog.Logger
 	metrics     *metrics
 	flusher     *flusher
@@ -62,6 +68,7 @@ func NewService(opts Options) (*Service, error) {
 		broker:      opts.Broker,
 		parseFilter: opts.ParseFilter,
 		ephemeral:   opts.EphemeralGroup,
+		changed:     opts.GroupChanged,
 		logger:      opts.Logger,
 		metrics:     m,
 		flusher:     newFlusher(),

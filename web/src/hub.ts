@@ -2,7 +2,7 @@
 // negotiates a client URL (for one dashboard, or for the alerts alone), speaks the reliable JSON
 // subprotocol through the official SDK (which reconnects, rejoins groups and recovers the
 // server's pushes missed in a short drop), receives the server's pushes on the dashboard's
-// metrics group and the alerts group, and exchanges presence and cursors with the other viewers
+// metrics group, the alerts group and (the home page) the presence group, and exchanges presence and cursors with the other viewers
 // on its collaboration group. The server treats what viewers send there as ephemeral: such a
 // message has no sequence id, is not recovered after a drop, and is the first thing dropped for
 // a viewer that lags behind.
@@ -19,6 +19,8 @@ export interface Negotiated {
   collabGroup?: string;
   /** The alerts group, where the server tells of incidents and rules. */
   alertsGroup?: string;
+  /** The presence group, where the server tells which dashboards' viewers changed. */
+  presenceGroup?: string;
 }
 
 export type Status = "connecting" | "online" | "offline";
@@ -30,6 +32,9 @@ export interface HubHandlers {
   peer?(data: Record<string, unknown>, fromUserId: string): void;
   /** alerts: a message of the server on the alerts group. */
   alerts?(data: Record<string, unknown>): void;
+  /** presence: a message of the server on the presence group, which is joined only when this
+   * handler is given. */
+  presence?(data: Record<string, unknown>): void;
   status(s: Status, reconnected: boolean): void;
 }
 
@@ -81,6 +86,8 @@ export class Hub {
         if (data.dashboard === this.uid) this.on.server?.(data);
       } else if (m.group === me.alertsGroup && m.fromUserId == null) {
         this.on.alerts?.(data);
+      } else if (m.group === me.presenceGroup && m.fromUserId == null) {
+        this.on.presence?.(data);
       } else if (m.group === me.collabGroup && m.fromUserId != null && m.fromUserId !== me.userId) {
         this.on.peer?.(data, m.fromUserId);
       }
@@ -98,7 +105,8 @@ export class Hub {
     try {
       await client.start();
       next = undefined;
-      for (const g of [me.metricsGroup, me.collabGroup, me.alertsGroup]) if (g) await client.joinGroup(g);
+      const presence = this.on.presence ? me.presenceGroup : undefined;
+      for (const g of [me.metricsGroup, me.collabGroup, me.alertsGroup, presence]) if (g) await client.joinGroup(g);
     } catch (e) {
       client.stop();
       throw e;

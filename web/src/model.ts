@@ -104,4 +104,8 @@ export interface DashboardSummary {
   tags: string[];
   version: number;
   updated: string;
+  /** Whether the signed-in person starred it. */
+  starred: boolean;
+  /** When the signed-in person last opened it (unix ms), 0 if not lately. */
+  viewedAt: number;
 }
