@@ -105,3 +105,14 @@ export interface DashboardSummary {
   version: number;
   updated: string;
 }
+
+/** AnnotationDraft is an annotation being written or read in the editor: a new one has no id. */
+export interface AnnotationDraft {
+  id?: number;
+  panelId: number;
+  time: number;
+  timeEnd: number;
+  text: string;
+  tags: string[];
+  login?: string;
+}

@@ -1,0 +1,63 @@
+// What the server tells a dashboard's viewers on its metrics group: live points, and changes to
+// the dashboard and its annotations. The Go side encodes them (internal/live Push,
+// internal/dashboard Event); the golden files in golden/ hold what it produces, and the unit tests
+// read them with these parsers, so a field renamed on either side fails a test.
+import type { Answer } from "./data";
+import type { Annotation } from "./model";
+
+/** Push carries every panel query's value at one instant. */
+export interface Push {
+  type: "points";
+  dashboard: string;
+  version: number;
+  /** key is the key of the expansion whose queries the points are of. */
+  key: string;
+  time: number;
+  results: PushResult[];
+}
+
+export type PushResult = { panel: number; refId: string } & Answer;
+
+/** ChangeEvent tells of a saved or deleted dashboard, or an annotation made, changed or removed. */
+export interface ChangeEvent {
+  type: string;
+  dashboard: string;
+  version: number;
+  by?: string;
+  annotation?: Annotation;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** parsePush reads a points message, or returns null when one the UI needs is missing. */
+export function parsePush(m: Record<string, unknown>): Push | null {
+  if (m.type !== "points" || typeof m.dashboard !== "string" || typeof m.version !== "number") return null;
+  if (typeof m.key !== "string" || typeof m.time !== "number" || !Array.isArray(m.results)) return null;
+  const ok = m.results.every(
+    (r) =>
+      isObject(r) &&
+      typeof r.panel === "number" &&
+      typeof r.refId === "string" &&
+      (r.error === undefined || typeof r.error === "string") &&
+      (r.result === undefined || r.result === null || Array.isArray(r.result)),
+  );
+  return ok ? (m as unknown as Push) : null;
+}
+
+/** parseAnnotation checks the fields of an annotation that the charts and the side list show. */
+export function parseAnnotation(v: unknown): Annotation | null {
+  if (!isObject(v)) return null;
+  const numbers = ["id", "panelId", "time", "timeEnd", "seq"].every((k) => typeof v[k] === "number");
+  const strings = ["text", "login", "dashboardUID"].every((k) => typeof v[k] === "string");
+  const tags = Array.isArray(v.tags) && v.tags.every((t) => typeof t === "string");
+  return numbers && strings && tags ? (v as unknown as Annotation) : null;
+}
+
+/** parseChangeEvent reads a change message, or returns null for one the UI cannot use. */
+export function parseChangeEvent(m: Record<string, unknown>): ChangeEvent | null {
+  if (typeof m.type !== "string" || typeof m.dashboard !== "string" || typeof m.version !== "number") return null;
+  if (m.by !== undefined && typeof m.by !== "string") return null;
+  if (m.annotation === undefined) return m as unknown as ChangeEvent;
+  const annotation = parseAnnotation(m.annotation);
+  return annotation ? { ...(m as unknown as ChangeEvent), annotation } : null;
+}
