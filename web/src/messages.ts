@@ -1,7 +1,8 @@
-// What the server tells a dashboard's viewers on its metrics group: live points, and changes to
-// the dashboard and its annotations. The Go side encodes them (internal/live Push,
-// internal/dashboard Event); the golden files in golden/ hold what it produces, and the unit tests
-// read them with these parsers, so a field renamed on either side fails a test.
+// What the server tells the page: the answer of /api/negotiate (internal/collab), and on a
+// dashboard's metrics group live points (internal/live Push) and changes to the dashboard and its
+// annotations (internal/dashboard Event). The Go tests write what the Go side encodes to golden/,
+// and messages.test.ts reads those files with these parsers, so a field renamed on either side
+// fails a test.
 import type { Answer } from "./data";
 import type { Annotation } from "./model";
 
@@ -60,4 +61,27 @@ export function parseChangeEvent(m: Record<string, unknown>): ChangeEvent | null
   if (m.annotation === undefined) return m as unknown as ChangeEvent;
   const annotation = parseAnnotation(m.annotation);
   return annotation ? { ...(m as unknown as ChangeEvent), annotation } : null;
+}
+
+/** Negotiated is the answer of /api/negotiate: where to connect, as whom, and the groups. */
+export interface Negotiated {
+  url: string;
+  userId: string;
+  name: string;
+  role: "viewer" | "editor" | "admin";
+  /** The dashboard's groups; absent when negotiated for the alerts alone. */
+  metricsGroup?: string;
+  collabGroup?: string;
+  /** The alerts group, where the server tells of incidents and rules. */
+  alertsGroup?: string;
+}
+
+const optionalString = (v: unknown) => v === undefined || typeof v === "string";
+
+/** parseNegotiated reads the negotiate answer, or returns null when it lacks what the page needs. */
+export function parseNegotiated(m: Record<string, unknown>): Negotiated | null {
+  const ok =
+    ["url", "userId", "name", "role"].every((k) => typeof m[k] === "string") &&
+    ["metricsGroup", "collabGroup", "alertsGroup"].every((k) => optionalString(m[k]));
+  return ok ? (m as unknown as Negotiated) : null;
 }
