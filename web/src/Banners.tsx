@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import type { PeerState } from "./collab";
 
 /** Banner is a line across the page about the page itself: an alert or a status. */
 export function Banner({ role, children, action, onAction }: {
@@ -27,5 +28,28 @@ export function LoadFailed({ error }: { error: string }) {
         <a href="/">All dashboards</a>
       </main>
     </div>
+  );
+}
+
+interface DashboardBannersProps {
+  conflict: string;
+  onLoadLatest(): void;
+  notice: string;
+  onDismiss(): void;
+  followed: PeerState | undefined;
+}
+
+/** DashboardBanners tell of a save refused, a notice, and the viewer being followed. */
+export function DashboardBanners({ conflict, onLoadLatest, notice, onDismiss, followed }: DashboardBannersProps) {
+  return (
+    <>
+      {conflict && (
+        <Banner role="alert" action="Load the latest version" onAction={onLoadLatest}>
+          <strong>Your change was not saved.</strong> {conflict}
+        </Banner>
+      )}
+      {notice && <Banner role="status" action="Dismiss" onAction={onDismiss}>{notice}</Banner>}
+      {followed && <Banner role="status">Following {followed.name}. Scroll, click or press a key to stop.</Banner>}
+    </>
   );
 }

@@ -2,9 +2,10 @@
 // data, annotations, the other viewers, follow mode, alerting state) and the components that
 // show them.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { AnnotationDraft, Panel, TimeRange } from "./model";
-import { parseChangeEvent, parsePush } from "./messages";
-import { movedPanels, newPanel, putPanel } from "./edits";
+import type { AnnotationDraft, TimeRange } from "./model";
+import { routeServerMessage } from "./messages";
+import { movedPanels, newPanel } from "./edits";
+import { usePanelEdits } from "./usePanelEdits";
 import { useDashboardAlerts } from "./useDashboardAlerts";
 import { useDashboardModel } from "./useDashboardModel";
 import { useLiveData } from "./useLiveData";
@@ -16,7 +17,7 @@ import { useSharedPointer } from "./useSharedPointer";
 import { useLatest } from "./latest";
 import { AlertBar } from "./AlertBar";
 import { AnnotationEditor, AnnotationList } from "./Annotations";
-import { Banner, LoadFailed } from "./Banners";
+import { DashboardBanners, LoadFailed } from "./Banners";
 import { DashboardBoard } from "./DashboardBoard";
 import { DashboardHeader } from "./DashboardHeader";
 import { PanelEditor } from "./PanelEditor";
@@ -47,16 +48,7 @@ export function DashboardPage({ uid }: { uid: string }) {
   };
   // The handlers run later, when the hub speaks: by then viewers below is set.
   const { hub, status, me } = useHub(uid, {
-    server: (m) => {
-      if (m.type === "points") {
-        const push = parsePush(m);
-        if (push) live.onPush(push);
-        return;
-      }
-      const ev = parseChangeEvent(m);
-      if (ev?.type.startsWith("annotation.")) notes.onEvent(ev);
-      else if (ev) model.onEvent(ev);
-    },
+    server: (m) => routeServerMessage(m, { points: live.onPush, annotation: notes.onEvent, dashboard: model.onEvent }),
     peer: (m, from) => viewers.onPeer(m, from),
     alerts: alerts.onMessage,
     online: (reconnected) => {
@@ -69,9 +61,8 @@ export function DashboardPage({ uid }: { uid: string }) {
   });
   const viewers = usePeers(uid, hub, timeRange);
   const { following, followed, setFollowing } = useFollow(viewers.peers, timeRange, setTimeRange);
-  const [editing, setEditing] = useState(false);
+  const { editing, setEditing, panelDraft, setPanelDraft, savePanel, removePanel } = usePanelEdits(dash, save, relayout);
   const [draft, setDraft] = useState<AnnotationDraft | null>(null);
-  const [panelDraft, setPanelDraft] = useState<Panel | null>(null);
   const [showSide, setShowSide] = useState(true);
   const board = useRef<HTMLDivElement>(null);
   const hoverTime = useSharedPointer(board, stored !== null, viewers.sendCursor);
@@ -79,17 +70,6 @@ export function DashboardPage({ uid }: { uid: string }) {
   if (model.loadError) return <LoadFailed error={model.loadError} />;
   if (!dash || !timeRange) return <main class="muted">Loading…</main>;
 
-  const savePanels = async (panels: Panel[]) => {
-    const saved = await save({ ...dash, panels });
-    if (saved) relayout();
-    return saved;
-  };
-  const savePanel = async (p: Panel) => {
-    if (await savePanels(putPanel(dash.panels, p))) setPanelDraft(null);
-  };
-  const removePanel = (id: number) => {
-    if (confirm("Remove this panel?")) savePanels(dash.panels.filter((p) => p.id !== id));
-  };
   /** closeUnlessFailed closes the annotation editor once its change is done, or keeps it open
    * with the reason it could not be. */
   const closeUnlessFailed = async (change: Promise<string>) => {
@@ -122,13 +102,13 @@ export function DashboardPage({ uid }: { uid: string }) {
         showSide={showSide}
         onShowSide={setShowSide}
       />
-      {model.conflict && (
-        <Banner role="alert" action="Load the latest version" onAction={() => { model.setConflict(""); loadDashboard(); }}>
-          <strong>Your change was not saved.</strong> {model.conflict}
-        </Banner>
-      )}
-      {model.notice && <Banner role="status" action="Dismiss" onAction={() => setNotice("")}>{model.notice}</Banner>}
-      {following && followed && <Banner role="status">Following {followed.name}. Scroll, click or press a key to stop.</Banner>}
+      <DashboardBanners
+        conflict={model.conflict}
+        onLoadLatest={() => { model.setConflict(""); loadDashboard(); }}
+        notice={model.notice}
+        onDismiss={() => setNotice("")}
+        followed={following ? followed : undefined}
+      />
       {alerts.incidents && me && <AlertBar incidents={alerts.incidents} me={me.userId} />}
       <VariableBar variables={dash.variables} states={live.expansion?.variables} canEdit={canEdit} onChange={(variables) => save({ ...dash, variables })} />
       <main class="layout">

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAlertMessage, type Entry, type Incident } from "./alerts";
 import { PanelData, type Answer } from "./data";
-import { parseAnnotation, parseChangeEvent, parseNegotiated, parsePush, type Negotiated, type Push } from "./messages";
+import { parseAnnotation, parseChangeEvent, parseNegotiated, parsePush, routeServerMessage, type Negotiated, type Push } from "./messages";
 import type { Annotation } from "./model";
 
 const files = import.meta.glob<Record<string, unknown>>("./golden/*.json", { eager: true, import: "default" });
@@ -108,6 +108,21 @@ describe("dashboard events", () => {
       delete a[field];
       expect(parseAnnotation(a), field).toBeNull();
     }
+  });
+});
+
+describe("routeServerMessage", () => {
+  it("hands each message to the handler of its kind, and drops one it cannot read", () => {
+    const seen: string[] = [];
+    const on = {
+      points: (p: Push) => seen.push(`points ${p.key}`),
+      annotation: (ev: { type: string }) => seen.push(ev.type),
+      dashboard: (ev: { type: string }) => seen.push(ev.type),
+    };
+    for (const name of ["points.json", "annotation-created.json", "dashboard-updated.json", "dashboard-deleted.json"]) routeServerMessage(golden(name), on);
+    routeServerMessage({ type: "points", dashboard: "ops" }, on);
+    routeServerMessage({ type: "dashboard.updated" }, on);
+    expect(seen).toEqual(["points k1", "annotation.created", "dashboard.updated", "dashboard.deleted"]);
   });
 });
 

@@ -63,6 +63,22 @@ export function parseChangeEvent(m: Record<string, unknown>): ChangeEvent | null
   return annotation ? { ...(m as unknown as ChangeEvent), annotation } : null;
 }
 
+/** routeServerMessage hands a message of the metrics group, once read, to the handler of its
+ * kind; one the UI cannot read is dropped. */
+export function routeServerMessage(
+  m: Record<string, unknown>,
+  on: { points(p: Push): void; annotation(ev: ChangeEvent): void; dashboard(ev: ChangeEvent): void },
+) {
+  if (m.type === "points") {
+    const push = parsePush(m);
+    if (push) on.points(push);
+    return;
+  }
+  const ev = parseChangeEvent(m);
+  if (ev?.type.startsWith("annotation.")) on.annotation(ev);
+  else if (ev) on.dashboard(ev);
+}
+
 /** Negotiated is the answer of /api/negotiate: where to connect, as whom, and the groups. */
 export interface Negotiated {
   url: string;
