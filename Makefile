@@ -9,7 +9,7 @@ WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json w
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build web tasklist test test-go test-web test-compat test-e2e bench lint fmt tidy-check clean
+.PHONY: help run build web tasklist test test-go test-web test-compat test-e2e bench lint lint-web fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,10 +65,13 @@ e2e/node_modules: e2e/package.json e2e/package-lock.json
 bench: build ## Go benchmarks of the hot paths (see BENCHMARKS.md for the load generator)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-lint: tidy-check ## gofmt, go vet, staticcheck
+lint: tidy-check lint-web ## gofmt, go vet, staticcheck, and the web UI's ESLint and type check
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+lint-web: web/node_modules ## ESLint with the React hooks rules, and the type check, of the web UI
+	cd web && npm run lint
 
 tidy-check: ## fail when go.mod or go.sum is not tidy
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }

@@ -28,6 +28,7 @@ import (
 type messages struct {
 	mu   sync.Mutex
 	list []map[string]any
+	raw  [][]byte // as encoded for the hub
 }
 
 func (m *messages) SendToGroup(_ context.Context, group string, data []byte) error {
@@ -38,6 +39,7 @@ func (m *messages) SendToGroup(_ context.Context, group string, data []byte) err
 	msg["_group"] = group
 	m.mu.Lock()
 	m.list = append(m.list, msg)
+	m.raw = append(m.raw, data)
 	m.mu.Unlock()
 	return nil
 }

@@ -71,7 +71,7 @@ func TestDashboardCRUD(t *testing.T) {
 		if saved.Dashboard.Version != 2 || saved.Meta.Updated != e.clock.Now().UnixMilli() || saved.Meta.CreatedBy != "eddie" {
 			t.Errorf("saved %+v %+v", saved.Dashboard, saved.Meta)
 		}
-		want := []sent{{collab.MetricsGroup("ops"), Event{Type: EventDashboardUpdated, Dashboard: "ops", Version: 2, By: "eddie"}}}
+		want := []sent{{group: collab.MetricsGroup("ops"), event: Event{Type: EventDashboardUpdated, Dashboard: "ops", Version: 2, By: "eddie"}}}
 		if n := e.notes.take(); !equalSent(n, want) {
 			t.Errorf("notified %+v, want %+v", n, want)
 		}
@@ -118,7 +118,7 @@ func TestDashboardCRUD(t *testing.T) {
 		viewer.expectError("DELETE", "/api/dashboards/ops", nil, http.StatusForbidden)
 
 		ed.expect("DELETE", "/api/dashboards/ops", nil, http.StatusNoContent, nil)
-		want = []sent{{collab.MetricsGroup("ops"), Event{Type: EventDashboardDeleted, Dashboard: "ops", By: "eddie"}}}
+		want = []sent{{group: collab.MetricsGroup("ops"), event: Event{Type: EventDashboardDeleted, Dashboard: "ops", By: "eddie"}}}
 		if n := e.notes.take(); !equalSent(n, want) {
 			t.Errorf("notified %+v, want %+v", n, want)
 		}

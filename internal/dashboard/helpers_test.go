@@ -30,6 +30,7 @@ type recorder struct {
 type sent struct {
 	group string
 	event Event
+	data  []byte // as encoded for the hub
 }
 
 func (r *recorder) SendToGroup(_ context.Context, group string, data []byte) error {
@@ -44,7 +45,7 @@ func (r *recorder) SendToGroup(_ context.Context, group string, data []byte) err
 	if err := dec.Decode(&ev); err != nil {
 		return err
 	}
-	r.sent = append(r.sent, sent{group, ev})
+	r.sent = append(r.sent, sent{group, ev, data})
 	return nil
 }
 

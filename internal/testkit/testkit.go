@@ -1,6 +1,7 @@
 // Package testkit holds what tests of several packages share: a clock they move instead of
-// sleeping, a log sink they can read while the code under test writes, and the one way to wait
-// for a condition that no event announces ([WaitFor]).
+// sleeping, a log sink they can read while the code under test writes, the one way to wait
+// for a condition that no event announces ([WaitFor]), and the golden files of the messages the
+// web UI reads ([WebGolden]).
 package testkit
 
 import (

@@ -1,6 +1,5 @@
 import { useState } from "preact/hooks";
-import type { Annotation } from "./model";
-import type { AnnotationDraft } from "./Dashboard";
+import type { Annotation, AnnotationDraft } from "./model";
 import { formatTime } from "./time";
 import { Modal } from "./Modal";
 

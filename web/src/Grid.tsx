@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useLatest } from "./latest";
 import type { ComponentChildren } from "preact";
 import { GridStack } from "gridstack";
 import "gridstack/dist/gridstack.min.css";
@@ -27,8 +28,9 @@ const columns = 24;
 export function Grid({ panels, editing, onLayout, render }: GridProps) {
   const host = useRef<HTMLDivElement>(null);
   const grid = useRef<GridStack | null>(null);
-  const report = useRef(onLayout);
-  report.current = onLayout;
+  const report = useLatest(onLayout);
+  // The grid is made once; later changes of editing reach it through setStatic below.
+  const editingRef = useLatest(editing);
 
   useLayoutEffect(() => {
     const g = GridStack.init(
@@ -37,7 +39,7 @@ export function Grid({ panels, editing, onLayout, render }: GridProps) {
         cellHeight: 30,
         margin: 4,
         animate: false,
-        staticGrid: !editing,
+        staticGrid: !editingRef.current,
         handle: ".panel-head",
         // Narrow screens stack the panels in one column. columnMax is the column count above
         // the breakpoints; gridstack's default of 12 would halve every panel's width.
@@ -60,7 +62,7 @@ export function Grid({ panels, editing, onLayout, render }: GridProps) {
       g.destroy(false);
       grid.current = null;
     };
-  }, []);
+  }, [report, editingRef]);
 
   useEffect(() => {
     grid.current?.setStatic(!editing);

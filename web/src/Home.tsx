@@ -56,9 +56,9 @@ export function Home() {
       return next;
     });
 
-  const all = list ?? [];
-  const shown = useMemo(() => sections(all, search, tags), [list, search, tags]);
-  const team = useMemo(() => teamNow(live.presence, all, live.me), [live.presence, list, live.me]);
+  const all = useMemo(() => list ?? [], [list]);
+  const shown = useMemo(() => sections(all, search, tags), [all, search, tags]);
+  const team = useMemo(() => teamNow(live.presence, all, live.me), [live.presence, all, live.me]);
   const canEdit = me?.role === "editor" || me?.role === "admin";
   const card = (d: DashboardSummary) => (
     <DashboardCard key={d.uid} d={d} viewers={live.presence.get(d.uid) ?? []} onStar={star} />

@@ -29,7 +29,7 @@ export async function api<T>(method: string, path: string, body?: unknown, conte
   if (res.status === 401) signInAgain();
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let data: unknown = undefined;
+  let data: unknown;
   try {
     data = text ? JSON.parse(text) : undefined;
   } catch {

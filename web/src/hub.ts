@@ -8,20 +8,9 @@
 // a viewer that lags behind.
 import { WebPubSubClient } from "@azure/web-pubsub-client";
 import { api } from "./api";
+import { parseNegotiated, type Negotiated } from "./messages";
 
-export interface Negotiated {
-  url: string;
-  userId: string;
-  name: string;
-  role: "viewer" | "editor" | "admin";
-  /** The dashboard's groups; absent when negotiated for the alerts alone. */
-  metricsGroup?: string;
-  collabGroup?: string;
-  /** The alerts group, where the server tells of incidents and rules. */
-  alertsGroup?: string;
-  /** The presence group, where the server tells which dashboards' viewers changed. */
-  presenceGroup?: string;
-}
+export type { Negotiated };
 
 export type Status = "connecting" | "online" | "offline";
 
@@ -50,8 +39,11 @@ export class Hub {
     private on: HubHandlers,
   ) {}
 
-  private negotiate(): Promise<Negotiated> {
-    return api<Negotiated>("GET", "/api/negotiate" + (this.uid === null ? "" : "?dashboard=" + encodeURIComponent(this.uid)));
+  private async negotiate(): Promise<Negotiated> {
+    const answer = await api<Record<string, unknown>>("GET", "/api/negotiate" + (this.uid === null ? "" : "?dashboard=" + encodeURIComponent(this.uid)));
+    const me = parseNegotiated(answer);
+    if (!me) throw new Error("the server's negotiate answer lacks the client URL, the user or the groups");
+    return me;
   }
 
   async start(): Promise<Negotiated> {

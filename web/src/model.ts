@@ -109,3 +109,14 @@ export interface DashboardSummary {
   /** When the signed-in person last opened it (unix ms), 0 if not lately. */
   viewedAt: number;
 }
+
+/** AnnotationDraft is an annotation being written or read in the editor: a new one has no id. */
+export interface AnnotationDraft {
+  id?: number;
+  panelId: number;
+  time: number;
+  timeEnd: number;
+  text: string;
+  tags: string[];
+  login?: string;
+}

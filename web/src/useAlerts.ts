@@ -6,6 +6,7 @@
 // snapshot and the stream.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
+import { useChangeCount, useLatest } from "./latest";
 import {
   isOpen,
   loadIncident,
@@ -38,14 +39,15 @@ function useLoaded<T>(load: () => Promise<T>, step: (v: T, m: AlertMessage) => T
   const [state, setState] = useState<Loaded<T>>({ value: null, error: "", missing: false });
   const pending = useRef<AlertMessage[] | null>(null);
   const seq = useRef(0);
-  const stepRef = useRef(step);
-  stepRef.current = step;
+  const loadRef = useLatest(load);
+  const stepRef = useLatest(step);
+  const changes = useChangeCount(deps);
 
   const reload = useCallback(async () => {
     const n = ++seq.current;
     pending.current = [];
     try {
-      let v: T = await load();
+      let v: T = await loadRef.current();
       if (n !== seq.current) return;
       for (const m of pending.current ?? []) v = stepRef.current(v, m);
       setState({ value: v, error: "", missing: false });
@@ -54,16 +56,16 @@ function useLoaded<T>(load: () => Promise<T>, step: (v: T, m: AlertMessage) => T
     } finally {
       if (n === seq.current) pending.current = null;
     }
-  }, deps);
+  }, [loadRef, stepRef]);
 
   useEffect(() => {
     reload();
-  }, [reload]);
+  }, [reload, changes]);
 
   const apply = useCallback((m: AlertMessage) => {
     if (pending.current) pending.current.push(m);
     else setState((s) => (s.value === null ? s : { ...s, value: stepRef.current(s.value, m) }));
-  }, []);
+  }, [stepRef]);
 
   return { ...state, apply, reload };
 }

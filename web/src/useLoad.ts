@@ -2,6 +2,7 @@
 // reload for after a change. An answer that comes after a newer load began is dropped, so a slow
 // first answer never overwrites a fresher one.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useChangeCount, useLatest } from "./latest";
 
 export interface Load<T> {
   value: T | null;
@@ -12,13 +13,15 @@ export interface Load<T> {
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Load<T> {
   const [state, setState] = useState<{ value: T | null; error: string }>({ value: null, error: "" });
   const seq = useRef(0);
+  const latest = useLatest(load);
+  const changes = useChangeCount(deps);
   const reload = useCallback(() => {
     const n = ++seq.current;
-    load().then(
+    latest.current().then(
       (value) => n === seq.current && setState({ value, error: "" }),
       (e) => n === seq.current && setState((s) => ({ value: s.value, error: e instanceof Error ? e.message : String(e) })),
     );
-  }, deps);
-  useEffect(reload, [reload]);
+  }, [latest]);
+  useEffect(reload, [reload, changes]);
   return { ...state, reload };
 }

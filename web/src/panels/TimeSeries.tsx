@@ -46,6 +46,9 @@ export function TimeSeries(p: TimeSeriesProps) {
 
   useEffect(() => {
     const el = host.current!;
+    // The chart is made of the props of the render whose series it shows; the props of later
+    // renders reach it through props.current.
+    const first = props.current;
     let ctrl = false;
     const opts: uPlot.Options = {
       width: el.clientWidth || 400,
@@ -85,7 +88,7 @@ export function TimeSeries(p: TimeSeriesProps) {
       ],
       series: [
         { value: (_u, v) => (v == null ? "" : new Date(v * 1000).toLocaleTimeString()) },
-        ...p.data.series.map((s, i) => ({
+        ...first.data.series.map((s, i) => ({
           label: s.name,
           stroke: palette[i % palette.length],
           width: 1.5,
@@ -118,8 +121,8 @@ export function TimeSeries(p: TimeSeriesProps) {
         draw: [(u) => drawOverlays(u, props.current)],
       },
     };
-    const u = new uPlot(opts, [p.data.times, ...p.data.values] as uPlot.AlignedData, el);
-    u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+    const u = new uPlot(opts, [first.data.times, ...first.data.values] as uPlot.AlignedData, el);
+    u.setScale("x", { min: first.range.from / 1000, max: first.range.to / 1000 });
     showLatest(u);
     plot.current = u;
     const unsubscribe = onThemeChange(() => u.redraw(false));
@@ -149,15 +152,19 @@ export function TimeSeries(p: TimeSeriesProps) {
       u.destroy();
       plot.current = null;
     };
-  }, [seriesKeys]);
+  }, [seriesKeys, props]);
 
+  // The data changes in place: the revision tells when.
+  const { revision } = p;
+  const { from, to } = p.range;
   useEffect(() => {
     const u = plot.current;
     if (!u) return;
-    u.setData([p.data.times, ...p.data.values] as uPlot.AlignedData, false);
-    u.setScale("x", { min: p.range.from / 1000, max: p.range.to / 1000 });
+    const { data } = props.current;
+    u.setData([data.times, ...data.values] as uPlot.AlignedData, false);
+    u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
-  }, [p.revision, p.range.from, p.range.to]);
+  }, [revision, from, to, props]);
 
   useEffect(() => {
     plot.current?.redraw(false, false);

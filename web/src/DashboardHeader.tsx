@@ -1,0 +1,51 @@
+import type { Negotiated, Status } from "./hub";
+import type { PeerState } from "./collab";
+import type { Dashboard, TimeRange } from "./model";
+import { Presence } from "./Presence";
+import { TimePicker } from "./TimePicker";
+import { ThemeToggle } from "./theme";
+
+interface Props {
+  uid: string;
+  dash: Dashboard;
+  canEdit: boolean;
+  peers: Map<string, PeerState>;
+  me: Negotiated | null;
+  following: string | null;
+  onFollow(userId: string): void;
+  timeRange: TimeRange;
+  onTimeRange(r: TimeRange): void;
+  status: Status;
+  editing: boolean;
+  onEditing(on: boolean): void;
+  onAddPanel(): void;
+  showSide: boolean;
+  onShowSide(on: boolean): void;
+}
+
+const statusText: Record<Status, string> = { online: "live", offline: "offline, reconnecting…", connecting: "connecting…" };
+
+/** DashboardHeader is the dashboard's top bar: who is here, the range, the connection, and the
+ * switches of the page. */
+export function DashboardHeader(p: Props) {
+  return (
+    <header class="top">
+      <a class="brand" href="/" title="All dashboards">Huddle</a>
+      <h1>{p.dash.title}</h1>
+      <a href="/alerts">Alerts</a>
+      <span class="spacer" />
+      <Presence peers={p.peers} me={p.me} following={p.following} onFollow={p.onFollow} />
+      <TimePicker value={p.timeRange} onChange={p.onTimeRange} refresh={p.dash.refresh} />
+      <span class={`status ${p.status}`} role="status" aria-live="polite">{statusText[p.status]}</span>
+      {p.canEdit && (
+        <button onClick={() => p.onEditing(!p.editing)} aria-pressed={p.editing}>
+          {p.editing ? "Done" : "Edit layout"}
+        </button>
+      )}
+      {p.canEdit && p.editing && <button onClick={p.onAddPanel}>Add panel</button>}
+      <button onClick={() => p.onShowSide(!p.showSide)} aria-pressed={p.showSide}>Annotations</button>
+      <a href={`/api/dashboards/${encodeURIComponent(p.uid)}/export`} download={`${p.uid}.json`}>Export</a>
+      <ThemeToggle />
+    </header>
+  );
+}
