@@ -427,12 +427,16 @@ func resultData(expr string, res *promql.Result, limit int) any {
 			v, warnings = s[:limit], append(warnings, truncatedWarning)
 		}
 	}
-	return withNotes{data: queryData{ResultType: v.Type(), Result: v}, warnings: warnings, infos: infos}
+	var result any = v
+	if m, ok := v.(promql.Matrix); ok {
+		result = asJSON(m)
+	}
+	return withNotes{data: queryData{ResultType: v.Type(), Result: result}, warnings: warnings, infos: infos}
 }
 
 type queryData struct {
 	ResultType parser.ValueType `json:"resultType"`
-	Result     parser.Value     `json:"result"`
+	Result     any              `json:"result"` // a parser.Value, or a floatMatrix
 }
 
 // rangeParams reads the optional start and end of the listing endpoints.
