@@ -200,9 +200,21 @@ func (a *API) handle(h func(*http.Request) (any, error)) httpapi.HandlerFunc {
 		if n, ok := data.(withNotes); ok {
 			resp = response{Status: "success", Data: n.data, Warnings: n.warnings, Infos: n.infos}
 		}
-		httpapi.WriteJSON(w, http.StatusOK, resp)
+		return writeOK(w, resp)
+	}
+}
+
+// writeOK answers resp with status 200.
+func writeOK(w http.ResponseWriter, resp response) error {
+	if b, ok, err := resp.encodeMatrix(); ok {
+		if err != nil {
+			return err
+		}
+		httpapi.WriteEncodedJSON(w, http.StatusOK, b)
 		return nil
 	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // protocolError is the one place query errors get their status: err in

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -8,9 +9,10 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// TestFloatMatrixJSON requires floatMatrix to write what encoding/json
+// TestFloatMatrixJSON requires floatMatrix to append what encoding/json
 // writes for the same promql.Matrix, on the values whose formatting is
 // least obvious.
 func TestFloatMatrixJSON(t *testing.T) {
@@ -41,11 +43,11 @@ func TestFloatMatrixJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := json.Marshal(queryData{ResultType: tc.m.Type(), Result: asJSON(tc.m)})
+			got, err := floatMatrix(tc.m).appendJSON(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := json.Marshal(queryData{ResultType: tc.m.Type(), Result: tc.m})
+			want, err := json.Marshal(tc.m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,4 +62,37 @@ func TestFloatMatrixJSON(t *testing.T) {
 			t.Fatal("a matrix with histogram points was not kept as it is")
 		}
 	})
+}
+
+// TestEncodeMatrix requires a float matrix's answer to be the bytes
+// json.Encoder writes for the same envelope, with and without notes.
+func TestEncodeMatrix(t *testing.T) {
+	m := promql.Matrix{
+		{Metric: labels.FromStrings("__name__", "up", "job", "<api>"), Floats: []promql.FPoint{{T: 1000, F: 1}, {T: 1500, F: math.NaN()}}},
+		{Metric: labels.FromStrings("__name__", "up", "job", "db")},
+	}
+	for _, notes := range []struct{ warnings, infos []string }{
+		{},
+		{warnings: []string{`PromQL warning: "a" & <b>`}},
+		{infos: []string{"PromQL info: c"}},
+		{warnings: []string{"w1", "w2"}, infos: []string{"i"}},
+	} {
+		for _, v := range []promql.Matrix{m, {}} {
+			resp := response{Status: "success", Data: queryData{ResultType: v.Type(), Result: asJSON(v)}, Warnings: notes.warnings, Infos: notes.infos}
+			got, ok, err := resp.encodeMatrix()
+			if !ok || err != nil {
+				t.Fatalf("not encoded: %v", err)
+			}
+			var want bytes.Buffer
+			if err := json.NewEncoder(&want).Encode(response{Status: "success", Data: queryData{ResultType: v.Type(), Result: v}, Warnings: notes.warnings, Infos: notes.infos}); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want.String() {
+				t.Fatalf("got\n%s\nwant\n%s", got, want.String())
+			}
+		}
+	}
+	if _, ok, _ := (response{Status: "success", Data: queryData{ResultType: parser.ValueTypeVector, Result: promql.Vector{}}}).encodeMatrix(); ok {
+		t.Fatal("a vector was encoded as a matrix")
+	}
 }
