@@ -134,9 +134,20 @@ func (ew ErrorWriter) log(r *http.Request, status int, err error) {
 // WriteJSON answers v as JSON with status. Answers are never cached (they hold one user's view)
 // nor sniffed as another type (they may hold text users wrote, markup included).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONHeader(w, status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+// WriteEncodedJSON answers b, JSON encoded already, as [WriteJSON] answers: for answers too large
+// to pass through encoding/json, which checks and copies what a MarshalJSON method returns.
+func WriteEncodedJSON(w http.ResponseWriter, status int, b []byte) {
+	writeJSONHeader(w, status)
+	_, _ = w.Write(b) // the client went away; nothing to do
+}
+
+func writeJSONHeader(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }

@@ -203,9 +203,21 @@ func (a *API) handle(h func(*http.Request) (any, error)) httpapi.HandlerFunc {
 		if n, ok := data.(withNotes); ok {
 			resp = response{Status: "success", Data: n.data, Warnings: n.warnings, Infos: n.infos}
 		}
-		httpapi.WriteJSON(w, http.StatusOK, resp)
+		return writeOK(w, resp)
+	}
+}
+
+// writeOK answers resp with status 200.
+func writeOK(w http.ResponseWriter, resp response) error {
+	if b, ok, err := resp.encodeMatrix(); ok {
+		if err != nil {
+			return err
+		}
+		httpapi.WriteEncodedJSON(w, http.StatusOK, b)
 		return nil
 	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // protocolError is the one place query errors get their status: err in
@@ -430,12 +442,16 @@ func resultData(expr string, res *promql.Result, limit int) any {
 			v, warnings = s[:limit], append(warnings, truncatedWarning)
 		}
 	}
-	return withNotes{data: queryData{ResultType: v.Type(), Result: v}, warnings: warnings, infos: infos}
+	var result any = v
+	if m, ok := v.(promql.Matrix); ok {
+		result = asJSON(m)
+	}
+	return withNotes{data: queryData{ResultType: v.Type(), Result: result}, warnings: warnings, infos: infos}
 }
 
 type queryData struct {
 	ResultType parser.ValueType `json:"resultType"`
-	Result     parser.Value     `json:"result"`
+	Result     any              `json:"result"` // a parser.Value, or a floatMatrix
 }
 
 // rangeParams reads the optional start and end of the listing endpoints.

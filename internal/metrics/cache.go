@@ -137,27 +137,16 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 	if len(cover) == 1 && cover[0].from != nil {
 		return &promql.Result{Value: cover[0].from.slice(s, e)}, nil
 	}
-	// Steps up to final are cached and later ones are not, so a gap
-	// across final is evaluated as two pieces.
-	var plan []piece
-	for _, p := range cover {
-		if p.from == nil && p.start <= final && final < p.end {
-			plan = append(plan, piece{start: p.start, end: final}, piece{start: final + st, end: p.end})
-		} else {
-			plan = append(plan, p)
-		}
-	}
 	var todo []*piece
-	for i := range plan {
-		if plan[i].from == nil {
-			todo = append(todo, &plan[i])
+	for i := range cover {
+		if cover[i].from == nil {
+			todo = append(todo, &cover[i])
 		}
 	}
 	if err := c.evaluate(ctx, expr, todo, step); err != nil {
 		return nil, err
 	}
 	var notes annotations.Annotations
-	store := false
 	for _, p := range todo {
 		if _, ok := p.res.Value.(promql.Matrix); !ok {
 			// Not what a range query answers: give the Source's own
@@ -165,13 +154,30 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 			return c.Source.QueryRange(ctx, expr, start, end, step)
 		}
 		notes.Merge(p.res.Warnings)
-		store = store || p.cacheable(final)
 	}
-	if len(plan) == 1 {
+	// Steps up to final are cached and later ones are not, so a gap
+	// across final becomes two pieces. It is evaluated in one run all the
+	// same: each evaluation selects and seeks every series anew, which
+	// costs as much as minutes of steps.
+	var plan []piece
+	for _, p := range cover {
+		if p.from == nil && p.start <= final && final < p.end {
+			plan = append(plan, p.window(p.start, final), p.window(final+st, p.end))
+		} else {
+			plan = append(plan, p)
+		}
+	}
+	store := false
+	for _, p := range plan {
+		store = store || p.res != nil && p.cacheable(final)
+	}
+	if len(cover) == 1 {
+		// One evaluation answers the whole query: its points are the
+		// answer, and its final steps are cached as a window onto them.
 		if store {
 			c.put(key, plan[0].start, plan[0].end, plan[0].res.Value.(promql.Matrix), now.Add(c.opts.TTL))
 		}
-		return plan[0].res, nil
+		return cover[0].res, nil
 	}
 	if store {
 		// The extents at either end join the new one whole, so that a
@@ -199,6 +205,12 @@ func (c *Cache) QueryRange(ctx context.Context, expr string, start, end time.Tim
 		}
 	}
 	return &promql.Result{Value: window(joined, s, e), Warnings: notes}, nil
+}
+
+// window is the piece of p's evaluated answer from s to e, sharing its
+// points.
+func (p *piece) window(s, e int64) piece {
+	return piece{start: s, end: e, res: &promql.Result{Value: window(p.res.Value.(promql.Matrix), s, e), Warnings: p.res.Warnings}}
 }
 
 // cacheable reports whether p may be kept: it is cached already, or it
