@@ -79,6 +79,9 @@ type Options struct {
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// IncidentRetention is how long an incident is kept after it ended, resolved by its rule
+	// (default 90 days).
+	IncidentRetention time.Duration
 	// OutageTolerance, ForGracePeriod and ResendDelay are Prometheus's flags of the same names,
 	// with its defaults (1h, 10m, 1m).
 	OutageTolerance, ForGracePeriod, ResendDelay time.Duration
@@ -137,6 +140,7 @@ func NewEngine(opts Options, st *RuleStore) *Engine {
 	opts.OutageTolerance = cmp.Or(opts.OutageTolerance, time.Hour)
 	opts.ForGracePeriod = cmp.Or(opts.ForGracePeriod, 10*time.Minute)
 	opts.ResendDelay = cmp.Or(opts.ResendDelay, time.Minute)
+	opts.IncidentRetention = cmp.Or(opts.IncidentRetention, 90*24*time.Hour)
 	e := &Engine{opts: opts, store: st, groups: map[string]*group{}, firing: map[instanceKey]string{}, restoring: true}
 	external, _ := url.Parse(opts.ExternalURL)
 	e.manager = &rules.ManagerOptions{
@@ -341,14 +345,33 @@ func (e *Engine) forgetMetrics(key string) {
 func (e *Engine) Run(ctx context.Context) error {
 	tick := time.NewTicker(minInterval)
 	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	defer e.wg.Wait()
+	e.prune(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 			e.dispatch(ctx, e.opts.Now())
+		case <-prune.C:
+			e.prune(ctx)
 		}
+	}
+}
+
+// prune forgets incidents that ended longer than IncidentRetention ago, their timelines with them.
+func (e *Engine) prune(ctx context.Context) {
+	if !e.opts.Gate.Evaluating(ctx) {
+		return
+	}
+	n, err := e.opts.Incidents.Prune(ctx, e.opts.Now().Add(-e.opts.IncidentRetention))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.opts.Logger.Warn("could not prune old incidents", "err", err)
+	case n > 0:
+		e.opts.Logger.Info("old incidents pruned", "incidents", n)
 	}
 }
 

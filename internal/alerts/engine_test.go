@@ -554,3 +554,37 @@ rules:
 		t.Fatalf("%d resolved incidents, want 2", n)
 	}
 }
+
+// Incidents that ended before the retention go, with their timelines; firing ones stay.
+func TestPruneIncidents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.samples(`up{instance="a"}`, t0.Add(-time.Minute), t0.Add(time.Minute), 0)
+		e.samples(`up{instance="b"}`, t0.Add(-time.Minute), t0.Add(20*time.Minute), 0)
+		e.put("name: g\nrules:\n- alert: Down\n  expr: up == 0\n")
+		e.at(0)
+		e.at(10 * time.Minute) // a's samples are past the lookback: its incident resolves
+		resolved, firing := e.list("resolved"), e.list("firing")
+		if len(resolved) != 1 || len(firing) != 1 {
+			t.Fatalf("resolved %d, firing %d", len(resolved), len(firing))
+		}
+		ctx := context.Background()
+		if n, err := e.incidents.Prune(ctx, t0.Add(10*time.Minute)); err != nil || n != 0 {
+			t.Fatalf("pruned %d (%v) of those resolved at the bound", n, err)
+		}
+		if n, err := e.incidents.Prune(ctx, t0.Add(11*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("pruned %d (%v), want 1", n, err)
+		}
+		if _, _, err := e.incidents.Get(ctx, resolved[0].ID); err == nil {
+			t.Fatal("a pruned incident is still there")
+		}
+		var events int
+		if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM alert_incident_events WHERE incident_id = ?`),
+			resolved[0].ID).Scan(&events); err != nil || events != 0 {
+			t.Fatalf("%d timeline entries left (%v)", events, err)
+		}
+		if got := e.list("firing"); len(got) != 1 || got[0].ID != firing[0].ID {
+			t.Fatalf("firing after pruning: %+v", got)
+		}
+	})
+}

@@ -288,6 +288,18 @@ func (s *Incidents) List(ctx context.Context, f Filter) ([]Incident, error) {
 	return out, rows.Err()
 }
 
+// Prune deletes the incidents resolved by their rule before before, with their timelines, and
+// says how many.
+func (s *Incidents) Prune(ctx context.Context, before time.Time) (int64, error) {
+	// Their timelines go with them: the foreign key cascades, enforced on both engines.
+	res, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`DELETE FROM alert_incidents WHERE state = ? AND resolved_at < ?`),
+		StateResolved, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune incidents: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // firing returns the firing incidents by instance, so that an evaluation after a restart
 // continues them rather than opening new ones.
 func (s *Incidents) firing(ctx context.Context) (map[instanceKey]string, error) {
