@@ -11,7 +11,7 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
   useEffect(() => {
     const el = board.current;
     if (!el) return;
-    const move = (e: MouseEvent) => {
+    const move = (e: PointerEvent) => {
       const panel = (e.target as HTMLElement).closest<HTMLElement>("[data-panel-id]");
       if (!panel) {
         send({ type: "cursor-out" });
@@ -24,14 +24,26 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
         fx: (e.clientX - rect.left) / rect.width,
         fy: (e.clientY - rect.top) / rect.height,
         ...(hoverTime.current !== null ? { time: Math.round(hoverTime.current) } : {}),
+        ...(e.pointerType === "touch" ? { touch: true } : {}),
       });
     };
-    const leave = () => send({ type: "cursor-out" });
-    el.addEventListener("mousemove", move);
-    el.addEventListener("mouseleave", leave);
+    // A finger's pointer leaves as it lifts, but the crosshair of a tap stays until the next
+    // touch elsewhere, as the chart's own does.
+    const leave = (e: PointerEvent) => {
+      if (e.pointerType !== "touch") send({ type: "cursor-out" });
+    };
+    // uPlot moves its cursor on the mouse events a tap emulates, so the tap's time is known
+    // only after them: a tap is shared on its click.
+    const tap = (e: MouseEvent) => {
+      if ((e as PointerEvent).pointerType === "touch") move(e as PointerEvent);
+    };
+    el.addEventListener("pointermove", move);
+    el.addEventListener("pointerleave", leave);
+    el.addEventListener("click", tap);
     return () => {
-      el.removeEventListener("mousemove", move);
-      el.removeEventListener("mouseleave", leave);
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerleave", leave);
+      el.removeEventListener("click", tap);
     };
   }, [board, ready, send]);
   return hoverTime;
