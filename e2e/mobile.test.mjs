@@ -203,6 +203,10 @@ test("screenshots of phone, tablet and desktop in light and dark", { skip }, asy
       const context = await signIn(env.browser, env.huddle, people.ada, { context: { ...device, colorScheme } });
       const page = await openDashboard(context, env.uid);
       await loaded(page);
+      // The clock's line drawn, so the picture shows the history, not only the latest push.
+      const line = await panel(page, 1).locator(".u-legend .u-series").nth(1).locator(".u-marker")
+        .evaluate((el) => getComputedStyle(el).borderColor.match(/\d+/g).map(Number));
+      await waitFor(async () => (await ink(page, 1, line)) > 200, { what: `the clock's line on the ${name}` });
       await snap(page, `mobile-${name}-${colorScheme}`);
       assert.deepEqual(page.errors.map(String), []);
       await context.close();

@@ -11,7 +11,12 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
   useEffect(() => {
     const el = board.current;
     if (!el) return;
-    const move = (e: PointerEvent) => {
+    // The pointer events come before the mouse events they cause (a tap emulates a mouse), so
+    // they tell whether a finger moved the mouse. The mouse events are the ones shared: uPlot
+    // reads the time under the pointer on them, and the board hears them after the chart.
+    let finger = false;
+    const kind = (e: PointerEvent) => (finger = e.pointerType === "touch");
+    const move = (e: MouseEvent) => {
       const panel = (e.target as HTMLElement).closest<HTMLElement>("[data-panel-id]");
       if (!panel) {
         send({ type: "cursor-out" });
@@ -24,26 +29,22 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
         fx: (e.clientX - rect.left) / rect.width,
         fy: (e.clientY - rect.top) / rect.height,
         ...(hoverTime.current !== null ? { time: Math.round(hoverTime.current) } : {}),
-        ...(e.pointerType === "touch" ? { touch: true } : {}),
+        ...(finger ? { touch: true } : {}),
       });
     };
-    // A finger's pointer leaves as it lifts, but the crosshair of a tap stays until the next
-    // touch elsewhere, as the chart's own does.
-    const leave = (e: PointerEvent) => {
-      if (e.pointerType !== "touch") send({ type: "cursor-out" });
+    // The crosshair of a tap stays until the next touch, as the chart's own does.
+    const leave = () => {
+      if (!finger) send({ type: "cursor-out" });
     };
-    // uPlot moves its cursor on the mouse events a tap emulates, so the tap's time is known
-    // only after them: a tap is shared on its click.
-    const tap = (e: MouseEvent) => {
-      if ((e as PointerEvent).pointerType === "touch") move(e as PointerEvent);
-    };
-    el.addEventListener("pointermove", move);
-    el.addEventListener("pointerleave", leave);
-    el.addEventListener("click", tap);
+    el.addEventListener("pointerdown", kind);
+    el.addEventListener("pointermove", kind);
+    el.addEventListener("mousemove", move);
+    el.addEventListener("mouseleave", leave);
     return () => {
-      el.removeEventListener("pointermove", move);
-      el.removeEventListener("pointerleave", leave);
-      el.removeEventListener("click", tap);
+      el.removeEventListener("pointerdown", kind);
+      el.removeEventListener("pointermove", kind);
+      el.removeEventListener("mousemove", move);
+      el.removeEventListener("mouseleave", leave);
     };
   }, [board, ready, send]);
   return hoverTime;
