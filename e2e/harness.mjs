@@ -181,10 +181,11 @@ export async function setup(title = "E2E board") {
 /**
  * Opens a browser context signed in as person. With viaForm the sign-in goes through the
  * /login page's form, as a person would; otherwise POST /api/login from the context's request
- * API puts the session cookie into the context.
+ * API puts the session cookie into the context. context holds more options of the browser context,
+ * such as a device of playwright-core's `devices` (viewport, touch) or a colorScheme.
  */
-export async function signIn(browser, huddle, person, { viaForm = false } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, baseURL: huddle.url });
+export async function signIn(browser, huddle, person, { viaForm = false, context: options = {} } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...options, baseURL: huddle.url });
   context.setDefaultTimeout(TIMEOUT);
   if (viaForm) {
     const page = await context.newPage();

@@ -10,18 +10,22 @@ interface ListProps {
   onJump(a: Annotation): void;
   /** onMarkNow opens a new annotation at the present moment on every panel. */
   onMarkNow(): void;
+  onClose(): void;
 }
 
-/** AnnotationList is the side panel of everything marked on this dashboard, newest first. Text
- * is rendered as text, never as HTML. */
-export function AnnotationList({ annotations, canEdit, onSelect, onJump, onMarkNow }: ListProps) {
+/** AnnotationList is the side panel of everything marked on this dashboard, newest first; on a
+ * phone it is a sheet over the bottom of the screen. Text is rendered as text, never as HTML. */
+export function AnnotationList({ annotations, canEdit, onSelect, onJump, onMarkNow, onClose }: ListProps) {
   return (
     <aside class="side" aria-label="Annotations">
-      <h2>Annotations</h2>
+      <div class="side-head">
+        <h2>Annotations</h2>
+        <button class="close" onClick={onClose} aria-label="Close annotations">✕</button>
+      </div>
       {canEdit && (
         <>
           <button onClick={onMarkNow}>Mark now</button>
-          <p class="muted">Or Ctrl/⌘ + click a chart to mark a moment, Ctrl/⌘ + drag to mark a range.</p>
+          <p class="muted">Or Ctrl/⌘ + click a chart to mark a moment, Ctrl/⌘ + drag to mark a range; on a touch screen, press and hold.</p>
         </>
       )}
       {annotations.length === 0 && <p class="muted">None in view yet.</p>}

@@ -15,6 +15,7 @@ import { usePeers } from "./usePeers";
 import { useFollow } from "./useFollow";
 import { useSharedPointer } from "./useSharedPointer";
 import { useLatest } from "./latest";
+import { stackedQuery, useMedia } from "./useMedia";
 import { AlertBar } from "./AlertBar";
 import { AnnotationEditor, AnnotationList } from "./Annotations";
 import { DashboardBanners, LoadFailed } from "./Banners";
@@ -63,7 +64,9 @@ export function DashboardPage({ uid }: { uid: string }) {
   const { following, followed, setFollowing } = useFollow(viewers.peers, timeRange, setTimeRange);
   const { editing, setEditing, panelDraft, setPanelDraft, savePanel, removePanel } = usePanelEdits(dash, save, relayout);
   const [draft, setDraft] = useState<AnnotationDraft | null>(null);
-  const [showSide, setShowSide] = useState(true);
+  const stacked = useMedia(stackedQuery);
+  // On a small screen the annotations are a sheet over the panels, so they wait to be asked for.
+  const [showSide, setShowSide] = useState(() => !matchMedia(stackedQuery).matches);
   const board = useRef<HTMLDivElement>(null);
   const hoverTime = useSharedPointer(board, stored !== null, viewers.sendCursor);
 
@@ -97,6 +100,7 @@ export function DashboardPage({ uid }: { uid: string }) {
         onTimeRange={pickRange}
         status={status}
         editing={editing}
+        stacked={stacked}
         onEditing={setEditing}
         onAddPanel={() => setPanelDraft(newPanel(dash))}
         showSide={showSide}
@@ -116,7 +120,9 @@ export function DashboardPage({ uid }: { uid: string }) {
           board={board}
           layoutKey={model.layoutKey}
           panels={dash.panels}
-          editing={editing}
+          stacked={stacked}
+          // The layout is edited on the grid only: a stacked one is not the dashboard's.
+          editing={editing && !stacked}
           canEdit={canEdit}
           data={live.data.current}
           revision={live.revision}
@@ -145,6 +151,7 @@ export function DashboardPage({ uid }: { uid: string }) {
               const now = Date.now();
               setDraft({ panelId: 0, time: now, timeEnd: now, text: "", tags: [] });
             }}
+            onClose={() => setShowSide(false)}
           />
         )}
       </main>

@@ -13,6 +13,8 @@ interface Props {
   board: RefObject<HTMLDivElement>;
   layoutKey: number;
   panels: Panel[];
+  /** stacked shows the panels for a narrow screen, where the layout is not edited. */
+  stacked: boolean;
   editing: boolean;
   canEdit: boolean;
   data: Map<number, PanelData>;
@@ -39,6 +41,7 @@ export function DashboardBoard(p: Props) {
       <Grid
         key={p.layoutKey}
         panels={p.panels}
+        stacked={p.stacked}
         editing={p.editing}
         onLayout={p.onLayout}
         render={(panel) => (

@@ -15,6 +15,8 @@ export interface Layout {
 
 interface GridProps {
   panels: Panel[];
+  /** stacked lays the panels out for a narrow screen (Stack) instead of on the grid. */
+  stacked: boolean;
   editing: boolean;
   onLayout(layout: Layout[]): void;
   render(p: Panel): ComponentChildren;
@@ -23,9 +25,31 @@ interface GridProps {
 /** Grafana's grid: 24 columns. */
 const columns = 24;
 
-/** Grid lays panels out on Grafana's 24-column grid with gridstack; in edit mode they can be
+/** Grid shows the panels on the 24-column grid, or stacked on a narrow screen. */
+export function Grid({ stacked, ...p }: GridProps) {
+  return stacked ? <Stack panels={p.panels} render={p.render} /> : <Gridded {...p} />;
+}
+
+/** Stack lays the panels out for a phone or a tablet: in the grid's reading order (top to bottom,
+ * then left to right), sized by the stylesheet by their type, so a chart gets the full width (half
+ * on a tablet) and a single value shares a row. It never reports a layout: what suits a small
+ * screen is not the dashboard's layout. */
+function Stack({ panels, render }: Pick<GridProps, "panels" | "render">) {
+  const ordered = [...panels].sort((a, b) => a.gridPos.y - b.gridPos.y || a.gridPos.x - b.gridPos.x);
+  return (
+    <div class="stack">
+      {ordered.map((p) => (
+        <div key={p.id} class={`stack-item stack-${p.type}`}>
+          {render(p)}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Gridded lays panels out on Grafana's 24-column grid with gridstack; in edit mode they can be
  * dragged by their title and resized, and the new positions are reported once a move ends. */
-export function Grid({ panels, editing, onLayout, render }: GridProps) {
+function Gridded({ panels, editing, onLayout, render }: Omit<GridProps, "stacked">) {
   const host = useRef<HTMLDivElement>(null);
   const grid = useRef<GridStack | null>(null);
   const report = useLatest(onLayout);

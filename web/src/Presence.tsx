@@ -55,7 +55,8 @@ export function Cursors({ peers, board }: { peers: Map<string, PeerState>; board
   return (
     <div class="cursors" aria-hidden="true">
       {[...peers.values()].map((p) => {
-        if (!p.cursor) return null;
+        // A finger on a touch screen shares its crosshair and presence, but has no arrow.
+        if (!p.cursor || p.cursor.touch) return null;
         const el = host.querySelector<HTMLElement>(`[data-panel-id="${p.cursor.panel}"]`);
         if (!el) return null;
         const r = el.getBoundingClientRect();

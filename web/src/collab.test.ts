@@ -35,6 +35,11 @@ describe("parsePeer", () => {
     expect(parsePeer(m as Record<string, unknown>)).toBeNull();
   });
 
+  it("keeps a finger's touch mark only when it is exactly true", () => {
+    expect(parsePeer({ type: "cursor", panel: 1, fx: 0, fy: 0, time: 5, touch: true })).toEqual({ type: "cursor", panel: 1, fx: 0, fy: 0, time: 5, touch: true });
+    expect(parsePeer({ type: "cursor", panel: 1, fx: 0, fy: 0, touch: "yes" })).not.toHaveProperty("touch");
+  });
+
   it("drops a crosshair time that is no number", () => {
     expect(parsePeer({ type: "cursor", panel: 1, fx: 0, fy: 0, time: "soon" })).not.toHaveProperty("time");
   });
@@ -52,6 +57,10 @@ describe("applyPeer", () => {
     expect(peers.get("u1")).toMatchObject({ active: true, cursor: { panel: 3, fx: 0.1, fy: 0.2, at: 300 }, crosshair: { time: 5000, at: 300 } });
     peers = applyPeer(peers, "u1", { type: "cursor", panel: 3, fx: 0.1, fy: 0.2 }, 350);
     expect(peers.get("u1")?.crosshair).toBeUndefined();
+    peers = applyPeer(peers, "u1", { type: "cursor", panel: 3, fx: 0.1, fy: 0.2, time: 6000, touch: true }, 360);
+    expect(peers.get("u1")).toMatchObject({ cursor: { touch: true }, crosshair: { time: 6000 } });
+    peers = applyPeer(peers, "u1", { type: "cursor", panel: 3, fx: 0.1, fy: 0.2 }, 370);
+    expect(peers.get("u1")?.cursor).not.toHaveProperty("touch");
     peers = applyPeer(peers, "u1", { type: "cursor-out" }, 400);
     expect(peers.get("u1")?.cursor).toBeUndefined();
     expect(applyPeer(peers, "u1", { type: "bye" }, 500).has("u1")).toBe(false);

@@ -14,7 +14,9 @@ export interface PeerState {
   active: boolean;
   range?: TimeRange;
   scroll?: number; // fraction of the page scrolled
-  cursor?: { panel: number; fx: number; fy: number; at: number };
+  /** touch marks a pointer of a finger on a touch screen: it has no arrow to draw, only its
+   * crosshair and presence. */
+  cursor?: { panel: number; fx: number; fy: number; at: number; touch?: boolean };
   crosshair?: { time: number; at: number };
   seen: number;
 }
@@ -22,7 +24,7 @@ export interface PeerState {
 export type PeerMessage =
   | { type: "hello" }
   | { type: "presence"; active: boolean; range: TimeRange; scroll: number }
-  | { type: "cursor"; panel: number; fx: number; fy: number; time?: number }
+  | { type: "cursor"; panel: number; fx: number; fy: number; time?: number; touch?: boolean }
   | { type: "cursor-out" }
   | { type: "bye" };
 
@@ -62,7 +64,7 @@ export function parsePeer(data: Record<string, unknown>): PeerMessage | null {
       const fy = fraction(data.fy);
       if (typeof data.panel !== "number" || !Number.isSafeInteger(data.panel) || fx === null || fy === null) return null;
       const time = typeof data.time === "number" && Number.isFinite(data.time) ? data.time : undefined;
-      return { type: "cursor", panel: data.panel, fx, fy, ...(time !== undefined ? { time } : {}) };
+      return { type: "cursor", panel: data.panel, fx, fy, ...(time !== undefined ? { time } : {}), ...(data.touch === true ? { touch: true } : {}) };
     }
     case "cursor-out":
     case "bye":
@@ -91,7 +93,7 @@ export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: Pe
       break;
     case "cursor":
       p.active = true;
-      p.cursor = { panel: msg.panel, fx: msg.fx, fy: msg.fy, at: now };
+      p.cursor = { panel: msg.panel, fx: msg.fx, fy: msg.fy, at: now, ...(msg.touch ? { touch: true } : {}) };
       p.crosshair = msg.time === undefined ? undefined : { time: msg.time, at: now };
       break;
     case "cursor-out":

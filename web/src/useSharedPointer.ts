@@ -11,6 +11,11 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
   useEffect(() => {
     const el = board.current;
     if (!el) return;
+    // The pointer events come before the mouse events they cause (a tap emulates a mouse), so
+    // they tell whether a finger moved the mouse. The mouse events are the ones shared: uPlot
+    // reads the time under the pointer on them, and the board hears them after the chart.
+    let finger = false;
+    const kind = (e: PointerEvent) => (finger = e.pointerType === "touch");
     const move = (e: MouseEvent) => {
       const panel = (e.target as HTMLElement).closest<HTMLElement>("[data-panel-id]");
       if (!panel) {
@@ -24,12 +29,20 @@ export function useSharedPointer(board: RefObject<HTMLElement>, ready: boolean, 
         fx: (e.clientX - rect.left) / rect.width,
         fy: (e.clientY - rect.top) / rect.height,
         ...(hoverTime.current !== null ? { time: Math.round(hoverTime.current) } : {}),
+        ...(finger ? { touch: true } : {}),
       });
     };
-    const leave = () => send({ type: "cursor-out" });
+    // The crosshair of a tap stays until the next touch, as the chart's own does.
+    const leave = () => {
+      if (!finger) send({ type: "cursor-out" });
+    };
+    el.addEventListener("pointerdown", kind);
+    el.addEventListener("pointermove", kind);
     el.addEventListener("mousemove", move);
     el.addEventListener("mouseleave", leave);
     return () => {
+      el.removeEventListener("pointerdown", kind);
+      el.removeEventListener("pointermove", kind);
       el.removeEventListener("mousemove", move);
       el.removeEventListener("mouseleave", leave);
     };

@@ -28,7 +28,8 @@ export interface TimeSeriesProps {
   /** hover reports the time under the pointer (ms), or null when it leaves. */
   onHover(time: number | null): void;
   onZoom(from: number, to: number): void;
-  /** onAnnotate asks for an annotation at a time or over a range (ctrl/⌘ + click or drag). */
+  /** onAnnotate asks for an annotation at a time or over a range (ctrl/⌘ + click or drag, or a
+   * long press on a touch screen). */
   onAnnotate?(time: number, timeEnd: number): void;
   onAnnotationClick(a: Annotation): void;
 }
@@ -141,12 +142,14 @@ export function TimeSeries(p: TimeSeriesProps) {
     };
     u.over.addEventListener("mousedown", down);
     u.over.addEventListener("click", click);
+    const stopTouch = touchGestures(u, props);
     const resize = new ResizeObserver(() => {
       const h = el.clientHeight - legendHeight(el);
       u.setSize({ width: el.clientWidth, height: Math.max(h, 60) });
     });
     resize.observe(el);
     return () => {
+      stopTouch();
       unsubscribe();
       resize.disconnect();
       u.destroy();
@@ -177,6 +180,88 @@ export function TimeSeries(p: TimeSeriesProps) {
   }, [thresholdsKey]);
 
   return <div class="chart" ref={host} />;
+}
+
+/** How long a finger stays still to annotate: half a second, about what phones take for a long
+ * press. */
+const longPressMs = 500;
+/** How far a finger may wander and still be a press, not a drag (CSS pixels). */
+const slop = 10;
+
+/** touchGestures gives a chart its touch screen gestures: a horizontal drag pans the time range,
+ * a long press asks for an annotation. A tap needs nothing here: the browser emulates the mouse
+ * for it, which moves uPlot's cursor. Vertical drags are left to the page's scrolling (touch-action
+ * in the stylesheet). Returns what removes them. */
+function touchGestures(u: uPlot, props: { current: TimeSeriesProps }): () => void {
+  let start: { x: number; y: number; id: number } | null = null;
+  let press: ReturnType<typeof setTimeout> | undefined;
+  let swallow = false;
+  const x = (e: PointerEvent) => e.clientX - u.over.getBoundingClientRect().left;
+  const down = (e: PointerEvent) => {
+    if (e.pointerType !== "touch" || !e.isPrimary) return;
+    start = { x: e.clientX, y: e.clientY, id: e.pointerId };
+    const at = Math.round(u.posToVal(x(e), "x") * 1000);
+    clearTimeout(press);
+    press = setTimeout(() => {
+      start = null;
+      if (!props.current.onAnnotate) return;
+      // The mouse events the browser emulates as the finger lifts would land on the editor's
+      // backdrop and close it again.
+      swallow = true;
+      props.current.onAnnotate(at, at);
+    }, longPressMs);
+  };
+  const move = (e: PointerEvent) => {
+    if (!start || e.pointerId !== start.id) return;
+    if (Math.hypot(e.clientX - start.x, e.clientY - start.y) > slop) clearTimeout(press);
+  };
+  const up = (e: PointerEvent) => {
+    clearTimeout(press);
+    if (!start || e.pointerId !== start.id) return;
+    const dx = e.clientX - start.x;
+    const dy = e.clientY - start.y;
+    const from = start.x - u.over.getBoundingClientRect().left;
+    start = null;
+    if (Math.abs(dx) <= slop || Math.abs(dx) < Math.abs(dy)) return;
+    // The range moves with the finger: what was under it stays under it.
+    const shift = (u.posToVal(from, "x") - u.posToVal(from + dx, "x")) * 1000;
+    const { range } = props.current;
+    props.current.onZoom(Math.round(range.from + shift), Math.round(range.to + shift));
+  };
+  const cancel = () => {
+    clearTimeout(press);
+    start = null;
+  };
+  // A long press also opens the browser's context menu, which would cover the editor.
+  const menu = (e: Event) => {
+    if ((e as PointerEvent).pointerType === "touch" || start) e.preventDefault();
+  };
+  const emulated = (e: Event) => {
+    if (!swallow) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.type === "click") swallow = false;
+  };
+  // Until the next touch, should the emulated click never come.
+  const next = () => (swallow = false);
+  const mouse = ["mousedown", "mouseup", "click"];
+  for (const t of mouse) addEventListener(t, emulated, true);
+  addEventListener("pointerdown", next, true);
+  u.over.addEventListener("pointerdown", down);
+  u.over.addEventListener("pointermove", move);
+  u.over.addEventListener("pointerup", up);
+  u.over.addEventListener("pointercancel", cancel);
+  u.over.addEventListener("contextmenu", menu);
+  return () => {
+    clearTimeout(press);
+    for (const t of mouse) removeEventListener(t, emulated, true);
+    removeEventListener("pointerdown", next, true);
+    u.over.removeEventListener("pointerdown", down);
+    u.over.removeEventListener("pointermove", move);
+    u.over.removeEventListener("pointerup", up);
+    u.over.removeEventListener("pointercancel", cancel);
+    u.over.removeEventListener("contextmenu", menu);
+  };
 }
 
 function legendHeight(el: HTMLElement): number {
