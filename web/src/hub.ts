@@ -61,7 +61,7 @@ export class Hub {
     addEventListener("online", this.cameOnline);
     document.addEventListener("visibilitychange", this.shown);
     document.addEventListener("resume", this.check);
-    addEventListener("pageshow", this.check);
+    addEventListener("pageshow", this.restored);
     await this.connect(this.me.url, false);
     return this.me;
   }
@@ -139,6 +139,12 @@ export class Hub {
     if (document.visibilityState === "visible") this.check();
   };
 
+  // pageshow also comes with the first load; only a page restored from the back-forward cache
+  // has been away.
+  private restored = (e: PageTransitionEvent) => {
+    if (e.persisted) this.check();
+  };
+
   private check = async () => {
     const client = this.client;
     const group = this.me?.collabGroup;
@@ -192,7 +198,7 @@ export class Hub {
     removeEventListener("online", this.cameOnline);
     document.removeEventListener("visibilitychange", this.shown);
     document.removeEventListener("resume", this.check);
-    removeEventListener("pageshow", this.check);
+    removeEventListener("pageshow", this.restored);
     this.client?.stop();
   }
 }
