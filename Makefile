@@ -5,7 +5,7 @@ BIN           := bin/huddle
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -X main.version=$(VERSION)
 GOFILES       := $(shell find . -name '*.go' -not -path '*/node_modules/*')
-WEBFILES      := $(shell find web/src -type f) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+WEBFILES      := $(shell find web/src web/public -type f) web/sw.js web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .DEFAULT_GOAL := help
 

@@ -1,7 +1,9 @@
 // Package web serves the browser UI that Vite builds into web/dist, embedded in the binary.
 //
 // Hashed assets (dist/assets) are cached as immutable; every page of the single-page app gets
-// dist/index.html, uncached, so a new build takes effect on the next load. Pages carry a
+// dist/index.html, uncached, so a new build takes effect on the next load. The service worker
+// (dist/sw.js), the web app manifest and the icons keep their names from build to build, so
+// they are revalidated on every use: a new deploy's worker is seen at the next visit. Pages carry a
 // Content-Security-Policy that runs only the app's own files (no inline script or style
 // element, no eval) and lets the page connect only to its own origin and the hub's, and they
 // cannot be framed.
@@ -65,6 +67,22 @@ func (u *UI) ServeAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	u.assets.ServeHTTP(w, r)
+}
+
+// ServeFixed serves a file whose name does not change with its content (the service worker,
+// the manifest, the icons): browsers revalidate it each time, so a new build replaces it.
+func (u *UI) ServeFixed(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if strings.HasSuffix(r.URL.Path, ".webmanifest") {
+		// Go's MIME table does not know the extension; the manifest's own type is registered.
+		w.Header().Set("Content-Type", "application/manifest+json")
+	}
 	u.assets.ServeHTTP(w, r)
 }
 

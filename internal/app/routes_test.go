@@ -21,6 +21,9 @@ var ownRouteRules = map[string]int{
 	"GET /alerts":                       http.StatusSeeOther,
 	"GET /alerts/{page}":                http.StatusSeeOther,
 	"GET /assets/{file...}":             http.StatusNotFound, // public, and no such file
+	"GET /sw.js":                        http.StatusOK,       // public (test-go builds the UI first)
+	"GET /manifest.webmanifest":         http.StatusOK,       // public: fetched without credentials
+	"GET /icons/{file}":                 http.StatusNotFound, // public, and no such file
 	"GET /api/connection-string":        http.StatusUnauthorized,
 	"GET /api/negotiate":                http.StatusUnauthorized,
 	"GET /api/dashboards/{uid}/viewers": http.StatusUnauthorized,

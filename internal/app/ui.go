@@ -11,7 +11,8 @@ import (
 )
 
 // uiRoutes serve the browser app: its pages to signed-in people (anyone else is sent to the
-// login page and brought back), its hashed assets to anyone, and the connection string to
+// login page and brought back), its hashed assets, service worker, manifest and icons to anyone
+// (a browser fetches the manifest and icons without credentials), and the connection string to
 // administrators.
 func (a *App) uiRoutes() []httpapi.Route {
 	ui := web.New(a.publicURL)
@@ -23,6 +24,7 @@ func (a *App) uiRoutes() []httpapi.Route {
 		ui.ServePage(w, r)
 		return nil
 	}
+	fixed := httpapi.FromHTTP(http.HandlerFunc(ui.ServeFixed))
 	return []httpapi.Route{
 		{Method: "GET", Pattern: "/{$}", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/d/{uid}", MinRole: roles.Anonymous, Handler: page},
@@ -30,6 +32,9 @@ func (a *App) uiRoutes() []httpapi.Route {
 		{Method: "GET", Pattern: "/alerts", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/alerts/{page}", MinRole: roles.Anonymous, Handler: page},
 		{Method: "GET", Pattern: "/assets/{file...}", MinRole: roles.Anonymous, Handler: httpapi.FromHTTP(http.HandlerFunc(ui.ServeAsset))},
+		{Method: "GET", Pattern: "/sw.js", MinRole: roles.Anonymous, Handler: fixed},
+		{Method: "GET", Pattern: "/manifest.webmanifest", MinRole: roles.Anonymous, Handler: fixed},
+		{Method: "GET", Pattern: "/icons/{file}", MinRole: roles.Anonymous, Handler: fixed},
 		{Method: "GET", Pattern: "/api/connection-string", MinRole: roles.Admin, Scope: roles.ScopeAdmin,
 			Handler: func(w http.ResponseWriter, _ *http.Request) error {
 				httpapi.WriteJSON(w, http.StatusOK, map[string]string{"connectionString": a.ConnectionString()})

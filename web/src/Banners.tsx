@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import type { PeerState } from "./collab";
+import { useOnline } from "./useOnline";
 
 /** Banner is a line across the page about the page itself: an alert or a status. */
 export function Banner({ role, children, action, onAction }: {
@@ -13,6 +14,18 @@ export function Banner({ role, children, action, onAction }: {
       <span>{children}</span>
       {action && <button onClick={onAction}>{action}</button>}
     </div>
+  );
+}
+
+/** OfflineBanner says, on every page, that the device has no network: the page may be the
+ * shell the service worker kept, with nothing live behind it until the network is back. */
+export function OfflineBanner() {
+  const online = useOnline();
+  if (online) return null;
+  return (
+    <Banner role="status">
+      <strong>You are offline.</strong> Huddle reconnects and catches up when the network is back.
+    </Banner>
   );
 }
 

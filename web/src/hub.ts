@@ -14,6 +14,10 @@ export type { Negotiated };
 
 export type Status = "connecting" | "online" | "offline";
 
+// answerTimeout is how long a connection coming back from a suspended page has to answer before
+// it is taken for dead: long enough for a slow mobile network's round trip.
+const answerTimeout = 5000;
+
 export interface HubHandlers {
   /** server: a push or change event from the server (metrics group). */
   server?(data: Record<string, unknown>): void;
@@ -31,6 +35,9 @@ export class Hub {
   private client?: WebPubSubClient;
   private stopped = false;
   private reconnecting = false;
+  // live: the current client has said it is connected and has not said otherwise since.
+  private live = false;
+  private checking = false;
   me?: Negotiated;
 
   /** uid is the dashboard whose groups to join, or null for the alerts group alone. */
@@ -52,6 +59,9 @@ export class Hub {
     if (this.stopped) return this.me;
     addEventListener("offline", this.wentOffline);
     addEventListener("online", this.cameOnline);
+    document.addEventListener("visibilitychange", this.shown);
+    document.addEventListener("resume", this.check);
+    addEventListener("pageshow", this.restored);
     await this.connect(this.me.url, false);
     return this.me;
   }
@@ -89,10 +99,16 @@ export class Hub {
     // the groups; the first one is announced ahead of the joins below and reported after them.
     let joined = false;
     client.on("connected", () => {
+      if (current()) this.live = true;
       if (current() && joined) this.on.status("online", true);
     });
-    client.on("disconnected", () => current() && this.on.status("offline", false));
-    client.on("stopped", () => current() && this.on.status("offline", false));
+    const down = () => {
+      if (!current()) return;
+      this.live = false;
+      this.on.status("offline", false);
+    };
+    client.on("disconnected", down);
+    client.on("stopped", down);
     this.on.status("connecting", false);
     try {
       await client.start();
@@ -112,6 +128,42 @@ export class Hub {
   // word is taken: offline at once, and once back online a fresh connection, which the page
   // answers with a resync by version.
   private wentOffline = () => this.on.status("offline", false);
+
+  // A phone suspends a page that is hidden or frozen, and its socket with it, without telling
+  // the page; coming back, the socket may be dead with nothing said yet. So on coming back the
+  // connection is asked for an answer (joining a group it is in is acknowledged and changes
+  // nothing): without one soon, it is replaced as after the network's return, with one resync.
+  // While the SDK is already recovering, or a replacement is under way, there is nothing to do:
+  // that path announces the reconnect (and so the resync) itself.
+  private shown = () => {
+    if (document.visibilityState === "visible") this.check();
+  };
+
+  // pageshow also comes with the first load; only a page restored from the back-forward cache
+  // has been away.
+  private restored = (e: PageTransitionEvent) => {
+    if (e.persisted) this.check();
+  };
+
+  private check = async () => {
+    const client = this.client;
+    const group = this.me?.collabGroup;
+    if (this.stopped || this.reconnecting || this.checking || !client || !group) return;
+    if (!navigator.onLine) return this.wentOffline();
+    if (!this.live) return;
+    this.checking = true;
+    try {
+      await client.joinGroup(group, { abortSignal: AbortSignal.timeout(answerTimeout) });
+    } catch {
+      // A socket seen closed meanwhile is the SDK's to recover.
+      if (this.client === client && !this.stopped && this.live) {
+        this.on.status("offline", false);
+        await this.cameOnline();
+      }
+    } finally {
+      this.checking = false;
+    }
+  };
 
   private cameOnline = async () => {
     if (this.reconnecting) return;
@@ -144,6 +196,9 @@ export class Hub {
     this.stopped = true;
     removeEventListener("offline", this.wentOffline);
     removeEventListener("online", this.cameOnline);
+    document.removeEventListener("visibilitychange", this.shown);
+    document.removeEventListener("resume", this.check);
+    removeEventListener("pageshow", this.restored);
     this.client?.stop();
   }
 }

@@ -9,6 +9,7 @@ import { RulesPage } from "./RulesPage";
 import { ContactPointsPage } from "./ContactPointsPage";
 import { PoliciesPage } from "./PoliciesPage";
 import { SilencesPage } from "./SilencesPage";
+import { OfflineBanner } from "./Banners";
 import { applyTheme, initialTheme } from "./theme";
 import ids from "./ids.json";
 
@@ -31,4 +32,14 @@ function App() {
   return <Home />;
 }
 
-render(<App />, document.getElementById("app")!);
+render(
+  <>
+    <OfflineBanner />
+    <App />
+  </>,
+  document.getElementById("app")!,
+);
+
+// The service worker keeps the app shell so the app opens without the network (see sw.js). The
+// dev server has none, and a browser that refuses it still has the whole app, less that.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
