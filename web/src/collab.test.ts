@@ -130,6 +130,23 @@ describe("PeerNames", () => {
     names.need("u2");
     await vi.waitFor(() => expect(names.names.get("u2")).toBe("Bob"));
   });
+
+  it("asks again about a viewer whose request failed, at its next message", async () => {
+    const s = server();
+    let fail = true;
+    const names = new PeerNames(() => (fail ? Promise.reject(new Error("busy")) : s.load()), () => {});
+    names.need("u1");
+    fail = false;
+    // u1's next message, once the failed request is done, asks again.
+    await vi.waitFor(() => {
+      names.need("u1");
+      expect(s.calls.length).toBe(1);
+    });
+    s.calls[0]([{ userId: "u1", name: "Ada" }]);
+    await vi.waitFor(() => expect(names.names.get("u1")).toBe("Ada"));
+    names.need("u1");
+    expect(s.calls.length).toBe(1);
+  });
 });
 
 describe("throttle", () => {

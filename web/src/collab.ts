@@ -127,10 +127,13 @@ export function namePeers(peers: Map<string, PeerState>, names: Map<string, stri
 
 /** PeerNames asks the server for the names of the people on the dashboard when a viewer it has
  * not asked about appears: one request at a time, and at most one more for those who appeared
- * meanwhile. A viewer the server does not list (on another node, or gone) keeps its user id. */
+ * meanwhile. A viewer the server does not list (on another node, or gone) keeps its user id; one
+ * whose request failed is asked about again at its next message. */
 export class PeerNames {
   readonly names = new Map<string, string>();
   private asked = new Set<string>();
+  /** waiting: asked about, not yet in a request that answered. */
+  private waiting = new Set<string>();
   private busy = false;
   private again = false;
 
@@ -142,17 +145,21 @@ export class PeerNames {
   need(userId: string) {
     if (this.asked.has(userId)) return;
     this.asked.add(userId);
+    this.waiting.add(userId);
     if (this.busy) this.again = true;
     else void this.ask();
   }
 
   private async ask() {
     this.busy = true;
+    const round = this.waiting;
+    this.waiting = new Set();
     try {
       for (const v of await this.load()) this.names.set(v.userId, v.name);
       this.named(this.names);
     } catch {
-      // The names stay user ids; the next newcomer asks again.
+      // The names stay user ids until these viewers are heard from again.
+      for (const id of round) this.asked.delete(id);
     } finally {
       this.busy = false;
       if (this.again) {
