@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { collectErrors, openDashboard, people, setup, signIn, skipReason, snap, TIMEOUT, waitFor } from "./harness.mjs";
+import { collectErrors, openDashboard, people, setup, signIn, skipReason, snap, TIMEOUT, waitFor, ink, panel } from "./harness.mjs";
 
 const skip = skipReason() || false;
 
@@ -30,23 +30,10 @@ after(() => {
   assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? [])].map(String), []);
 });
 
-const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
 const gridItem = (page, id) => page.locator(`.grid-stack-item[gs-id="${id}"]`);
 /** The value the legend of time series panel id shows for its first series. */
 const legendValue = (page, id) => panel(page, id).locator(".u-legend .u-series").nth(1).locator(".u-value");
 
-/** How many pixels of panel id's chart canvas on page are drawn in colour rgb (give or take). */
-const ink = (page, id, rgb) =>
-  panel(page, id)
-    .locator("canvas")
-    .evaluate((c, [r, g, b]) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
-      }
-      return n;
-    }, rgb);
 
 /** The colour annotations are drawn in. */
 const annotationColor = [255, 170, 0];

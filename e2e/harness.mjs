@@ -226,6 +226,22 @@ export async function openDashboard(context, uid) {
   return page;
 }
 
+/** The panel of dashboard page whose id is id. */
+export const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
+
+/** How many pixels of panel id's chart canvas on page are drawn in colour rgb (give or take). */
+export const ink = (page, id, rgb) =>
+  panel(page, id)
+    .locator("canvas")
+    .evaluate((c, [r, g, b]) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
+      }
+      return n;
+    }, rgb);
+
 /** Saves a screenshot of page as e2e/artifacts/<name>.png. */
 export function snap(page, name) {
   return page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });

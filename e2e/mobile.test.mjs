@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 
 import { devices } from "playwright-core";
 
-import { openDashboard, people, setup, signIn, skipReason, snap, waitFor } from "./harness.mjs";
+import { openDashboard, people, setup, signIn, skipReason, snap, waitFor, ink, panel } from "./harness.mjs";
 
 const skip = skipReason() || false;
 
@@ -35,24 +35,11 @@ after(() => {
   assert.deepEqual(pages().flatMap((p) => p.errors).map(String), []);
 });
 
-const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
 /** Waits until every panel of page shows its data. */
 const loaded = (page) =>
   Promise.all([1, 2].map((id) => panel(page, id).locator(".u-over").waitFor()).concat(
     [3, 4].map((id) => panel(page, id).locator(".stat .value, .no-data").first().waitFor())));
 
-/** How many pixels of panel id's chart canvas on page are drawn in colour rgb (give or take). */
-const ink = (page, id, rgb) =>
-  panel(page, id)
-    .locator("canvas")
-    .evaluate((c, [r, g, b]) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
-      }
-      return n;
-    }, rgb);
 
 /** Opens the top bar's menu of a phone's page, unless it is open. */
 async function openMenu(page) {
