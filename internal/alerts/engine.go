@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/huddle-dev/huddle/internal/httpapi"
 )
 
 // Querier answers the rules' instant queries: the metrics source, embedded or remote.
@@ -108,14 +110,17 @@ type Engine struct {
 
 // group is a rule group and its evaluation state.
 type group struct {
-	spec     GroupSpec
-	source   string // "file", "provisioned" or "api"
-	file     string
-	prom     *rules.Group
-	evals    int
-	restore  bool
-	lastSlot time.Time
-	running  atomic.Bool
+	spec   GroupSpec
+	source string // "file", "provisioned" or "api"
+	file   string
+	prom   *rules.Group
+	// evaluating is held through each evaluation, and by whoever replaces or removes the group,
+	// so that the rule library's state is never copied or dropped while an evaluation writes it.
+	evaluating sync.Mutex
+	evals      int
+	restore    bool
+	lastSlot   time.Time
+	running    atomic.Bool
 	// metrics are the metric names each alerting rule's expression selects, by rule name.
 	metrics map[string][]string
 }
@@ -270,8 +275,11 @@ func (e *Engine) Put(ctx context.Context, spec GroupSpec, by string) error {
 	if err := spec.Normalize(); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lockGroup(spec.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if g, ok := e.groups[spec.Name]; ok && g.source == "file" {
 		return errFileGroup(spec.Name, g.file)
 	}
@@ -298,18 +306,21 @@ func (e *Engine) Put(ctx context.Context, spec GroupSpec, by string) error {
 // Delete removes a stored group; its firing incidents resolve at the next evaluation of nothing,
 // that is at once.
 func (e *Engine) Delete(ctx context.Context, name string) error {
-	e.mu.Lock()
+	unlock, err := e.lockGroup(name)
+	if err != nil {
+		return err
+	}
 	g, ok := e.groups[name]
 	if !ok {
-		e.mu.Unlock()
+		unlock()
 		return ErrNoGroup
 	}
 	if g.source == "file" {
-		e.mu.Unlock()
+		unlock()
 		return errFileGroup(name, g.file)
 	}
 	if err := e.store.Delete(ctx, name); err != nil {
-		e.mu.Unlock()
+		unlock()
 		return err
 	}
 	delete(e.groups, name)
@@ -321,7 +332,7 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 			delete(e.firing, k)
 		}
 	}
-	e.mu.Unlock()
+	unlock()
 	now := e.opts.Now()
 	for _, id := range gone {
 		if err := e.opts.Incidents.resolve(ctx, id, now); err != nil {
@@ -339,6 +350,27 @@ func (e *Engine) forgetMetrics(key string) {
 		m.GroupLastRuleDurationSum, m.GroupLastRestoreDuration, m.GroupRules, m.GroupSamples} {
 		vec.DeleteLabelValues(key)
 	}
+}
+
+// lockGroup waits for an evaluation of the group name under way, if any, then holds both it and
+// e.mu until the returned unlock: the order evaluations take them in, so neither waits on the
+// other. It refuses when the group changed meanwhile, which a caller's retry resolves.
+func (e *Engine) lockGroup(name string) (unlock func(), err error) {
+	e.mu.Lock()
+	g := e.groups[name]
+	e.mu.Unlock()
+	if g == nil {
+		e.mu.Lock()
+		return e.mu.Unlock, nil
+	}
+	g.evaluating.Lock()
+	e.mu.Lock()
+	if e.groups[name] != g {
+		e.mu.Unlock()
+		g.evaluating.Unlock()
+		return nil, httpapi.Conflict("rule group %q changed meanwhile: try again", name)
+	}
+	return func() { e.mu.Unlock(); g.evaluating.Unlock() }, nil
 }
 
 // Run evaluates each group at its interval until ctx ends, then waits for evaluations under way.
@@ -420,6 +452,14 @@ func (e *Engine) EvaluateAll(ctx context.Context, ts time.Time) {
 // evaluate runs one evaluation of g at ts, then brings incidents up to date and hands the
 // alerts to deliver to Notify.
 func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
+	g.evaluating.Lock()
+	defer g.evaluating.Unlock()
+	e.mu.Lock()
+	current := e.groups[g.spec.Name] == g
+	e.mu.Unlock()
+	if !current {
+		return // replaced or removed while this evaluation waited
+	}
 	c := &collected{}
 	rules.DefaultEvalIterationFunc(context.WithValue(ctx, collectorKey{}, c), g.prom, ts)
 	g.evals++

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -587,4 +588,33 @@ func TestPruneIncidents(t *testing.T) {
 			t.Fatalf("firing after pruning: %+v", got)
 		}
 	})
+}
+
+// A group replaced or deleted while it is being evaluated is neither copied nor dropped under the
+// evaluation's feet (run with -race; a concurrent map access also panics without it).
+func TestReplaceWhileEvaluating(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	e.samples(`up{instance="a"}`, t0.Add(-time.Minute), t0.Add(10*time.Minute), 0)
+	rule := "name: g\nrules:\n- alert: Down\n  expr: up == 0\n  for: %dm\n"
+	e.put(fmt.Sprintf(rule, 1))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			e.engine.EvaluateAll(context.Background(), t0.Add(time.Duration(i)*time.Second))
+		}
+	}()
+	for i := range 20 {
+		g, err := alerts.DecodeGroup([]byte(fmt.Sprintf(rule, 1+i%2)), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.engine.Put(context.Background(), g, "ada"); err != nil && !strings.Contains(err.Error(), "changed meanwhile") {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if err := e.engine.Delete(context.Background(), "g"); err != nil {
+		t.Fatal(err)
+	}
 }
