@@ -48,9 +48,11 @@ func (Alone) Evaluating(context.Context) bool { return true }
 // resolved (sent while the rule remembers it, 15 minutes), as Prometheus sends to Alertmanager.
 type Notification struct {
 	IncidentID string
-	Group      string
-	Severity   int
-	Alert      rules.Alert
+	// Fingerprint is the alert's, as [Fingerprint] computes it from its labels.
+	Fingerprint string
+	Group       string
+	Severity    int
+	Alert       rules.Alert
 }
 
 // Annotator writes an annotation, tagged tags, at at, on every dashboard whose queries use one of
@@ -123,6 +125,8 @@ type group struct {
 	running    atomic.Bool
 	// metrics are the metric names each alerting rule's expression selects, by rule name.
 	metrics map[string][]string
+	// severity is each alerting rule's level, by its severity label and name.
+	severity map[string]int
 }
 
 type collectorKey struct{}
@@ -254,7 +258,8 @@ func (e *Engine) install(spec GroupSpec, source, file string) error {
 		d := time.Duration(spec.QueryOffset)
 		offset = &d
 	}
-	g := &group{spec: spec, source: source, file: file, restore: !restored, metrics: map[string][]string{}}
+	g := &group{spec: spec, source: source, file: file, restore: !restored, metrics: map[string][]string{},
+		severity: severities(spec)}
 	for _, r := range rs {
 		if ar, ok := r.(*rules.AlertingRule); ok {
 			g.metrics[ar.Name()] = append(g.metrics[ar.Name()], selectedMetrics(ar.Query())...)
@@ -478,7 +483,7 @@ func (e *Engine) evaluate(ctx context.Context, g *group, ts time.Time) {
 // track opens an incident for every instance that fires and has none, and resolves those whose
 // instance no longer fires (or whose rule is gone from the group), which it returns.
 func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instanceKey]string {
-	severity := e.severities(g)
+	severity := g.severity
 	type firing struct {
 		rule  string
 		alert rules.Alert
@@ -611,10 +616,10 @@ func selectedMetrics(expr parser.Expr) []string {
 	return names
 }
 
-// severities maps each alerting rule of g, by its severity label and name, to its severity.
-func (e *Engine) severities(g *group) map[string]int {
+// severities maps each alerting rule of spec, by its severity label and name, to its severity.
+func severities(spec GroupSpec) map[string]int {
 	out := map[string]int{}
-	for _, r := range g.spec.Rules {
+	for _, r := range spec.Rules {
 		if r.Alert != "" {
 			out[r.Labels["severity"]+"\xff"+r.Alert] = r.Level()
 		}
@@ -625,7 +630,7 @@ func (e *Engine) severities(g *group) map[string]int {
 // notifications pairs the alerts to deliver with their incidents: firing ones, or those this
 // evaluation resolved. An alert resolved earlier, resent while the rule remembers it, has none.
 func (e *Engine) notifications(g *group, alerts []*rules.Alert, resolved map[instanceKey]string) []Notification {
-	severity := e.severities(g)
+	severity := g.severity
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]Notification, 0, len(alerts))
@@ -636,7 +641,7 @@ func (e *Engine) notifications(g *group, alerts []*rules.Alert, resolved map[ins
 		if !ok {
 			id = resolved[k]
 		}
-		out = append(out, Notification{IncidentID: id, Group: g.spec.Name,
+		out = append(out, Notification{IncidentID: id, Fingerprint: k.fingerprint, Group: g.spec.Name,
 			Severity: severity[a.Labels.Get("severity")+"\xff"+name], Alert: *a})
 	}
 	return out

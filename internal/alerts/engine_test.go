@@ -243,7 +243,7 @@ rules:
 		// Prometheus sends firing alerts and then the resolved one (rules.Alert.needsSending).
 		var firing, resolved int
 		for _, n := range e.notified {
-			if n.IncidentID != in.ID || n.Severity != alerts.SevCritical {
+			if n.IncidentID != in.ID || n.Severity != alerts.SevCritical || n.Fingerprint != in.Fingerprint {
 				t.Fatalf("notification %+v for incident %s", n, in.ID)
 			}
 			if n.Alert.ResolvedAt.IsZero() {

@@ -62,7 +62,7 @@ func toNotifications(d *notify.Dispatcher, publicURL string) func(context.Contex
 	return func(_ context.Context, ns []alerts.Notification) {
 		out := make([]notify.Alert, 0, len(ns))
 		for _, n := range ns {
-			a := notify.Alert{Fingerprint: alerts.Fingerprint(n.Alert.Labels), Labels: n.Alert.Labels.Map(),
+			a := notify.Alert{Fingerprint: n.Fingerprint, Labels: n.Alert.Labels.Map(),
 				Annotations: n.Alert.Annotations.Map(), Severity: n.Severity, StartsAt: n.Alert.ActiveAt,
 				EndsAt: n.Alert.ResolvedAt, IncidentID: n.IncidentID, GeneratorURL: publicURL + "/alerts"}
 			if n.IncidentID != "" {
@@ -102,8 +102,7 @@ func deliveryTimeline(incidents *alerts.Incidents, logger *slog.Logger) func(not
 type anyHub struct{ svc *pubsub.Service }
 
 func (h anyHub) SendToGroup(ctx context.Context, hub, group string, data []byte) error {
-	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: group}
-	return h.svc.Hub(hub).Publish(ctx, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: pubsub.NewServerMessage(to, pubsub.JSON, data)})
+	return sendJSONToGroup(ctx, h.svc.Hub(hub), group, data)
 }
 
 // incidentAnnotations puts the rule engine's marks on dashboards as annotations by huddle itself,

@@ -97,8 +97,14 @@ func (d dashboardHub) Push(ctx context.Context, uid string, data []byte) error {
 // SendToGroup sends JSON to a group as the app server: members get a group message without a
 // fromUserId, which no viewer's message lacks.
 func (d dashboardHub) SendToGroup(ctx context.Context, group string, data []byte) error {
+	return sendJSONToGroup(ctx, d.hub, group, data)
+}
+
+// sendJSONToGroup publishes JSON to a group of hub as the app server, through the hub's broker
+// as a REST send is, so that it gets the same ordering and reliable-protocol guarantees.
+func sendJSONToGroup(ctx context.Context, hub *pubsub.Hub, group string, data []byte) error {
 	to := pubsub.Selector{Kind: pubsub.ToGroup, Name: group}
-	return d.hub.Publish(ctx, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: pubsub.NewServerMessage(to, pubsub.JSON, data)})
+	return hub.Publish(ctx, &pubsub.Envelope{Op: pubsub.OpSend, To: to, Message: pubsub.NewServerMessage(to, pubsub.JSON, data)})
 }
 
 // livePlans turns a saved dashboard into what the live scheduler evaluates: every panel query
