@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -519,12 +520,13 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 	}
 	opened = slices.DeleteFunc(opened, func(f firingInstance) bool { _, known := e.firing[f.key]; return known })
 	e.mu.Unlock()
+	var marks marks
 	for k, id := range resolved {
 		if err := e.opts.Incidents.resolve(ctx, id, ts); err != nil {
 			e.opts.Logger.Warn("could not resolve an incident", "incident", id, "err", err)
 			continue
 		}
-		e.annotate(ctx, g, k.rule, ts, k.rule+" resolved", StateResolved)
+		marks.add(k.rule, StateResolved, ts, "")
 	}
 	for _, f := range opened {
 		id, err := e.opts.Incidents.open(ctx, f)
@@ -535,11 +537,11 @@ func (e *Engine) track(ctx context.Context, g *group, ts time.Time) map[instance
 		e.mu.Lock()
 		e.firing[f.key] = id
 		e.mu.Unlock()
-		text := f.key.rule + " firing"
-		if summary := f.alert.Annotations.Get("summary"); summary != "" {
-			text += ": " + summary
-		}
-		e.annotate(ctx, g, f.key.rule, f.alert.FiredAt, text, StateFiring)
+		marks.add(f.key.rule, StateFiring, f.alert.FiredAt, f.alert.Annotations.Get("summary"))
+	}
+	slices.SortFunc(marks, func(a, b *mark) int { return cmp.Or(cmp.Compare(a.rule, b.rule), cmp.Compare(a.state, b.state)) })
+	for _, m := range marks {
+		e.annotate(ctx, g, m.rule, m.at, m.text(), m.state)
 	}
 	if len(opened) > 0 || len(resolved) > 0 {
 		e.opts.Incidents.AnnounceRules(ctx)
@@ -602,6 +604,50 @@ func (e *Engine) annotate(ctx context.Context, g *group, rule string, at time.Ti
 	if e.opts.Annotator != nil && len(g.metrics[rule]) > 0 {
 		e.opts.Annotator.AnnotateMetrics(ctx, g.metrics[rule], at, text, []string{"alert", rule, state})
 	}
+}
+
+// mark is what one evaluation says on dashboards about one rule in one state: all its instances
+// that fired (or resolved) in it become one annotation, so that a rule firing for a hundred hosts
+// marks each dashboard once, and the dashboards are looked up once, not once per host.
+type mark struct {
+	rule, state string
+	at          time.Time // the earliest instance's
+	instances   int
+	summaries   []string // distinct
+}
+
+// marks are an evaluation's marks, in the order their rules were first met.
+type marks []*mark
+
+func (ms *marks) add(rule, state string, at time.Time, summary string) {
+	i := slices.IndexFunc(*ms, func(m *mark) bool { return m.rule == rule && m.state == state })
+	if i < 0 {
+		*ms = append(*ms, &mark{rule: rule, state: state, at: at})
+		i = len(*ms) - 1
+	}
+	m := (*ms)[i]
+	m.instances++
+	if at.Before(m.at) {
+		m.at = at
+	}
+	if summary != "" && !slices.Contains(m.summaries, summary) {
+		m.summaries = append(m.summaries, summary)
+	}
+}
+
+// text is "<rule> firing: <summary>" for one instance, and "<rule> firing for <n> instances:
+// <summary>; <summary>…" for several, the summaries sorted (Prometheus keeps a rule's active alerts in
+// a map, so the order they are met in means nothing).
+func (m *mark) text() string {
+	slices.Sort(m.summaries)
+	text := m.rule + " " + m.state
+	if m.instances > 1 {
+		text += fmt.Sprintf(" for %d instances", m.instances)
+	}
+	if len(m.summaries) > 0 {
+		text += ": " + strings.Join(m.summaries, "; ")
+	}
+	return text
 }
 
 // selectedMetrics are the metric names expr's selectors name.

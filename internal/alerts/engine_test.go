@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -617,4 +618,71 @@ func TestReplaceWhileEvaluating(t *testing.T) {
 	if err := e.engine.Delete(context.Background(), "g"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// marked records the annotations an engine asks for.
+type marked struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+func (m *marked) AnnotateMetrics(_ context.Context, metrics []string, at time.Time, text string, tags []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.texts = append(m.texts, fmt.Sprintf("%v %s %s %v", metrics, at.Sub(t0), text, tags))
+}
+
+func (m *marked) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.texts
+	m.texts = nil
+	return out
+}
+
+// A rule that fires for several instances in one evaluation marks the dashboards once, naming
+// how many and each distinct summary; so does its resolution.
+func TestOneAnnotationPerRuleAndEvaluation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		var marks marked
+		e.start(alerts.Options{Annotator: &marks})
+		for _, host := range []string{"a", "b", "c"} {
+			e.samples(`load{instance="`+host+`"}`, t0.Add(-time.Minute), t0.Add(90*time.Second), 5)
+		}
+		e.samples(`load{instance="d"}`, t0.Add(-time.Minute), t0.Add(90*time.Second), 0)
+		e.put(`
+name: host
+interval: 1m
+rules:
+- alert: HighLoad
+  expr: load > 1
+  annotations:
+    summary: "{{ $labels.instance }} is loaded"
+- alert: AnyLoad
+  expr: load >= 0
+  annotations:
+    summary: "load is watched"
+`)
+		e.at(0)
+		want := []string{
+			"[load] 0s AnyLoad firing for 4 instances: load is watched [alert AnyLoad firing]",
+			"[load] 0s HighLoad firing for 3 instances: a is loaded; b is loaded; c is loaded [alert HighLoad firing]",
+		}
+		if got := marks.take(); !slices.Equal(got, want) {
+			t.Fatalf("firing: annotated\n%q\nwant\n%q", got, want)
+		}
+		e.at(time.Minute) // still firing: nothing new to mark
+		if got := marks.take(); len(got) != 0 {
+			t.Fatalf("still firing: annotated %q", got)
+		}
+		e.at(10 * time.Minute) // no samples within the lookback: everything resolves
+		want = []string{
+			"[load] 10m0s AnyLoad resolved for 4 instances [alert AnyLoad resolved]",
+			"[load] 10m0s HighLoad resolved for 3 instances [alert HighLoad resolved]",
+		}
+		if got := marks.take(); !slices.Equal(got, want) {
+			t.Fatalf("resolved: annotated\n%q\nwant\n%q", got, want)
+		}
+	})
 }

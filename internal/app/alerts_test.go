@@ -157,7 +157,8 @@ func TestAlertAnnotatesDashboards(t *testing.T) {
 	got := ev["annotation"].(map[string]any)
 	tags := fmt.Sprint(got["tags"])
 	if !strings.Contains(tags, "alert") || !strings.Contains(tags, "Up") || !strings.Contains(tags, "firing") ||
-		!strings.HasPrefix(got["text"].(string), "Up firing: ") || got["login"] != "huddle" {
+		!strings.HasPrefix(got["text"].(string), "Up firing") || !strings.Contains(got["text"].(string), "huddle is up") ||
+		got["login"] != "huddle" {
 		t.Fatalf("annotation %v", got)
 	}
 }
