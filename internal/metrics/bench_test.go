@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,9 +98,29 @@ func benchQuery(b *testing.B, src Source, start time.Time) {
 func BenchmarkQueryRange6h(b *testing.B) {
 	s := benchStore6h(b)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		benchQuery(b, s, t0)
 	}
+}
+
+// reportCPU reports, when the function it returns is called, the CPU time
+// the process spent per operation since reportCPU was called (all
+// threads, user and system): unlike wall time, it hardly depends on what
+// else the machine runs, and it counts the work spread over the cores.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime(b)
+	return func() {
+		b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N)/float64(time.Millisecond), "cpu-ms/op")
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkQueryRangeJSON measures writing the 6 h answer of

@@ -125,29 +125,31 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 	buf := w.buf[:0]
 	from := len(out)
 	first, peak := 0, 0
+	// The next sample not yet in buf: its type (ValNone once the series
+	// is read), time and value.
 	vt := it.Seek(p.start - p.offset - p.rng + 1)
+	nt, nf := sampleAt(it, vt)
 	for ts := p.start; ts <= p.end; ts += p.step {
 		lo, hi := ts-p.offset-p.rng, ts-p.offset
 		for first < len(buf) && buf[first].T <= lo {
 			first++
 		}
-		if vt != chunkenc.ValNone && it.AtT() <= lo {
+		if vt != chunkenc.ValNone && nt <= lo {
 			// Steps further apart than the range leave samples no
 			// window holds.
 			vt = it.Seek(lo + 1)
+			nt, nf = sampleAt(it, vt)
 		}
-		for ; vt != chunkenc.ValNone; vt = it.Next() {
-			t := it.AtT()
-			if t > hi {
-				break
-			}
+		for vt != chunkenc.ValNone && nt <= hi {
 			if vt != chunkenc.ValFloat {
 				w.buf = buf
 				return out, 0, false
 			}
-			if _, f := it.At(); !value.IsStaleNaN(f) {
-				buf = append(buf, promql.FPoint{T: t, F: f})
+			if !value.IsStaleNaN(nf) {
+				buf = append(buf, promql.FPoint{T: nt, F: nf})
 			}
+			vt = it.Next()
+			nt, nf = sampleAt(it, vt)
 		}
 		if first > len(buf)/2 && first >= 1024 {
 			// Bound the buffer by the window, not by the series.
@@ -173,6 +175,18 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 		return out, 0, false
 	}
 	return out, max(peak, len(buf)-first+len(out)-from), true
+}
+
+// sampleAt is the time and value of the iterator's sample of type vt (the
+// value of floats only).
+func sampleAt(it chunkenc.Iterator, vt chunkenc.ValueType) (int64, float64) {
+	switch vt {
+	case chunkenc.ValFloat:
+		return it.At()
+	case chunkenc.ValNone:
+		return 0, 0
+	}
+	return it.AtT(), 0
 }
 
 // evalWindows answers the range query p of stmt as the engine would
