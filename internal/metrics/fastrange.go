@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/timestamp"
@@ -86,12 +87,20 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 		call:   call,
 		fn:     fn,
 		vs:     vs,
-		start:  timestamp.FromTime(stmt.Start),
-		end:    timestamp.FromTime(stmt.End),
+		start:  engineMilliseconds(stmt.Start),
+		end:    engineMilliseconds(stmt.End),
 		step:   stmt.Interval.Milliseconds(),
 		rng:    ms.Range.Milliseconds(),
 		offset: vs.Offset.Milliseconds(),
 	}, true
+}
+
+// engineMilliseconds is t as the engine's evaluation counts it
+// (timeMilliseconds in promql/engine.go), which differs from
+// timestamp.FromTime by a millisecond for instants before 1970 with a
+// fraction of a millisecond.
+func engineMilliseconds(t time.Time) int64 {
+	return t.UnixNano() / int64(time.Millisecond)
 }
 
 // windowSeries is the reusable state of the evaluation of one series.
@@ -206,10 +215,11 @@ func (s *Store) evalWindows(ctx context.Context, stmt *parser.EvalStmt, p window
 		return nil
 	}
 	defer q.Close()
-	// The engine's hints (populateSeries), so the storage selects alike.
+	// The engine's hints (populateSeries, getTimeRangesForSelector), so
+	// the storage selects alike.
 	hints := &storage.SelectHints{
-		Start: p.start - p.rng + 1 - p.offset,
-		End:   p.end - p.offset,
+		Start: timestamp.FromTime(stmt.Start) - (p.rng - 1) - p.offset,
+		End:   timestamp.FromTime(stmt.End) - p.offset,
 		Step:  p.step,
 		Range: p.rng,
 		Func:  p.call.Func.Name,
