@@ -111,6 +111,8 @@ type windowSeries struct {
 	in   promql.Matrix   // the function's argument: one series, its window
 	enh  promql.EvalNodeHelper
 	args parser.Expressions
+	// maxSamples is the store's MaxSamples: no window holds more.
+	maxSamples int
 }
 
 // eval appends the series' value at each step to out and returns it, with
@@ -123,9 +125,9 @@ type windowSeries struct {
 // (evaluator.matrixIterSlice); here the samples are decoded once, in
 // order, and each window is a sub-slice of them.
 //
-// It returns false if the series holds a native histogram sample in a
-// window, or its samples could not be read: only the engine answers those
-// exactly.
+// It stops at a window of more than MaxSamples, with that count. It
+// returns false if the series holds a native histogram sample in a window,
+// or its samples could not be read: only the engine answers those exactly.
 func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
 	p := w.p
 	w.it = s.Iterator(w.it)
@@ -156,6 +158,12 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 			}
 			if !value.IsStaleNaN(nf) {
 				buf = append(buf, promql.FPoint{T: nt, F: nf})
+				if len(buf)-first > w.maxSamples {
+					// A window beyond the limit fails the query
+					// whatever else it holds; the engine stops there too.
+					w.buf = buf
+					return out, len(buf) - first, true
+				}
 			}
 			vt = it.Next()
 			nt, nf = sampleAt(it, vt)
@@ -297,6 +305,10 @@ type windowResult struct {
 // far more than starting a goroutine costs.
 const parallelWindowPoints = 100_000
 
+// slabPoints bounds the points allocated at once for the answers of
+// several series (16 MiB).
+const slabPoints = 1 << 20
+
 // evalSeries evaluates each series of p. The series are independent, so a
 // large query spreads them over the cores; the caller then walks the
 // results in the engine's order. It returns nil results when the engine
@@ -317,7 +329,7 @@ func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.
 		fallback       atomic.Bool
 	)
 	work := func() {
-		w := windowSeries{p: p, in: make(promql.Matrix, 1), args: p.call.Args}
+		w := windowSeries{p: p, in: make(promql.Matrix, 1), args: p.call.Args, maxSamples: s.opts.MaxSamples}
 		w.enh.Out = make(promql.Vector, 0, 1)
 		var slab []promql.FPoint
 		for !stop.Load() {
@@ -326,10 +338,12 @@ func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.
 				return
 			}
 			if cap(slab)-len(slab) < steps {
-				// The points of many series in one allocation; each
-				// series gets its own capped sub-slice, so appending to
-				// one never writes over the next.
-				slab = make([]promql.FPoint, 0, steps*min(64, (len(series)-i+workers-1)/workers))
+				// The points of many series in one allocation of at
+				// most slabPoints; each series gets its own capped
+				// sub-slice, so appending to one never writes over the
+				// next. A series of more steps grows its own, as the
+				// engine's do.
+				slab = make([]promql.FPoint, 0, steps*min(64, (len(series)-i+workers-1)/workers, slabPoints/steps))
 			}
 			from := len(slab)
 			var r windowResult

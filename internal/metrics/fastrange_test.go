@@ -337,7 +337,7 @@ func TestWindowsLimits(t *testing.T) {
 				hi = mid
 			}
 		}
-		for _, limit := range []int{hi - 2, hi - 1, hi, hi + 1} {
+		for _, limit := range []int{1, hi - 2, hi - 1, hi, hi + 1} {
 			if limit > 0 && !compareWindows(t, ctx, withMaxSamples(s, limit), expr, start, end, step) {
 				t.Fatalf("%s was left to the engine", expr)
 			}
