@@ -88,7 +88,19 @@ func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus
 	if err != nil {
 		return nil, fmt.Errorf("open metrics store %s: %w", dir, err)
 	}
-	engine := promql.NewEngine(promql.EngineOpts{
+	engine := newEngine(opts, logger, reg)
+	return &Store{
+		db:     db,
+		opts:   opts,
+		engine: engine,
+		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
+		meta:   make(map[string]metadata.Metadata),
+	}, nil
+}
+
+// newEngine is the store's PromQL engine, with opts' limits.
+func newEngine(opts StoreOptions, logger *slog.Logger, reg prometheus.Registerer) *promql.Engine {
+	return promql.NewEngine(promql.EngineOpts{
 		Logger:               logger.With("component", "promql"),
 		Reg:                  reg,
 		MaxSamples:           opts.MaxSamples,
@@ -101,13 +113,6 @@ func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus
 		// collector's default.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return (10 * time.Second).Milliseconds() },
 	})
-	return &Store{
-		db:     db,
-		opts:   opts,
-		engine: engine,
-		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
-		meta:   make(map[string]metadata.Metadata),
-	}, nil
 }
 
 // Close writes the head to disk and closes the store. Samples committed
@@ -254,7 +259,10 @@ func (s *Store) exec(ctx context.Context, q promql.Query) (*promql.Result, error
 		return nil, err
 	}
 	defer release()
-	res := q.Exec(ctx)
+	res := s.execWindows(ctx, q)
+	if res == nil {
+		res = q.Exec(ctx)
+	}
 	if res.Err != nil {
 		return nil, &Error{Kind: kindOf(res.Err), Err: res.Err}
 	}

@@ -1,0 +1,419 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/timestamp"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/schema"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// windowFuncs are the functions whose value at a step is computed from one
+// series' samples in that step's window and nothing else, so that a range
+// query of one of them over one selector can be evaluated a series at a
+// time in a single pass over its samples (evalWindows). The maths stays
+// Prometheus's: each step calls the engine's own implementation from
+// promql.FunctionCalls. Functions with a scalar parameter, absent_over_time
+// (which answers for the absence of all series) and timestamp are left to
+// the engine.
+var windowFuncs = map[string]bool{
+	"rate": true, "increase": true, "delta": true, "irate": true, "idelta": true, "deriv": true,
+	"changes": true, "resets": true,
+	"avg_over_time": true, "sum_over_time": true, "count_over_time": true, "min_over_time": true,
+	"max_over_time": true, "stddev_over_time": true, "stdvar_over_time": true,
+	"last_over_time": true, "present_over_time": true,
+}
+
+// windowPlan is a range query that evalWindows answers: f(selector[range])
+// with an optional offset, and nothing the engine evaluates differently
+// (@, anchored or smoothed selectors, histogram-statistics decoding).
+type windowPlan struct {
+	call *parser.Call
+	fn   promql.FunctionCall
+	vs   *parser.VectorSelector
+	// In milliseconds, as the engine computes them.
+	start, end, step, rng, offset int64
+}
+
+// planWindows returns the plan for stmt, or false if the engine must
+// evaluate it.
+func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
+	if stmt.Interval <= 0 {
+		return windowPlan{}, false // instant queries answer vectors
+	}
+	expr := stmt.Expr
+	for {
+		p, ok := expr.(*parser.ParenExpr)
+		if !ok {
+			break
+		}
+		expr = p.Expr
+	}
+	call, ok := expr.(*parser.Call)
+	if !ok || !windowFuncs[call.Func.Name] || len(call.Args) != 1 {
+		return windowPlan{}, false
+	}
+	ms, ok := call.Args[0].(*parser.MatrixSelector)
+	if !ok {
+		return windowPlan{}, false
+	}
+	vs, ok := ms.VectorSelector.(*parser.VectorSelector)
+	if !ok || vs.Timestamp != nil || vs.StartOrEnd != 0 || vs.Anchored || vs.Smoothed || vs.SkipHistogramBuckets {
+		return windowPlan{}, false
+	}
+	fn := promql.FunctionCalls[call.Func.Name]
+	if fn == nil {
+		return windowPlan{}, false
+	}
+	// The functions read the selector's offset (rate's window ends at
+	// the step minus it); the engine sets it before it evaluates
+	// (setOffsetForAtModifier), to the written offset when there is no @.
+	// Setting it here is what the engine would do if it evaluated stmt.
+	vs.Offset = vs.OriginalOffset
+	return windowPlan{
+		call:   call,
+		fn:     fn,
+		vs:     vs,
+		start:  engineMilliseconds(stmt.Start),
+		end:    engineMilliseconds(stmt.End),
+		step:   stmt.Interval.Milliseconds(),
+		rng:    ms.Range.Milliseconds(),
+		offset: vs.Offset.Milliseconds(),
+	}, true
+}
+
+// engineMilliseconds is t as the engine's evaluation counts it
+// (timeMilliseconds in promql/engine.go), which differs from
+// timestamp.FromTime by a millisecond for instants before 1970 with a
+// fraction of a millisecond.
+func engineMilliseconds(t time.Time) int64 {
+	return t.UnixNano() / int64(time.Millisecond)
+}
+
+// windowSeries is the reusable state of the evaluation of one series.
+type windowSeries struct {
+	p    *windowPlan
+	it   chunkenc.Iterator
+	buf  []promql.FPoint // the series' samples from the oldest window still needed
+	in   promql.Matrix   // the function's argument: one series, its window
+	enh  promql.EvalNodeHelper
+	args parser.Expressions
+	// maxSamples is the store's MaxSamples: no window holds more.
+	maxSamples int
+}
+
+// eval appends the series' value at each step to out and returns it, with
+// the most samples the engine counts against MaxSamples while it evaluates
+// the series: its largest window, or its last window and its points once
+// they are all computed.
+//
+// The engine's window at step ts is the series' samples with
+// ts-offset-range < t <= ts-offset, stale markers left out
+// (evaluator.matrixIterSlice); here the samples are decoded once, in
+// order, and each window is a sub-slice of them.
+//
+// It stops at a window of more than MaxSamples, with that count. It
+// returns false if the series holds a native histogram sample in a window,
+// or its samples could not be read: only the engine answers those exactly.
+func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
+	p := w.p
+	w.it = s.Iterator(w.it)
+	it := w.it
+	w.in[0].Metric = s.Labels()
+	buf := w.buf[:0]
+	from := len(out)
+	first, peak := 0, 0
+	// The next sample not yet in buf: its type (ValNone once the series
+	// is read), time and value.
+	vt := it.Seek(p.start - p.offset - p.rng + 1)
+	nt, nf := sampleAt(it, vt)
+	for ts := p.start; ts <= p.end; ts += p.step {
+		lo, hi := ts-p.offset-p.rng, ts-p.offset
+		for first < len(buf) && buf[first].T <= lo {
+			first++
+		}
+		if vt != chunkenc.ValNone && nt <= lo {
+			// Steps further apart than the range leave samples no
+			// window holds.
+			vt = it.Seek(lo + 1)
+			nt, nf = sampleAt(it, vt)
+		}
+		for vt != chunkenc.ValNone && nt <= hi {
+			if vt != chunkenc.ValFloat {
+				w.buf = buf
+				return out, 0, false
+			}
+			if !value.IsStaleNaN(nf) {
+				buf = append(buf, promql.FPoint{T: nt, F: nf})
+				if len(buf)-first > w.maxSamples {
+					// A window beyond the limit fails the query
+					// whatever else it holds; the engine stops there too.
+					w.buf = buf
+					return out, len(buf) - first, true
+				}
+			}
+			vt = it.Next()
+			nt, nf = sampleAt(it, vt)
+		}
+		if first > len(buf)/2 && first >= 1024 {
+			// Bound the buffer by the window, not by the series.
+			buf = buf[:copy(buf, buf[first:])]
+			first = 0
+		}
+		window := buf[first:]
+		peak = max(peak, len(window))
+		if len(window) == 0 {
+			continue
+		}
+		w.in[0].Floats = window
+		w.enh.Ts = ts
+		vec, as := p.fn(nil, w.in, w.args, &w.enh)
+		annos.Merge(as)
+		if len(vec) > 0 {
+			out = append(out, promql.FPoint{T: ts, F: vec[0].F})
+		}
+		w.enh.Out = vec[:0]
+	}
+	w.buf = buf
+	if it.Err() != nil {
+		return out, 0, false
+	}
+	return out, max(peak, len(buf)-first+len(out)-from), true
+}
+
+// sampleAt is the time and value of the iterator's sample of type vt (the
+// value of floats only).
+func sampleAt(it chunkenc.Iterator, vt chunkenc.ValueType) (int64, float64) {
+	switch vt {
+	case chunkenc.ValFloat:
+		return it.At()
+	case chunkenc.ValNone:
+		return 0, 0
+	}
+	return it.AtT(), 0
+}
+
+// evalWindows answers the range query p of stmt as the engine would
+// (promql.Engine's evaluation of a function call over a matrix selector),
+// with the same series, points, order, annotations and errors, limits
+// included: the store's query timeout, and MaxSamples counted as the
+// engine counts them. It returns nil when the engine must answer instead.
+func (s *Store) evalWindows(ctx context.Context, stmt *parser.EvalStmt, p windowPlan) *promql.Result {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	if err := queryContextErr(ctx, "query execution"); err != nil {
+		return &promql.Result{Err: err}
+	}
+	mint, maxt := promql.FindMinMaxTime(stmt)
+	q, err := s.db.Querier(mint, maxt)
+	if err != nil {
+		return nil
+	}
+	defer q.Close()
+	// The engine's hints (populateSeries, getTimeRangesForSelector), so
+	// the storage selects alike.
+	hints := &storage.SelectHints{
+		Start: timestamp.FromTime(stmt.Start) - (p.rng - 1) - p.offset,
+		End:   timestamp.FromTime(stmt.End) - p.offset,
+		Step:  p.step,
+		Range: p.rng,
+		Func:  p.call.Func.Name,
+	}
+	set := q.Select(ctx, false, hints, p.vs.LabelMatchers...)
+	var series []storage.Series
+	for set.Next() {
+		series = append(series, set.At())
+	}
+	if set.Err() != nil {
+		return nil
+	}
+	var annos annotations.Annotations
+	annos.Merge(set.Warnings())
+
+	results, err := s.evalSeries(ctx, &p, series)
+	if err != nil {
+		return &promql.Result{Err: err, Warnings: annos}
+	}
+	if results == nil {
+		return nil
+	}
+
+	name := p.call.Func.Name
+	// last_over_time acts like an offset and keeps the metric name; every
+	// other function drops it.
+	dropName := name != "last_over_time"
+	counter := name == "rate" || name == "increase"
+	mat := make(promql.Matrix, 0, len(series))
+	samples := 0 // the engine's count: the points of the series answered so far
+	for i, r := range results {
+		annos.Merge(r.annos)
+		if samples+r.peak > s.opts.MaxSamples {
+			return &promql.Result{Err: promql.ErrTooManySamples("query execution"), Warnings: annos}
+		}
+		if len(r.points) == 0 {
+			continue
+		}
+		samples += len(r.points)
+		lbls := series[i].Labels()
+		metric := lbls
+		if dropName {
+			metric = metric.DropReserved(schema.IsMetadataLabel)
+		}
+		mat = append(mat, promql.Series{Metric: metric, Floats: r.points, DropName: dropName})
+		if counter {
+			if mn := lbls.Get(model.MetricNameLabel); mn != "" && !hasCounterSuffix(mn) {
+				annos.Add(annotations.NewPossibleNonCounterInfo(mn, p.call.Args[0].PositionRange()))
+			}
+		}
+	}
+	if mat.ContainsSameLabelset() {
+		return &promql.Result{Err: errors.New("vector cannot contain metrics with the same labelset"), Warnings: annos}
+	}
+	if err := queryContextErr(ctx, "expression evaluation"); err != nil {
+		return &promql.Result{Err: err, Warnings: annos}
+	}
+	// The engine's sort, on the series in the engine's order, so that
+	// even equal label sets end in the same order.
+	sort.Sort(mat)
+	return &promql.Result{Value: mat, Warnings: annos}
+}
+
+// windowResult is the evaluation of one series: its points, the most
+// samples the engine would hold while evaluating it (see windowSeries.eval)
+// and the function's annotations.
+type windowResult struct {
+	points []promql.FPoint
+	peak   int
+	annos  annotations.Annotations
+}
+
+// parallelWindowPoints is the size of answer (series × steps) from which
+// evalSeries spreads the series over the cores: about 5 ms of work here,
+// far more than starting a goroutine costs.
+const parallelWindowPoints = 100_000
+
+// slabPoints bounds the points allocated at once for the answers of
+// several series (16 MiB).
+const slabPoints = 1 << 20
+
+// evalSeries evaluates each series of p. The series are independent, so a
+// large query spreads them over the cores; the caller then walks the
+// results in the engine's order. It returns nil results when the engine
+// must answer, and an error when the answer is certainly one: the query's
+// context ended, or the points answered, or one series' window, exceed
+// MaxSamples however the engine orders them.
+func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.Series) ([]windowResult, error) {
+	results := make([]windowResult, len(series))
+	steps := int((p.end-p.start)/p.step) + 1
+	workers := 1
+	if len(series)*steps >= parallelWindowPoints {
+		workers = min(runtime.GOMAXPROCS(0), len(series))
+	}
+	var (
+		next, answered atomic.Int64
+		stop           atomic.Bool
+		tooMany        atomic.Bool
+		fallback       atomic.Bool
+	)
+	work := func() {
+		w := windowSeries{p: p, in: make(promql.Matrix, 1), args: p.call.Args, maxSamples: s.opts.MaxSamples}
+		w.enh.Out = make(promql.Vector, 0, 1)
+		var slab []promql.FPoint
+		for !stop.Load() {
+			i := int(next.Add(1)) - 1
+			if i >= len(series) || ctx.Err() != nil {
+				return
+			}
+			if cap(slab)-len(slab) < steps {
+				// The points of many series in one allocation of at
+				// most slabPoints; each series gets its own capped
+				// sub-slice, so appending to one never writes over the
+				// next. A series of more steps grows its own, as the
+				// engine's do.
+				slab = make([]promql.FPoint, 0, steps*min(64, (len(series)-i+workers-1)/workers, slabPoints/steps))
+			}
+			from := len(slab)
+			var r windowResult
+			var ok bool
+			slab, r.peak, ok = w.eval(series[i], slab, &r.annos)
+			if !ok {
+				fallback.Store(true)
+				stop.Store(true)
+				return
+			}
+			r.points = slab[from:len(slab):len(slab)]
+			results[i] = r
+			if r.peak > s.opts.MaxSamples || int(answered.Add(int64(len(r.points)))) > s.opts.MaxSamples {
+				tooMany.Store(true)
+				stop.Store(true)
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, queryContextErr(ctx, "expression evaluation")
+	case tooMany.Load():
+		return nil, promql.ErrTooManySamples("query execution")
+	case fallback.Load():
+		return nil, nil
+	}
+	return results, nil
+}
+
+// execWindows answers q with evalWindows when it is a range query of the
+// shape evalWindows knows; nil when the engine must evaluate it.
+func (s *Store) execWindows(ctx context.Context, q promql.Query) *promql.Result {
+	stmt, ok := q.Statement().(*parser.EvalStmt)
+	if !ok {
+		return nil
+	}
+	p, ok := planWindows(stmt)
+	if !ok {
+		return nil
+	}
+	return s.evalWindows(ctx, stmt, p)
+}
+
+// hasCounterSuffix is the engine's test of a metric name before it notes
+// that rate or increase was applied to what may not be a counter.
+func hasCounterSuffix(name string) bool {
+	for _, s := range []string{"_total", "_sum", "_count", "_bucket"} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryContextErr is the engine's error for a query whose context ended,
+// in the words the engine uses at that point (env).
+func queryContextErr(ctx context.Context, env string) error {
+	switch err := ctx.Err(); {
+	case errors.Is(err, context.Canceled):
+		return promql.ErrQueryCanceled(env)
+	case errors.Is(err, context.DeadlineExceeded):
+		return promql.ErrQueryTimeout(env)
+	default:
+		return err
+	}
+}
