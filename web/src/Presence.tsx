@@ -2,7 +2,9 @@ import { useEffect, useState } from "preact/hooks";
 import type { RefObject } from "preact";
 import { cursorDimAfter, type PeerState } from "./collab";
 import { initials, personColor } from "./colors";
+import { frames } from "./frame";
 import type { Negotiated } from "./hub";
+import type { Store } from "./store";
 
 interface PresenceProps {
   peers: Map<string, PeerState>;
@@ -41,13 +43,22 @@ export function Presence({ peers, me, following, onFollow }: PresenceProps) {
 
 /** Cursors draws the other viewers' pointers over the panels they point at, placed by their
  * position within the panel so that different screen sizes agree. CSS transitions smooth the
- * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. */
-export function Cursors({ peers, board }: { peers: Map<string, PeerState>; board: RefObject<HTMLDivElement> }) {
+ * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. The
+ * pointers come from their store, drawn at most once a frame however many messages arrive. */
+export function Cursors({ pointers, board }: { pointers: Store<Map<string, PeerState>>; board: RefObject<HTMLDivElement> }) {
   const [, tick] = useState(0);
   useEffect(() => {
-    const t = setInterval(() => tick((n) => n + 1), 1000);
-    return () => clearInterval(t);
-  }, []);
+    const key = {};
+    const redraw = () => tick((n) => n + 1);
+    const unsubscribe = pointers.subscribe(() => frames.schedule(key, redraw));
+    const t = setInterval(redraw, 1000);
+    return () => {
+      unsubscribe();
+      frames.cancel(key);
+      clearInterval(t);
+    };
+  }, [pointers]);
+  const peers = pointers.value;
   const host = board.current;
   if (!host) return null;
   const origin = host.getBoundingClientRect();

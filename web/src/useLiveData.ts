@@ -25,8 +25,11 @@ interface Options {
 }
 
 export function useLiveData({ uid, dash, timeRange, version, reload, notice }: Options) {
-  const [range, setRange] = useState<Range>({ from: 0, to: 0 });
-  /** revision counts changes of the data, which lives in a ref for the charts to read. */
+  /** range is the span the charts show. It moves with every push, and only the charts whose data
+   * changed are drawn again, so it is read when they draw rather than rendered. */
+  const range = useRef<Range>({ from: 0, to: 0 });
+  /** revision counts the panels' histories as they come in: each is a new PanelData object for
+   * its panel to render. A push changes data in place and tells each panel's views alone. */
   const [revision, setRevision] = useState(0);
   const [expansion, setExpansion] = useState<Expansion | null>(null);
   const data = useRef(new Map<number, PanelData>());
@@ -54,7 +57,7 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
       return;
     }
     if (seq !== loads.current) return;
-    setRange(r);
+    range.current = r;
     setExpansion(x);
     // Until its new history is in, a panel keeps showing what it had; removed panels go.
     data.current = new Map(x.panels.flatMap((p) => (data.current.has(p.id) ? [[p.id, data.current.get(p.id)!]] : [])));
@@ -108,14 +111,14 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
       m.set(r.refId, r);
     }
     const r = resolveRange(tr);
+    range.current = r;
     for (const [panel, answers] of byPanel) {
       const pd = data.current.get(panel);
       if (!pd) continue;
       pd.add(push.time / 1000, answers);
       pd.trim(r.from / 1000);
+      pd.changed();
     }
-    setRange(r);
-    setRevision((v) => v + 1);
   }, [timeRef, expansionRef, version, reload, loadHistory]);
 
   return { data, range, revision, expansion, loadHistory, onPush };
