@@ -1,3 +1,4 @@
+import { memo } from "preact/compat";
 import { useEffect, useState } from "preact/hooks";
 import type { RefObject } from "preact";
 import { cursorDimAfter, type PeerState } from "./collab";
@@ -44,8 +45,9 @@ export function Presence({ peers, me, following, onFollow }: PresenceProps) {
 /** Cursors draws the other viewers' pointers over the panels they point at, placed by their
  * position within the panel so that different screen sizes agree. CSS transitions smooth the
  * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. The
- * pointers come from their store, drawn at most once a frame however many messages arrive. */
-export function Cursors({ pointers, board }: { pointers: Store<Map<string, PeerState>>; board: RefObject<HTMLDivElement> }) {
+ * pointers come from their store, drawn at most once a frame however many messages arrive, and
+ * not when the page renders for something else (reading where the panels are costs a layout). */
+export const Cursors = memo(function Cursors({ pointers, board }: { pointers: Store<Map<string, PeerState>>; board: RefObject<HTMLDivElement> }) {
   const [, tick] = useState(0);
   useEffect(() => {
     const key = {};
@@ -85,4 +87,4 @@ export function Cursors({ pointers, board }: { pointers: Store<Map<string, PeerS
       })}
     </div>
   );
-}
+});

@@ -87,6 +87,8 @@ const clean = (): Dirty => ({ data: false, scales: false, chart: false, overlay:
 class ChartView {
   private u: uPlot | null = null;
   private overlay = document.createElement("canvas");
+  /** overlayInked: the overlay has crosshairs drawn on it. */
+  private overlayInked = false;
   private visible = false;
   private size = { width: 0, height: 0 };
   private dirty = clean();
@@ -176,12 +178,15 @@ class ChartView {
   private drawCrosshairs(u: uPlot) {
     const c = this.overlay;
     const { left, width, height } = u.bbox;
+    // An overlay touched is composited again with the page: one that was and stays empty is not.
+    if (this.crosshairs.length === 0 && !this.overlayInked && c.width === width && c.height === height) return;
     // Setting a canvas's size clears it, as does clearRect: only one is needed.
     if (c.width !== width || c.height !== height) {
       c.width = width;
       c.height = height;
     } else c.getContext("2d")!.clearRect(0, 0, width, height);
-    if (this.crosshairs.length === 0) return;
+    this.overlayInked = this.crosshairs.length > 0;
+    if (!this.overlayInked) return;
     const ctx = c.getContext("2d")!;
     ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
     ctx.lineWidth = 1.5 * devicePixelRatio;
