@@ -114,7 +114,8 @@ class ChartView {
         this.mark("overlay");
       }),
     );
-    // The observer's entries carry the panel's size, so that making a chart reads no layout.
+    // The observer's entries carry the panel's size: making a chart reads the layout only for
+    // its legend's height.
     const io = new IntersectionObserver((entries) => {
       const e = entries[entries.length - 1];
       this.visible = e.isIntersecting;
