@@ -28,9 +28,10 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
   /** range is the span the charts show. It moves with every push, and only the charts whose data
    * changed are drawn again, so it is read when they draw rather than rendered. */
   const range = useRef<Range>({ from: 0, to: 0 });
-  /** revision counts the panels' histories as they come in: each is a new PanelData object for
-   * its panel to render. A push changes data in place and tells each panel's views alone. */
-  const [revision, setRevision] = useState(0);
+  // Each panel's history as it comes in is a new PanelData object, which the page renders again
+  // for (a count of them is the state that does it). A push changes data in place and tells each
+  // panel's views alone.
+  const [, setRevision] = useState(0);
   const [expansion, setExpansion] = useState<Expansion | null>(null);
   const data = useRef(new Map<number, PanelData>());
   const expansionRef = useLatest(expansion);
@@ -121,5 +122,5 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
     }
   }, [timeRef, expansionRef, version, reload, loadHistory]);
 
-  return { data, range, revision, expansion, loadHistory, onPush };
+  return { data, range, expansion, loadHistory, onPush };
 }

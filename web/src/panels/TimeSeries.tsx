@@ -42,6 +42,8 @@ const syncKey = "huddle-dashboard";
 export function TimeSeries(p: TimeSeriesProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<ChartView | null>(null);
+  /** Where the panel was last seen, kept across the charts made for it. */
+  const seen = useRef<Seen>({ visible: false, width: 0, height: 0 });
   const props = useRef(p);
   props.current = p;
   // A push may bring a series the chart was not made with: the chart is made again for it.
@@ -49,7 +51,7 @@ export function TimeSeries(p: TimeSeriesProps) {
   const seriesKeys = p.data.series.map((s) => s.key).join("\n");
 
   useEffect(() => {
-    const v = new ChartView(host.current!, props, () => remake((n) => n + 1));
+    const v = new ChartView(host.current!, props, seen.current, () => remake((n) => n + 1));
     view.current = v;
     return () => {
       v.destroy();
@@ -79,6 +81,13 @@ interface Dirty {
 
 const clean = (): Dirty => ({ data: false, scales: false, chart: false, overlay: false });
 
+/** Seen is what the intersection observer last said of a panel. */
+interface Seen {
+  visible: boolean;
+  width: number;
+  height: number;
+}
+
 /** ChartView is the uPlot chart of one panel and what it draws on. The chart is made when the
  * panel first comes into view; a change is drawn at the next animation frame (one draw for any
  * number of changes in between) and only while the panel is in view, or else once when it comes
@@ -89,8 +98,6 @@ class ChartView {
   private overlay = document.createElement("canvas");
   /** overlayInked: the overlay has crosshairs drawn on it. */
   private overlayInked = false;
-  private visible = false;
-  private size = { width: 0, height: 0 };
   private dirty = clean();
   private crosshairs: Crosshair[];
   private data: PanelData;
@@ -100,6 +107,7 @@ class ChartView {
   constructor(
     private el: HTMLDivElement,
     private props: { current: TimeSeriesProps },
+    private seen: Seen,
     private seriesChanged: () => void,
   ) {
     this.data = props.current.data;
@@ -118,13 +126,14 @@ class ChartView {
     // its legend's height.
     const io = new IntersectionObserver((entries) => {
       const e = entries[entries.length - 1];
-      this.visible = e.isIntersecting;
-      this.size = { width: e.boundingClientRect.width, height: e.boundingClientRect.height };
-      if (this.visible) frames.schedule(this, this.draw);
+      Object.assign(seen, { visible: e.isIntersecting, width: e.boundingClientRect.width, height: e.boundingClientRect.height });
+      if (seen.visible) frames.schedule(this, this.draw);
     });
     io.observe(el);
     this.stops.push(() => io.disconnect());
     this.overlay.className = "overlay";
+    // A chart made again for a new series replaces one in view at once, not a frame later.
+    if (seen.visible) this.make();
   }
 
   /** follow takes the panel's data, when a new history replaced it. */
@@ -139,7 +148,7 @@ class ChartView {
   /** mark asks for what changed to be drawn at the next frame, if the chart is in view. */
   mark(what: keyof Dirty) {
     this.dirty[what] = true;
-    if (this.visible) frames.schedule(this, this.draw);
+    if (this.seen.visible) frames.schedule(this, this.draw);
   }
 
   destroy() {
@@ -152,7 +161,7 @@ class ChartView {
 
   private draw = () => {
     // Out of view by its frame: drawn when it comes back.
-    if (!this.visible) return;
+    if (!this.seen.visible) return;
     const u = this.u;
     if (!u) {
       this.make();
@@ -212,8 +221,8 @@ class ChartView {
     const data = this.data;
     let ctrl = false;
     const opts: uPlot.Options = {
-      width: this.size.width || 400,
-      height: this.size.height || 200,
+      width: this.seen.width || 400,
+      height: this.seen.height || 200,
       legend: { show: true, live: true },
       cursor: {
         sync: { key: syncKey, setSeries: false },
