@@ -1,5 +1,6 @@
-// The other viewers' crosshairs are drawn over a chart, not into it: while someone points, the
-// chart's own canvas (its series, axes and marks) stays as it was.
+// What the dashboard draws, and when: the other viewers' crosshairs are drawn over a chart, not
+// into it, so while someone points the chart's own canvas (its series, axes and marks) stays as it
+// was; and a chart is made when its panel comes into view, with the latest points.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -11,17 +12,21 @@ const skip = skipReason() || false;
 /** @type {Awaited<ReturnType<typeof setup>>} */
 let env;
 let ada, bob;
+let bobContext;
 
 before(async () => {
   if (skip) return;
   env = await setup("Pointing");
   ada = await openDashboard(await signIn(env.browser, env.huddle, people.ada), env.uid);
-  bob = await openDashboard(await signIn(env.browser, env.huddle, people.bob), env.uid);
+  bobContext = await signIn(env.browser, env.huddle, people.bob);
+  bob = await openDashboard(bobContext, env.uid);
 });
+
+let long; // the page of the long dashboard
 
 after(() => {
   if (skip) return;
-  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? [])].map(String), []);
+  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? [])].map(String), []);
 });
 
 /** The pixels of panel id's chart canvas (not its overlay), as a short digest. */
@@ -69,4 +74,38 @@ test("ada's crosshair is drawn over bob's chart, and the chart itself is not dra
   await ada.mouse.move(1, 1);
   await waitFor(async () => (await ink(bob, 1, color)) < 5, { what: "ada's crosshair to go" });
   assert.equal(await chartPixels(bob, 1), before, "the chart's canvas is as it was");
+});
+
+test("a chart below the fold is made when it is scrolled to, with the latest points", { skip }, async () => {
+  // Eighteen clocks, three a row: in a 900 px high window the last rows are out of view.
+  const admin = await env.huddle.admin();
+  const { dashboard } = await admin("POST", "/api/dashboards", {
+    title: "Many clocks",
+    time: { from: "now-5m", to: "now" },
+    refresh: "1s",
+    panels: Array.from({ length: 18 }, (_, i) => ({
+      id: i + 1,
+      type: "timeseries",
+      title: `Clock ${i + 1}`,
+      gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 8, w: 8, h: 8 },
+      targets: [{ refId: "A", expr: "vector(time() % 60)", legendFormat: "seconds" }],
+    })),
+    variables: [],
+  });
+  long = await openDashboard(bobContext, dashboard.uid);
+  const last = panel(long, 18);
+  await panel(long, 1).locator(".uplot").waitFor();
+  // Its history is in (the chart's place is there), and no chart is made for it out of view.
+  await last.locator(".chart").waitFor();
+  await settle(long);
+  assert.equal(await last.locator(".uplot").count(), 0, "no chart out of view");
+
+  await last.scrollIntoViewIfNeeded();
+  await last.locator(".uplot").waitFor();
+  // The legend reads the latest point: the seconds of the minute now, give or take the pushes'
+  // second and the time to read it.
+  const value = Number(await last.locator(".u-legend .u-series").nth(1).locator(".u-value").textContent());
+  const now = (Date.now() / 1000) % 60;
+  const behind = (((now - value) % 60) + 60) % 60;
+  assert.ok(behind <= 4 || behind >= 59, `legend ${value} at second ${now.toFixed(1)}`);
 });
