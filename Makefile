@@ -9,7 +9,7 @@ WEBFILES      := $(shell find web/src web/public -type f) web/sw.js web/index.ht
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build web tasklist test test-go test-web test-compat test-e2e bench lint lint-web fmt tidy-check clean
+.PHONY: help run build web tasklist test test-go test-web test-compat test-e2e bench bench-web lint lint-web fmt tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ e2e/node_modules: e2e/package.json e2e/package-lock.json
 
 bench: build ## Go benchmarks of the hot paths (see BENCHMARKS.md for the load generator)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+# Not part of `test`: it asserts nothing, it prints figures (see BENCHMARKS.md, "Dashboard rendering").
+bench-web: build e2e/node_modules ## the dashboard page in headless Chromium: first render, cost of a live push, fps while others point
+	cd e2e && HUDDLE_BIN=$(CURDIR)/$(BIN) node --experimental-websocket bench/render.mjs
 
 lint: tidy-check lint-web ## gofmt, go vet, staticcheck, and the web UI's ESLint and type check
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

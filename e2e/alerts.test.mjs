@@ -90,7 +90,7 @@ test("the rule's threshold is drawn on the panel of its query", { skip }, async 
     // The dashed line, in the Sev1 colour, is on the chart's canvas.
     await waitFor(
       () =>
-        panel.locator("canvas").evaluate((c, [r, g, b]) => {
+        panel.locator(".u-wrap > canvas").evaluate((c, [r, g, b]) => {
           const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
           let n = 0;
           for (let i = 0; i < d.length; i += 4) {

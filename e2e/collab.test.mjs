@@ -455,7 +455,7 @@ test("the dark theme, switched from the keyboard, repaints the charts", { skip }
   // the y axis's labels is dark grey on light, light grey on dark.
   const axisInk = () =>
     panel(bob, 1)
-      .locator("canvas")
+      .locator(".u-wrap > canvas")
       .evaluate((c) => {
         const d = c.getContext("2d").getImageData(0, 0, 60, c.height).data;
         let max = 0;

@@ -12,13 +12,14 @@ import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
+import { CHROMIUM, chromiumArgs } from "../testenv/chromium.mjs";
 import { spawnHuddle, stopAll } from "../testenv/huddle.mjs";
 import { poll } from "../testenv/wait.mjs";
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 20_000;
 
-export const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+export { CHROMIUM };
 
 /** Where screenshots go: e2e/artifacts/, one PNG per state, named by it. */
 export const ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "artifacts");
@@ -52,18 +53,7 @@ export function skipReason() {
 
 /** Launches headless Chromium with the suite's fixed flags. */
 export async function launchBrowser() {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs });
   browsers.add(browser);
   return browser;
 }
@@ -229,15 +219,18 @@ export async function openDashboard(context, uid) {
 /** The panel of dashboard page whose id is id. */
 export const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
 
-/** How many pixels of panel id's chart canvas on page are drawn in colour rgb (give or take). */
+/** How many pixels of panel id's chart on page are drawn in colour rgb (give or take): on the
+ * chart's canvas and on the overlay over it, which has the other viewers' crosshairs. */
 export const ink = (page, id, rgb) =>
   panel(page, id)
     .locator("canvas")
-    .evaluate((c, [r, g, b]) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    .evaluateAll((canvases, [r, g, b]) => {
       let n = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
+      for (const c of canvases) {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;
+        }
       }
       return n;
     }, rgb);

@@ -1,7 +1,7 @@
 // The dashboard page: it puts together the hooks that each keep one concern (the model, live
 // data, annotations, the other viewers, follow mode, alerting state) and the components that
 // show them.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { AnnotationDraft, TimeRange } from "./model";
 import { routeServerMessage } from "./messages";
 import { movedPanels, newPanel } from "./edits";
@@ -69,6 +69,8 @@ export function DashboardPage({ uid }: { uid: string }) {
   const [showSide, setShowSide] = useState(() => !matchMedia(stackedQuery).matches);
   const board = useRef<HTMLDivElement>(null);
   const hoverTime = useSharedPointer(board, stored !== null, viewers.sendCursor);
+  // The same list until an annotation changes, so that the panels do not render again for it.
+  const annotationList = useMemo(() => [...notes.annotations.values()].sort((a, b) => b.time - a.time), [notes.annotations]);
 
   if (model.loadError) return <LoadFailed error={model.loadError} />;
   if (!dash || !timeRange) return <main class="muted">Loading…</main>;
@@ -84,8 +86,6 @@ export function DashboardPage({ uid }: { uid: string }) {
     setFollowing(null);
     setTimeRange(r);
   };
-  const annotationList = [...notes.annotations.values()].sort((a, b) => b.time - a.time);
-
   return (
     <div>
       <DashboardHeader
@@ -125,12 +125,11 @@ export function DashboardPage({ uid }: { uid: string }) {
           editing={editing && !stacked}
           canEdit={canEdit}
           data={live.data.current}
-          revision={live.revision}
           range={live.range}
           annotations={annotationList}
           expansion={live.expansion}
           rules={alerts.rules}
-          peers={viewers.peers}
+          pointers={viewers.pointers}
           hoverTime={hoverTime}
           onLayout={(layout) => {
             const panels = movedPanels(dash.panels, layout);

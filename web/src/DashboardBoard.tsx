@@ -1,4 +1,5 @@
 import type { RefObject } from "preact";
+import { useMemo } from "preact/hooks";
 import type { PeerState } from "./collab";
 import type { PanelData } from "./data";
 import type { Annotation, AnnotationDraft, Panel } from "./model";
@@ -6,8 +7,10 @@ import type { Range } from "./time";
 import type { Expansion } from "./variables";
 import { thresholdsFor, type WatchingRule } from "./thresholds";
 import { Grid, type Layout } from "./Grid";
-import { PanelView } from "./PanelView";
+import { PanelView, type PanelActions } from "./PanelView";
 import { Cursors } from "./Presence";
+import { useLatest } from "./latest";
+import type { Store } from "./store";
 
 interface Props {
   board: RefObject<HTMLDivElement>;
@@ -18,12 +21,11 @@ interface Props {
   editing: boolean;
   canEdit: boolean;
   data: Map<number, PanelData>;
-  revision: number;
-  range: Range;
+  range: { current: Range };
   annotations: Annotation[];
   expansion: Expansion | null;
   rules: WatchingRule[];
-  peers: Map<string, PeerState>;
+  pointers: Store<Map<string, PeerState>>;
   /** hoverTime receives the time under the pointer on a chart. */
   hoverTime: { current: number | null };
   onLayout(layout: Layout[]): void;
@@ -35,7 +37,20 @@ interface Props {
 
 /** DashboardBoard is the grid of panels, with the other viewers' pointers over it. */
 export function DashboardBoard(p: Props) {
-  const crosshairs = [...p.peers.values()].filter((v) => v.crosshair).map((v) => ({ time: v.crosshair!.time, color: v.color }));
+  const latest = useLatest(p);
+  const actions = useMemo<PanelActions>(
+    () => ({
+      hover: (t) => (latest.current.hoverTime.current = t),
+      zoom: (from, to) => latest.current.onZoom(from, to),
+      annotate: (panelId, time, timeEnd) => latest.current.onDraft({ panelId, time, timeEnd, text: "", tags: [] }),
+      annotationClick: (a) => latest.current.onDraft({ ...a }),
+      edit: (panel) => latest.current.onEditPanel(panel),
+      remove: (id) => latest.current.onRemovePanel(id),
+    }),
+    [latest],
+  );
+  const { panels, expansion, rules } = p;
+  const thresholds = useMemo(() => new Map(panels.map((panel) => [panel.id, panelThresholds(expansion, panel.id, rules)])), [panels, expansion, rules]);
   return (
     <div class={`board ${p.editing ? "editing" : ""}`} ref={p.board}>
       <Grid
@@ -48,27 +63,24 @@ export function DashboardBoard(p: Props) {
           <PanelView
             panel={panel}
             data={p.data.get(panel.id)}
-            revision={p.revision}
             range={p.range}
             // An annotation marks a moment of the whole system, so every chart shows it, not
             // only the one it was made on (panelId keeps where that was).
             annotations={p.annotations}
-            thresholds={panelThresholds(p.expansion, panel.id, p.rules)}
-            crosshairs={crosshairs}
+            thresholds={thresholds.get(panel.id) ?? noThresholds}
+            pointers={p.pointers}
             editing={p.editing}
-            onHover={(t) => (p.hoverTime.current = t)}
-            onZoom={p.onZoom}
-            onAnnotate={p.canEdit ? (time, timeEnd) => p.onDraft({ panelId: panel.id, time, timeEnd, text: "", tags: [] }) : undefined}
-            onAnnotationClick={(a) => p.onDraft({ ...a })}
-            onEdit={() => p.onEditPanel(panel)}
-            onRemove={() => p.onRemovePanel(panel.id)}
+            canAnnotate={p.canEdit}
+            actions={actions}
           />
         )}
       />
-      <Cursors peers={p.peers} board={p.board} />
+      <Cursors pointers={p.pointers} board={p.board} />
     </div>
   );
 }
+
+const noThresholds: ReturnType<typeof thresholdsFor> = [];
 
 /** panelThresholds are the thresholds of the rules watching one of the panel's queries, as the
  * server expanded them. */

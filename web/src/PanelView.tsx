@@ -1,33 +1,52 @@
 import type { ComponentChildren } from "preact";
+import { memo } from "preact/compat";
+import type { PeerState } from "./collab";
 import type { PanelData } from "./data";
 import type { Annotation, Panel } from "./model";
-import { TimeSeries, type Crosshair } from "./panels/TimeSeries";
+import type { Store } from "./store";
+import type { Range } from "./time";
+import { TimeSeries } from "./panels/TimeSeries";
 import { Gauge, Stat, Table } from "./panels/Single";
 import { BarGauge } from "./panels/BarGauge";
 import type { Threshold } from "./thresholds";
+import { usePanelData } from "./usePanelData";
+
+/** PanelActions are what a panel asks of the dashboard, the same object for every panel and
+ * render, so that a panel renders again only when its own props change. */
+export interface PanelActions {
+  hover(t: number | null): void;
+  zoom(from: number, to: number): void;
+  annotate(panel: number, time: number, timeEnd: number): void;
+  annotationClick(a: Annotation): void;
+  edit(p: Panel): void;
+  remove(id: number): void;
+}
 
 interface PanelViewProps {
   panel: Panel;
   data?: PanelData;
-  revision: number;
-  range: { from: number; to: number };
+  /** range is the span the charts show, read as they draw. */
+  range: { current: Range };
   annotations: Annotation[];
   /** thresholds of the alert rules that watch one of the panel's queries. */
   thresholds: Threshold[];
-  crosshairs: Crosshair[];
+  /** pointers are the other viewers with their crosshairs. */
+  pointers: Store<Map<string, PeerState>>;
   editing: boolean;
-  onHover(t: number | null): void;
-  onZoom(from: number, to: number): void;
-  onAnnotate?(time: number, timeEnd: number): void;
-  onAnnotationClick(a: Annotation): void;
-  onEdit(): void;
-  onRemove(): void;
+  canAnnotate: boolean;
+  actions: PanelActions;
 }
 
+/** What a chart's panel shows around it: the chart draws its own pushes. */
+const aroundChart = (d: PanelData) => `${d.series.length === 0} ${[...d.errors].join("\n")}`;
+
 /** PanelView is one panel in one of its states: loading its history, its data, "No data" when
- * its queries found no series, and above any of these the error of each query that failed. */
-export function PanelView(p: PanelViewProps) {
-  const { panel } = p;
+ * its queries found no series, and above any of these the error of each query that failed. It
+ * renders again only when its props change or its data changes what it shows, not when another
+ * panel's does. */
+export const PanelView = memo(function PanelView(p: PanelViewProps) {
+  const { panel, actions } = p;
+  usePanelData(p.data, panel.type === "timeseries" ? aroundChart : undefined);
   const single = { unit: panel.unit, decimals: panel.decimals, min: panel.min, max: panel.max, thresholds: panel.thresholds };
   const errors = [...(p.data?.errors ?? [])];
   let body: ComponentChildren = <div class="muted">Loading…</div>;
@@ -40,17 +59,16 @@ export function PanelView(p: PanelViewProps) {
         body = (
           <TimeSeries
             data={p.data}
-            revision={p.revision}
             unit={panel.unit}
             decimals={panel.decimals}
             range={p.range}
             annotations={p.annotations}
             thresholds={p.thresholds}
-            crosshairs={p.crosshairs}
-            onHover={p.onHover}
-            onZoom={p.onZoom}
-            onAnnotate={p.onAnnotate}
-            onAnnotationClick={p.onAnnotationClick}
+            pointers={p.pointers}
+            onHover={actions.hover}
+            onZoom={actions.zoom}
+            onAnnotate={p.canAnnotate ? (time, timeEnd) => actions.annotate(panel.id, time, timeEnd) : undefined}
+            onAnnotationClick={actions.annotationClick}
           />
         );
         break;
@@ -81,8 +99,8 @@ export function PanelView(p: PanelViewProps) {
         )}
         {p.editing && (
           <>
-            <button onClick={p.onEdit} aria-label={`Edit ${panel.title}`}>Edit</button>
-            <button class="danger" onClick={p.onRemove} aria-label={`Remove ${panel.title}`}>✕</button>
+            <button onClick={() => actions.edit(panel)} aria-label={`Edit ${panel.title}`}>Edit</button>
+            <button class="danger" onClick={() => actions.remove(panel.id)} aria-label={`Remove ${panel.title}`}>✕</button>
           </>
         )}
       </div>
@@ -94,7 +112,7 @@ export function PanelView(p: PanelViewProps) {
       <div class="panel-body">{body}</div>
     </section>
   );
-}
+});
 
 function describe(t: Threshold): string {
   return `${t.rule} (${t.state}): ${t.op} ${t.value}`;

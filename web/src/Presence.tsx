@@ -1,8 +1,11 @@
+import { memo } from "preact/compat";
 import { useEffect, useState } from "preact/hooks";
 import type { RefObject } from "preact";
 import { cursorDimAfter, type PeerState } from "./collab";
 import { initials, personColor } from "./colors";
+import { frames } from "./frame";
 import type { Negotiated } from "./hub";
+import type { Store } from "./store";
 
 interface PresenceProps {
   peers: Map<string, PeerState>;
@@ -41,13 +44,23 @@ export function Presence({ peers, me, following, onFollow }: PresenceProps) {
 
 /** Cursors draws the other viewers' pointers over the panels they point at, placed by their
  * position within the panel so that different screen sizes agree. CSS transitions smooth the
- * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. */
-export function Cursors({ peers, board }: { peers: Map<string, PeerState>; board: RefObject<HTMLDivElement> }) {
+ * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. The
+ * pointers come from their store, drawn at most once a frame however many messages arrive, and
+ * not when the page renders for something else (reading where the panels are costs a layout). */
+export const Cursors = memo(function Cursors({ pointers, board }: { pointers: Store<Map<string, PeerState>>; board: RefObject<HTMLDivElement> }) {
   const [, tick] = useState(0);
   useEffect(() => {
-    const t = setInterval(() => tick((n) => n + 1), 1000);
-    return () => clearInterval(t);
-  }, []);
+    const key = {};
+    const redraw = () => tick((n) => n + 1);
+    const unsubscribe = pointers.subscribe(() => frames.schedule(key, redraw));
+    const t = setInterval(redraw, 1000);
+    return () => {
+      unsubscribe();
+      frames.cancel(key);
+      clearInterval(t);
+    };
+  }, [pointers]);
+  const peers = pointers.value;
   const host = board.current;
   if (!host) return null;
   const origin = host.getBoundingClientRect();
@@ -74,4 +87,4 @@ export function Cursors({ peers, board }: { peers: Map<string, PeerState>; board
       })}
     </div>
   );
-}
+});

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
-  applyPeer, cursorHideAfter, expirePeers, namePeers, parsePeer, PeerNames, peerGoneAfter, throttle, type PeerState, type Viewer,
+  applyPeer, crosshairsOf, cursorHideAfter, expirePeers, namePeers, parsePeer, PeerNames, peerGoneAfter, presenceChanged, throttle,
+  type PeerState, type Viewer,
 } from "./collab";
 
 describe("parsePeer", () => {
@@ -169,5 +170,38 @@ describe("throttle", () => {
     expect(calls).toEqual([1, 3, 4]);
     vi.advanceTimersByTime(1000);
     expect(calls).toEqual([1, 3, 4]);
+  });
+});
+
+describe("presenceChanged", () => {
+  const hello = applyPeer(new Map(), "ada", { type: "hello" }, 1000);
+
+  it("is false for what only the pointers show", () => {
+    const pointing = applyPeer(hello, "ada", { type: "cursor", panel: 1, fx: 0.5, fy: 0.5, time: 5000 }, 1100);
+    const moved = applyPeer(pointing, "ada", { type: "cursor", panel: 2, fx: 0.1, fy: 0.9 }, 1200);
+    expect(presenceChanged(hello, pointing)).toBe(false);
+    expect(presenceChanged(pointing, moved)).toBe(false);
+    expect(presenceChanged(moved, applyPeer(moved, "ada", { type: "cursor-out" }, 1300))).toBe(false);
+  });
+
+  it("is true for a newcomer, a name, activity, range and scroll, and one who left", () => {
+    expect(presenceChanged(new Map(), hello)).toBe(true);
+    expect(presenceChanged(hello, namePeers(hello, new Map([["ada", "Ada Lovelace"]])))).toBe(true);
+    const presence = { type: "presence", active: true, range: { from: "now-1h", to: "now" }, scroll: 0 } as const;
+    const present = applyPeer(hello, "ada", presence, 1100);
+    expect(presenceChanged(hello, present)).toBe(true);
+    expect(presenceChanged(present, applyPeer(present, "ada", { ...presence, active: false }, 1200))).toBe(true);
+    expect(presenceChanged(present, applyPeer(present, "ada", { ...presence, range: { from: "now-6h", to: "now" } }, 1200))).toBe(true);
+    expect(presenceChanged(present, applyPeer(present, "ada", { ...presence, scroll: 0.5 }, 1200))).toBe(true);
+    expect(presenceChanged(present, applyPeer(present, "ada", presence, 1300))).toBe(false);
+    expect(presenceChanged(present, applyPeer(present, "ada", { type: "bye" }, 1300))).toBe(true);
+  });
+});
+
+describe("crosshairsOf", () => {
+  it("lists the crosshairs of those whose pointer is on a chart, in their colour", () => {
+    let peers = applyPeer(new Map(), "ada", { type: "cursor", panel: 1, fx: 0.5, fy: 0.5, time: 5000 }, 1000);
+    peers = applyPeer(peers, "bob", { type: "cursor", panel: 1, fx: 0.5, fy: 0.5 }, 1000);
+    expect(crosshairsOf(peers)).toEqual([{ time: 5000, color: peers.get("ada")!.color }]);
   });
 });

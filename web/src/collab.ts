@@ -105,6 +105,37 @@ export function applyPeer(peers: Map<string, PeerState>, userId: string, msg: Pe
   return next;
 }
 
+/** Crosshair is another viewer's crosshair: the time under their pointer on a chart. */
+export interface Crosshair {
+  time: number; // ms
+  color: string;
+}
+
+/** crosshairsOf lists the crosshairs of the viewers pointing at a chart. */
+export function crosshairsOf(peers: Map<string, PeerState>): Crosshair[] {
+  const out: Crosshair[] = [];
+  for (const p of peers.values()) if (p.crosshair) out.push({ time: p.crosshair.time, color: p.color });
+  return out;
+}
+
+export function sameCrosshairs(a: Crosshair[], b: Crosshair[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.time === b[i].time && c.color === b[i].color);
+}
+
+/** presenceChanged tells whether next differs from prev in what the page renders of the other
+ * viewers (who they are, their names, activity, range and scroll), as opposed to what only their
+ * pointers show, which changes many times a second while someone points. */
+export function presenceChanged(prev: Map<string, PeerState>, next: Map<string, PeerState>): boolean {
+  if (prev.size !== next.size) return true;
+  for (const [id, n] of next) {
+    const p = prev.get(id);
+    if (!p) return true;
+    if (p.name !== n.name || p.color !== n.color || p.active !== n.active || p.scroll !== n.scroll) return true;
+    if (p.range?.from !== n.range?.from || p.range?.to !== n.range?.to) return true;
+  }
+  return false;
+}
+
 /** Viewer is a person on the dashboard as the server names them (GET /api/dashboards/<uid>/viewers). */
 export interface Viewer {
   userId: string;

@@ -56,6 +56,7 @@ export class PanelData {
   /** errors maps the refId of each failing query to its error. */
   errors = new Map<string, string>();
   private index = new Map<string, number>();
+  private listeners = new Set<() => void>();
 
   constructor(private legends: Record<string, string | undefined> = {}) {}
 
@@ -83,12 +84,17 @@ export class PanelData {
   }
 
   /** add puts instant query answers at time t (seconds), keeping times sorted and unique. A
-   * query's error replaces its previous one, and its success clears it. */
+   * query's error replaces its previous one, and its success clears it. A live push's point is
+   * the newest, so it is looked for from the end: appending costs a step per series, not a pass
+   * over the range. */
   add(t: number, answers: Map<string, Answer>) {
-    let row = this.times.indexOf(t);
-    if (row < 0) {
-      row = this.times.findIndex((x) => x > t);
-      if (row < 0) row = this.times.length;
+    let row = this.times.length;
+    while (row > 0 && this.times[row - 1] > t) row--;
+    if (row > 0 && this.times[row - 1] === t) row--;
+    else if (row === this.times.length) {
+      this.times.push(t);
+      for (const col of this.values) col.push(null);
+    } else {
       this.times.splice(row, 0, t);
       for (const col of this.values) col.splice(row, 0, null);
     }
@@ -100,13 +106,25 @@ export class PanelData {
     }
   }
 
-  /** trim drops points before from (seconds). */
+  /** trim drops points before from (seconds). Only the points that fell out are looked at. */
   trim(from: number) {
-    const n = this.times.findIndex((t) => t >= from);
-    const drop = n < 0 ? this.times.length : n;
+    let drop = 0;
+    while (drop < this.times.length && this.times[drop] < from) drop++;
     if (drop === 0) return;
     this.times.splice(0, drop);
     for (const col of this.values) col.splice(0, drop);
+  }
+
+  /** subscribe calls listener at each change told by changed, until the function it returns is
+   * called: the views of a panel hear of its data alone, not of every panel's. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** changed tells the views that the data changed, once for a push's add and trim together. */
+  changed() {
+    for (const l of this.listeners) l();
   }
 
   /** last is each series' latest value that is not null. */

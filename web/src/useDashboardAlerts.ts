@@ -1,7 +1,7 @@
 // useDashboardAlerts keeps what the dashboard shows of alerting: the open incidents (the alert
 // bar) and the rules (thresholds on the charts). Both load again on each hub connection, since
 // the messages of a fresh one start from then.
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useMemo, useState } from "preact/hooks";
 import { parseAlertMessage, type Group, type IncidentQuery } from "./alerts";
 import type { WatchingRule } from "./thresholds";
 import { useIncidents, useRules } from "./useAlerts";
@@ -22,7 +22,10 @@ export function useDashboardAlerts() {
     }
   }, [applyIncident, applyRule]);
   const connected = useCallback(() => setEpoch((n) => n + 1), []);
-  return { incidents: incidents.value, rules: alertingRules(rules.value), onMessage, connected };
+  // The same list until the rules change: the panels' thresholds are matched against it again
+  // (a PromQL parse per rule and query) only then, not at every render of the page.
+  const watching = useMemo(() => alertingRules(rules.value), [rules.value]);
+  return { incidents: incidents.value, rules: watching, onMessage, connected };
 }
 
 /** alertingRules are the alerting rules of the groups, as thresholds need them. */

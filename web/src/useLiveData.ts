@@ -25,9 +25,13 @@ interface Options {
 }
 
 export function useLiveData({ uid, dash, timeRange, version, reload, notice }: Options) {
-  const [range, setRange] = useState<Range>({ from: 0, to: 0 });
-  /** revision counts changes of the data, which lives in a ref for the charts to read. */
-  const [revision, setRevision] = useState(0);
+  /** range is the span the charts show. It moves with every push, and only the charts whose data
+   * changed are drawn again, so it is read when they draw rather than rendered. */
+  const range = useRef<Range>({ from: 0, to: 0 });
+  // Each panel's history as it comes in is a new PanelData object, which the page renders again
+  // for (a count of them is the state that does it). A push changes data in place and tells each
+  // panel's views alone.
+  const [, setRevision] = useState(0);
   const [expansion, setExpansion] = useState<Expansion | null>(null);
   const data = useRef(new Map<number, PanelData>());
   const expansionRef = useLatest(expansion);
@@ -54,7 +58,7 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
       return;
     }
     if (seq !== loads.current) return;
-    setRange(r);
+    range.current = r;
     setExpansion(x);
     // Until its new history is in, a panel keeps showing what it had; removed panels go.
     data.current = new Map(x.panels.flatMap((p) => (data.current.has(p.id) ? [[p.id, data.current.get(p.id)!]] : [])));
@@ -108,15 +112,15 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
       m.set(r.refId, r);
     }
     const r = resolveRange(tr);
+    range.current = r;
     for (const [panel, answers] of byPanel) {
       const pd = data.current.get(panel);
       if (!pd) continue;
       pd.add(push.time / 1000, answers);
       pd.trim(r.from / 1000);
+      pd.changed();
     }
-    setRange(r);
-    setRevision((v) => v + 1);
   }, [timeRef, expansionRef, version, reload, loadHistory]);
 
-  return { data, range, revision, expansion, loadHistory, onPush };
+  return { data, range, expansion, loadHistory, onPush };
 }

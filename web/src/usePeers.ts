@@ -6,23 +6,39 @@ import { api } from "./api";
 import type { Hub } from "./hub";
 import type { TimeRange } from "./model";
 import {
-  applyPeer, cursorInterval, expirePeers, idleAfter, namePeers, parsePeer, PeerNames, presenceEvery, throttle,
+  applyPeer, cursorInterval, expirePeers, idleAfter, namePeers, parsePeer, PeerNames, presenceChanged, presenceEvery, throttle,
   type PeerMessage, type PeerState, type Viewer,
 } from "./collab";
 import { useLatest } from "./latest";
+import { Store } from "./store";
 
+/** usePeers returns peers, the other viewers as the page renders them (rendered again only when
+ * their presence changes), and pointers, the same viewers with their latest pointer and
+ * crosshair, which the pointers' and charts' overlays subscribe to and draw themselves. */
 export function usePeers(uid: string, hub: RefObject<Hub | null>, timeRange: TimeRange | null) {
-  const [peers, setPeers] = useState<Map<string, PeerState>>(new Map());
+  const pointers = useMemo(() => new Store<Map<string, PeerState>>(new Map()), []);
+  const [peers, setPeers] = useState(pointers.value);
   const timeRef = useLatest(timeRange);
   const lastActivity = useRef(Date.now());
+
+  const update = useCallback(
+    (change: (p: Map<string, PeerState>) => Map<string, PeerState>) => {
+      const prev = pointers.value;
+      const next = change(prev);
+      if (next === prev) return;
+      pointers.set(next);
+      if (presenceChanged(prev, next)) setPeers(next);
+    },
+    [pointers],
+  );
 
   const names = useMemo(
     () =>
       new PeerNames(
         () => api<Viewer[]>("GET", `/api/dashboards/${encodeURIComponent(uid)}/viewers`),
-        (n) => setPeers((p) => namePeers(p, n)),
+        (n) => update((p) => namePeers(p, n)),
       ),
-    [uid],
+    [uid, update],
   );
 
   const sendPresence = useCallback(() => {
@@ -38,22 +54,22 @@ export function usePeers(uid: string, hub: RefObject<Hub | null>, timeRange: Tim
     const msg = parsePeer(m);
     if (!msg) return;
     if (msg.type === "hello") sendPresence();
-    setPeers((p) => namePeers(applyPeer(p, from, msg, Date.now()), names.names));
+    update((p) => namePeers(applyPeer(p, from, msg, Date.now()), names.names));
     names.need(from);
-  }, [names, sendPresence]);
+  }, [names, sendPresence, update]);
 
   // Presence heartbeat, and expiry of silent viewers.
   useEffect(() => {
     const t = setInterval(() => {
       sendPresence();
-      setPeers((p) => expirePeers(p, Date.now()));
+      update((p) => expirePeers(p, Date.now()));
     }, presenceEvery);
-    const fast = setInterval(() => setPeers((p) => expirePeers(p, Date.now())), 1000);
+    const fast = setInterval(() => update((p) => expirePeers(p, Date.now())), 1000);
     return () => {
       clearInterval(t);
       clearInterval(fast);
     };
-  }, [sendPresence]);
+  }, [sendPresence, update]);
   const from = timeRange?.from;
   const to = timeRange?.to;
   useEffect(() => sendPresence(), [from, to, sendPresence]);
@@ -76,5 +92,5 @@ export function usePeers(uid: string, hub: RefObject<Hub | null>, timeRange: Tim
     [hub],
   );
 
-  return { peers, onPeer, sendPresence, sendCursor };
+  return { peers, pointers, onPeer, sendPresence, sendCursor };
 }

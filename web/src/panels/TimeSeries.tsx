@@ -1,30 +1,30 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { crosshairsOf, sameCrosshairs, type Crosshair, type PeerState } from "../collab";
 import type { Annotation } from "../model";
 import type { PanelData } from "../data";
+import { frames } from "../frame";
+import type { Store } from "../store";
+import type { Range } from "../time";
 import { formatValue } from "../units";
 import { palette } from "../colors";
 import { onThemeChange } from "../theme";
 import type { Threshold } from "../thresholds";
 
-export interface Crosshair {
-  time: number; // ms
-  color: string;
-}
-
 export interface TimeSeriesProps {
   data: PanelData;
-  revision: number;
   unit?: string;
   decimals?: number;
   min?: number;
   max?: number;
-  range: { from: number; to: number };
+  /** range is the span shown, read at each draw: it moves with every push. */
+  range: { current: Range };
   annotations: Annotation[];
   /** thresholds are drawn as dashed lines, and the value axis reaches them. */
   thresholds: Threshold[];
-  crosshairs: Crosshair[];
+  /** pointers are the other viewers, whose crosshairs are drawn over the chart. */
+  pointers: Store<Map<string, PeerState>>;
   /** hover reports the time under the pointer (ms), or null when it leaves. */
   onHover(time: number | null): void;
   onZoom(from: number, to: number): void;
@@ -36,24 +36,193 @@ export interface TimeSeriesProps {
 
 const syncKey = "huddle-dashboard";
 
-/** TimeSeries draws a panel's series with uPlot. The chart is created once per set of series and
- * updated in place as points arrive, so live updates do not flicker. */
+/** TimeSeries draws a panel's series with uPlot. The chart is made once per set of series, when
+ * the panel first comes into view, and updated in place as points arrive, so live updates do not
+ * flicker; its drawing is its ChartView's. */
 export function TimeSeries(p: TimeSeriesProps) {
   const host = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
+  const view = useRef<ChartView | null>(null);
+  /** Where the panel was last seen, kept across the charts made for it. */
+  const seen = useRef<Seen>({ visible: false, width: 0, height: 0 });
   const props = useRef(p);
   props.current = p;
+  // A push may bring a series the chart was not made with: the chart is made again for it.
+  const [, remake] = useState(0);
   const seriesKeys = p.data.series.map((s) => s.key).join("\n");
 
   useEffect(() => {
-    const el = host.current!;
+    const v = new ChartView(host.current!, props, seen.current, () => remake((n) => n + 1));
+    view.current = v;
+    return () => {
+      v.destroy();
+      view.current = null;
+    };
+  }, [seriesKeys, props]);
+
+  // A new history is a new PanelData; the pushes that change it in place the view hears itself.
+  useEffect(() => view.current?.follow(p.data), [p.data]);
+  useEffect(() => view.current?.mark("chart"), [p.annotations]);
+  const thresholdsKey = p.thresholds.map((t) => `${t.rule} ${t.value} ${t.state}`).join("\n");
+  // The value axis may have to reach a new threshold, so the scales are computed again.
+  useEffect(() => view.current?.mark("scales"), [thresholdsKey]);
+
+  return <div class="chart" ref={host} />;
+}
+
+/** What a chart has to draw again at its next frame: its data (with the range, which moves with
+ * it), its scales, the whole chart (for annotations or the theme), or only the overlay of the
+ * other viewers' crosshairs. */
+interface Dirty {
+  data: boolean;
+  scales: boolean;
+  chart: boolean;
+  overlay: boolean;
+}
+
+const clean = (): Dirty => ({ data: false, scales: false, chart: false, overlay: false });
+
+/** Seen is what the intersection observer last said of a panel. */
+interface Seen {
+  visible: boolean;
+  width: number;
+  height: number;
+}
+
+/** ChartView is the uPlot chart of one panel and what it draws on. The chart is made when the
+ * panel first comes into view; a change is drawn at the next animation frame (one draw for any
+ * number of changes in between) and only while the panel is in view, or else once when it comes
+ * back into view. The other viewers' crosshairs change many times a second while they point:
+ * they are drawn on a canvas of their own over the plot, so they never redraw the series. */
+class ChartView {
+  private u: uPlot | null = null;
+  private overlay = document.createElement("canvas");
+  /** overlayInked: the overlay has crosshairs drawn on it. */
+  private overlayInked = false;
+  private dirty = clean();
+  private crosshairs: Crosshair[];
+  private data: PanelData;
+  private stopData: () => void;
+  private stops: (() => void)[] = [];
+
+  constructor(
+    private el: HTMLDivElement,
+    private props: { current: TimeSeriesProps },
+    private seen: Seen,
+    private seriesChanged: () => void,
+  ) {
+    this.data = props.current.data;
+    this.stopData = this.data.subscribe(() => this.mark("data"));
+    const { pointers } = props.current;
+    this.crosshairs = crosshairsOf(pointers.value);
+    this.stops.push(
+      pointers.subscribe((peers) => {
+        const next = crosshairsOf(peers);
+        if (sameCrosshairs(next, this.crosshairs)) return;
+        this.crosshairs = next;
+        this.mark("overlay");
+      }),
+    );
+    // The observer's entries carry the panel's size: making a chart reads the layout only for
+    // its legend's height.
+    const io = new IntersectionObserver((entries) => {
+      const e = entries[entries.length - 1];
+      Object.assign(seen, { visible: e.isIntersecting, width: e.boundingClientRect.width, height: e.boundingClientRect.height });
+      if (seen.visible) frames.schedule(this, this.draw);
+    });
+    io.observe(el);
+    this.stops.push(() => io.disconnect());
+    this.overlay.className = "overlay";
+    // A chart made again for a new series replaces one in view at once, not a frame later.
+    if (seen.visible) this.make();
+  }
+
+  /** follow takes the panel's data, when a new history replaced it. */
+  follow(data: PanelData) {
+    if (data === this.data) return;
+    this.stopData();
+    this.data = data;
+    this.stopData = data.subscribe(() => this.mark("data"));
+    this.mark("data");
+  }
+
+  /** mark asks for what changed to be drawn at the next frame, if the chart is in view. */
+  mark(what: keyof Dirty) {
+    this.dirty[what] = true;
+    if (this.seen.visible) frames.schedule(this, this.draw);
+  }
+
+  destroy() {
+    frames.cancel(this);
+    this.stopData();
+    for (const stop of this.stops) stop();
+    this.u?.destroy();
+    this.u = null;
+  }
+
+  private draw = () => {
+    // Out of view by its frame: drawn when it comes back.
+    if (!this.seen.visible) return;
+    const u = this.u;
+    if (!u) {
+      this.make();
+      return;
+    }
+    const d = this.dirty;
+    this.dirty = clean();
+    if (d.data) {
+      if (this.data.series.length !== u.series.length - 1) {
+        this.seriesChanged();
+        return;
+      }
+      // The same arrays, changed in place: uPlot draws them again without a copy.
+      u.setData([this.data.times, ...this.data.values] as uPlot.AlignedData, false);
+      const { from, to } = this.props.current.range.current;
+      u.setScale("x", { min: from / 1000, max: to / 1000 });
+      showLatest(u);
+    } else if (d.scales) u.redraw(true, false);
+    else if (d.chart) u.redraw(false, false);
+    // A chart's draw redraws the overlay too (drawCrosshairs is one of its draw hooks).
+    else if (d.overlay) this.drawCrosshairs(u);
+  };
+
+  private drawCrosshairs(u: uPlot) {
+    const c = this.overlay;
+    const { left, width, height } = u.bbox;
+    // An overlay touched is composited again with the page: one that was and stays empty is not.
+    if (this.crosshairs.length === 0 && !this.overlayInked && c.width === width && c.height === height) return;
+    // Setting a canvas's size clears it, as does clearRect: only one is needed.
+    if (c.width !== width || c.height !== height) {
+      c.width = width;
+      c.height = height;
+    } else c.getContext("2d")!.clearRect(0, 0, width, height);
+    this.overlayInked = this.crosshairs.length > 0;
+    if (!this.overlayInked) return;
+    const ctx = c.getContext("2d")!;
+    ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    for (const ch of this.crosshairs) {
+      const x = u.valToPos(ch.time / 1000, "x", true) - left;
+      if (x < 0 || x > width) continue;
+      ctx.strokeStyle = ch.color;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, height);
+      ctx.stroke();
+    }
+  }
+
+  private make() {
+    this.dirty = clean();
+    const el = this.el;
+    const props = this.props;
     // The chart is made of the props of the render whose series it shows; the props of later
     // renders reach it through props.current.
     const first = props.current;
+    const data = this.data;
     let ctrl = false;
     const opts: uPlot.Options = {
-      width: el.clientWidth || 400,
-      height: el.clientHeight || 200,
+      width: this.seen.width || 400,
+      height: this.seen.height || 200,
       legend: { show: true, live: true },
       cursor: {
         sync: { key: syncKey, setSeries: false },
@@ -89,7 +258,7 @@ export function TimeSeries(p: TimeSeriesProps) {
       ],
       series: [
         { value: (_u, v) => (v == null ? "" : new Date(v * 1000).toLocaleTimeString()) },
-        ...first.data.series.map((s, i) => ({
+        ...data.series.map((s, i) => ({
           label: s.name,
           stroke: palette[i % palette.length],
           width: 1.5,
@@ -119,14 +288,20 @@ export function TimeSeries(p: TimeSeriesProps) {
             else props.current.onZoom(Math.round(from), Math.round(to));
           },
         ],
-        draw: [(u) => drawOverlays(u, props.current)],
+        draw: [(u) => drawMarks(u, props.current), (u) => this.drawCrosshairs(u)],
       },
     };
-    const u = new uPlot(opts, [first.data.times, ...first.data.values] as uPlot.AlignedData, el);
-    u.setScale("x", { min: first.range.from / 1000, max: first.range.to / 1000 });
+    const u = new uPlot(opts, [data.times, ...data.values] as uPlot.AlignedData, el);
+    // The legend takes its part of the panel and the plot the rest, set before uPlot's first
+    // draw (at the end of this task) so that the chart is drawn once.
+    const height = Math.max(opts.height - legendHeight(el), 60);
+    if (height !== u.height) u.setSize({ width: opts.width, height });
+    const { from, to } = first.range.current;
+    u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
-    plot.current = u;
-    const unsubscribe = onThemeChange(() => u.redraw(false));
+    u.over.appendChild(this.overlay);
+    this.u = u;
+    this.stops.push(onThemeChange(() => this.mark("chart")));
 
     const down = (e: MouseEvent) => (ctrl = e.ctrlKey || e.metaKey);
     const click = (e: MouseEvent) => {
@@ -142,44 +317,15 @@ export function TimeSeries(p: TimeSeriesProps) {
     };
     u.over.addEventListener("mousedown", down);
     u.over.addEventListener("click", click);
-    const stopTouch = touchGestures(u, props);
+    this.stops.push(touchGestures(u, props));
     const resize = new ResizeObserver(() => {
-      const h = el.clientHeight - legendHeight(el);
-      u.setSize({ width: el.clientWidth, height: Math.max(h, 60) });
+      const w = el.clientWidth;
+      const h = Math.max(el.clientHeight - legendHeight(el), 60);
+      if (w !== u.width || h !== u.height) u.setSize({ width: w, height: h });
     });
     resize.observe(el);
-    return () => {
-      stopTouch();
-      unsubscribe();
-      resize.disconnect();
-      u.destroy();
-      plot.current = null;
-    };
-  }, [seriesKeys, props]);
-
-  // The data changes in place: the revision tells when.
-  const { revision } = p;
-  const { from, to } = p.range;
-  useEffect(() => {
-    const u = plot.current;
-    if (!u) return;
-    const { data } = props.current;
-    u.setData([data.times, ...data.values] as uPlot.AlignedData, false);
-    u.setScale("x", { min: from / 1000, max: to / 1000 });
-    showLatest(u);
-  }, [revision, from, to, props]);
-
-  useEffect(() => {
-    plot.current?.redraw(false, false);
-  }, [p.annotations, p.crosshairs]);
-
-  const thresholdsKey = p.thresholds.map((t) => `${t.rule} ${t.value} ${t.state}`).join("\n");
-  useEffect(() => {
-    // The value axis may have to reach a new threshold, so the scales are computed again.
-    plot.current?.redraw(true, false);
-  }, [thresholdsKey]);
-
-  return <div class="chart" ref={host} />;
+    this.stops.push(() => resize.disconnect());
+  }
 }
 
 /** How long a finger stays still to annotate: half a second, about what phones take for a long
@@ -225,7 +371,7 @@ function touchGestures(u: uPlot, props: { current: TimeSeriesProps }): () => voi
     if (Math.abs(dx) <= slop || Math.abs(dx) < Math.abs(dy)) return;
     // The range moves with the finger: what was under it stays under it.
     const shift = (u.posToVal(from, "x") - u.posToVal(from + dx, "x")) * 1000;
-    const { range } = props.current;
+    const range = props.current.range.current;
     props.current.onZoom(Math.round(range.from + shift), Math.round(range.to + shift));
   };
   const cancel = () => {
@@ -289,10 +435,10 @@ function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | und
   return undefined;
 }
 
-/** drawOverlays paints the alert rules' thresholds (dashed lines in their severity's colour),
- * annotations (lines and shaded ranges) and the other viewers' crosshairs on the chart's
- * canvas. */
-function drawOverlays(u: uPlot, p: TimeSeriesProps) {
+/** drawMarks paints the alert rules' thresholds (dashed lines in their severity's colour) and
+ * annotations (lines and shaded ranges) on the chart's canvas: they change seldom, so they are
+ * drawn with the series. */
+function drawMarks(u: uPlot, p: TimeSeriesProps) {
   const ctx = u.ctx;
   const { top, height, left, width } = u.bbox;
   ctx.save();
@@ -329,17 +475,6 @@ function drawOverlays(u: uPlot, p: TimeSeriesProps) {
     ctx.lineTo(x0 + 5 * devicePixelRatio, top + height);
     ctx.lineTo(x0, top + height - 7 * devicePixelRatio);
     ctx.fill();
-  }
-  ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-  for (const c of p.crosshairs) {
-    const x = u.valToPos(c.time / 1000, "x", true);
-    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
-    ctx.strokeStyle = c.color;
-    ctx.lineWidth = 1.5 * devicePixelRatio;
-    ctx.beginPath();
-    ctx.moveTo(x, top);
-    ctx.lineTo(x, top + height);
-    ctx.stroke();
   }
   ctx.restore();
 }

@@ -1,0 +1,111 @@
+// What the dashboard draws, and when: the other viewers' crosshairs are drawn over a chart, not
+// into it, so while someone points the chart's own canvas (its series, axes and marks) stays as it
+// was; and a chart is made when its panel comes into view, with the latest points.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { openDashboard, people, setup, signIn, skipReason, ink, panel, waitFor } from "./harness.mjs";
+
+const skip = skipReason() || false;
+
+/** @type {Awaited<ReturnType<typeof setup>>} */
+let env;
+let ada, bob;
+let bobContext;
+
+before(async () => {
+  if (skip) return;
+  env = await setup("Pointing");
+  ada = await openDashboard(await signIn(env.browser, env.huddle, people.ada), env.uid);
+  bobContext = await signIn(env.browser, env.huddle, people.bob);
+  bob = await openDashboard(bobContext, env.uid);
+});
+
+let long; // the page of the long dashboard
+
+after(() => {
+  if (skip) return;
+  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? [])].map(String), []);
+});
+
+/** The pixels of panel id's chart canvas (not its overlay), as a short digest. */
+const chartPixels = (page, id) =>
+  panel(page, id)
+    .locator(".u-wrap > canvas")
+    .evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let h = 0;
+      for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
+      return h;
+    });
+
+/** Lets the page handle what it was sent and draw: two animation frames. */
+const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+test("ada's crosshair is drawn over bob's chart, and the chart itself is not drawn again", { skip }, async () => {
+  const range = () => bob.evaluate(() => document.querySelector(".time-picker > .muted").textContent);
+  // bob zooms into a stretch of the last minutes: a fixed range, which live pushes leave alone,
+  // so his chart's canvas changes only if the chart is drawn again.
+  const live = await range();
+  const b = await panel(bob, 1).locator(".u-over").boundingBox();
+  await bob.mouse.move(b.x + b.width * 0.1, b.y + b.height / 2);
+  await bob.mouse.down();
+  await bob.mouse.move(b.x + b.width * 0.95, b.y + b.height / 2, { steps: 5 });
+  await bob.mouse.up();
+  await bob.mouse.move(1, 1);
+  await waitFor(async () => (await range()) !== live, { what: "bob's range to be fixed" });
+  await panel(bob, 1).locator(".u-legend").waitFor();
+  await settle(bob);
+
+  const color = await bob
+    .locator('.presence [data-user="ada"]')
+    .evaluate((el) => getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number));
+  const before = await chartPixels(bob, 1);
+  assert.ok((await ink(bob, 1, color)) < 5, "no crosshair yet");
+
+  // ada points at the middle of her last five minutes, which bob's range holds.
+  const a = await panel(ada, 1).locator(".u-over").boundingBox();
+  for (const f of [0.45, 0.5, 0.55]) await ada.mouse.move(a.x + a.width * f, a.y + a.height / 2);
+  await waitFor(async () => (await ink(bob, 1, color)) > 20, { what: "ada's crosshair over bob's chart" });
+  await settle(bob);
+  assert.equal(await chartPixels(bob, 1), before, "the chart's canvas is as it was");
+
+  await ada.mouse.move(1, 1);
+  await waitFor(async () => (await ink(bob, 1, color)) < 5, { what: "ada's crosshair to go" });
+  assert.equal(await chartPixels(bob, 1), before, "the chart's canvas is as it was");
+});
+
+test("a chart below the fold is made when it is scrolled to, with the latest points", { skip }, async () => {
+  // Eighteen clocks, three a row: in a 900 px high window the last rows are out of view.
+  const admin = await env.huddle.admin();
+  const { dashboard } = await admin("POST", "/api/dashboards", {
+    title: "Many clocks",
+    time: { from: "now-5m", to: "now" },
+    refresh: "1s",
+    panels: Array.from({ length: 18 }, (_, i) => ({
+      id: i + 1,
+      type: "timeseries",
+      title: `Clock ${i + 1}`,
+      gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 8, w: 8, h: 8 },
+      targets: [{ refId: "A", expr: "vector(time() % 60)", legendFormat: "seconds" }],
+    })),
+    variables: [],
+  });
+  long = await openDashboard(bobContext, dashboard.uid);
+  const last = panel(long, 18);
+  await panel(long, 1).locator(".uplot").waitFor();
+  // Its history is in (the chart's place is there), and no chart is made for it out of view.
+  await last.locator(".chart").waitFor();
+  await settle(long);
+  assert.equal(await last.locator(".uplot").count(), 0, "no chart out of view");
+
+  await last.scrollIntoViewIfNeeded();
+  await last.locator(".uplot").waitFor();
+  // The legend reads the latest point: the seconds of the minute now, give or take the pushes'
+  // second and the time to read it.
+  const value = Number(await last.locator(".u-legend .u-series").nth(1).locator(".u-value").textContent());
+  const now = (Date.now() / 1000) % 60;
+  const behind = (((now - value) % 60) + 60) % 60;
+  assert.ok(behind <= 4 || behind >= 59, `legend ${value} at second ${now.toFixed(1)}`);
+});
