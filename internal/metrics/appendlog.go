@@ -3,42 +3,32 @@ package metrics
 import (
 	"math"
 	"sync"
-	"time"
 )
 
-// appendLogSeconds is how far back an appendLog remembers: a mark older
-// than this is too old to know, and a cache falls back on its freshness
-// bound. An hour, the cache's default TTL, so that an extent's mark is
-// known for as long as the extent is kept.
-const appendLogSeconds = 3600
+// appendLogBuckets is how many marks an appendLog remembers: a mark older
+// than that many marks (each followed by a commit) is too old to know, and
+// a cache falls back on its freshness bound for it. 65,536 buckets (512
+// KiB) last an hour at 18 reloads with commits between them a second.
+const appendLogBuckets = 1 << 16
 
-// appendLog keeps, for every second of the last hour, the oldest timestamp
-// of the samples committed in that second, so that a cache can ask which
-// of its steps samples committed after its evaluation could have changed.
-// A second is the unit because a panel is reloaded seconds apart at the
-// least, and 3,600 slots are few to scan.
+// appendLog keeps the oldest timestamp of the samples committed between
+// consecutive marks, so that a cache can ask which of its steps the samples
+// committed after its evaluation could have changed. A mark starts a new
+// bucket only when the current one holds a commit, so the buckets are
+// spent by reloads that something was appended between, not by time.
 type appendLog struct {
-	origin time.Time // carries the monotonic clock, immune to wall clock steps
-
 	mu     sync.Mutex
-	second [appendLogSeconds]int64 // 1 + the second the slot holds, 0 for none
-	oldest [appendLogSeconds]int64 // ms
-}
-
-// now is the current second since origin; l.mu is held, so that the
-// seconds of add, Mark and AppendedSince never go backwards relative to
-// each other.
-func (l *appendLog) now() int64 {
-	return int64(time.Since(l.origin) / time.Second)
+	cur    int64 // the bucket commits go to
+	filled bool  // whether cur holds a commit
+	oldest [appendLogBuckets]int64
 }
 
 func (l *appendLog) add(oldest int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.now()
-	i := s % appendLogSeconds
-	if l.second[i] != s+1 {
-		l.second[i], l.oldest[i] = s+1, oldest
+	i := l.cur % appendLogBuckets
+	if !l.filled {
+		l.oldest[i], l.filled = oldest, true
 		return
 	}
 	l.oldest[i] = min(l.oldest[i], oldest)
@@ -47,25 +37,28 @@ func (l *appendLog) add(oldest int64) {
 func (l *appendLog) mark() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.now()
+	if l.filled {
+		l.cur++
+		l.filled = false
+	}
+	return l.cur
 }
 
-// since returns the oldest timestamp committed from mark's second on
-// (so possibly a little before the mark was taken, which only costs a
-// re-evaluation), math.MaxInt64 when none, and false when the log no
-// longer reaches back to mark.
+// since returns the oldest timestamp committed after mark was taken,
+// math.MaxInt64 when none, and false when the log no longer reaches back
+// to mark.
 func (l *appendLog) since(mark int64) (int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	if mark < 0 || now-mark >= appendLogSeconds {
+	if mark < 0 || mark > l.cur || l.cur-mark >= appendLogBuckets {
 		return 0, false
 	}
 	oldest := int64(math.MaxInt64)
-	for s := mark; s <= now; s++ {
-		if i := s % appendLogSeconds; l.second[i] == s+1 {
-			oldest = min(oldest, l.oldest[i])
-		}
+	for b := mark; b < l.cur; b++ {
+		oldest = min(oldest, l.oldest[b%appendLogBuckets])
+	}
+	if l.filled {
+		oldest = min(oldest, l.oldest[l.cur%appendLogBuckets])
 	}
 	return oldest, true
 }
@@ -73,8 +66,10 @@ func (l *appendLog) since(mark int64) (int64, bool) {
 // Mark implements [AppendLog].
 func (s *Store) Mark() int64 { return s.appended.mark() }
 
-// AppendedSince implements [AppendLog]: samples are counted once their
-// appender's Commit made them visible to queries.
+// AppendedSince implements [AppendLog]: samples count once their
+// appender's Commit has made them visible to queries, so a query that
+// marks the log before it starts either reads a commit's samples or finds
+// them here.
 func (s *Store) AppendedSince(mark int64) (oldest int64, known bool) {
 	return s.appended.since(mark)
 }

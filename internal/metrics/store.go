@@ -108,12 +108,11 @@ func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus
 		NoStepSubqueryIntervalFn: func(int64) int64 { return (10 * time.Second).Milliseconds() },
 	})
 	return &Store{
-		db:       db,
-		opts:     opts,
-		engine:   engine,
-		slots:    make(chan struct{}, opts.MaxConcurrentQueries),
-		meta:     make(map[string]metadata.Metadata),
-		appended: appendLog{origin: time.Now()},
+		db:     db,
+		opts:   opts,
+		engine: engine,
+		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
+		meta:   make(map[string]metadata.Metadata),
 	}, nil
 }
 
