@@ -344,6 +344,9 @@ type segment struct {
 func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 	out := promql.Matrix{}
 	var segs [][]segment
+	// A series has a segment in each piece at most: its slice of them is
+	// cut from a shared array rather than grown on its own.
+	var room []segment
 	byHash := make(map[uint64][]int)
 	index := func(sr promql.Series) int {
 		h := sr.Metric.Hash()
@@ -354,7 +357,10 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 			}
 		}
 		out = append(out, promql.Series{Metric: sr.Metric, DropName: sr.DropName})
-		segs = append(segs, nil)
+		if len(room) < len(plan) {
+			room = make([]segment, 256*len(plan))
+		}
+		segs, room = append(segs, room[:0:len(plan)]), room[len(plan):]
 		byHash[h] = append(byHash[h], len(out)-1)
 		return len(out) - 1
 	}
@@ -383,6 +389,11 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 	fdst := make([][]promql.FPoint, len(out))
 	hdst := make([][]promql.HPoint, len(out))
 	at := make([]place, len(out))
+	// Whether a series' cached points end before their column does: those
+	// after them are stale, and a new column for it gets no room, since
+	// what made them stale (a writer's delay, a panel ending past the
+	// newest sample) will likely do so again at the next reload.
+	stale := make([]bool, len(out))
 	c.mu.Lock()
 	for i, ss := range segs {
 		first := ss[0]
@@ -395,7 +406,11 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 			nf, nh = nf+len(sg.fs), nh+len(sg.hs)
 		}
 		fEnd, hEnd := first.at.f+len(first.fs), first.at.h+len(first.hs)
-		if fEnd != len(col.floats) || hEnd != len(col.hists) || cap(col.floats)-fEnd < nf || cap(col.hists)-hEnd < nh {
+		if fEnd != len(col.floats) || hEnd != len(col.hists) {
+			stale[i] = true
+			continue
+		}
+		if cap(col.floats)-fEnd < nf || cap(col.hists)-hEnd < nh {
 			continue
 		}
 		col.floats, col.hists = col.floats[:fEnd+nf], col.hists[:hEnd+nh]
@@ -415,7 +430,7 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 				at[i] = ownPlace(ss[0].fs, ss[0].hs)
 			}
 		default:
-			col := &column{floats: gather(ss, segmentFloats, grow), hists: gather(ss, segmentHists, grow)}
+			col := &column{floats: gather(ss, segmentFloats, grow && !stale[i]), hists: gather(ss, segmentHists, grow && !stale[i])}
 			out[i].Floats, out[i].Histograms = col.floats, col.hists
 			at[i] = place{col: col}
 		}
