@@ -431,7 +431,8 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 			}
 		default:
 			col := &column{floats: gather(ss, segmentFloats, grow && !stale[i]), hists: gather(ss, segmentHists, grow && !stale[i])}
-			out[i].Floats, out[i].Histograms = col.floats, col.hists
+			// Without the room, which is the column's to append to.
+			out[i].Floats, out[i].Histograms = slices.Clip(col.floats), slices.Clip(col.hists)
 			at[i] = place{col: col}
 		}
 	}
@@ -464,8 +465,7 @@ func concat[P any](dst []P, ss []segment, n int, points func(segment) []P) []P {
 }
 
 // gather copies the points of ss into a new slice, with a quarter more
-// room when grow is true; it returns them without the room, nil when
-// there are none.
+// room past its length when grow is true; nil when there are none.
 func gather[P any](ss []segment, points func(segment) []P, grow bool) []P {
 	n := 0
 	for _, sg := range ss {
