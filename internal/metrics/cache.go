@@ -488,14 +488,16 @@ func gather[P any](ss []segment, points func(segment) []P, grow bool) []P {
 // ownPlace is a column of its own for points the cache did not allocate
 // (the engine's), with no room: nothing is ever appended to them.
 func ownPlace(fs []promql.FPoint, hs []promql.HPoint) place {
-	return place{col: &column{floats: fs[:len(fs):len(fs)], hists: hs[:len(hs):len(hs)]}}
+	return place{col: &column{floats: slices.Clip(fs), hists: slices.Clip(hs)}}
 }
 
-// own returns a column of its own for each series of m.
+// own returns a column of its own for each series of m, as ownPlace does,
+// allocated at once.
 func own(m promql.Matrix) []place {
-	at := make([]place, len(m))
+	cols, at := make([]column, len(m)), make([]place, len(m))
 	for i, sr := range m {
-		at[i] = ownPlace(sr.Floats, sr.Histograms)
+		cols[i] = column{floats: slices.Clip(sr.Floats), hists: slices.Clip(sr.Histograms)}
+		at[i] = place{col: &cols[i]}
 	}
 	return at
 }
