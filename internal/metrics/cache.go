@@ -345,8 +345,18 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 	out := promql.Matrix{}
 	var segs [][]segment
 	// A series has a segment in each piece at most: its slice of them is
-	// cut from a shared array rather than grown on its own.
+	// cut from a shared array, allocated for up to 256 series at a time,
+	// rather than grown on its own.
 	var room []segment
+	most := 0
+	for _, p := range plan {
+		if p.from != nil {
+			most = max(most, len(p.from.series))
+		} else {
+			most = max(most, len(p.res.Value.(promql.Matrix)))
+		}
+	}
+	most = min(most, 256)
 	byHash := make(map[uint64][]int)
 	index := func(sr promql.Series) int {
 		h := sr.Metric.Hash()
@@ -358,7 +368,7 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 		}
 		out = append(out, promql.Series{Metric: sr.Metric, DropName: sr.DropName})
 		if len(room) < len(plan) {
-			room = make([]segment, 256*len(plan))
+			room = make([]segment, most*len(plan))
 		}
 		segs, room = append(segs, room[:0:len(plan)]), room[len(plan):]
 		byHash[h] = append(byHash[h], len(out)-1)
