@@ -446,6 +446,10 @@ func (c *Cache) join(plan []piece, grow bool) (promql.Matrix, []place) {
 			at[i] = place{col: col}
 		}
 	}
+	if sort.IsSorted(out) {
+		// As when every piece holds the same series, in the engine's order.
+		return out, at
+	}
 	order := make([]int, len(out))
 	for i := range order {
 		order[i] = i

@@ -163,7 +163,7 @@ func TestCacheRandomWindows(t *testing.T) {
 			// Within the head's appendable window: the last hour before
 			// the newest sample.
 			at := last.Add(-50*time.Minute + time.Duration(rnd.IntN(3600))*time.Second).UnixMilli()
-			job := fmt.Sprintf("late-%d", i)
+			job := fmt.Sprintf("a-late-%d", i) // sorts before job="api"
 			app := s.Appender(ctx)
 			for _, l := range []labels.Labels{
 				labels.FromStrings("__name__", "temperature_celsius", "job", job),
