@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 )
 
@@ -142,8 +143,10 @@ func answerJSON(t *testing.T, res *promql.Result) string {
 }
 
 // TestCacheRandomWindows asks a cache a long random sequence of range
-// queries, with the clock moving forward, and requires every answer to be
-// the store's answer to the same query.
+// queries, with the clock moving forward and, now and then, samples of new
+// series appended anywhere in the last hour of the store and beyond it
+// (which the store's append log reports to the cache), and requires every
+// answer to be the store's answer to the same query.
 func TestCacheRandomWindows(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	defer s.Close()
@@ -156,6 +159,25 @@ func TestCacheRandomWindows(t *testing.T) {
 	span := last.Sub(first) + 10*time.Minute
 	for i := range 300 {
 		clock = clock.Add(time.Duration(rnd.IntN(20)) * time.Second)
+		if i%10 == 9 {
+			// Within the head's appendable window: the last hour before
+			// the newest sample.
+			at := last.Add(-50*time.Minute + time.Duration(rnd.IntN(3600))*time.Second).UnixMilli()
+			job := fmt.Sprintf("a-late-%d", i) // sorts before job="api"
+			app := s.Appender(ctx)
+			for _, l := range []labels.Labels{
+				labels.FromStrings("__name__", "temperature_celsius", "job", job),
+				labels.FromStrings("__name__", "http_requests_total", "job", job, "code", "200"),
+				labels.FromStrings("__name__", "nonexistent", "job", job),
+			} {
+				if _, err := app.Append(0, l, at, float64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		expr := conformanceExprs[rnd.IntN(len(conformanceExprs))]
 		step := steps[rnd.IntN(len(steps))]
 		start := first.Add(-5 * time.Minute).Add(time.Duration(rnd.Int64N(int64(span/time.Second))) * time.Second)

@@ -15,7 +15,9 @@
 // a timeout, a sample limit and a concurrency limit ([StoreOptions]) so that
 // one huge query cannot starve the server. [Cache] keeps range query results
 // in extents, in memory bounded in bytes, and answers every range query
-// exactly as its Source answers it.
+// exactly as its Source answers it; in front of the Store it learns from
+// the Store's append log ([AppendLog]) which cached steps samples committed
+// since could have changed, and evaluates only those and the uncached ones.
 package metrics
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/model/timestamp"
@@ -74,6 +76,10 @@ type Store struct {
 
 	mu   sync.RWMutex
 	meta map[string]metadata.Metadata // by metric family name
+
+	// appended tells a [Cache] in front of the store which steps of a
+	// cached answer newer samples may have changed.
+	appended appendLog
 }
 
 // Open opens (creating it if needed) the store in <dataDir>/metrics and
@@ -128,13 +134,49 @@ func (s *Store) Close() error {
 // to queries or durable until its Commit. Metadata given to UpdateMetadata
 // is kept in memory for [Store.Metadata] (the TSDB does not index it).
 func (s *Store) Appender(ctx context.Context) storage.Appender {
-	return &appender{Appender: s.db.Appender(ctx), store: s}
+	return &appender{Appender: s.db.Appender(ctx), store: s, oldest: math.MaxInt64}
 }
 
+// appender is the TSDB's appender, keeping the metadata it is given and
+// the oldest timestamp of the samples it added, which Commit hands to the
+// store's appendLog. Every sample reaches the store through it: the
+// collector's scrapes, remote write, rule output; floats, stale markers,
+// histograms, out-of-order samples and created-timestamp zeros.
 type appender struct {
 	storage.Appender
 	store   *Store
 	pending map[string]metadata.Metadata
+	oldest  int64 // ms; math.MaxInt64 while nothing was added
+}
+
+// added notes a sample at t that the TSDB accepted: one it refused does
+// not change any answer, and counting it would make a cache re-evaluate
+// for nothing.
+func (a *appender) added(ref storage.SeriesRef, t int64, err error) (storage.SeriesRef, error) {
+	if err == nil {
+		a.oldest = min(a.oldest, t)
+	}
+	return ref, err
+}
+
+func (a *appender) Append(ref storage.SeriesRef, l labels.Labels, t int64, v float64) (storage.SeriesRef, error) {
+	ref, err := a.Appender.Append(ref, l, t, v)
+	return a.added(ref, t, err)
+}
+
+func (a *appender) AppendHistogram(ref storage.SeriesRef, l labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	ref, err := a.Appender.AppendHistogram(ref, l, t, h, fh)
+	return a.added(ref, t, err)
+}
+
+func (a *appender) AppendSTZeroSample(ref storage.SeriesRef, l labels.Labels, t, st int64) (storage.SeriesRef, error) {
+	ref, err := a.Appender.AppendSTZeroSample(ref, l, t, st)
+	return a.added(ref, st, err)
+}
+
+func (a *appender) AppendHistogramSTZeroSample(ref storage.SeriesRef, l labels.Labels, t, st int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	ref, err := a.Appender.AppendHistogramSTZeroSample(ref, l, t, st, h, fh)
+	return a.added(ref, st, err)
 }
 
 func (a *appender) UpdateMetadata(ref storage.SeriesRef, l labels.Labels, m metadata.Metadata) (storage.SeriesRef, error) {
@@ -170,7 +212,15 @@ func familyName(series string, typ model.MetricType) string {
 }
 
 func (a *appender) Commit() error {
-	if err := a.Appender.Commit(); err != nil {
+	err := a.Appender.Commit()
+	// Recorded once the samples are visible, so that a query marked before
+	// this point finds them in the log, and one marked after it reads them;
+	// recorded on an error too, since part of the batch may have been
+	// committed.
+	if a.oldest != math.MaxInt64 {
+		a.store.appended.add(a.oldest)
+	}
+	if err != nil {
 		return err
 	}
 	if len(a.pending) > 0 {
