@@ -6,7 +6,8 @@
 //   1. first render: from the last range query's answer to the first frame in which every panel
 //      in view shows a chart, and the main thread's busy time (tasks) from navigation until then;
 //   2. main-thread time per live push: the sum of the renderer main thread's tasks between one
-//      push's arrival and the next (Chromium's trace), median and 95th percentile;
+//      push's arrival and the next (Chromium's trace), median and 95th percentile, and the longest
+//      of those tasks (what holds one frame back);
 //   3. frames per second while nobody, one and two other people move their pointers over the
 //      dashboard, each sending 20 cursor messages a second (scripted WebSocket clients, as the
 //      page of a person would send them: a panel, a position in it and the time under it).
@@ -157,8 +158,8 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
-/** Traces the page for seconds and returns the main-thread milliseconds between consecutive
- * push marks. */
+/** Traces the page for seconds and returns, for each push, the main-thread milliseconds until the
+ * next push mark and the longest task among them. */
 async function pushCost(page, seconds) {
   const cdp = await page.context().newCDPSession(page);
   const events = [];
@@ -181,19 +182,23 @@ async function pushCost(page, seconds) {
     .filter((e) => e.pid === pid && e.tid === main.tid && e.name === "ThreadControllerImpl::RunTask" && e.ph === "X")
     .sort((a, b) => a.ts - b.ts);
   const costs = [];
+  const longest = [];
   for (let i = 0; i + 1 < marks.length; i++) {
     const [from, to] = [marks[i].ts, marks[i + 1].ts];
     let sum = 0;
     let end = 0;
+    let most = 0;
     for (const t of tasks) {
       // The push's own task began just before its mark; nested tasks are counted once.
       if (t.ts + t.dur < from || t.ts >= to || t.ts < end) continue;
       sum += t.dur;
+      most = Math.max(most, t.dur);
       end = t.ts + t.dur;
     }
     costs.push(sum / 1000);
+    longest.push(most / 1000);
   }
-  return costs;
+  return { costs, longest };
 }
 
 async function fps(page, seconds) {
@@ -247,7 +252,7 @@ async function main() {
 
     // 2. Live pushes, once the page has settled.
     await new Promise((r) => setTimeout(r, 3000));
-    const costs = await pushCost(page, PUSH_SECONDS);
+    const { costs, longest } = await pushCost(page, PUSH_SECONDS);
 
     // 3. Frames per second with nobody, one and two other people pointing.
     const calls = await Promise.all(people.map((p) => session(huddle.url, p.login, p.password)));
@@ -264,7 +269,7 @@ async function main() {
     const f1 = (x) => x.toFixed(1);
     console.log(`dashboard: ${PANELS} time series panels x ${SERIES} series, 6 h at a 30 s step, refresh 1 s; viewport 1400x900`);
     console.log(`first render: range answers done ${f1(first.data)} ms after navigation; panels in view drawn ${f1(firstRender)} ms later (${first.charts} charts made by then); main thread busy ${f1(busy)} ms from navigation until then`);
-    console.log(`main thread per live push: median ${f1(median(costs))} ms, p95 ${f1(quantile(costs, 0.95))} ms (${costs.length} pushes)`);
+    console.log(`main thread per live push: median ${f1(median(costs))} ms, p95 ${f1(quantile(costs, 0.95))} ms (${costs.length} pushes); its longest task: median ${f1(median(longest))} ms, p95 ${f1(quantile(longest, 0.95))} ms`);
     console.log(`fps: ${f1(still)} with nobody pointing, ${f1(one)} with one person, ${f1(two)} with two`);
     if (errors.length) console.log(`page errors: ${errors.map(String).join("; ")}`);
   } finally {
