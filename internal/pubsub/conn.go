@@ -78,7 +78,10 @@ type Conn struct {
 	attached     bool   // a socket has been attached: the next Attach resumes the session
 	ended        bool   // no more traffic: the session is over
 	closing      bool   // a close is on its way: nothing more is queued, nor another close started
-	detachTimer  *time.Timer
+	// closedFor is the service's reason once Close has begun: the session ends with it even if
+	// the client, reading the close frame, hangs up before Close has ended the session itself.
+	closedFor   *string
+	detachTimer *time.Timer
 
 	// inbound and lastInbound are touched only by the connection's reader. The bucket is made
 	// only once the client sends faster than the rate, so that idle connections, and those that
@@ -436,6 +439,9 @@ func (c *Conn) Close(code int, reason string) {
 		c.mu.Unlock()
 		return
 	}
+	if c.closedFor == nil {
+		c.closedFor = &reason
+	}
 	if c.sock != nil {
 		if code == ClosePolicyViolation {
 			// A slow or misbehaving client: messages waiting would only delay the goodbye, but the
@@ -478,6 +484,9 @@ func (c *Conn) end(reason string) {
 		return
 	}
 	c.ended = true
+	if c.closedFor != nil {
+		reason = *c.closedFor
+	}
 	if c.detachTimer != nil {
 		c.detachTimer.Stop()
 	}

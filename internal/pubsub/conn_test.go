@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -992,5 +993,44 @@ func TestSlowConsumerClosedOnce(t *testing.T) {
 				t.Errorf("OnClose reasons = %q", got)
 			}
 		})
+	}
+}
+
+// droppingSocket fails its connection's reader as soon as the close frame is written, as a client
+// that hangs up on reading the close frame makes the server's reader fail.
+type droppingSocket struct {
+	*testSocket
+	conn *Conn
+}
+
+func (s droppingSocket) Write(p []byte) (int, error) {
+	n, err := s.testSocket.Write(p)
+	if bytes.Contains(p, []byte{0x88}) {
+		s.conn.Dropped(s, "connection lost")
+	}
+	return n, err
+}
+
+// A connection the service closes ends with the service's reason, even when its client hangs up
+// on the close frame before the closing call has finished: the disconnected event must say why
+// the application server closed it, not that the connection was lost.
+func TestCloseReasonSurvivesTheClientHangingUp(t *testing.T) {
+	checkLeaks(t)
+	svc := newTestService(t, Options{})
+	h := svc.Hub("h")
+	for i := range 1000 {
+		var log closeLog
+		c, err := h.Connect(ConnOptions{ID: fmt.Sprint("c", i), Codec: newTestCodec(FormatWebPubSubJSON), OnClose: log.onClose}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Attach(droppingSocket{newTestSocket(), c}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close(CloseNormal, "bye")
+		testkit.WaitFor(t, "OnClose", func() bool { return len(log.get()) > 0 })
+		if got := log.get(); !slices.Equal(got, []string{"bye"}) {
+			t.Fatalf("round %d: OnClose reasons %q, want the service's", i, got)
+		}
 	}
 }
