@@ -14,7 +14,10 @@ import { chromium } from "playwright-core";
 
 import { CHROMIUM, chromiumArgs } from "../testenv/chromium.mjs";
 import { spawnHuddle, stopAll } from "../testenv/huddle.mjs";
+import { apiSession } from "../testenv/api.mjs";
 import { poll } from "../testenv/wait.mjs";
+
+export { apiSession };
 
 /** Default bound of every wait, in milliseconds. */
 export const TIMEOUT = 20_000;
@@ -73,28 +76,6 @@ export async function startHuddle() {
     /** An API session of the administrator. */
     admin: () => apiSession(url, "admin", ADMIN_PASSWORD),
     stop: proc.stop,
-  };
-}
-
-/** Signs in over POST /api/login and returns a JSON caller carrying the session cookie. */
-export async function apiSession(base, user, password) {
-  const res = await fetch(`${base}/api/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user, password }),
-  });
-  if (!res.ok) throw new Error(`login as ${user}: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  /** Calls the API; a status other than 2xx is an error carrying the status. */
-  return async function call(method, p, body) {
-    const r = await fetch(base + p, {
-      method,
-      headers: { Cookie: cookie, Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    if (!r.ok) throw Object.assign(new Error(`${method} ${p}: ${r.status} ${text}`), { status: r.status });
-    return text ? JSON.parse(text) : undefined;
   };
 }
 

@@ -17,6 +17,7 @@
 
 import { chromium } from "playwright-core";
 
+import { apiSession } from "../../testenv/api.mjs";
 import { CHROMIUM, chromiumArgs } from "../../testenv/chromium.mjs";
 import { spawnHuddle, stopAll } from "../../testenv/huddle.mjs";
 import { poll } from "../../testenv/wait.mjs";
@@ -59,26 +60,6 @@ function benchDashboard() {
       targets: [{ refId: "A", expr: panelQuery(i), legendFormat: "{{series}}" }],
     })),
     variables: [],
-  };
-}
-
-async function session(base, user, password) {
-  const res = await fetch(`${base}/api/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user, password }),
-  });
-  if (!res.ok) throw new Error(`login as ${user}: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  return async (method, p, body) => {
-    const r = await fetch(base + p, {
-      method,
-      headers: { Cookie: cookie, Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
   };
 }
 
@@ -217,7 +198,7 @@ async function main() {
   const huddle = await spawnHuddle({ suite: "bench", env: { HUDDLE_ADMIN_PASSWORD: ADMIN_PASSWORD }, logsEnv: "HUDDLE_BENCH_LOGS", timeout: TIMEOUT });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs });
   try {
-    const admin = await session(huddle.url, "admin", ADMIN_PASSWORD);
+    const admin = await apiSession(huddle.url, "admin", ADMIN_PASSWORD);
     for (const p of people) await admin("POST", "/api/users", p);
     const { dashboard } = await admin("POST", "/api/dashboards", benchDashboard());
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, baseURL: huddle.url });
@@ -255,7 +236,7 @@ async function main() {
     const { costs, longest } = await pushCost(page, PUSH_SECONDS);
 
     // 3. Frames per second with nobody, one and two other people pointing.
-    const calls = await Promise.all(people.map((p) => session(huddle.url, p.login, p.password)));
+    const calls = await Promise.all(people.map((p) => apiSession(huddle.url, p.login, p.password)));
     const still = await fps(page, FPS_SECONDS);
     const stopAda = await pointerMover(calls[0], dashboard.uid, 0);
     await new Promise((r) => setTimeout(r, 1000));
