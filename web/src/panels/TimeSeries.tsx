@@ -9,6 +9,7 @@ import type { Store } from "../store";
 import type { Range } from "../time";
 import { formatValue } from "../units";
 import { palette } from "../colors";
+import { changesPixels, drawnOf, type Drawn } from "../redraw";
 import { onThemeChange } from "../theme";
 import type { Threshold } from "../thresholds";
 
@@ -99,6 +100,10 @@ class ChartView {
   /** overlayInked: the overlay has crosshairs drawn on it. */
   private overlayInked = false;
   private dirty = clean();
+  /** drawn is what the chart last drew of its data, to tell a push that changes no pixel; stale:
+   * a push since then was not drawn, so uPlot's idea of the arrays (changed in place) is old. */
+  private drawn: Drawn | null = null;
+  private stale = false;
   private crosshairs: Crosshair[];
   private data: PanelData;
   private stopData: () => void;
@@ -142,6 +147,7 @@ class ChartView {
     this.stopData();
     this.data = data;
     this.stopData = data.subscribe(() => this.mark("data"));
+    this.drawn = null; // a new history is drawn whole
     this.mark("data");
   }
 
@@ -169,16 +175,28 @@ class ChartView {
     }
     const d = this.dirty;
     this.dirty = clean();
-    if (d.data) {
+    const { from, to } = this.props.current.range.current;
+    const { times, values } = this.data;
+    if (d.data && !d.scales && !d.chart && this.drawn && this.data.series.length === u.series.length - 1 &&
+      !changesPixels(this.drawn, times, values, { from, to, width: u.bbox.width / uPlot.pxRatio, y: (v) => u.valToPos(v, "y") })) {
+      // Only the legend shows the newest values; the chart stays as drawn until a push moves a pixel.
+      showLatest(u);
+      if (d.overlay) this.drawCrosshairs(u);
+      this.stale = true;
+      return;
+    }
+    if (d.data || this.stale) {
       if (this.data.series.length !== u.series.length - 1) {
         this.seriesChanged();
         return;
       }
       // The same arrays, changed in place: uPlot draws them again without a copy.
-      u.setData([this.data.times, ...this.data.values] as uPlot.AlignedData, false);
-      const { from, to } = this.props.current.range.current;
+      u.setData([times, ...values] as uPlot.AlignedData, false);
       u.setScale("x", { min: from / 1000, max: to / 1000 });
       showLatest(u);
+      this.drawn = drawnOf(times, values, to);
+      this.stale = false;
+      if (d.scales) u.redraw(true, false);
     } else if (d.scales) u.redraw(true, false);
     else if (d.chart) u.redraw(false, false);
     // A chart's draw redraws the overlay too (drawCrosshairs is one of its draw hooks).
@@ -299,6 +317,7 @@ class ChartView {
     const { from, to } = first.range.current;
     u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
+    this.drawn = drawnOf(data.times, data.values, to);
     u.over.appendChild(this.overlay);
     this.u = u;
     this.stops.push(onThemeChange(() => this.mark("chart")));
