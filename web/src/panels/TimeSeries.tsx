@@ -409,23 +409,21 @@ function touchGestures(u: uPlot, props: { current: TimeSeriesProps }): () => voi
   };
   // Until the next touch, should the emulated click never come.
   const next = () => (swallow = false);
-  const mouse = ["mousedown", "mouseup", "click"];
-  for (const t of mouse) addEventListener(t, emulated, true);
-  addEventListener("pointerdown", next, true);
-  u.over.addEventListener("pointerdown", down);
-  u.over.addEventListener("pointermove", move);
-  u.over.addEventListener("pointerup", up);
-  u.over.addEventListener("pointercancel", cancel);
-  u.over.addEventListener("contextmenu", menu);
+  // [target, event, handler, capture]: the page's emulated mouse events are caught before anyone
+  // else sees them; the gesture's own events are the plot's.
+  const listeners = [
+    ...["mousedown", "mouseup", "click"].map((t) => [window, t, emulated, true] as const),
+    [window, "pointerdown", next, true],
+    [u.over, "pointerdown", down, false],
+    [u.over, "pointermove", move, false],
+    [u.over, "pointerup", up, false],
+    [u.over, "pointercancel", cancel, false],
+    [u.over, "contextmenu", menu, false],
+  ] as const;
+  for (const [target, type, fn, capture] of listeners) target.addEventListener(type, fn as EventListener, capture);
   return () => {
     clearTimeout(press);
-    for (const t of mouse) removeEventListener(t, emulated, true);
-    removeEventListener("pointerdown", next, true);
-    u.over.removeEventListener("pointerdown", down);
-    u.over.removeEventListener("pointermove", move);
-    u.over.removeEventListener("pointerup", up);
-    u.over.removeEventListener("pointercancel", cancel);
-    u.over.removeEventListener("contextmenu", menu);
+    for (const [target, type, fn, capture] of listeners) target.removeEventListener(type, fn as EventListener, capture);
   };
 }
 
