@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -329,6 +330,17 @@ func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.
 		fallback       atomic.Bool
 	)
 	work := func() {
+		// The engine turns a panic in its evaluation into the query's
+		// error; here a worker's would end the process, so it hands the
+		// query back to the engine instead, and says so once.
+		defer func() {
+			if v := recover(); v != nil {
+				s.logger.Error("range query evaluated a series at a time panicked; the engine answers it",
+					"query", p.call.String(), "panic", v, "stack", string(debug.Stack()))
+				fallback.Store(true)
+				stop.Store(true)
+			}
+		}()
 		w := windowSeries{p: p, in: make(promql.Matrix, 1), args: p.call.Args, maxSamples: s.opts.MaxSamples}
 		w.enh.Out = make(promql.Vector, 0, 1)
 		var slab []promql.FPoint

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/tsdb/tsdbutil"
+	"github.com/prometheus/prometheus/util/annotations"
 )
 
 // windowsSpan is how long fillWindows writes samples for, from t0.
@@ -401,4 +403,31 @@ func withMaxSamples(s *Store, n int) *Store {
 	opts := s.opts
 	opts.MaxSamples = n
 	return &Store{db: s.db, opts: opts, engine: newEngine(opts, slog.New(slog.DiscardHandler), nil), slots: s.slots}
+}
+
+// TestWindowsPanicGoesToEngine: a panic while a series is evaluated, on the
+// query's goroutine or a worker's, hands the query back to the engine (which
+// turns its own panics into the query's error) instead of ending the process.
+func TestWindowsPanicGoesToEngine(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	fillWindows(t, s, 3)
+	ctx := context.Background()
+	for _, step := range []time.Duration{time.Minute, 100 * time.Millisecond} { // one worker; all the cores
+		q, err := s.engine.NewRangeQuery(ctx, s.db, nil, "rate(fz_total[1m])", t0, t0.Add(windowsSpan), step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmt := q.Statement().(*parser.EvalStmt)
+		p, ok := planWindows(stmt)
+		if !ok {
+			t.Fatal("rate over a selector was not planned")
+		}
+		p.fn = func([]promql.Vector, promql.Matrix, parser.Expressions, *promql.EvalNodeHelper) (promql.Vector, annotations.Annotations) {
+			panic("broken function")
+		}
+		if res := s.evalWindows(ctx, stmt, p); res != nil {
+			t.Errorf("step %s: a panicking evaluation answered %v, want the engine to answer", step, res)
+		}
+	}
 }

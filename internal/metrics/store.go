@@ -70,6 +70,7 @@ type Store struct {
 	db     *tsdb.DB
 	opts   StoreOptions // with defaults applied
 	engine *promql.Engine
+	logger *slog.Logger
 	// slots bounds concurrent queries; Prometheus does the same with its
 	// active query tracker, which needs a file of its own.
 	slots chan struct{}
@@ -99,6 +100,7 @@ func Open(dataDir string, opts StoreOptions, logger *slog.Logger, reg prometheus
 		db:     db,
 		opts:   opts,
 		engine: engine,
+		logger: logger,
 		slots:  make(chan struct{}, opts.MaxConcurrentQueries),
 		meta:   make(map[string]metadata.Metadata),
 	}, nil
