@@ -65,13 +65,13 @@ test("on a phone the panels are stacked, readable and never wider than the scree
   await loaded(page);
   const width = page.viewportSize().width;
   const box = async (id) => panel(page, id).boundingBox();
-  const [c1, c2, s3, s4] = [await box(1), await box(2), await box(3), await box(4)];
-  // Charts take the full width, one under the other, in the grid's reading order.
-  for (const c of [c1, c2]) assert.ok(c.width >= 300 && c.width <= width, `chart ${c.width} px wide`);
-  assert.ok(c2.y >= c1.y + c1.height, "second chart under the first");
-  // The two stats share a row under the charts.
-  assert.ok(Math.abs(s3.y - s4.y) < 1 && s4.x > s3.x + s3.width && s3.y >= c2.y + c2.height, "stats side by side");
-  for (const s of [s3, s4]) assert.ok(s.width >= 150, `stat ${s.width} px wide`);
+  const boxes = [await box(1), await box(2), await box(3), await box(4)];
+  // Every panel, charts and single values alike, takes the full width of the phone, one under the
+  // other in the grid's reading order.
+  for (const [i, b] of boxes.entries()) {
+    assert.ok(b.width >= 300 && b.width <= width, `panel ${i + 1} ${b.width} px wide`);
+    if (i > 0) assert.ok(b.y >= boxes[i - 1].y + boxes[i - 1].height, `panel ${i + 1} under panel ${i}`);
+  }
   // Readable: nothing scrolls sideways, values are not cut, text is not tiny.
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), "no sideways scrolling");
   const value = panel(page, 3).locator(".stat .value");
@@ -195,6 +195,12 @@ test("screenshots of phone, tablet and desktop in light and dark", { skip }, asy
         .evaluate((el) => getComputedStyle(el).borderColor.match(/\d+/g).map(Number));
       await waitFor(async () => (await ink(page, 1, line)) > 200, { what: `the clock's line on the ${name}` });
       await snap(page, `mobile-${name}-${colorScheme}`);
+      if (name === "tablet") {
+        // Two panels a row on a tablet, single values as wide as charts: none under 300 px.
+        const boxes = await Promise.all([1, 2, 3, 4].map((id) => panel(page, id).boundingBox()));
+        for (const [i, b] of boxes.entries()) assert.ok(b.width >= 300, `tablet panel ${i + 1} ${b.width} px wide`);
+        assert.ok(Math.abs(boxes[2].y - boxes[3].y) < 1 && boxes[3].x > boxes[2].x, "stats side by side on a tablet");
+      }
       assert.deepEqual(page.errors.map(String), []);
       await context.close();
     }
