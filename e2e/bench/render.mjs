@@ -13,7 +13,8 @@
 //      page of a person would send them: a panel, a position in it and the time under it).
 //
 // Needs Node's WebSocket: `node --experimental-websocket` on Node 20. BENCH_PUSH_SECONDS and
-// BENCH_FPS_SECONDS set the length of phases 2 and 3; BENCH_TRACE=<file> keeps phase 2's trace.
+// BENCH_FPS_SECONDS set the length of phases 2 and 3; BENCH_TRACE=<file> keeps phase 2's trace, BENCH_PROFILE=<file> a JavaScript CPU profile of it (a
+// .cpuprofile for DevTools).
 
 import { chromium } from "playwright-core";
 
@@ -150,7 +151,14 @@ async function pushCost(page, seconds) {
     transferMode: "ReportEvents",
     traceConfig: { includedCategories: ["toplevel", "blink.user_timing", "devtools.timeline", "__metadata"] },
   });
+  const profile = process.env.BENCH_PROFILE;
+  if (profile) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    await cdp.send("Profiler.start");
+  }
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  if (profile) (await import("node:fs")).writeFileSync(profile, JSON.stringify((await cdp.send("Profiler.stop")).profile));
   await cdp.send("Tracing.end");
   await done;
   await cdp.detach();
