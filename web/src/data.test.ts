@@ -55,6 +55,35 @@ describe("PanelData add and trim", () => {
     expect(d.values[0]).toEqual([]);
   });
 
+  it("keeps one pushed point per step of the history, the first in it, and the newest", () => {
+    // History on a 30 s grid up to 60, then a push every second until 125.
+    const d = history([0, 30, 60]);
+    for (let t = 61; t <= 125; t++) d.add(t, instant(String(t)), 30);
+    expect(d.times).toEqual([0, 30, 60, 90, 120, 125]);
+    expect(d.values[0]).toEqual([0, 30, 60, 90, 120, 125]);
+    // As many points after an hour of pushes as a load of the same range would hold.
+    for (let t = 126; t <= 3725; t++) d.add(t, instant(String(t)), 30);
+    expect(d.times.length).toBe(3720 / 30 + 2); // 0, 30, …, 3720 and 3725
+    expect(d.times.slice(-3)).toEqual([3690, 3720, 3725]);
+  });
+
+  it("clears a replaced newest point's series that the newer push does not have", () => {
+    const d = history([0]);
+    d.add(1, new Map([["A", { result: [{ metric: { job: "a" }, value: [1, "1"] }, { metric: { job: "b" }, value: [1, "9"] }] }]]), 30);
+    d.add(2, instant("2"), 30);
+    expect(d.times).toEqual([0, 2]);
+    expect(d.values).toEqual([
+      [0, 2],
+      [null, null],
+    ]);
+  });
+
+  it("keeps every push a step or more apart", () => {
+    const d = history([0, 15]);
+    for (const t of [30, 45, 60]) d.add(t, instant(String(t)), 15);
+    expect(d.times).toEqual([0, 15, 30, 45, 60]);
+  });
+
   it("tells its subscribers of a change until they leave", () => {
     const d = history([10]);
     const heard = vi.fn();

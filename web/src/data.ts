@@ -42,6 +42,12 @@ function seriesKey(refId: string, labels: Record<string, string>): string {
   return refId + JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 }
 
+/** stepOf is the step of a grid of step seconds from the epoch (the history's, whose start is a
+ * multiple of it) that time t falls in. */
+function stepOf(t: number, step: number): number {
+  return Math.floor(t / step);
+}
+
 function parseValue(s: string): number | null {
   const v = Number(s);
   return Number.isFinite(v) ? v : s === "NaN" ? null : v;
@@ -86,12 +92,21 @@ export class PanelData {
   /** add puts instant query answers at time t (seconds), keeping times sorted and unique. A
    * query's error replaces its previous one, and its success clears it. A live push's point is
    * the newest, so it is looked for from the end: appending costs a step per series, not a pass
-   * over the range. */
-  add(t: number, answers: Map<string, Answer>) {
+   * over the range.
+   *
+   * With step (seconds, the history's), the pushes keep one point per step as the history has:
+   * the first to land in each step, and the newest. A newer point replaces the newest when that
+   * one is not the first of its step, so a chart refreshing every second over hours holds and
+   * draws as many points as a fresh load of its range, not one per push. */
+  add(t: number, answers: Map<string, Answer>, step = 0) {
     let row = this.times.length;
     while (row > 0 && this.times[row - 1] > t) row--;
     if (row > 0 && this.times[row - 1] === t) row--;
-    else if (row === this.times.length) {
+    else if (row === this.times.length && step > 0 && row >= 2 && stepOf(this.times[row - 1], step) === stepOf(this.times[row - 2], step)) {
+      row--;
+      this.times[row] = t;
+      for (const col of this.values) col[row] = null;
+    } else if (row === this.times.length) {
       this.times.push(t);
       for (const col of this.values) col.push(null);
     } else {

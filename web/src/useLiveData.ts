@@ -116,7 +116,7 @@ export function useLiveData({ uid, dash, timeRange, version, reload, notice }: O
     for (const [panel, answers] of byPanel) {
       const pd = data.current.get(panel);
       if (!pd) continue;
-      pd.add(push.time / 1000, answers);
+      pd.add(push.time / 1000, answers, x.step / 1000);
       pd.trim(r.from / 1000);
       pd.changed();
     }
