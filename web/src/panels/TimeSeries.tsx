@@ -10,7 +10,7 @@ import type { Range } from "../time";
 import { formatValue } from "../units";
 import { palette } from "../colors";
 import { changesPixels, drawnOf, type Drawn } from "../redraw";
-import { onThemeChange } from "../theme";
+import { onThemeChange, themeColor } from "../theme";
 import type { Threshold } from "../thresholds";
 
 export interface TimeSeriesProps {
@@ -265,11 +265,11 @@ class ChartView {
       },
       // A canvas does not resolve CSS variables, so the theme's colours are read at each draw.
       axes: [
-        { stroke: () => themeColor(el, "--muted"), grid: { stroke: () => themeColor(el, "--grid"), width: 1 }, ticks: { stroke: () => themeColor(el, "--grid") } },
+        { stroke: () => themeColor("--muted"), grid: { stroke: () => themeColor("--grid"), width: 1 }, ticks: { stroke: () => themeColor("--grid") } },
         {
-          stroke: () => themeColor(el, "--muted"),
-          grid: { stroke: () => themeColor(el, "--grid"), width: 1 },
-          ticks: { stroke: () => themeColor(el, "--grid") },
+          stroke: () => themeColor("--muted"),
+          grid: { stroke: () => themeColor("--grid"), width: 1 },
+          ticks: { stroke: () => themeColor("--grid") },
           size: 70,
           values: (_u, vals) => vals.map((v) => formatValue(v, props.current.unit, props.current.decimals)),
         },
@@ -279,7 +279,11 @@ class ChartView {
         ...data.series.map((s, i) => ({
           label: s.name,
           stroke: palette[i % palette.length],
-          width: 1.5,
+          // Grafana's default line width (defaultGraphConfig in grafana's
+          // public/app/plugins/panel/timeseries/config.ts). A line no wider than a device pixel is
+          // also drawn by the canvas as a hairline: with software rasterisation, a 1.5 px stroke
+          // cost six times as much at every push (BENCHMARKS.md, Dashboard rendering).
+          width: 1,
           // Dots only where the points are few (a fresh server, a sparse series), so a short
           // stretch of data is visible at all; a dense line needs none.
           points: { show: (_u: uPlot, _si: number, i0: number, i1: number) => i1 - i0 < 30 },
@@ -439,10 +443,6 @@ function showLatest(u: uPlot) {
   if (n > 0 && u.cursor.idx == null) u.setLegend({ idx: n - 1 }, false);
 }
 
-function themeColor(el: HTMLElement, name: string): string {
-  return getComputedStyle(el).getPropertyValue(name).trim() || "gray";
-}
-
 function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | undefined {
   for (const a of list) {
     const left = u.valToPos(a.time / 1000, "x");
@@ -465,7 +465,7 @@ function drawMarks(u: uPlot, p: TimeSeriesProps) {
     // On a whole pixel row (half a pixel off for an odd width), so the line is crisp.
     const y = Math.round(u.valToPos(t.value, "y", true)) + (w % 2) / 2;
     if (y < top || y > top + height) continue;
-    ctx.strokeStyle = themeColor(u.root, `--sev${t.severity}`);
+    ctx.strokeStyle = themeColor(`--sev${t.severity}`);
     ctx.lineWidth = w;
     ctx.beginPath();
     ctx.moveTo(left, y);
