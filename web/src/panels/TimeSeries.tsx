@@ -11,6 +11,8 @@ import { formatValue } from "../units";
 import { palette } from "../colors";
 import { changesPixels, drawnOf, type Drawn } from "../redraw";
 import { onThemeChange, themeColor } from "../theme";
+import { annotationAt, drawMarks } from "./marks";
+import { touchGestures } from "./touch";
 import type { Threshold } from "../thresholds";
 
 export interface TimeSeriesProps {
@@ -351,86 +353,6 @@ class ChartView {
   }
 }
 
-/** How long a finger stays still to annotate: half a second, about what phones take for a long
- * press. */
-const longPressMs = 500;
-/** How far a finger may wander and still be a press, not a drag (CSS pixels). */
-const slop = 10;
-
-/** touchGestures gives a chart its touch screen gestures: a horizontal drag pans the time range,
- * a long press asks for an annotation. A tap needs nothing here: the browser emulates the mouse
- * for it, which moves uPlot's cursor. Vertical drags are left to the page's scrolling (touch-action
- * in the stylesheet). Returns what removes them. */
-function touchGestures(u: uPlot, props: { current: TimeSeriesProps }): () => void {
-  let start: { x: number; y: number; id: number } | null = null;
-  let press: ReturnType<typeof setTimeout> | undefined;
-  let swallow = false;
-  const x = (e: PointerEvent) => e.clientX - u.over.getBoundingClientRect().left;
-  const down = (e: PointerEvent) => {
-    if (e.pointerType !== "touch" || !e.isPrimary) return;
-    start = { x: e.clientX, y: e.clientY, id: e.pointerId };
-    const at = Math.round(u.posToVal(x(e), "x") * 1000);
-    clearTimeout(press);
-    press = setTimeout(() => {
-      start = null;
-      if (!props.current.onAnnotate) return;
-      // The mouse events the browser emulates as the finger lifts would land on the editor's
-      // backdrop and close it again.
-      swallow = true;
-      props.current.onAnnotate(at, at);
-    }, longPressMs);
-  };
-  const move = (e: PointerEvent) => {
-    if (!start || e.pointerId !== start.id) return;
-    if (Math.hypot(e.clientX - start.x, e.clientY - start.y) > slop) clearTimeout(press);
-  };
-  const up = (e: PointerEvent) => {
-    clearTimeout(press);
-    if (!start || e.pointerId !== start.id) return;
-    const dx = e.clientX - start.x;
-    const dy = e.clientY - start.y;
-    const from = start.x - u.over.getBoundingClientRect().left;
-    start = null;
-    if (Math.abs(dx) <= slop || Math.abs(dx) < Math.abs(dy)) return;
-    // The range moves with the finger: what was under it stays under it.
-    const shift = (u.posToVal(from, "x") - u.posToVal(from + dx, "x")) * 1000;
-    const range = props.current.range.current;
-    props.current.onZoom(Math.round(range.from + shift), Math.round(range.to + shift));
-  };
-  const cancel = () => {
-    clearTimeout(press);
-    start = null;
-  };
-  // A long press also opens the browser's context menu, which would cover the editor.
-  const menu = (e: Event) => {
-    if ((e as PointerEvent).pointerType === "touch" || start) e.preventDefault();
-  };
-  const emulated = (e: Event) => {
-    if (!swallow) return;
-    e.preventDefault();
-    e.stopPropagation();
-    if (e.type === "click") swallow = false;
-  };
-  // Until the next touch, should the emulated click never come.
-  const next = () => (swallow = false);
-  // [target, event, handler, capture]: the page's emulated mouse events are caught before anyone
-  // else sees them; the gesture's own events are the plot's.
-  const listeners = [
-    ...["mousedown", "mouseup", "click"].map((t) => [window, t, emulated, true] as const),
-    [window, "pointerdown", next, true],
-    [u.over, "pointerdown", down, false],
-    [u.over, "pointermove", move, false],
-    [u.over, "pointerup", up, false],
-    [u.over, "pointercancel", cancel, false],
-    [u.over, "contextmenu", menu, false],
-  ] as const;
-  for (const [target, type, fn, capture] of listeners) target.addEventListener(type, fn as EventListener, capture);
-  return () => {
-    clearTimeout(press);
-    for (const [target, type, fn, capture] of listeners) target.removeEventListener(type, fn as EventListener, capture);
-  };
-}
-
 function legendHeight(el: HTMLElement): number {
   const legend = el.querySelector<HTMLElement>(".u-legend");
   return legend ? legend.offsetHeight : 0;
@@ -441,57 +363,4 @@ function legendHeight(el: HTMLElement): number {
 function showLatest(u: uPlot) {
   const n = u.data[0].length;
   if (n > 0 && u.cursor.idx == null) u.setLegend({ idx: n - 1 }, false);
-}
-
-function annotationAt(u: uPlot, list: Annotation[], x: number): Annotation | undefined {
-  for (const a of list) {
-    const left = u.valToPos(a.time / 1000, "x");
-    const right = u.valToPos(a.timeEnd / 1000, "x");
-    if (x >= left - 4 && x <= Math.max(right, left) + 4) return a;
-  }
-  return undefined;
-}
-
-/** drawMarks paints the alert rules' thresholds (dashed lines in their severity's colour) and
- * annotations (lines and shaded ranges) on the chart's canvas: they change seldom, so they are
- * drawn with the series. */
-function drawMarks(u: uPlot, p: TimeSeriesProps) {
-  const ctx = u.ctx;
-  const { top, height, left, width } = u.bbox;
-  ctx.save();
-  ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
-  for (const t of p.thresholds) {
-    const w = Math.round((t.state === "firing" ? 2 : 1) * devicePixelRatio);
-    // On a whole pixel row (half a pixel off for an odd width), so the line is crisp.
-    const y = Math.round(u.valToPos(t.value, "y", true)) + (w % 2) / 2;
-    if (y < top || y > top + height) continue;
-    ctx.strokeStyle = themeColor(`--sev${t.severity}`);
-    ctx.lineWidth = w;
-    ctx.beginPath();
-    ctx.moveTo(left, y);
-    ctx.lineTo(left + width, y);
-    ctx.stroke();
-  }
-  ctx.setLineDash([]);
-  for (const a of p.annotations) {
-    const x0 = u.valToPos(a.time / 1000, "x", true);
-    const x1 = u.valToPos(a.timeEnd / 1000, "x", true);
-    if (a.timeEnd > a.time) {
-      ctx.fillStyle = "rgba(255, 170, 0, 0.12)";
-      ctx.fillRect(x0, top, x1 - x0, height);
-    }
-    ctx.strokeStyle = "rgba(255, 170, 0, 0.9)";
-    ctx.lineWidth = 1.5 * devicePixelRatio;
-    ctx.beginPath();
-    ctx.moveTo(x0, top);
-    ctx.lineTo(x0, top + height);
-    ctx.stroke();
-    ctx.fillStyle = "rgba(255, 170, 0, 0.95)";
-    ctx.beginPath();
-    ctx.moveTo(x0 - 5 * devicePixelRatio, top + height);
-    ctx.lineTo(x0 + 5 * devicePixelRatio, top + height);
-    ctx.lineTo(x0, top + height - 7 * devicePixelRatio);
-    ctx.fill();
-  }
-  ctx.restore();
 }
