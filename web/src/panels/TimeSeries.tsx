@@ -39,6 +39,10 @@ export interface TimeSeriesProps {
 
 const syncKey = "huddle-dashboard";
 
+/** legendTime formats the legend's time as toLocaleTimeString does, with one formatter for every
+ * chart and push instead of one made at each call. */
+const legendTime = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+
 /** TimeSeries draws a panel's series with uPlot. The chart is made once per set of series, when
  * the panel first comes into view, and updated in place as points arrive, so live updates do not
  * flicker; its drawing is its ChartView's. */
@@ -277,7 +281,7 @@ class ChartView {
         },
       ],
       series: [
-        { value: (_u, v) => (v == null ? "" : new Date(v * 1000).toLocaleTimeString()) },
+        { value: (_u, v) => (v == null ? "" : legendTime.format(v * 1000)) },
         ...data.series.map((s, i) => ({
           label: s.name,
           stroke: palette[i % palette.length],
