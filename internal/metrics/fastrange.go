@@ -27,7 +27,10 @@ import (
 // query of one of them over one selector can be evaluated a series at a
 // time in a single pass over its samples (evalWindows). The maths stays
 // Prometheus's: each step calls the engine's own implementation from
-// promql.FunctionCalls. Functions with a scalar parameter, absent_over_time
+// promql.FunctionCalls, but for rate, increase and delta, whose documented
+// extrapolation evalWindows computes itself (extrapolation), with the
+// same float operations in the same order, for a fraction of the cost of
+// the engine's call. Functions with a scalar parameter, absent_over_time
 // (which answers for the absence of all series) and timestamp are left to
 // the engine.
 var windowFuncs = map[string]bool{
@@ -47,6 +50,118 @@ type windowPlan struct {
 	vs   *parser.VectorSelector
 	// In milliseconds, as the engine computes them.
 	start, end, step, rng, offset int64
+	// rate is set for rate, increase and delta, which are not evaluated
+	// by fn.
+	rate *extrapolation
+}
+
+// extrapolation is rate, increase or delta over one range selector, as
+// the Prometheus documentation describes them and promql/functions.go
+// (extrapolatedRate) computes them, for a window of float samples: the
+// difference between its last and first samples (for counters, plus the
+// value before each drop, a counter reset), extrapolated towards the
+// range's ends, and for rate divided by the range in seconds. The engine
+// notes nothing per window for floats; the possible-non-counter note is
+// per series (evalWindows).
+type extrapolation struct {
+	// counter: rate and increase, which correct counter resets and do
+	// not extrapolate a counter below zero.
+	counter bool
+	// perSecond: rate.
+	perSecond    bool
+	rangeSeconds float64
+	// The range's start and end before the step, in milliseconds. The
+	// engine truncates range plus offset, and offset, to milliseconds;
+	// with a fraction of a millisecond (rate(x[1m] offset 0.0005)) that
+	// is not the truncated range plus the truncated offset.
+	startBefore, endBefore int64
+}
+
+// at is the value of the function at step ts over window, the step's
+// samples in time order, stale markers left out; false if it has none
+// (fewer than two samples). The float operations are the engine's, in its
+// order: any other order rounds differently, and answers must be the same
+// bits.
+func (x *extrapolation) at(window []promql.FPoint, ts int64, m *spanMemo) (float64, bool) {
+	n := len(window)
+	if n < 2 {
+		return 0, false
+	}
+	first, last := window[0], window[n-1]
+	diff := last.F - first.F
+	if x.counter {
+		prev := first.F
+		for _, s := range window[1:] {
+			if s.F < prev {
+				diff += prev
+			}
+			prev = s.F
+		}
+	}
+	k := spanKey{n: n, toStart: first.T - (ts - x.startBefore), toEnd: ts - x.endBefore - last.T, sampled: last.T - first.T}
+	if !m.ok || m.key != k {
+		m.set(x, k)
+	}
+	factor := m.factor
+	if x.counter && diff > 0 && first.F >= 0 {
+		// Extrapolating back to the counter's zero, if that is nearer
+		// than the start the samples' spacing gives.
+		if toZero := m.sampled * (first.F / diff); toZero < m.toStart {
+			factor = x.factor(m.sampled, toZero, m.toEnd)
+		}
+	}
+	return diff * factor, true
+}
+
+// factor is what the difference is multiplied by: the sampled interval
+// extended by the durations to the start and end (in seconds), for rate
+// per second of the range.
+func (x *extrapolation) factor(sampled, toStart, toEnd float64) float64 {
+	f := (sampled + toStart + toEnd) / sampled
+	if x.perSecond {
+		f /= x.rangeSeconds
+	}
+	return f
+}
+
+// spanKey is what of a window the extrapolation reads besides its values:
+// the number of samples and, in milliseconds, the first sample's distance
+// from the range's start, the last's from its end, and theirs.
+type spanKey struct {
+	n                       int
+	toStart, toEnd, sampled int64
+}
+
+// spanMemo is the extrapolation of the last window's span. Samples at a
+// steady interval give most windows the same span, and computing it is
+// most of the cost of a window (divisions); the same integers give the
+// same floats, so reusing them changes no bit.
+type spanMemo struct {
+	ok  bool
+	key spanKey
+	// In seconds: the sampled interval, and the durations to the start
+	// and end of the range the series is extrapolated over, before any
+	// counter's zero point is considered.
+	sampled, toStart, toEnd float64
+	factor                  float64 // x.factor(sampled, toStart, toEnd)
+}
+
+func (m *spanMemo) set(x *extrapolation, k spanKey) {
+	toStart := float64(k.toStart) / 1000
+	toEnd := float64(k.toEnd) / 1000
+	sampled := float64(k.sampled) / 1000
+	spacing := sampled / float64(k.n-1)
+	// A series more than 10 % of its average spacing away from an end of
+	// the range is taken to start or stop inside it, half a spacing
+	// beyond its first or last sample.
+	limit := spacing * 1.1
+	if toStart >= limit {
+		toStart = spacing / 2
+	}
+	if toEnd >= limit {
+		toEnd = spacing / 2
+	}
+	*m = spanMemo{ok: true, key: k, sampled: sampled, toStart: toStart, toEnd: toEnd, factor: x.factor(sampled, toStart, toEnd)}
 }
 
 // planWindows returns the plan for stmt, or false if the engine must
@@ -79,6 +194,17 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 	if fn == nil {
 		return windowPlan{}, false
 	}
+	var rate *extrapolation
+	switch call.Func.Name {
+	case "rate", "increase", "delta":
+		rate = &extrapolation{
+			counter:      call.Func.Name != "delta",
+			perSecond:    call.Func.Name == "rate",
+			rangeSeconds: ms.Range.Seconds(),
+			startBefore:  (ms.Range + vs.OriginalOffset).Milliseconds(),
+			endBefore:    vs.OriginalOffset.Milliseconds(),
+		}
+	}
 	// The functions read the selector's offset (rate's window ends at
 	// the step minus it); the engine sets it before it evaluates
 	// (setOffsetForAtModifier), to the written offset when there is no @.
@@ -93,6 +219,7 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 		step:   stmt.Interval.Milliseconds(),
 		rng:    ms.Range.Milliseconds(),
 		offset: vs.Offset.Milliseconds(),
+		rate:   rate,
 	}, true
 }
 
@@ -114,6 +241,7 @@ type windowSeries struct {
 	args parser.Expressions
 	// maxSamples is the store's MaxSamples: no window holds more.
 	maxSamples int
+	span       spanMemo
 }
 
 // eval appends the series' value at each step to out and returns it, with
@@ -177,6 +305,12 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 		window := buf[first:]
 		peak = max(peak, len(window))
 		if len(window) == 0 {
+			continue
+		}
+		if p.rate != nil {
+			if f, ok := p.rate.at(window, ts, &w.span); ok {
+				out = append(out, promql.FPoint{T: ts, F: f})
+			}
 			continue
 		}
 		w.in[0].Floats = window

@@ -39,6 +39,9 @@ var edgeFloats = []float64{
 //   - fz_gauge{i}: gauges taking random and edge values (NaN, ±Inf, −0,
 //     extremes), also with gaps and stale markers; their name does not
 //     look like a counter's, so rate over them is noted
+//   - fz_step_total{i}: counters scraped exactly every 15 s from t0, so
+//     that samples fall on the ends of windows of whole seconds, starting
+//     from zero, with resets to zero and stale markers
 //   - fz_dup_a{k="1"} and fz_dup_b{k="1"}: equal once the name is dropped
 //   - fz_hist: native histograms; fz_mixed: floats, then native histograms
 func fillWindows(t testing.TB, s *Store, seed uint64) {
@@ -98,6 +101,22 @@ func fillWindows(t testing.TB, s *Store, seed uint64) {
 			return rng.NormFloat64() * 100
 		})
 	}
+	for i := range 3 {
+		l := labels.FromStrings("__name__", "fz_step_total", "i", fmt.Sprint(i))
+		c := 0.0
+		for ts := t0.UnixMilli(); ts < t0.UnixMilli()+span; ts += 15_000 {
+			switch r := rng.IntN(40); {
+			case r == 0:
+				c = 0
+			case r == 1:
+				samples = append(samples, sample{l: l, t: ts, f: math.Float64frombits(value.StaleNaN)})
+				continue
+			default:
+				c += float64(rng.IntN(4))
+			}
+			samples = append(samples, sample{l: l, t: ts, f: c})
+		}
+	}
 	for _, name := range []string{"fz_dup_a", "fz_dup_b"} {
 		series(labels.FromStrings("__name__", name, "k", "1"), func(i int) float64 { return float64(i) })
 	}
@@ -135,8 +154,8 @@ func fillWindows(t testing.TB, s *Store, seed uint64) {
 // function evalWindows evaluates, over selectors, ranges and offsets.
 func windowsExprs() []string {
 	var exprs []string
-	selectors := []string{"fz_total", "fz_gauge", `fz_total{i=~"1.*"}`, "no_such_metric"}
-	ranges := []string{"1m", "45s", "5m", "7m30s", "1s"}
+	selectors := []string{"fz_total", "fz_gauge", `fz_total{i=~"1.*"}`, "fz_step_total", "no_such_metric"}
+	ranges := []string{"1m", "45s", "5m", "7m30s", "1s", "30s"}
 	offsets := []string{"", " offset 2m", " offset -1m30s"}
 	for _, fn := range sortedKeys(windowFuncs) {
 		for i, sel := range selectors {
@@ -148,6 +167,11 @@ func windowsExprs() []string {
 		exprs = append(exprs,
 			fmt.Sprintf(`%s({__name__=~"fz_dup_.*"}[2m])`, fn),
 			fmt.Sprintf("(%s(fz_total[90s]))", fn),
+			// Fractions of a millisecond, which the engine truncates
+			// in range plus offset and in offset alone.
+			fmt.Sprintf("%s(fz_step_total[60.0005] offset 0.0005)", fn),
+			fmt.Sprintf("%s(fz_step_total[1m] offset -0.0005)", fn),
+			fmt.Sprintf("%s(fz_gauge[0.0015])", fn),
 		)
 	}
 	return exprs
@@ -371,16 +395,20 @@ func TestWindowsLimits(t *testing.T) {
 }
 
 // FuzzWindows compares evalWindows with the engine on one store of
-// random data over fuzzed expressions and grids.
+// random data over fuzzed expressions and grids: counters with resets,
+// gaps and stale markers, counters on a 15 s grid, and gauges with NaN,
+// infinities and extremes.
 func FuzzWindows(f *testing.F) {
-	f.Add(uint8(0), uint16(60), int32(0), int32(0), uint32(3*3600), uint16(15_000))
-	f.Add(uint8(5), uint16(1), int32(-90), int32(1234567), uint32(600), uint16(1))
-	f.Add(uint8(11), uint16(3600), int32(600), int32(-700000), uint32(20000), uint16(65535))
+	f.Add(uint8(0), uint8(0), uint16(60), int32(0), int32(0), uint32(3*3600), uint16(15_000))
+	f.Add(uint8(5), uint8(1), uint16(1), int32(-90), int32(1234567), uint32(600), uint16(1))
+	f.Add(uint8(11), uint8(2), uint16(3600), int32(600), int32(-700000), uint32(20000), uint16(65535))
+	f.Add(uint8(13), uint8(2), uint16(30), int32(15), int32(15_000), uint32(3600), uint16(15_000))
 	s := openStore(f, f.TempDir())
 	f.Cleanup(func() { s.Close() })
 	fillWindows(f, s, 4)
-	f.Fuzz(func(t *testing.T, fn uint8, rangeS uint16, offsetS int32, startMs int32, lengthS uint32, stepMs uint16) {
+	f.Fuzz(func(t *testing.T, fn, sel uint8, rangeS uint16, offsetS int32, startMs int32, lengthS uint32, stepMs uint16) {
 		funcs := sortedKeys(windowFuncs)
+		selectors := []string{"fz_total", "fz_gauge", "fz_step_total"}
 		if rangeS == 0 || stepMs == 0 {
 			return
 		}
@@ -389,7 +417,7 @@ func FuzzWindows(f *testing.F) {
 		if time.Duration(lengthS)*time.Second/step > 11_000 {
 			return // more than the API's 11,000 points
 		}
-		expr := fmt.Sprintf("%s(fz_total[%ds] offset %ds)", funcs[int(fn)%len(funcs)], rangeS, offsetS%86400)
+		expr := fmt.Sprintf("%s(%s[%ds] offset %ds)", funcs[int(fn)%len(funcs)], selectors[int(sel)%len(selectors)], rangeS, offsetS%86400)
 		start := t0.Add(time.Duration(startMs) * time.Millisecond)
 		if !compareWindows(t, context.Background(), s, expr, start, start.Add(time.Duration(lengthS)*time.Second), step) {
 			t.Fatalf("%s was left to the engine", expr)
@@ -414,14 +442,14 @@ func TestWindowsPanicGoesToEngine(t *testing.T) {
 	fillWindows(t, s, 3)
 	ctx := context.Background()
 	for _, step := range []time.Duration{time.Minute, 100 * time.Millisecond} { // one worker; all the cores
-		q, err := s.engine.NewRangeQuery(ctx, s.db, nil, "rate(fz_total[1m])", t0, t0.Add(windowsSpan), step)
+		q, err := s.engine.NewRangeQuery(ctx, s.db, nil, "deriv(fz_total[1m])", t0, t0.Add(windowsSpan), step)
 		if err != nil {
 			t.Fatal(err)
 		}
 		stmt := q.Statement().(*parser.EvalStmt)
 		p, ok := planWindows(stmt)
 		if !ok {
-			t.Fatal("rate over a selector was not planned")
+			t.Fatal("deriv over a selector was not planned")
 		}
 		p.fn = func([]promql.Vector, promql.Matrix, parser.Expressions, *promql.EvalNodeHelper) (promql.Vector, annotations.Annotations) {
 			panic("broken function")
