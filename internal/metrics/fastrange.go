@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/schema"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -50,6 +52,10 @@ type windowPlan struct {
 	vs   *parser.VectorSelector
 	// In milliseconds, as the engine computes them.
 	start, end, step, rng, offset int64
+	// The storage's range (the engine's SelectHints): the engine's
+	// querier drops the samples outside it, even one in the last window
+	// when the query ends before 1970 with a fraction of a millisecond.
+	mint, maxt int64
 	// rate is set for rate, increase and delta, which are not evaluated
 	// by fn.
 	rate *extrapolation
@@ -219,6 +225,8 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 		step:   stmt.Interval.Milliseconds(),
 		rng:    ms.Range.Milliseconds(),
 		offset: vs.Offset.Milliseconds(),
+		mint:   timestamp.FromTime(stmt.Start) - (ms.Range.Milliseconds() - 1) - vs.Offset.Milliseconds(),
+		maxt:   timestamp.FromTime(stmt.End) - vs.Offset.Milliseconds(),
 		rate:   rate,
 	}, true
 }
@@ -234,7 +242,7 @@ func engineMilliseconds(t time.Time) int64 {
 // windowSeries is the reusable state of the evaluation of one series.
 type windowSeries struct {
 	p    *windowPlan
-	it   chunkenc.Iterator
+	it   chunkSamples
 	buf  []promql.FPoint // the series' samples from the oldest window still needed
 	in   promql.Matrix   // the function's argument: one series, its window
 	enh  promql.EvalNodeHelper
@@ -257,27 +265,27 @@ type windowSeries struct {
 // It stops at a window of more than MaxSamples, with that count. It
 // returns false if the series holds a native histogram sample in a window,
 // or its samples could not be read: only the engine answers those exactly.
-func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
+func (w *windowSeries) eval(s storage.ChunkSeries, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
 	p := w.p
-	w.it = s.Iterator(w.it)
-	it := w.it
+	it := &w.it
+	it.reset(s)
 	w.in[0].Metric = s.Labels()
 	buf := w.buf[:0]
 	from := len(out)
 	first, peak := 0, 0
 	// The next sample not yet in buf: its type (ValNone once the series
 	// is read), time and value.
-	vt := it.Seek(p.start - p.offset - p.rng + 1)
+	vt := it.seek(p.start - p.offset - p.rng + 1)
 	nt, nf := sampleAt(it, vt)
 	for ts := p.start; ts <= p.end; ts += p.step {
-		lo, hi := ts-p.offset-p.rng, ts-p.offset
+		lo, hi := ts-p.offset-p.rng, min(ts-p.offset, p.maxt)
 		for first < len(buf) && buf[first].T <= lo {
 			first++
 		}
 		if vt != chunkenc.ValNone && nt <= lo {
 			// Steps further apart than the range leave samples no
 			// window holds.
-			vt = it.Seek(lo + 1)
+			vt = it.seek(lo + 1)
 			nt, nf = sampleAt(it, vt)
 		}
 		for vt != chunkenc.ValNone && nt <= hi {
@@ -294,7 +302,7 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 					return out, len(buf) - first, true
 				}
 			}
-			vt = it.Next()
+			vt = it.next()
 			nt, nf = sampleAt(it, vt)
 		}
 		if first > len(buf)/2 && first >= 1024 {
@@ -329,16 +337,75 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 	return out, max(peak, len(buf)-first+len(out)-from), true
 }
 
+// chunkSamples reads a series' samples straight from its chunks, one
+// chunk after the other: the chunk querier hands a series' chunks in
+// time order, without overlaps (it merges those of blocks that overlap,
+// and leaves out deleted samples), which is what a storage.Series
+// iterator reads too, through layers that cost as much per sample as the
+// decoding (merging the blocks and the head sample by sample, deletions).
+type chunkSamples struct {
+	chunks chunks.Iterator
+	it     chunkenc.Iterator // the current chunk's, if open
+	open   bool
+	err    error
+}
+
+func (c *chunkSamples) reset(s storage.ChunkSeries) {
+	c.chunks = s.Iterator(c.chunks)
+	c.open = false
+	c.err = nil
+}
+
+// seek and next are chunkenc.Iterator's Seek and Next over the whole
+// series.
+func (c *chunkSamples) seek(t int64) chunkenc.ValueType { return c.advance(true, t) }
+func (c *chunkSamples) next() chunkenc.ValueType        { return c.advance(false, math.MinInt64) }
+
+// advance seeks the first sample at or after t, or moves to the next
+// sample, opening the chunks that hold samples at or after t in turn.
+func (c *chunkSamples) advance(seek bool, t int64) chunkenc.ValueType {
+	for c.open || c.nextChunk(t) {
+		var vt chunkenc.ValueType
+		if seek {
+			vt = c.it.Seek(t)
+		} else {
+			vt = c.it.Next()
+		}
+		if vt != chunkenc.ValNone {
+			return vt
+		}
+		c.open = false
+		if c.err = c.it.Err(); c.err != nil {
+			return chunkenc.ValNone
+		}
+	}
+	return chunkenc.ValNone
+}
+
+func (c *chunkSamples) nextChunk(t int64) bool {
+	for c.chunks.Next() {
+		if m := c.chunks.At(); m.MaxTime >= t {
+			c.it = m.Chunk.Iterator(c.it)
+			c.open = true
+			return true
+		}
+	}
+	c.err = c.chunks.Err()
+	return false
+}
+
+func (c *chunkSamples) Err() error { return c.err }
+
 // sampleAt is the time and value of the iterator's sample of type vt (the
 // value of floats only).
-func sampleAt(it chunkenc.Iterator, vt chunkenc.ValueType) (int64, float64) {
+func sampleAt(it *chunkSamples, vt chunkenc.ValueType) (int64, float64) {
 	switch vt {
 	case chunkenc.ValFloat:
-		return it.At()
+		return it.it.At()
 	case chunkenc.ValNone:
 		return 0, 0
 	}
-	return it.AtT(), 0
+	return it.it.AtT(), 0
 }
 
 // evalWindows answers the range query p of stmt as the engine would
@@ -353,22 +420,25 @@ func (s *Store) evalWindows(ctx context.Context, stmt *parser.EvalStmt, p window
 		return &promql.Result{Err: err}
 	}
 	mint, maxt := promql.FindMinMaxTime(stmt)
-	q, err := s.db.Querier(mint, maxt)
+	q, err := s.db.ChunkQuerier(mint, maxt)
 	if err != nil {
 		return nil
 	}
 	defer q.Close()
 	// The engine's hints (populateSeries, getTimeRangesForSelector), so
-	// the storage selects alike.
+	// the storage selects alike; but chunks that reach beyond them are
+	// read whole rather than written again without the samples outside
+	// (eval stops at maxt itself).
 	hints := &storage.SelectHints{
-		Start: timestamp.FromTime(stmt.Start) - (p.rng - 1) - p.offset,
-		End:   timestamp.FromTime(stmt.End) - p.offset,
-		Step:  p.step,
-		Range: p.rng,
-		Func:  p.call.Func.Name,
+		Start:           p.mint,
+		End:             p.maxt,
+		Step:            p.step,
+		Range:           p.rng,
+		Func:            p.call.Func.Name,
+		DisableTrimming: true,
 	}
 	set := q.Select(ctx, false, hints, p.vs.LabelMatchers...)
-	var series []storage.Series
+	var series []storage.ChunkSeries
 	for set.Next() {
 		series = append(series, set.At())
 	}
@@ -450,7 +520,7 @@ const slabPoints = 1 << 20
 // must answer, and an error when the answer is certainly one: the query's
 // context ended, or the points answered, or one series' window, exceed
 // MaxSamples however the engine orders them.
-func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.Series) ([]windowResult, error) {
+func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.ChunkSeries) ([]windowResult, error) {
 	results := make([]windowResult, len(series))
 	steps := int((p.end-p.start)/p.step) + 1
 	workers := 1

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/tsdbutil"
 	"github.com/prometheus/prometheus/util/annotations"
 )
@@ -456,6 +457,102 @@ func TestWindowsPanicGoesToEngine(t *testing.T) {
 		}
 		if res := s.evalWindows(ctx, stmt, p); res != nil {
 			t.Errorf("step %s: a panicking evaluation answered %v, want the engine to answer", step, res)
+		}
+	}
+}
+
+// TestWindowsAcrossBlocks holds evalWindows, which reads a series' chunks,
+// to the engine, which reads its samples merged across the blocks and the
+// head, where they differ: series partly in a persisted block and partly
+// in the head, a chunk in both (the head persisted in the middle of its
+// chunks), and deleted samples in the block and in the head.
+func TestWindowsAcrossBlocks(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	fillWindows(t, s, 6)
+	persisted := t0.Add(67*time.Minute + 4321*time.Millisecond).UnixMilli()
+	if err := s.db.CompactHead(tsdb.NewRangeHead(s.db.Head(), t0.UnixMilli()-time.Hour.Milliseconds(), persisted-1)); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.db.Blocks()) != 1 {
+		t.Fatalf("%d blocks, want 1", len(s.db.Blocks()))
+	}
+	ctx := context.Background()
+	// One deleted range, across the block's end: with two, the engine's
+	// storage fails the query where evalWindows answers (trimming a series
+	// with several deleted ranges, tombstones.Intervals.Add indexes past
+	// its end; prometheus/prometheus tsdb/tombstones/tombstones.go,
+	// v0.310.0).
+	if err := s.db.Delete(ctx, t0.Add(50*time.Minute).UnixMilli(), t0.Add(80*time.Minute).UnixMilli(), labels.MustNewMatcher(labels.MatchRegexp, "i", "[0-4]")); err != nil {
+		t.Fatal(err)
+	}
+	for _, grid := range windowsGrids() {
+		start := t0.Add(grid[0])
+		for _, expr := range windowsExprs() {
+			if !compareWindows(t, ctx, s, expr, start, start.Add(grid[1]), grid[2]) {
+				t.Fatalf("%s was left to the engine", expr)
+			}
+		}
+	}
+}
+
+// TestWindowsBefore1970 holds evalWindows to the engine on a query ending
+// before 1970 with a fraction of a millisecond, where the engine's last
+// step lies a millisecond past what its storage returns, so that the
+// sample at that step's end is not in the engine's window.
+func TestWindowsBefore1970(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	app := s.Appender(context.Background())
+	l := labels.FromStrings("__name__", "early_total")
+	for ts := int64(-100_000); ts <= 100_000; ts += 1000 {
+		if _, err := app.Append(0, l, ts, float64(ts+200_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start, end := time.UnixMilli(-50_000).Add(-500*time.Microsecond), time.UnixMilli(-10_000).Add(-500*time.Microsecond)
+	for _, expr := range []string{"rate(early_total[5s])", "count_over_time(early_total[3s] offset 1s)", "last_over_time(early_total[1s])"} {
+		if !compareWindows(t, ctx, s, expr, start, end, time.Second) {
+			t.Fatalf("%s was left to the engine", expr)
+		}
+	}
+}
+
+// TestWindowsSeekToChunkEnd holds evalWindows to the engine when a window
+// starts on the last sample of a chunk, so that seeking it must open the
+// chunk that ends there rather than the next.
+func TestWindowsSeekToChunkEnd(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	fillWindows(t, s, 7)
+	ctx := context.Background()
+	q, err := s.db.ChunkQuerier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "fz_step_total"))
+	var ends []int64
+	for set.Next() {
+		it := set.At().Iterator(nil)
+		for it.Next() {
+			ends = append(ends, it.At().MaxTime)
+		}
+		ends = ends[:len(ends)-1] // the head's open chunk ends nowhere yet
+	}
+	if set.Err() != nil || len(ends) < 3 {
+		t.Fatalf("chunk ends %v, %v", ends, set.Err())
+	}
+	for _, end := range ends[:3] {
+		// The first window, (start-1m, start], starts on the chunk's last
+		// sample; the steps, longer than the range, seek again.
+		start := time.UnixMilli(end + time.Minute.Milliseconds() - 1)
+		if !compareWindows(t, ctx, s, "count_over_time(fz_step_total[1m])", start, start.Add(time.Hour), 10*time.Minute) {
+			t.Fatal("left to the engine")
 		}
 	}
 }
