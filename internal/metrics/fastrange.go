@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/schema"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -27,7 +29,10 @@ import (
 // query of one of them over one selector can be evaluated a series at a
 // time in a single pass over its samples (evalWindows). The maths stays
 // Prometheus's: each step calls the engine's own implementation from
-// promql.FunctionCalls. Functions with a scalar parameter, absent_over_time
+// promql.FunctionCalls, but for rate, increase and delta, whose documented
+// extrapolation evalWindows computes itself (extrapolation), with the
+// same float operations in the same order, for a fraction of the cost of
+// the engine's call. Functions with a scalar parameter, absent_over_time
 // (which answers for the absence of all series) and timestamp are left to
 // the engine.
 var windowFuncs = map[string]bool{
@@ -47,6 +52,122 @@ type windowPlan struct {
 	vs   *parser.VectorSelector
 	// In milliseconds, as the engine computes them.
 	start, end, step, rng, offset int64
+	// The storage's range (the engine's SelectHints): the engine's
+	// querier drops the samples outside it, even one in the last window
+	// when the query ends before 1970 with a fraction of a millisecond.
+	mint, maxt int64
+	// rate is set for rate, increase and delta, which are not evaluated
+	// by fn.
+	rate *extrapolation
+}
+
+// extrapolation is rate, increase or delta over one range selector, as
+// the Prometheus documentation describes them and promql/functions.go
+// (extrapolatedRate) computes them, for a window of float samples: the
+// difference between its last and first samples (for counters, plus the
+// value before each drop, a counter reset), extrapolated towards the
+// range's ends, and for rate divided by the range in seconds. The engine
+// notes nothing per window for floats; the possible-non-counter note is
+// per series (evalWindows).
+type extrapolation struct {
+	// counter: rate and increase, which correct counter resets and do
+	// not extrapolate a counter below zero.
+	counter bool
+	// perSecond: rate.
+	perSecond    bool
+	rangeSeconds float64
+	// The range's start and end before the step, in milliseconds. The
+	// engine truncates range plus offset, and offset, to milliseconds;
+	// with a fraction of a millisecond (rate(x[1m] offset 0.0005)) that
+	// is not the truncated range plus the truncated offset.
+	startBefore, endBefore int64
+}
+
+// at is the value of the function at step ts over window, the step's
+// samples in time order, stale markers left out; false if it has none
+// (fewer than two samples). The float operations are the engine's, in its
+// order: any other order rounds differently, and answers must be the same
+// bits.
+func (x *extrapolation) at(window []promql.FPoint, ts int64, m *spanMemo) (float64, bool) {
+	n := len(window)
+	if n < 2 {
+		return 0, false
+	}
+	first, last := window[0], window[n-1]
+	diff := last.F - first.F
+	if x.counter {
+		prev := first.F
+		for _, s := range window[1:] {
+			if s.F < prev {
+				diff += prev
+			}
+			prev = s.F
+		}
+	}
+	k := spanKey{n: n, toStart: first.T - (ts - x.startBefore), toEnd: ts - x.endBefore - last.T, sampled: last.T - first.T}
+	if !m.ok || m.key != k {
+		m.set(x, k)
+	}
+	factor := m.factor
+	if x.counter && diff > 0 && first.F >= 0 {
+		// Extrapolating back to the counter's zero, if that is nearer
+		// than the start the samples' spacing gives.
+		if toZero := m.sampled * (first.F / diff); toZero < m.toStart {
+			factor = x.factor(m.sampled, toZero, m.toEnd)
+		}
+	}
+	return diff * factor, true
+}
+
+// factor is what the difference is multiplied by: the sampled interval
+// extended by the durations to the start and end (in seconds), for rate
+// per second of the range.
+func (x *extrapolation) factor(sampled, toStart, toEnd float64) float64 {
+	f := (sampled + toStart + toEnd) / sampled
+	if x.perSecond {
+		f /= x.rangeSeconds
+	}
+	return f
+}
+
+// spanKey is what of a window the extrapolation reads besides its values:
+// the number of samples and, in milliseconds, the first sample's distance
+// from the range's start, the last's from its end, and theirs.
+type spanKey struct {
+	n                       int
+	toStart, toEnd, sampled int64
+}
+
+// spanMemo is the extrapolation of the last window's span. Samples at a
+// steady interval give most windows the same span, and computing it is
+// most of the cost of a window (divisions); the same integers give the
+// same floats, so reusing them changes no bit.
+type spanMemo struct {
+	ok  bool
+	key spanKey
+	// In seconds: the sampled interval, and the durations to the start
+	// and end of the range the series is extrapolated over, before any
+	// counter's zero point is considered.
+	sampled, toStart, toEnd float64
+	factor                  float64 // x.factor(sampled, toStart, toEnd)
+}
+
+func (m *spanMemo) set(x *extrapolation, k spanKey) {
+	toStart := float64(k.toStart) / 1000
+	toEnd := float64(k.toEnd) / 1000
+	sampled := float64(k.sampled) / 1000
+	spacing := sampled / float64(k.n-1)
+	// A series more than 10 % of its average spacing away from an end of
+	// the range is taken to start or stop inside it, half a spacing
+	// beyond its first or last sample.
+	limit := spacing * 1.1
+	if toStart >= limit {
+		toStart = spacing / 2
+	}
+	if toEnd >= limit {
+		toEnd = spacing / 2
+	}
+	*m = spanMemo{ok: true, key: k, sampled: sampled, toStart: toStart, toEnd: toEnd, factor: x.factor(sampled, toStart, toEnd)}
 }
 
 // planWindows returns the plan for stmt, or false if the engine must
@@ -79,6 +200,17 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 	if fn == nil {
 		return windowPlan{}, false
 	}
+	var rate *extrapolation
+	switch call.Func.Name {
+	case "rate", "increase", "delta":
+		rate = &extrapolation{
+			counter:      call.Func.Name != "delta",
+			perSecond:    call.Func.Name == "rate",
+			rangeSeconds: ms.Range.Seconds(),
+			startBefore:  (ms.Range + vs.OriginalOffset).Milliseconds(),
+			endBefore:    vs.OriginalOffset.Milliseconds(),
+		}
+	}
 	// The functions read the selector's offset (rate's window ends at
 	// the step minus it); the engine sets it before it evaluates
 	// (setOffsetForAtModifier), to the written offset when there is no @.
@@ -93,6 +225,9 @@ func planWindows(stmt *parser.EvalStmt) (windowPlan, bool) {
 		step:   stmt.Interval.Milliseconds(),
 		rng:    ms.Range.Milliseconds(),
 		offset: vs.Offset.Milliseconds(),
+		mint:   timestamp.FromTime(stmt.Start) - (ms.Range.Milliseconds() - 1) - vs.Offset.Milliseconds(),
+		maxt:   timestamp.FromTime(stmt.End) - vs.Offset.Milliseconds(),
+		rate:   rate,
 	}, true
 }
 
@@ -107,13 +242,14 @@ func engineMilliseconds(t time.Time) int64 {
 // windowSeries is the reusable state of the evaluation of one series.
 type windowSeries struct {
 	p    *windowPlan
-	it   chunkenc.Iterator
+	it   chunkSamples
 	buf  []promql.FPoint // the series' samples from the oldest window still needed
 	in   promql.Matrix   // the function's argument: one series, its window
 	enh  promql.EvalNodeHelper
 	args parser.Expressions
 	// maxSamples is the store's MaxSamples: no window holds more.
 	maxSamples int
+	span       spanMemo
 }
 
 // eval appends the series' value at each step to out and returns it, with
@@ -129,27 +265,27 @@ type windowSeries struct {
 // It stops at a window of more than MaxSamples, with that count. It
 // returns false if the series holds a native histogram sample in a window,
 // or its samples could not be read: only the engine answers those exactly.
-func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
+func (w *windowSeries) eval(s storage.ChunkSeries, out []promql.FPoint, annos *annotations.Annotations) ([]promql.FPoint, int, bool) {
 	p := w.p
-	w.it = s.Iterator(w.it)
-	it := w.it
+	it := &w.it
+	it.reset(s)
 	w.in[0].Metric = s.Labels()
 	buf := w.buf[:0]
 	from := len(out)
 	first, peak := 0, 0
 	// The next sample not yet in buf: its type (ValNone once the series
 	// is read), time and value.
-	vt := it.Seek(p.start - p.offset - p.rng + 1)
+	vt := it.seek(p.start - p.offset - p.rng + 1)
 	nt, nf := sampleAt(it, vt)
 	for ts := p.start; ts <= p.end; ts += p.step {
-		lo, hi := ts-p.offset-p.rng, ts-p.offset
+		lo, hi := ts-p.offset-p.rng, min(ts-p.offset, p.maxt)
 		for first < len(buf) && buf[first].T <= lo {
 			first++
 		}
 		if vt != chunkenc.ValNone && nt <= lo {
 			// Steps further apart than the range leave samples no
 			// window holds.
-			vt = it.Seek(lo + 1)
+			vt = it.seek(lo + 1)
 			nt, nf = sampleAt(it, vt)
 		}
 		for vt != chunkenc.ValNone && nt <= hi {
@@ -166,7 +302,7 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 					return out, len(buf) - first, true
 				}
 			}
-			vt = it.Next()
+			vt = it.next()
 			nt, nf = sampleAt(it, vt)
 		}
 		if first > len(buf)/2 && first >= 1024 {
@@ -177,6 +313,12 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 		window := buf[first:]
 		peak = max(peak, len(window))
 		if len(window) == 0 {
+			continue
+		}
+		if p.rate != nil {
+			if f, ok := p.rate.at(window, ts, &w.span); ok {
+				out = append(out, promql.FPoint{T: ts, F: f})
+			}
 			continue
 		}
 		w.in[0].Floats = window
@@ -195,16 +337,75 @@ func (w *windowSeries) eval(s storage.Series, out []promql.FPoint, annos *annota
 	return out, max(peak, len(buf)-first+len(out)-from), true
 }
 
+// chunkSamples reads a series' samples straight from its chunks, one
+// chunk after the other: the chunk querier hands a series' chunks in
+// time order, without overlaps (it merges those of blocks that overlap,
+// and leaves out deleted samples), which is what a storage.Series
+// iterator reads too, through layers that cost as much per sample as the
+// decoding (merging the blocks and the head sample by sample, deletions).
+type chunkSamples struct {
+	chunks chunks.Iterator
+	it     chunkenc.Iterator // the current chunk's, if open
+	open   bool
+	err    error
+}
+
+func (c *chunkSamples) reset(s storage.ChunkSeries) {
+	c.chunks = s.Iterator(c.chunks)
+	c.open = false
+	c.err = nil
+}
+
+// seek and next are chunkenc.Iterator's Seek and Next over the whole
+// series.
+func (c *chunkSamples) seek(t int64) chunkenc.ValueType { return c.advance(true, t) }
+func (c *chunkSamples) next() chunkenc.ValueType        { return c.advance(false, math.MinInt64) }
+
+// advance seeks the first sample at or after t, or moves to the next
+// sample, opening the chunks that hold samples at or after t in turn.
+func (c *chunkSamples) advance(seek bool, t int64) chunkenc.ValueType {
+	for c.open || c.nextChunk(t) {
+		var vt chunkenc.ValueType
+		if seek {
+			vt = c.it.Seek(t)
+		} else {
+			vt = c.it.Next()
+		}
+		if vt != chunkenc.ValNone {
+			return vt
+		}
+		c.open = false
+		if c.err = c.it.Err(); c.err != nil {
+			return chunkenc.ValNone
+		}
+	}
+	return chunkenc.ValNone
+}
+
+func (c *chunkSamples) nextChunk(t int64) bool {
+	for c.chunks.Next() {
+		if m := c.chunks.At(); m.MaxTime >= t {
+			c.it = m.Chunk.Iterator(c.it)
+			c.open = true
+			return true
+		}
+	}
+	c.err = c.chunks.Err()
+	return false
+}
+
+func (c *chunkSamples) Err() error { return c.err }
+
 // sampleAt is the time and value of the iterator's sample of type vt (the
 // value of floats only).
-func sampleAt(it chunkenc.Iterator, vt chunkenc.ValueType) (int64, float64) {
+func sampleAt(it *chunkSamples, vt chunkenc.ValueType) (int64, float64) {
 	switch vt {
 	case chunkenc.ValFloat:
-		return it.At()
+		return it.it.At()
 	case chunkenc.ValNone:
 		return 0, 0
 	}
-	return it.AtT(), 0
+	return it.it.AtT(), 0
 }
 
 // evalWindows answers the range query p of stmt as the engine would
@@ -219,22 +420,25 @@ func (s *Store) evalWindows(ctx context.Context, stmt *parser.EvalStmt, p window
 		return &promql.Result{Err: err}
 	}
 	mint, maxt := promql.FindMinMaxTime(stmt)
-	q, err := s.db.Querier(mint, maxt)
+	q, err := s.db.ChunkQuerier(mint, maxt)
 	if err != nil {
 		return nil
 	}
 	defer q.Close()
 	// The engine's hints (populateSeries, getTimeRangesForSelector), so
-	// the storage selects alike.
+	// the storage selects alike; but chunks that reach beyond them are
+	// read whole rather than written again without the samples outside
+	// (eval stops at maxt itself).
 	hints := &storage.SelectHints{
-		Start: timestamp.FromTime(stmt.Start) - (p.rng - 1) - p.offset,
-		End:   timestamp.FromTime(stmt.End) - p.offset,
-		Step:  p.step,
-		Range: p.rng,
-		Func:  p.call.Func.Name,
+		Start:           p.mint,
+		End:             p.maxt,
+		Step:            p.step,
+		Range:           p.rng,
+		Func:            p.call.Func.Name,
+		DisableTrimming: true,
 	}
 	set := q.Select(ctx, false, hints, p.vs.LabelMatchers...)
-	var series []storage.Series
+	var series []storage.ChunkSeries
 	for set.Next() {
 		series = append(series, set.At())
 	}
@@ -316,7 +520,7 @@ const slabPoints = 1 << 20
 // must answer, and an error when the answer is certainly one: the query's
 // context ended, or the points answered, or one series' window, exceed
 // MaxSamples however the engine orders them.
-func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.Series) ([]windowResult, error) {
+func (s *Store) evalSeries(ctx context.Context, p *windowPlan, series []storage.ChunkSeries) ([]windowResult, error) {
 	results := make([]windowResult, len(series))
 	steps := int((p.end-p.start)/p.step) + 1
 	workers := 1
