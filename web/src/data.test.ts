@@ -84,15 +84,26 @@ describe("PanelData add and trim", () => {
     expect(d.times).toEqual([0, 15, 30, 45, 60]);
   });
 
-  it("tells its subscribers of a change until they leave", () => {
-    const d = history([10]);
+  it("tells its subscribers of a change, from the oldest point it touched, until they leave", () => {
+    const d = history([10, 20]);
     const heard = vi.fn();
     const leave = d.subscribe(heard);
-    d.add(20, instant("2"));
+    d.add(30, instant("3"));
+    d.add(15, instant("1.5"));
     d.changed();
-    expect(heard).toHaveBeenCalledOnce();
+    expect(heard).toHaveBeenCalledExactlyOnceWith(15);
+    // A replaced newest point counts from its old time: 31 replaces 30 in its minute, 32 31.
+    d.add(31, instant("3.1"), 60);
+    d.add(32, instant("3.2"), 60);
+    d.changed();
+    expect(d.times).toEqual([10, 15, 20, 32]);
+    expect(heard).toHaveBeenLastCalledWith(30);
+    d.trim(12);
+    d.changed();
+    expect(heard).toHaveBeenLastCalledWith(Infinity);
+    heard.mockClear();
     leave();
     d.changed();
-    expect(heard).toHaveBeenCalledOnce();
+    expect(heard).not.toHaveBeenCalled();
   });
 });

@@ -62,7 +62,9 @@ export class PanelData {
   /** errors maps the refId of each failing query to its error. */
   errors = new Map<string, string>();
   private index = new Map<string, number>();
-  private listeners = new Set<() => void>();
+  private listeners = new Set<(edited: number) => void>();
+  /** edited is the oldest time (seconds) of a point add changed since the last changed(). */
+  private edited = Infinity;
 
   constructor(private legends: Record<string, string | undefined> = {}) {}
 
@@ -104,6 +106,7 @@ export class PanelData {
     if (row > 0 && this.times[row - 1] === t) row--;
     else if (row === this.times.length && step > 0 && row >= 2 && stepOf(this.times[row - 1], step) === stepOf(this.times[row - 2], step)) {
       row--;
+      this.edited = Math.min(this.edited, this.times[row]);
       this.times[row] = t;
       for (const col of this.values) col[row] = null;
     } else if (row === this.times.length) {
@@ -113,6 +116,7 @@ export class PanelData {
       this.times.splice(row, 0, t);
       for (const col of this.values) col.splice(row, 0, null);
     }
+    this.edited = Math.min(this.edited, t);
     for (const [refId, samples] of this.note(answers)) {
       for (const s of samples) {
         const col = this.column(refId, s.metric);
@@ -130,16 +134,20 @@ export class PanelData {
     for (const col of this.values) col.splice(0, drop);
   }
 
-  /** subscribe calls listener at each change told by changed, until the function it returns is
-   * called: the views of a panel hear of its data alone, not of every panel's. */
-  subscribe(listener: () => void): () => void {
+  /** subscribe calls listener at each change told by changed, with the oldest time (seconds) of
+   * a point added or changed since the last (Infinity if only points before the range were
+   * dropped), until the function it returns is called: the views of a panel hear of its data
+   * alone, not of every panel's. */
+  subscribe(listener: (edited: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** changed tells the views that the data changed, once for a push's add and trim together. */
   changed() {
-    for (const l of this.listeners) l();
+    const edited = this.edited;
+    this.edited = Infinity;
+    for (const l of this.listeners) l(edited);
   }
 
   /** last is each series' latest value that is not null. */

@@ -1,22 +1,21 @@
-// Whether a live push changes what a chart shows. A dashboard refreshing every second over 6 hours
-// moves each chart by a fiftieth of a pixel a push, and most pushes repeat the last scraped value:
-// drawing such a chart again costs milliseconds of canvas work for pixels that do not change.
+// Whether a live push needs a chart drawn again whole. A dashboard refreshing every second over 6
+// hours moves each chart by a fiftieth of a pixel a push, and most pushes change only the newest
+// point: drawing the whole chart again costs milliseconds of canvas work for pixels that stay. The
+// newest points are drawn apart (panels/tip.ts); the rest of the chart stays as drawn until its
+// range or its value axis moves.
 
-/** Drawn is what a chart last drew of its data: the end of its range (ms), its newest time
- * (the data's unit), each series' newest value, and the extremes the value axis was fitted to. */
+/** Drawn is what a chart last drew whole: the end of its range (ms), its number of series, and
+ * the extremes its value axis was fitted to. */
 export interface Drawn {
   to: number;
-  lastT: number;
-  last: (number | null)[];
+  series: number;
   min: number;
   max: number;
 }
 
-/** drawnOf records what a chart drawing times and values up to to shows. */
-export function drawnOf(times: number[], values: (number | null)[][], to: number): Drawn {
-  const n = times.length;
-  const { min, max } = extremes(values);
-  return { to, lastT: n > 0 ? times[n - 1] : -Infinity, last: values.map((v) => (n > 0 ? v[n - 1] : null)), min, max };
+/** drawnOf records what a chart drawing values up to to shows. */
+export function drawnOf(values: (number | null)[][], to: number): Drawn {
+  return { to, series: values.length, ...extremes(values) };
 }
 
 /** extremes are the smallest and largest values of all series, which auto-ranged value axes fit. */
@@ -33,34 +32,20 @@ export function extremes(values: (number | null)[][]): { min: number; max: numbe
   return { min, max };
 }
 
-/** View is the chart as drawn: its range (ms), its plot's width in CSS pixels, and where a value
- * lands on its value axis (CSS pixels). */
+/** View is the chart as it would be drawn now: its range (ms) and its plot's width in CSS pixels. */
 export interface View {
   from: number;
   to: number;
   width: number;
-  y(value: number): number;
 }
 
-/** changesPixels reports whether drawing the data now would change the chart drawn as d: the range
- * moved by half a pixel or more, the value axis would be fitted to other extremes (a new one
- * arrived, or an old one left the range), or a newer point's value lands half a pixel or more from
- * its series' newest drawn one (the step a chart's right edge would show), or a series started or
- * stopped. Anything else (the line growing by a fraction of a pixel at a value it already has) is
- * invisible. */
-export function changesPixels(d: Drawn, times: number[], values: (number | null)[][], view: View): boolean {
+/** moved reports whether the chart drawn as d would move if drawn whole now: its range by half a
+ * pixel or more, its value axis to other extremes (a new one arrived, or an old one left the
+ * range), or a series started or stopped. */
+export function moved(d: Drawn, values: (number | null)[][], view: View): boolean {
   const span = view.to - view.from;
   if (span <= 0 || Math.abs(view.to - d.to) * (view.width / span) >= 0.5) return true;
-  if (values.length !== d.last.length) return true;
+  if (values.length !== d.series) return true;
   const { min, max } = extremes(values);
-  if (min !== d.min || max !== d.max) return true;
-  for (let i = times.length - 1; i >= 0 && times[i] > d.lastT; i--) {
-    for (let s = 0; s < values.length; s++) {
-      const v = values[s][i];
-      const was = d.last[s];
-      if ((v == null) !== (was == null)) return true;
-      if (v != null && was != null && Math.abs(view.y(v) - view.y(was)) >= 0.5) return true;
-    }
-  }
-  return false;
+  return min !== d.min || max !== d.max;
 }

@@ -9,9 +9,10 @@ import type { Store } from "../store";
 import type { Range } from "../time";
 import { formatValue } from "../units";
 import { palette } from "../colors";
-import { changesPixels, drawnOf, type Drawn } from "../redraw";
+import { drawnOf, moved, type Drawn } from "../redraw";
 import { onThemeChange, themeColor } from "../theme";
 import { annotationAt, drawMarks } from "./marks";
+import { Tip } from "./tip";
 import { touchGestures } from "./touch";
 import type { Threshold } from "../thresholds";
 
@@ -38,6 +39,10 @@ export interface TimeSeriesProps {
 }
 
 const syncKey = "huddle-dashboard";
+
+/** dotsBelow: a series with fewer points in view gets a dot on each, so that a short stretch of
+ * data (a fresh server, a sparse series) is visible at all; a dense line needs none. */
+const dotsBelow = 30;
 
 /** legendTime formats the legend's time as toLocaleTimeString does, with one formatter for every
  * chart and push instead of one made at each call. */
@@ -99,17 +104,21 @@ interface Seen {
  * panel first comes into view; a change is drawn at the next animation frame (one draw for any
  * number of changes in between) and only while the panel is in view, or else once when it comes
  * back into view. The other viewers' crosshairs change many times a second while they point:
- * they are drawn on a canvas of their own over the plot, so they never redraw the series. */
+ * they are drawn on a canvas of their own over the plot, so they never redraw the series. So are
+ * the newest points (the tip), which most pushes change alone. */
 class ChartView {
   private u: uPlot | null = null;
   private overlay = document.createElement("canvas");
   /** overlayInked: the overlay has crosshairs drawn on it. */
   private overlayInked = false;
   private dirty = clean();
-  /** drawn is what the chart last drew of its data, to tell a push that changes no pixel; stale:
-   * a push since then was not drawn, so uPlot's idea of the arrays (changed in place) is old. */
+  /** drawn is what the chart last drew whole; edited the oldest time (seconds) of a point changed
+   * since. */
   private drawn: Drawn | null = null;
-  private stale = false;
+  private edited = Infinity;
+  private tip = new Tip();
+  /** colors are the series' line colours, which the tip draws with too. */
+  private colors: string[] = [];
   private crosshairs: Crosshair[];
   private data: PanelData;
   private stopData: () => void;
@@ -122,7 +131,7 @@ class ChartView {
     private seriesChanged: () => void,
   ) {
     this.data = props.current.data;
-    this.stopData = this.data.subscribe(() => this.mark("data"));
+    this.stopData = this.data.subscribe(this.heard);
     const { pointers } = props.current;
     this.crosshairs = crosshairsOf(pointers.value);
     this.stops.push(
@@ -152,10 +161,16 @@ class ChartView {
     if (data === this.data) return;
     this.stopData();
     this.data = data;
-    this.stopData = data.subscribe(() => this.mark("data"));
+    this.stopData = data.subscribe(this.heard);
     this.drawn = null; // a new history is drawn whole
     this.mark("data");
   }
+
+  /** heard takes a change of the data, from the oldest time of a point changed. */
+  private heard = (edited: number) => {
+    this.edited = Math.min(this.edited, edited);
+    this.mark("data");
+  };
 
   /** mark asks for what changed to be drawn at the next frame, if the chart is in view. */
   mark(what: keyof Dirty) {
@@ -179,35 +194,52 @@ class ChartView {
       this.make();
       return;
     }
+    if (this.data.series.length !== u.series.length - 1) {
+      this.seriesChanged();
+      return;
+    }
     const d = this.dirty;
     this.dirty = clean();
     const { from, to } = this.props.current.range.current;
-    const { times, values } = this.data;
-    if (d.data && !d.scales && !d.chart && this.drawn && this.data.series.length === u.series.length - 1 &&
-      !changesPixels(this.drawn, times, values, { from, to, width: u.bbox.width / uPlot.pxRatio, y: (v) => u.valToPos(v, "y") })) {
-      // Only the legend shows the newest values; the chart stays as drawn until a push moves a pixel.
-      showLatest(u);
-      if (d.overlay) this.drawCrosshairs(u);
-      this.stale = true;
+    if (d.scales || (d.data && this.mustRedraw(u, from, to))) {
+      // Its draw hooks draw the marks, the tip and the crosshairs again too.
+      this.redraw(u, from, to, d.scales);
       return;
     }
-    if (d.data || this.stale) {
-      if (this.data.series.length !== u.series.length - 1) {
-        this.seriesChanged();
-        return;
-      }
-      // The same arrays, changed in place: uPlot draws them again without a copy.
-      u.setData([times, ...values] as uPlot.AlignedData, false);
-      u.setScale("x", { min: from / 1000, max: to / 1000 });
+    if (d.data) {
       showLatest(u);
-      this.drawn = drawnOf(times, values, to);
-      this.stale = false;
-      if (d.scales) u.redraw(true, false);
-    } else if (d.scales) u.redraw(true, false);
-    else if (d.chart) u.redraw(false, false);
-    // A chart's draw redraws the overlay too (drawCrosshairs is one of its draw hooks).
+      this.drawTip(u);
+    }
+    if (d.chart) u.redraw(false, false);
     else if (d.overlay) this.drawCrosshairs(u);
   };
+
+  /** mustRedraw reports whether the data changed since the chart was drawn whole needs it drawn
+   * whole again, rather than its tip alone: a point it drew changed, the newest points no longer
+   * fit in the tip, or its range or value axis moved. */
+  private mustRedraw(u: uPlot, from: number, to: number): boolean {
+    const { times, values } = this.data;
+    return !this.drawn || this.edited <= this.tip.from || !this.tip.fits(u, times) ||
+      moved(this.drawn, values, { from, to, width: u.bbox.width / uPlot.pxRatio });
+  }
+
+  /** redraw draws the chart whole for the range from–to, with its tip starting again from the
+   * point before the newest. */
+  private redraw(u: uPlot, from: number, to: number, scales: boolean) {
+    const { times, values } = this.data;
+    this.tip.start(times, u.bbox.width / uPlot.pxRatio / ((to - from) / 1000), times.length < dotsBelow);
+    this.edited = Infinity;
+    // The same arrays, changed in place: uPlot draws them again without a copy.
+    u.setData([times, ...values] as uPlot.AlignedData, false);
+    u.setScale("x", { min: from / 1000, max: to / 1000 });
+    showLatest(u);
+    this.drawn = drawnOf(values, to);
+    if (scales) u.redraw(true, false);
+  }
+
+  private drawTip(u: uPlot) {
+    this.tip.draw(u, this.data.times, this.data.values, this.colors);
+  }
 
   private drawCrosshairs(u: uPlot) {
     const c = this.overlay;
@@ -243,6 +275,8 @@ class ChartView {
     // renders reach it through props.current.
     const first = props.current;
     const data = this.data;
+    this.colors = data.series.map((_, i) => palette[i % palette.length]);
+    const linear = this.tip.paths(uPlot.paths.linear!());
     let ctrl = false;
     const opts: uPlot.Options = {
       width: this.seen.width || 400,
@@ -284,15 +318,14 @@ class ChartView {
         { value: (_u, v) => (v == null ? "" : legendTime.format(v * 1000)) },
         ...data.series.map((s, i) => ({
           label: s.name,
-          stroke: palette[i % palette.length],
+          stroke: this.colors[i],
           // Grafana's default line width (defaultGraphConfig in grafana's
           // public/app/plugins/panel/timeseries/config.ts). A line no wider than a device pixel is
           // also drawn by the canvas as a hairline: with software rasterisation, a 1.5 px stroke
           // cost six times as much at every push (BENCHMARKS.md, Dashboard rendering).
           width: 1,
-          // Dots only where the points are few (a fresh server, a sparse series), so a short
-          // stretch of data is visible at all; a dense line needs none.
-          points: { show: (_u: uPlot, _si: number, i0: number, i1: number) => i1 - i0 < 30 },
+          points: { show: (_u: uPlot, _si: number, i0: number, i1: number) => i1 - i0 < dotsBelow },
+          paths: linear,
           spanGaps: false,
           value: (_u: uPlot, v: number | null) => formatValue(v, props.current.unit, props.current.decimals),
         })),
@@ -316,18 +349,22 @@ class ChartView {
             else props.current.onZoom(Math.round(from), Math.round(to));
           },
         ],
-        draw: [(u) => drawMarks(u, props.current), (u) => this.drawCrosshairs(u)],
+        draw: [(u) => drawMarks(u, props.current), (u) => this.drawTip(u), (u) => this.drawCrosshairs(u)],
       },
     };
+    const { from, to } = first.range.current;
+    // The plot is narrower than the panel: the tip is judged wider than it will be, never narrower.
+    this.tip.start(data.times, opts.width / ((to - from) / 1000), data.times.length < dotsBelow);
+    this.edited = Infinity;
     const u = new uPlot(opts, [data.times, ...data.values] as uPlot.AlignedData, el);
     // The legend takes its part of the panel and the plot the rest, set before uPlot's first
     // draw (at the end of this task) so that the chart is drawn once.
     const height = Math.max(opts.height - legendHeight(el), 60);
     if (height !== u.height) u.setSize({ width: opts.width, height });
-    const { from, to } = first.range.current;
     u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
-    this.drawn = drawnOf(data.times, data.values, to);
+    this.drawn = drawnOf(data.values, to);
+    u.over.appendChild(this.tip.canvas);
     u.over.appendChild(this.overlay);
     this.u = u;
     this.stops.push(onThemeChange(() => this.mark("chart")));
