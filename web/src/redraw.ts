@@ -4,26 +4,45 @@
 // newest points are drawn apart (panels/tip.ts); the rest of the chart stays as drawn until its
 // range or its value axis moves.
 
-/** Drawn is what a chart last drew whole: the end of its range (ms), its number of series, and
- * the extremes its value axis was fitted to. */
+/** Drawn is what a chart last drew whole: the end of its range (ms), its number of series, the
+ * extremes its value axis was fitted to, and for the points up to index upTo (those its series
+ * paths drew, which a push does not change), their first time and their extremes. */
 export interface Drawn {
   to: number;
   series: number;
   min: number;
   max: number;
+  first: number;
+  upTo: number;
+  upToMin: number;
+  upToMax: number;
 }
 
-/** drawnOf records what a chart drawing values up to to shows. */
-export function drawnOf(values: (number | null)[][], to: number): Drawn {
-  return { to, series: values.length, ...extremes(values) };
+/** drawnOf records what a chart drawing times and values up to to shows, with its series paths
+ * ending at index upTo. */
+export function drawnOf(times: number[], values: (number | null)[][], to: number, upTo: number): Drawn {
+  const head = extremes(values, 0, upTo + 1);
+  const tail = extremes(values, upTo + 1, times.length);
+  return {
+    to,
+    series: values.length,
+    min: Math.min(head.min, tail.min),
+    max: Math.max(head.max, tail.max),
+    first: times.length > 0 ? times[0] : NaN,
+    upTo,
+    upToMin: head.min,
+    upToMax: head.max,
+  };
 }
 
-/** extremes are the smallest and largest values of all series, which auto-ranged value axes fit. */
-export function extremes(values: (number | null)[][]): { min: number; max: number } {
+/** extremes are the smallest and largest values of all series from index from to before index to,
+ * which auto-ranged value axes fit. */
+export function extremes(values: (number | null)[][], from = 0, to = Infinity): { min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
   for (const v of values) {
-    for (const x of v) {
+    for (let i = from, end = Math.min(to, v.length); i < end; i++) {
+      const x = v[i];
       if (x == null || !Number.isFinite(x)) continue;
       if (x < min) min = x;
       if (x > max) max = x;
@@ -41,11 +60,16 @@ export interface View {
 
 /** moved reports whether the chart drawn as d would move if drawn whole now: its range by half a
  * pixel or more, its value axis to other extremes (a new one arrived, or an old one left the
- * range), or a series started or stopped. */
-export function moved(d: Drawn, values: (number | null)[][], view: View): boolean {
+ * range), or a series was added or removed. The points up to d.upTo are taken as drawn unless the
+ * oldest were dropped: only the newer ones are looked at, a few for each push. */
+export function moved(d: Drawn, times: number[], values: (number | null)[][], view: View): boolean {
   const span = view.to - view.from;
   if (span <= 0 || Math.abs(view.to - d.to) * (view.width / span) >= 0.5) return true;
   if (values.length !== d.series) return true;
-  const { min, max } = extremes(values);
-  return min !== d.min || max !== d.max;
+  if (times.length <= d.upTo || times[0] !== d.first) {
+    const all = extremes(values);
+    return all.min !== d.min || all.max !== d.max;
+  }
+  const tail = extremes(values, d.upTo + 1);
+  return Math.min(tail.min, d.upToMin) !== d.min || Math.max(tail.max, d.upToMax) !== d.max;
 }

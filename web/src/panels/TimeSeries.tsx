@@ -220,7 +220,7 @@ class ChartView {
   private mustRedraw(u: uPlot, from: number, to: number): boolean {
     const { times, values } = this.data;
     return !this.drawn || this.edited <= this.tip.from || !this.tip.fits(u, times) ||
-      moved(this.drawn, values, { from, to, width: u.bbox.width / uPlot.pxRatio });
+      moved(this.drawn, times, values, { from, to, width: u.bbox.width / uPlot.pxRatio });
   }
 
   /** redraw draws the chart whole for the range from–to, with its tip starting again from the
@@ -233,7 +233,7 @@ class ChartView {
     u.setData([times, ...values] as uPlot.AlignedData, false);
     u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
-    this.drawn = drawnOf(values, to);
+    this.drawn = drawnOf(times, values, to, this.tip.end(times));
     if (scales) u.redraw(true, false);
   }
 
@@ -336,6 +336,8 @@ class ChartView {
             const idx = u.cursor.idx;
             const left = u.cursor.left ?? -1;
             props.current.onHover(left >= 0 && idx != null ? u.posToVal(left, "x") * 1000 : null);
+            // The legend names the time only of the values under a pointer (styles.css).
+            el.classList.toggle("pointed", idx != null);
             showLatest(u);
           },
         ],
@@ -363,7 +365,7 @@ class ChartView {
     if (height !== u.height) u.setSize({ width: opts.width, height });
     u.setScale("x", { min: from / 1000, max: to / 1000 });
     showLatest(u);
-    this.drawn = drawnOf(data.values, to);
+    this.drawn = drawnOf(data.times, data.values, to, this.tip.end(data.times));
     u.over.appendChild(this.tip.canvas);
     u.over.appendChild(this.overlay);
     this.u = u;

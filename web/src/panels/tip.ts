@@ -40,6 +40,13 @@ export class Tip {
     this.from = !dots && n >= 2 && (times[n - 1] - times[n - 2]) * pxPerSecond <= tipWidth - 2 * margin ? times[n - 2] : Infinity;
   }
 
+  /** end is the index of the newest of times the chart's series paths reach. */
+  end(times: number[]): number {
+    let k = times.length - 1;
+    while (k > 0 && times[k] > this.from) k--;
+    return k;
+  }
+
   /** fits reports whether the points after from still fit in the tip at the chart's scale. */
   fits(u: uPlot, times: number[]): boolean {
     if (this.from === Infinity || times.length === 0) return false;
@@ -54,8 +61,7 @@ export class Tip {
     const ratio = uPlot.pxRatio;
     const { left, top, height } = u.bbox;
     const n = times.length;
-    let k = n - 1;
-    while (k > 0 && times[k] > this.from) k--;
+    const k = this.end(times);
     const empty = this.from === Infinity || k >= n - 1;
     if (empty && !this.inked) return;
     const width = Math.round(tipWidth * ratio);
