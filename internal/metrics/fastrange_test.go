@@ -252,6 +252,13 @@ func TestWindowsMatchEngine(t *testing.T) {
 	defer s.Close()
 	fillWindows(t, s, 1)
 	ctx := context.Background()
+	compareEveryWindow(t, ctx, s)
+}
+
+// compareEveryWindow compares evalWindows with the engine for every
+// expression of windowsExprs over every range of windowsGrids.
+func compareEveryWindow(t *testing.T, ctx context.Context, s *Store) {
+	t.Helper()
 	for _, grid := range windowsGrids() {
 		start := t0.Add(grid[0])
 		for _, expr := range windowsExprs() {
@@ -486,14 +493,7 @@ func TestWindowsAcrossBlocks(t *testing.T) {
 	if err := s.db.Delete(ctx, t0.Add(50*time.Minute).UnixMilli(), t0.Add(80*time.Minute).UnixMilli(), labels.MustNewMatcher(labels.MatchRegexp, "i", "[0-4]")); err != nil {
 		t.Fatal(err)
 	}
-	for _, grid := range windowsGrids() {
-		start := t0.Add(grid[0])
-		for _, expr := range windowsExprs() {
-			if !compareWindows(t, ctx, s, expr, start, start.Add(grid[1]), grid[2]) {
-				t.Fatalf("%s was left to the engine", expr)
-			}
-		}
-	}
+	compareEveryWindow(t, ctx, s)
 }
 
 // TestWindowsBefore1970 holds evalWindows to the engine on a query ending
