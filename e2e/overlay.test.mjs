@@ -1,6 +1,7 @@
 // What the dashboard draws, and when: the other viewers' crosshairs are drawn over a chart, not
 // into it, so while someone points the chart's own canvas (its series, axes and marks) stays as it
-// was; and a chart is made when its panel comes into view, with the latest points.
+// was; a push that changes only a chart's newest points draws them alone, on the chart's tip; and
+// a chart is made when its panel comes into view, with the latest points.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -23,10 +24,11 @@ before(async () => {
 });
 
 let long; // the page of the long dashboard
+let month; // the page of the month-long chart
 
 after(() => {
   if (skip) return;
-  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? [])].map(String), []);
+  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? []), ...(month?.errors ?? [])].map(String), []);
 });
 
 /** The pixels of panel id's chart canvas (not its overlay), as a short digest. */
@@ -108,4 +110,64 @@ test("a chart below the fold is made when it is scrolled to, with the latest poi
   const now = (Date.now() / 1000) % 60;
   const behind = (((now - value) % 60) + 60) % 60;
   assert.ok(behind <= 4 || behind >= 59, `legend ${value} at second ${now.toFixed(1)}`);
+});
+
+/** A digest of the pixels of panel id's tip canvas (its newest points), and how many are inked. */
+const tipPixels = (page, id) =>
+  panel(page, id)
+    .locator(".u-over > canvas.tip")
+    .evaluate((c) => {
+      if (c.width === 0) return { hash: 0, inked: 0 };
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let hash = 0;
+      let inked = 0;
+      for (let i = 0; i < d.length; i++) hash = (Math.imul(hash, 31) + d[i]) | 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) inked++;
+      return { hash, inked };
+    });
+
+test("a push on a month-long chart draws its newest points alone, not the whole chart", { skip }, async () => {
+  // A month over the window's width: the range moves half a pixel in about half an hour. A
+  // sawtooth of 97 s sampled at the history's hourly steps has reached its extremes, 0 and 96
+  // (3,600 s is 11 more than a multiple of 97), so a push changes only the newest point, by more
+  // than a pixel a second, but for the one second in 97 that sets a new maximum.
+  const admin = await env.huddle.admin();
+  const { dashboard } = await admin("POST", "/api/dashboards", {
+    title: "A month",
+    time: { from: "now-30d", to: "now" },
+    refresh: "1s",
+    panels: [{
+      id: 1,
+      type: "timeseries",
+      title: "Sawtooth",
+      gridPos: { x: 0, y: 0, w: 24, h: 8 },
+      targets: [{ refId: "A", expr: "vector(time() % 97)", legendFormat: "sawtooth" }],
+    }],
+    variables: [],
+  });
+  month = await openDashboard(bobContext, dashboard.uid);
+  const value = () => panel(month, 1).locator(".u-legend .u-series").nth(1).locator(".u-value").textContent();
+  await panel(month, 1).locator(".uplot").waitFor();
+  await waitFor(async () => (await tipPixels(month, 1)).inked > 0, { what: "the chart's newest points on its tip" });
+
+  // Five pushes: each moves the tip; the chart's own canvas stays as drawn (once at most it may
+  // be drawn again, should the range cross half a pixel or the sawtooth reach a new maximum).
+  let seen = await value();
+  await settle(month);
+  let chart = await chartPixels(month, 1);
+  let tip = (await tipPixels(month, 1)).hash;
+  let tipMoves = 0;
+  let chartDraws = 0;
+  for (let push = 0; push < 5; push++) {
+    await waitFor(async () => (await value()) !== seen, { what: "a push" });
+    seen = await value();
+    await settle(month);
+    const [c, t] = [await chartPixels(month, 1), await tipPixels(month, 1)];
+    assert.ok(t.inked > 0, "the tip is drawn");
+    if (t.hash !== tip) tipMoves++;
+    if (c !== chart) chartDraws++;
+    [chart, tip] = [c, t.hash];
+  }
+  assert.ok(tipMoves >= 4, `the tip moved at ${tipMoves} of 5 pushes`);
+  assert.ok(chartDraws <= 1, `the chart was drawn whole at ${chartDraws} of 5 pushes`);
 });
