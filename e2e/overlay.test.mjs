@@ -31,16 +31,23 @@ after(() => {
   assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? []), ...(month?.errors ?? [])].map(String), []);
 });
 
+/** A digest of a canvas's pixels, and how many of them are inked. */
+const pixels = (canvas) =>
+  canvas.evaluate((c) => {
+    if (c.width === 0) return { hash: 0, inked: 0 };
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let hash = 0;
+    let inked = 0;
+    for (let i = 0; i < d.length; i++) hash = (Math.imul(hash, 31) + d[i]) | 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) inked++;
+    return { hash, inked };
+  });
+
 /** The pixels of panel id's chart canvas (not its overlay), as a short digest. */
-const chartPixels = (page, id) =>
-  panel(page, id)
-    .locator(".u-wrap > canvas")
-    .evaluate((c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let h = 0;
-      for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
-      return h;
-    });
+const chartPixels = async (page, id) => (await pixels(panel(page, id).locator(".u-wrap > canvas"))).hash;
+
+/** The pixels of panel id's tip canvas (its newest points). */
+const tipPixels = (page, id) => pixels(panel(page, id).locator(".u-over > canvas.tip"));
 
 /** Lets the page handle what it was sent and draw: two animation frames. */
 const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
@@ -111,20 +118,6 @@ test("a chart below the fold is made when it is scrolled to, with the latest poi
   const behind = (((now - value) % 60) + 60) % 60;
   assert.ok(behind <= 4 || behind >= 59, `legend ${value} at second ${now.toFixed(1)}`);
 });
-
-/** A digest of the pixels of panel id's tip canvas (its newest points), and how many are inked. */
-const tipPixels = (page, id) =>
-  panel(page, id)
-    .locator(".u-over > canvas.tip")
-    .evaluate((c) => {
-      if (c.width === 0) return { hash: 0, inked: 0 };
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let hash = 0;
-      let inked = 0;
-      for (let i = 0; i < d.length; i++) hash = (Math.imul(hash, 31) + d[i]) | 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) inked++;
-      return { hash, inked };
-    });
 
 test("a push on a month-long chart draws its newest points alone, not the whole chart", { skip }, async () => {
   // A month over the window's width: the range moves half a pixel in about half an hour. A
