@@ -49,6 +49,17 @@ const chartPixels = async (page, id) => (await pixels(panel(page, id).locator(".
 /** The pixels of panel id's tip canvas (its newest points). */
 const tipPixels = (page, id) => pixels(panel(page, id).locator(".u-over > canvas.tip"));
 
+/** A time series panel of one query. */
+const timeSeries = (id, title, gridPos, expr, legendFormat) => ({ id, type: "timeseries", title, gridPos, targets: [{ refId: "A", expr, legendFormat }] });
+
+/** Provisions a dashboard of panels over the last from (a relative time), refreshing every second,
+ * and returns its uid. */
+async function liveDashboard(title, from, panels) {
+  const admin = await env.huddle.admin();
+  const { dashboard } = await admin("POST", "/api/dashboards", { title, time: { from, to: "now" }, refresh: "1s", panels, variables: [] });
+  return dashboard.uid;
+}
+
 /** Lets the page handle what it was sent and draw: two animation frames. */
 const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 
@@ -87,21 +98,9 @@ test("ada's crosshair is drawn over bob's chart, and the chart itself is not dra
 
 test("a chart below the fold is made when it is scrolled to, with the latest points", { skip }, async () => {
   // Eighteen clocks, three a row: in a 900 px high window the last rows are out of view.
-  const admin = await env.huddle.admin();
-  const { dashboard } = await admin("POST", "/api/dashboards", {
-    title: "Many clocks",
-    time: { from: "now-5m", to: "now" },
-    refresh: "1s",
-    panels: Array.from({ length: 18 }, (_, i) => ({
-      id: i + 1,
-      type: "timeseries",
-      title: `Clock ${i + 1}`,
-      gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 8, w: 8, h: 8 },
-      targets: [{ refId: "A", expr: "vector(time() % 60)", legendFormat: "seconds" }],
-    })),
-    variables: [],
-  });
-  long = await openDashboard(bobContext, dashboard.uid);
+  const panels = Array.from({ length: 18 }, (_, i) =>
+    timeSeries(i + 1, `Clock ${i + 1}`, { x: (i % 3) * 8, y: Math.floor(i / 3) * 8, w: 8, h: 8 }, "vector(time() % 60)", "seconds"));
+  long = await openDashboard(bobContext, await liveDashboard("Many clocks", "now-5m", panels));
   const last = panel(long, 18);
   await panel(long, 1).locator(".uplot").waitFor();
   // Its history is in (the chart's place is there), and no chart is made for it out of view.
@@ -124,21 +123,8 @@ test("a push on a month-long chart draws its newest points alone, not the whole 
   // sawtooth of 97 s sampled at the history's hourly steps has reached its extremes, 0 and 96
   // (3,600 s is 11 more than a multiple of 97), so a push changes only the newest point, by more
   // than a pixel a second, but for the one second in 97 that sets a new maximum.
-  const admin = await env.huddle.admin();
-  const { dashboard } = await admin("POST", "/api/dashboards", {
-    title: "A month",
-    time: { from: "now-30d", to: "now" },
-    refresh: "1s",
-    panels: [{
-      id: 1,
-      type: "timeseries",
-      title: "Sawtooth",
-      gridPos: { x: 0, y: 0, w: 24, h: 8 },
-      targets: [{ refId: "A", expr: "vector(time() % 97)", legendFormat: "sawtooth" }],
-    }],
-    variables: [],
-  });
-  month = await openDashboard(bobContext, dashboard.uid);
+  const sawtooth = timeSeries(1, "Sawtooth", { x: 0, y: 0, w: 24, h: 8 }, "vector(time() % 97)", "sawtooth");
+  month = await openDashboard(bobContext, await liveDashboard("A month", "now-30d", [sawtooth]));
   const value = () => panel(month, 1).locator(".u-legend .u-series").nth(1).locator(".u-value").textContent();
   await panel(month, 1).locator(".uplot").waitFor();
   await waitFor(async () => (await tipPixels(month, 1)).inked > 0, { what: "the chart's newest points on its tip" });

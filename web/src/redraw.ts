@@ -37,7 +37,7 @@ export function drawnOf(times: number[], values: (number | null)[][], to: number
 
 /** extremes are the smallest and largest values of all series from index from to before index to,
  * which auto-ranged value axes fit. */
-export function extremes(values: (number | null)[][], from = 0, to = Infinity): { min: number; max: number } {
+function extremes(values: (number | null)[][], from = 0, to = Infinity): { min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
   for (const v of values) {

@@ -206,12 +206,13 @@ class ChartView {
       this.redraw(u, from, to, d.scales);
       return;
     }
-    if (d.data) {
-      showLatest(u);
-      this.drawTip(u);
-    }
+    if (d.data) showLatest(u);
+    // A chart's draw draws its tip and crosshairs again too (draw hooks).
     if (d.chart) u.redraw(false, false);
-    else if (d.overlay) this.drawCrosshairs(u);
+    else {
+      if (d.data) this.drawTip(u);
+      if (d.overlay) this.drawCrosshairs(u);
+    }
   };
 
   /** mustRedraw reports whether the data changed since the chart was drawn whole needs it drawn
