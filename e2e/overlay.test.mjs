@@ -25,10 +25,11 @@ before(async () => {
 
 let long; // the page of the long dashboard
 let month; // the page of the month-long chart
+let rising; // the page of the climbing chart
 
 after(() => {
   if (skip) return;
-  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? []), ...(month?.errors ?? [])].map(String), []);
+  assert.deepEqual([...(ada?.errors ?? []), ...(bob?.errors ?? []), ...(long?.errors ?? []), ...(month?.errors ?? []), ...(rising?.errors ?? [])].map(String), []);
 });
 
 /** A digest of a canvas's pixels, and how many of them are inked. */
@@ -149,4 +150,32 @@ test("a push on a month-long chart draws its newest points alone, not the whole 
   }
   assert.ok(tipMoves >= 4, `the tip moved at ${tipMoves} of 5 pushes`);
   assert.ok(chartDraws <= 1, `the chart was drawn whole at ${chartDraws} of 5 pushes`);
+});
+
+test("a push with a new largest value that keeps the value axis draws the newest points alone", { skip }, async () => {
+  // Every page opened from now on counts the clearings of each canvas: uPlot clears its canvas
+  // to draw a chart whole (its commit in uPlot.esm.js), the tip clears its own for each push.
+  await bobContext.addInitScript(() => {
+    const clear = CanvasRenderingContext2D.prototype.clearRect;
+    CanvasRenderingContext2D.prototype.clearRect = function (...a) {
+      this.canvas.clears = (this.canvas.clears ?? 0) + 1;
+      return clear.apply(this, a);
+    };
+  });
+  // A month of a slow climb: every push is the largest value yet, by a ten-millionth, while the
+  // value axis, padded and rounded to a few steps over the month's 0.26, stays where it is.
+  const climb = timeSeries(1, "Climb", { x: 0, y: 0, w: 24, h: 8 }, "vector(time() / 1e7)", "climb");
+  rising = await openDashboard(bobContext, await liveDashboard("A climb", "now-30d", [climb]));
+  const clears = (selector) => panel(rising, 1).locator(selector).evaluate((c) => c.clears ?? 0);
+  await panel(rising, 1).locator(".uplot").waitFor();
+  await waitFor(async () => (await tipPixels(rising, 1)).inked > 0, { what: "the chart's newest points on its tip" });
+
+  await settle(rising);
+  const [chart, tip] = [await clears(".u-wrap > canvas"), await clears(".u-over > canvas.tip")];
+  // The legend shows no change a push makes here, the tip's drawings count the pushes.
+  await waitFor(async () => (await clears(".u-over > canvas.tip")) - tip >= 5, { what: "five pushes drawn on the tip" });
+  await settle(rising);
+  // Once at most, should the month's range have crossed half a pixel meanwhile.
+  const whole = (await clears(".u-wrap > canvas")) - chart;
+  assert.ok(whole <= 1, `the chart was drawn whole at ${whole} of 5 pushes`);
 });

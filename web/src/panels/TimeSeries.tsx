@@ -221,7 +221,15 @@ class ChartView {
   private mustRedraw(u: uPlot, from: number, to: number): boolean {
     const { times, values } = this.data;
     return !this.drawn || this.edited <= this.tip.from || !this.tip.fits(u, times) ||
-      moved(this.drawn, times, values, { from, to, width: u.bbox.width / uPlot.pxRatio });
+      moved(this.drawn, times, values, {
+        from,
+        to,
+        width: u.bbox.width / uPlot.pxRatio,
+        sameAxis: (min, max) => {
+          const [lo, hi] = fitValues(Number.isFinite(min) ? min : null, Number.isFinite(max) ? max : null, this.props.current.thresholds);
+          return lo === u.scales.y.min && hi === u.scales.y.max;
+        },
+      });
   }
 
   /** redraw draws the chart whole for the range from–to, with its tip starting again from the
@@ -292,16 +300,7 @@ class ChartView {
         x: { time: true },
         y: {
           auto: true,
-          // A threshold far from the data would be drawn off the chart, saying nothing.
-          // Otherwise as uPlot's default (snapNumY in uPlot.esm.js): padded by a tenth, with zero.
-          range: (_u, min, max) => {
-            const ts = props.current.thresholds.map((t) => t.value);
-            if (min == null) {
-              if (ts.length === 0) return [null, null];
-              min = max = ts[0];
-            }
-            return uPlot.rangeNum(Math.min(min, ...ts), Math.max(max, ...ts), 0.1, true);
-          },
+          range: (_u, min, max) => fitValues(min, max, props.current.thresholds),
         },
       },
       // A canvas does not resolve CSS variables, so the theme's colours are read at each draw.
@@ -395,6 +394,18 @@ class ChartView {
     resize.observe(el);
     this.stops.push(() => resize.disconnect());
   }
+}
+
+/** fitValues is the value axis for data from min to max: as uPlot's default (snapNumY in
+ * uPlot.esm.js), padded by a tenth and with zero, and taking in the thresholds, since one far from
+ * the data would be drawn off the chart, saying nothing. */
+function fitValues(min: number | null, max: number | null, thresholds: Threshold[]): uPlot.Range.MinMax {
+  const ts = thresholds.map((t) => t.value);
+  if (min == null || max == null) {
+    if (ts.length === 0) return [null, null];
+    min = max = ts[0];
+  }
+  return uPlot.rangeNum(Math.min(min, ...ts), Math.max(max, ...ts), 0.1, true);
 }
 
 function legendHeight(el: HTMLElement): number {
