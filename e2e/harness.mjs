@@ -200,7 +200,7 @@ export async function openDashboard(context, uid) {
 /** The panel of dashboard page whose id is id. */
 export const panel = (page, id) => page.locator(`[data-panel-id="${id}"]`);
 
-/** How many pixels of panel id's chart on page are drawn in colour rgb (give or take): on the
+/** How many pixels of panel id's chart on page are shown in colour rgb (give or take): on the
  * chart's canvas and on the overlay over it, which has the other viewers' crosshairs. */
 export const ink = (page, id, rgb) =>
   panel(page, id)
@@ -208,6 +208,8 @@ export const ink = (page, id, rgb) =>
     .evaluateAll((canvases, [r, g, b]) => {
       let n = 0;
       for (const c of canvases) {
+        // A canvas out of the page's rendering (the overlay while nobody points) shows nothing.
+        if (!c.checkVisibility()) continue;
         const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4) {
           if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) n++;

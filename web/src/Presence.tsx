@@ -42,6 +42,14 @@ export function Presence({ peers, me, following, onFollow }: PresenceProps) {
   );
 }
 
+/** pointing are the peers with a pointer to draw: a finger on a touch screen shares its crosshair
+ * and presence, but has no arrow. */
+function pointing(peers: Map<string, PeerState>): Pointer[] {
+  return [...peers.values()].filter((p): p is Pointer => !!p.cursor && !p.cursor.touch);
+}
+
+type Pointer = PeerState & { cursor: NonNullable<PeerState["cursor"]> };
+
 /** Cursors draws the other viewers' pointers over the panels they point at, placed by their
  * position within the panel so that different screen sizes agree. CSS transitions smooth the
  * movement between updates; a pointer still for 3 s is dimmed, one still for 60 s is gone. The
@@ -53,23 +61,23 @@ export const Cursors = memo(function Cursors({ pointers, board }: { pointers: St
     const key = {};
     const redraw = () => tick((n) => n + 1);
     const unsubscribe = pointers.subscribe(() => frames.schedule(key, redraw));
-    const t = setInterval(redraw, 1000);
+    // Pointers dim and go with time: looked at every second while there are any.
+    const t = setInterval(() => pointing(pointers.value).length > 0 && redraw(), 1000);
     return () => {
       unsubscribe();
       frames.cancel(key);
       clearInterval(t);
     };
   }, [pointers]);
-  const peers = pointers.value;
+  const shown = pointing(pointers.value);
   const host = board.current;
-  if (!host) return null;
+  // Nothing over the board while nobody points: no layer for the compositor at every frame.
+  if (!host || shown.length === 0) return null;
   const origin = host.getBoundingClientRect();
   const now = Date.now();
   return (
     <div class="cursors" aria-hidden="true">
-      {[...peers.values()].map((p) => {
-        // A finger on a touch screen shares its crosshair and presence, but has no arrow.
-        if (!p.cursor || p.cursor.touch) return null;
+      {shown.map((p) => {
         const el = host.querySelector<HTMLElement>(`[data-panel-id="${p.cursor.panel}"]`);
         if (!el) return null;
         const r = el.getBoundingClientRect();

@@ -109,8 +109,6 @@ interface Seen {
 class ChartView {
   private u: uPlot | null = null;
   private overlay = document.createElement("canvas");
-  /** overlayInked: the overlay has crosshairs drawn on it. */
-  private overlayInked = false;
   private dirty = clean();
   /** drawn is what the chart last drew whole; edited the oldest time (seconds) of a point changed
    * since. */
@@ -152,6 +150,7 @@ class ChartView {
     io.observe(el);
     this.stops.push(() => io.disconnect());
     this.overlay.className = "overlay";
+    this.overlay.hidden = true;
     // A chart made again for a new series replaces one in view at once, not a frame later.
     if (seen.visible) this.make();
   }
@@ -253,15 +252,16 @@ class ChartView {
   private drawCrosshairs(u: uPlot) {
     const c = this.overlay;
     const { left, width, height } = u.bbox;
-    // An overlay touched is composited again with the page: one that was and stays empty is not.
-    if (this.crosshairs.length === 0 && !this.overlayInked && c.width === width && c.height === height) return;
+    // A canvas in the page is a layer the compositor takes at every frame: with nobody pointing,
+    // the overlay is out of it.
+    const show = this.crosshairs.length > 0;
+    if (c.hidden === show) c.hidden = !show;
+    if (!show) return;
     // Setting a canvas's size clears it, as does clearRect: only one is needed.
     if (c.width !== width || c.height !== height) {
       c.width = width;
       c.height = height;
     } else c.getContext("2d")!.clearRect(0, 0, width, height);
-    this.overlayInked = this.crosshairs.length > 0;
-    if (!this.overlayInked) return;
     const ctx = c.getContext("2d")!;
     ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
     ctx.lineWidth = 1.5 * devicePixelRatio;
