@@ -40,7 +40,7 @@ const dashboard = {
   ],
 };
 
-let env, page;
+let env, page, editor;
 
 before(async () => {
   if (skip) return;
@@ -60,7 +60,7 @@ before(async () => {
 
 after(() => {
   if (skip) return;
-  assert.deepEqual((page?.errors ?? []).map(String), []);
+  assert.deepEqual([...(page?.errors ?? []), ...(editor?.errors ?? [])].map(String), []);
 });
 
 const panel = (id) => page.locator(`[data-panel-id="${id}"]`);
@@ -96,4 +96,54 @@ test("an empty and a failing panel leave the others loading and updating live", 
   assert.match(await panel(5).getByRole("alert").textContent(), /^invalid regular expression/);
   assert.equal(await page.getByText("Loading…").count(), 0, "no panel is still loading");
   await snap(page, "panels-mixed");
+});
+
+/** Where panel id's series line lies on its chart, as a fraction of the plot's height from its
+ * bottom: the middle row of the pixels drawn in the first series' colour (its legend marker's). */
+const lineHeight = (page, id) =>
+  page.locator(`[data-panel-id="${id}"] .uplot`).evaluate((root) => {
+    const canvas = root.querySelector(".u-wrap > canvas");
+    const plot = root.querySelector(".u-over").getBoundingClientRect();
+    const box = canvas.getBoundingClientRect();
+    const [r, g, b] = getComputedStyle(root.querySelector(".u-series:nth-child(2) .u-marker")).borderTopColor.match(/\d+/g).map(Number);
+    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    const rows = [];
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 30) rows.push(Math.floor(i / 4 / canvas.width));
+    }
+    if (rows.length === 0) return null;
+    const scale = canvas.height / box.height;
+    const y = rows.sort((x, z) => x - z)[rows.length >> 1] / scale + box.top;
+    return (plot.bottom - y) / plot.height;
+  });
+
+test("a chart's value axis ends at the panel's min and max, which an editor sets in the panel editor", { skip }, async () => {
+  // A flat series at 10. Fitted to its data the axis has the line well inside; from 0 to 100
+  // (Grafana's min and max, the ends of the axis), a tenth of the way up.
+  const { dashboard: d } = await env.admin("POST", "/api/dashboards", {
+    title: "Limits",
+    time: { from: "now-5m", to: "now" },
+    refresh: "1s",
+    panels: [{ ...at(1, 0, 0, 24, 8), type: "timeseries", title: "Ten", targets: [{ refId: "A", expr: "vector(10)", legendFormat: "ten" }] }],
+    variables: [],
+  });
+  editor = await openDashboard(await signIn(env.browser, env.huddle, people.ada), d.uid);
+  await editor.locator(`[data-panel-id="1"] .uplot`).waitFor();
+  await waitFor(async () => (await lineHeight(editor, 1)) !== null, { what: "the line drawn" });
+  const fitted = await lineHeight(editor, 1);
+  assert.ok(Math.abs(fitted - 0.1) > 0.2, `fitted to its data, the line is ${fitted.toFixed(2)} of the way up`);
+
+  await editor.getByRole("button", { name: "Edit layout" }).click();
+  await editor.getByRole("button", { name: "Edit Ten" }).click();
+  const dialog = editor.getByRole("dialog", { name: "Edit Ten" });
+  await dialog.locator("#pe-min").fill("0");
+  await dialog.locator("#pe-max").fill("100");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await editor.getByRole("button", { name: "Done" }).click();
+
+  const saved = (await env.admin("GET", `/api/dashboards/${d.uid}`)).dashboard.panels[0];
+  assert.deepEqual([saved.min, saved.max], [0, 100]);
+  await waitFor(async () => Math.abs((await lineHeight(editor, 1)) - 0.1) < 0.02, { what: "the line a tenth of the way up" });
+  await snap(editor, "panels-limits");
 });

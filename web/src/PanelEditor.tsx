@@ -11,7 +11,10 @@ const types: [PanelType, string][] = [
 ];
 const units = ["short", "percent", "percentunit", "bytes", "Bps", "bps", "s", "ms", "ops", "reqps"];
 
-/** PanelEditor edits one panel: title, type, unit and its PromQL queries. */
+/** numberOrNone reads a number input: empty (or not a number) is no value. */
+const numberOrNone = (s: string) => (s.trim() === "" || !Number.isFinite(Number(s)) ? undefined : Number(s));
+
+/** PanelEditor edits one panel: title, type, unit, min and max, and its PromQL queries. */
 export function PanelEditor({ panel, onSave, onClose }: { panel: Panel; onSave(p: Panel): Promise<void>; onClose(): void }) {
   const [p, setP] = useState<Panel>(structuredClone(panel));
   const [busy, setBusy] = useState(false);
@@ -45,6 +48,13 @@ export function PanelEditor({ panel, onSave, onClose }: { panel: Panel; onSave(p
               <option value={u} key={u}>{u}</option>
             ))}
           </select>
+          {/* Grafana's standard options: a chart's value axis ends there, a gauge spans them. */}
+          <label for="pe-min">Min</label>
+          <input id="pe-min" type="number" step="any" placeholder="auto" value={p.min ?? ""}
+            onInput={(e) => setP({ ...p, min: numberOrNone(e.currentTarget.value) })} />
+          <label for="pe-max">Max</label>
+          <input id="pe-max" type="number" step="any" placeholder="auto" value={p.max ?? ""} min={p.min}
+            onInput={(e) => setP({ ...p, max: numberOrNone(e.currentTarget.value) })} />
           {p.targets.map((t, i) => (
             <>
               <label for={`pe-q-${i}`}>Query {t.refId}</label>

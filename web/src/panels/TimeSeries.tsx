@@ -15,11 +15,13 @@ import { annotationAt, drawMarks } from "./marks";
 import { Tip } from "./tip";
 import { touchGestures } from "./touch";
 import type { Threshold } from "../thresholds";
+import { fitAxis } from "../axis";
 
 export interface TimeSeriesProps {
   data: PanelData;
   unit?: string;
   decimals?: number;
+  /** min and max, when set, are the value axis's ends (the panel's limits). */
   min?: number;
   max?: number;
   /** range is the span shown, read at each draw: it moves with every push. */
@@ -75,8 +77,8 @@ export function TimeSeries(p: TimeSeriesProps) {
   useEffect(() => view.current?.follow(p.data), [p.data]);
   useEffect(() => view.current?.mark("chart"), [p.annotations]);
   const thresholdsKey = p.thresholds.map((t) => `${t.rule} ${t.value} ${t.state}`).join("\n");
-  // The value axis may have to reach a new threshold, so the scales are computed again.
-  useEffect(() => view.current?.mark("scales"), [thresholdsKey]);
+  // The value axis may have to reach a new threshold, or new limits: the scales are computed again.
+  useEffect(() => view.current?.mark("scales"), [thresholdsKey, p.min, p.max]);
 
   return <div class="chart" ref={host} />;
 }
@@ -225,7 +227,7 @@ class ChartView {
         to,
         width: u.bbox.width / uPlot.pxRatio,
         sameAxis: (min, max) => {
-          const [lo, hi] = fitValues(Number.isFinite(min) ? min : null, Number.isFinite(max) ? max : null, this.props.current.thresholds);
+          const [lo, hi] = fitAxisOf(this.props.current, Number.isFinite(min) ? min : null, Number.isFinite(max) ? max : null);
           return lo === u.scales.y.min && hi === u.scales.y.max;
         },
       });
@@ -300,7 +302,7 @@ class ChartView {
         x: { time: true },
         y: {
           auto: true,
-          range: (_u, min, max) => fitValues(min, max, props.current.thresholds),
+          range: (_u, min, max) => fitAxisOf(props.current, min, max),
         },
       },
       // A canvas does not resolve CSS variables, so the theme's colours are read at each draw.
@@ -396,16 +398,9 @@ class ChartView {
   }
 }
 
-/** fitValues is the value axis for data from min to max: as uPlot's default (snapNumY in
- * uPlot.esm.js), padded by a tenth and with zero, and taking in the thresholds, since one far from
- * the data would be drawn off the chart, saying nothing. */
-function fitValues(min: number | null, max: number | null, thresholds: Threshold[]): uPlot.Range.MinMax {
-  const ts = thresholds.map((t) => t.value);
-  if (min == null || max == null) {
-    if (ts.length === 0) return [null, null];
-    min = max = ts[0];
-  }
-  return uPlot.rangeNum(Math.min(min, ...ts), Math.max(max, ...ts), 0.1, true);
+/** fitAxisOf is the value axis of a chart of props for data from min to max. */
+function fitAxisOf(p: TimeSeriesProps, min: number | null, max: number | null): uPlot.Range.MinMax {
+  return fitAxis(min, max, p.thresholds.map((t) => t.value), { min: p.min, max: p.max });
 }
 
 function legendHeight(el: HTMLElement): number {

@@ -1,0 +1,41 @@
+import uPlot from "uplot";
+import { describe, expect, it } from "vitest";
+import { fitAxis } from "./axis";
+
+// What Grafana's time series panel does with a linear axis and the panel's min and max
+// (UPlotScaleBuilder.getConfig in grafana/grafana,
+// packages/grafana-ui/src/components/uPlot/config/UPlotScaleBuilder.ts).
+describe("fitAxis", () => {
+  it("without limits is uPlot's default: the extremes padded by a tenth and rounded out", () => {
+    expect(fitAxis(3, 97, [], {})).toEqual(uPlot.rangeNum(3, 97, 0.1, true));
+    expect(fitAxis(0.2, 0.9, [], {})).toEqual(uPlot.rangeNum(0.2, 0.9, 0.1, true));
+    expect(fitAxis(null, null, [], {})).toEqual([null, null]);
+  });
+
+  it("with min and max is exactly min to max, whatever the data", () => {
+    expect(fitAxis(20, 30, [], { min: 0, max: 100 })).toEqual([0, 100]);
+    expect(fitAxis(-5, 130, [], { min: 0, max: 100 })).toEqual([0, 100]);
+    expect(fitAxis(null, null, [], { min: 0, max: 100 })).toEqual([0, 100]);
+  });
+
+  it("with one limit ends there, and pads the other end as without", () => {
+    const [lo, hi] = fitAxis(20, 30, [], { min: 0 });
+    expect(lo).toBe(0);
+    expect(hi).toBeGreaterThan(30);
+    const [lo2, hi2] = fitAxis(20, 30, [], { max: 100 });
+    expect(hi2).toBe(100);
+    expect(lo2).toBeLessThan(20);
+    // Without data, one limit makes no axis.
+    expect(fitAxis(null, null, [], { min: 0 })).toEqual([null, null]);
+  });
+
+  it("reaches the thresholds, but not past a limit", () => {
+    expect(fitAxis(10, 20, [80], {})[1]).toBeGreaterThanOrEqual(80);
+    expect(fitAxis(null, null, [80], {})).toEqual(uPlot.rangeNum(80, 80, 0.1, true));
+    expect(fitAxis(10, 20, [150], { max: 100 })).toEqual([expect.any(Number), 100]);
+  });
+
+  it("shows 0 to 100 when the data lie wholly past a limit, as Grafana's guard does", () => {
+    expect(fitAxis(150, 160, [], { max: 100 })).toEqual([0, 100]);
+  });
+});
