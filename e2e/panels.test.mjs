@@ -98,40 +98,53 @@ test("an empty and a failing panel leave the others loading and updating live", 
   await snap(page, "panels-mixed");
 });
 
-/** Where panel id's series line lies on its chart, as a fraction of the plot's height from its
- * bottom: the middle row of the pixels drawn in the first series' colour (its legend marker's). */
-const lineHeight = (page, id) =>
+/** Where panel id's flat series line lies on its chart, as a fraction of the plot's height from
+ * its bottom (the middle row of the pixels drawn in the first series' colour, its legend marker's),
+ * and how many rows of pixels thick it is. */
+const line = (page, id) =>
   page.locator(`[data-panel-id="${id}"] .uplot`).evaluate((root) => {
     const canvas = root.querySelector(".u-wrap > canvas");
     const plot = root.querySelector(".u-over").getBoundingClientRect();
     const box = canvas.getBoundingClientRect();
     const [r, g, b] = getComputedStyle(root.querySelector(".u-series:nth-child(2) .u-marker")).borderTopColor.match(/\d+/g).map(Number);
     const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    const rows = [];
+    const rows = new Set();
     for (let i = 0; i < d.length; i += 4) {
-      if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 30) rows.push(Math.floor(i / 4 / canvas.width));
+      if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 30) rows.add(Math.floor(i / 4 / canvas.width));
     }
-    if (rows.length === 0) return null;
+    if (rows.size === 0) return null;
+    const sorted = [...rows].sort((x, z) => x - z);
     const scale = canvas.height / box.height;
-    const y = rows.sort((x, z) => x - z)[rows.length >> 1] / scale + box.top;
-    return (plot.bottom - y) / plot.height;
+    const y = sorted[sorted.length >> 1] / scale + box.top;
+    return { height: (plot.bottom - y) / plot.height, thickness: rows.size / scale };
   });
 
-test("a chart's value axis ends at the panel's min and max, which an editor sets in the panel editor", { skip }, async () => {
+test("a chart's value axis ends at the panel's min and max (which an editor sets), reaches its soft ones; its line has the panel's width", { skip }, async () => {
   // A flat series at 10. Fitted to its data the axis has the line well inside; from 0 to 100
   // (Grafana's min and max, the ends of the axis), a tenth of the way up.
   const { dashboard: d } = await env.admin("POST", "/api/dashboards", {
     title: "Limits",
     time: { from: "now-5m", to: "now" },
     refresh: "1s",
-    panels: [{ ...at(1, 0, 0, 24, 8), type: "timeseries", title: "Ten", targets: [{ refId: "A", expr: "vector(10)", legendFormat: "ten" }] }],
+    panels: [
+      { ...at(1, 0, 0, 24, 8), type: "timeseries", title: "Ten", targets: [{ refId: "A", expr: "vector(10)", legendFormat: "ten" }] },
+      // Imported from Grafana with its axis soft min and max and a line width (internal/dashboard/grafana.go).
+      { ...at(2, 0, 8, 24, 8), type: "timeseries", title: "Soft ten", softMin: 0, softMax: 100, lineWidth: 4,
+        targets: [{ refId: "A", expr: "vector(10)", legendFormat: "ten" }] },
+    ],
     variables: [],
   });
   editor = await openDashboard(await signIn(env.browser, env.huddle, people.ada), d.uid);
   await editor.locator(`[data-panel-id="1"] .uplot`).waitFor();
-  await waitFor(async () => (await lineHeight(editor, 1)) !== null, { what: "the line drawn" });
-  const fitted = await lineHeight(editor, 1);
-  assert.ok(Math.abs(fitted - 0.1) > 0.2, `fitted to its data, the line is ${fitted.toFixed(2)} of the way up`);
+  await waitFor(async () => (await line(editor, 1)) !== null, { what: "the line drawn" });
+  const fitted = await line(editor, 1);
+  assert.ok(Math.abs(fitted.height - 0.1) > 0.2, `fitted to its data, the line is ${fitted.height.toFixed(2)} of the way up`);
+  assert.equal(fitted.thickness, 1, "Grafana's default line width");
+  // Soft limits the data lie within, from 0 to 100 padded: the line is about a tenth of the way up.
+  await waitFor(async () => (await line(editor, 2)) !== null, { what: "the wide line drawn" });
+  const soft = await line(editor, 2);
+  assert.ok(Math.abs(soft.height - 0.1) < 0.03, `with soft limits the line is ${soft.height.toFixed(2)} of the way up`);
+  assert.equal(soft.thickness, 4, "the line is 4 px wide");
 
   await editor.getByRole("button", { name: "Edit layout" }).click();
   await editor.getByRole("button", { name: "Edit Ten" }).click();
@@ -144,6 +157,6 @@ test("a chart's value axis ends at the panel's min and max, which an editor sets
 
   const saved = (await env.admin("GET", `/api/dashboards/${d.uid}`)).dashboard.panels[0];
   assert.deepEqual([saved.min, saved.max], [0, 100]);
-  await waitFor(async () => Math.abs((await lineHeight(editor, 1)) - 0.1) < 0.02, { what: "the line a tenth of the way up" });
+  await waitFor(async () => Math.abs((await line(editor, 1)).height - 0.1) < 0.02, { what: "the line a tenth of the way up" });
   await snap(editor, "panels-limits");
 });

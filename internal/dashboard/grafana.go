@@ -128,6 +128,12 @@ type grafanaPanel struct {
 				Mode  string        `json:"mode"`
 				Steps []grafanaStep `json:"steps"`
 			} `json:"thresholds"`
+			// The time series panel's own options.
+			Custom struct {
+				LineWidth   *float64 `json:"lineWidth"`
+				AxisSoftMin *float64 `json:"axisSoftMin"`
+				AxisSoftMax *float64 `json:"axisSoftMax"`
+			} `json:"custom"`
 		} `json:"defaults"`
 		Overrides []json.RawMessage `json:"overrides"`
 	} `json:"fieldConfig"`
@@ -141,6 +147,8 @@ type grafanaPanel struct {
 	// Panels are a row's, while it is collapsed.
 	Panels []json.RawMessage `json:"panels"`
 
+	// A graph panel's line width.
+	LineWidth *float64 `json:"linewidth"`
 	// Where graph panels kept their unit, decimals, min and max: the first (left) axis.
 	YAxes []struct {
 		Format   string          `json:"format"`
@@ -694,6 +702,9 @@ func (c *converter) display(label, path string, g grafanaPanel, p *Panel) {
 	} else {
 		p.Min, p.Max = lo, hi
 	}
+	if p.Type == PanelTimeSeries {
+		c.lines(label, g, p)
+	}
 	if len(steps) == 0 {
 		return
 	}
@@ -711,6 +722,30 @@ func (c *converter) display(label, path string, g grafanaPanel, p *Panel) {
 		return
 	}
 	p.Thresholds = th
+}
+
+// lines reads a time series' line width and its axis' soft min and max (a graph panel has a line
+// width only). A value the model refuses is left out, with a line.
+func (c *converter) lines(label string, g grafanaPanel, p *Panel) {
+	custom := g.FieldConfig.Defaults.Custom
+	width := custom.LineWidth
+	if g.Type == "graph" {
+		width = cmp.Or(width, g.LineWidth)
+	}
+	if width != nil {
+		if w := *width; w != math.Trunc(w) || w < 0 || w > MaxLineWidth {
+			c.skip("%s: line width %v is not 0 to %d; left out", label, w, MaxLineWidth)
+		} else {
+			n := int(w)
+			p.LineWidth = &n
+		}
+	}
+	lo, hi := custom.AxisSoftMin, custom.AxisSoftMax
+	if lo != nil && hi != nil && *lo >= *hi {
+		c.skip("%s: soft min %v is not below soft max %v; both left out", label, *lo, *hi)
+	} else {
+		p.SoftMin, p.SoftMax = lo, hi
+	}
 }
 
 // axisLimit reads a graph axis' min or max: a number, or a number in a string.

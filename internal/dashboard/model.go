@@ -84,10 +84,18 @@ type Panel struct {
 	GridPos     GridPos  `json:"gridPos"`
 	Targets     []Target `json:"targets"`
 	// Unit formats values, in Grafana's unit names (percent, bytes, Bps, s, short, …).
-	Unit     string   `json:"unit,omitempty"`
-	Decimals *int     `json:"decimals,omitempty"`
-	Min      *float64 `json:"min,omitempty"`
-	Max      *float64 `json:"max,omitempty"`
+	Unit     string `json:"unit,omitempty"`
+	Decimals *int   `json:"decimals,omitempty"`
+	// Min and Max are the ends of a chart's value axis and of a gauge, when set (Grafana's
+	// standard options); SoftMin and SoftMax are where a chart's value axis reaches at least,
+	// further when the data do (Grafana's axis soft min and max).
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
+	SoftMin *float64 `json:"softMin,omitempty"`
+	SoftMax *float64 `json:"softMax,omitempty"`
+	// LineWidth is a chart's series lines' width in pixels, 0 to 10 (Grafana's line width);
+	// unset is 1, Grafana's default.
+	LineWidth *int `json:"lineWidth,omitempty"`
 	// Thresholds color values: the first step has no value (the base color), the others start
 	// at their value, in increasing order.
 	Thresholds []Threshold `json:"thresholds,omitempty"`
@@ -133,11 +141,13 @@ var variableTypes = []string{"query", "custom", "constant", "interval"}
 // Limits of the model, so that one dashboard cannot exhaust the store, the live scheduler (one
 // query per target per interval) or a browser.
 const (
-	GridColumns      = 24
-	maxGridRows      = 5000
-	maxPanelHeight   = 100
-	MaxPanels        = 300
-	MaxTargets       = 10
+	GridColumns    = 24
+	maxGridRows    = 5000
+	maxPanelHeight = 100
+	MaxPanels      = 300
+	MaxTargets     = 10
+	// MaxLineWidth is the widest series line, Grafana's slider's end.
+	MaxLineWidth     = 10
 	maxVariables     = 50
 	maxTags          = 20
 	maxTagLen        = 50
@@ -297,6 +307,12 @@ func (p *Panel) check(field string) error {
 	}
 	if p.Min != nil && p.Max != nil && *p.Min >= *p.Max {
 		return invalid(field+".max", "must be greater than min")
+	}
+	if p.SoftMin != nil && p.SoftMax != nil && *p.SoftMin >= *p.SoftMax {
+		return invalid(field+".softMax", "must be greater than softMin")
+	}
+	if p.LineWidth != nil && (*p.LineWidth < 0 || *p.LineWidth > MaxLineWidth) {
+		return invalid(field+".lineWidth", "must be 0 to %d", MaxLineWidth)
 	}
 	return checkThresholds(field+".thresholds", p.Thresholds)
 }

@@ -31,6 +31,9 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"too tall", func(d *Dashboard) { d.Panels[0].GridPos.H = maxPanelHeight + 1 }, "panels[0].gridPos.h"},
 		{"bad unit", func(d *Dashboard) { d.Panels[0].Unit = "<b>" }, "panels[0].unit"},
 		{"min above max", func(d *Dashboard) { d.Panels[0].Min, d.Panels[0].Max = f(2), f(1) }, "panels[0].max"},
+		{"soft min at soft max", func(d *Dashboard) { d.Panels[0].SoftMin, d.Panels[0].SoftMax = f(1), f(1) }, "panels[0].softMax"},
+		{"line too wide", func(d *Dashboard) { w := MaxLineWidth + 1; d.Panels[0].LineWidth = &w }, "panels[0].lineWidth"},
+		{"negative line width", func(d *Dashboard) { w := -1; d.Panels[0].LineWidth = &w }, "panels[0].lineWidth"},
 		{"base threshold with a value", func(d *Dashboard) { d.Panels[0].Thresholds = []Threshold{{Value: f(1), Color: "green"}} }, "panels[0].thresholds[0].value"},
 		{"decreasing thresholds", func(d *Dashboard) {
 			d.Panels[0].Thresholds = []Threshold{{Color: "green"}, {Value: f(9), Color: "red"}, {Value: f(5), Color: "red"}}

@@ -39,3 +39,22 @@ describe("fitAxis", () => {
     expect(fitAxis(150, 160, [], { max: 100 })).toEqual([0, 100]);
   });
 });
+
+describe("fitAxis with soft limits", () => {
+  it("reaches the soft min and max at least, and further with the data", () => {
+    const [lo, hi] = fitAxis(10, 20, [], { softMin: 0, softMax: 100 });
+    expect(lo).toBeLessThanOrEqual(0);
+    expect(hi).toBeGreaterThanOrEqual(100);
+    const [lo2, hi2] = fitAxis(-30, 150, [], { softMin: 0, softMax: 100 });
+    expect(lo2).toBeLessThanOrEqual(-30);
+    expect(hi2).toBeGreaterThanOrEqual(150);
+  });
+
+  it("keeps a limit on the side of a soft one as a bound, not as the end", () => {
+    // Soft max 100 and max 120: data up to 20 reach 100, data up to 200 stop at 120.
+    expect(fitAxis(10, 20, [], { softMax: 100, max: 120 })[1]).toBeGreaterThanOrEqual(100);
+    expect(fitAxis(10, 200, [], { softMax: 100, max: 120 })[1]).toBeLessThanOrEqual(120);
+    // Without data a soft limit makes no axis.
+    expect(fitAxis(null, null, [], { softMin: 0, softMax: 100 })).toEqual([null, null]);
+  });
+});

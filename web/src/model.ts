@@ -37,6 +37,9 @@ export interface Panel {
   decimals?: number;
   min?: number;
   max?: number;
+  softMin?: number;
+  softMax?: number;
+  lineWidth?: number;
   thresholds?: Threshold[];
 }
 

@@ -21,9 +21,14 @@ export interface TimeSeriesProps {
   data: PanelData;
   unit?: string;
   decimals?: number;
-  /** min and max, when set, are the value axis's ends (the panel's limits). */
+  /** min and max, when set, are the value axis's ends (the panel's limits); softMin and softMax
+   * where it reaches at least. */
   min?: number;
   max?: number;
+  softMin?: number;
+  softMax?: number;
+  /** lineWidth is the series lines' width in CSS pixels, 1 unless set. */
+  lineWidth?: number;
   /** range is the span shown, read at each draw: it moves with every push. */
   range: { current: Range };
   annotations: Annotation[];
@@ -60,7 +65,8 @@ export function TimeSeries(p: TimeSeriesProps) {
   const seen = useRef<Seen>({ visible: false, width: 0, height: 0 });
   const props = useRef(p);
   props.current = p;
-  // A push may bring a series the chart was not made with: the chart is made again for it.
+  // A push may bring a series the chart was not made with: the chart is made again for it, as
+  // for another line width.
   const [, remake] = useState(0);
   const seriesKeys = p.data.series.map((s) => s.key).join("\n");
 
@@ -71,14 +77,14 @@ export function TimeSeries(p: TimeSeriesProps) {
       v.destroy();
       view.current = null;
     };
-  }, [seriesKeys, props]);
+  }, [seriesKeys, props, p.lineWidth]);
 
   // A new history is a new PanelData; the pushes that change it in place the view hears itself.
   useEffect(() => view.current?.follow(p.data), [p.data]);
   useEffect(() => view.current?.mark("chart"), [p.annotations]);
   const thresholdsKey = p.thresholds.map((t) => `${t.rule} ${t.value} ${t.state}`).join("\n");
   // The value axis may have to reach a new threshold, or new limits: the scales are computed again.
-  useEffect(() => view.current?.mark("scales"), [thresholdsKey, p.min, p.max]);
+  useEffect(() => view.current?.mark("scales"), [thresholdsKey, p.min, p.max, p.softMin, p.softMax]);
 
   return <div class="chart" ref={host} />;
 }
@@ -321,11 +327,11 @@ class ChartView {
         ...data.series.map((s, i) => ({
           label: s.name,
           stroke: this.colors[i],
-          // Grafana's default line width (defaultGraphConfig in grafana's
+          // Unless set, Grafana's default line width (defaultGraphConfig in grafana's
           // public/app/plugins/panel/timeseries/config.ts). A line no wider than a device pixel is
           // also drawn by the canvas as a hairline: with software rasterisation, a 1.5 px stroke
           // cost six times as much at every push (BENCHMARKS.md, Dashboard rendering).
-          width: 1,
+          width: first.lineWidth ?? 1,
           points: { show: (_u: uPlot, _si: number, i0: number, i1: number) => i1 - i0 < dotsBelow },
           paths: linear,
           spanGaps: false,
@@ -400,7 +406,7 @@ class ChartView {
 
 /** fitAxisOf is the value axis of a chart of props for data from min to max. */
 function fitAxisOf(p: TimeSeriesProps, min: number | null, max: number | null): uPlot.Range.MinMax {
-  return fitAxis(min, max, p.thresholds.map((t) => t.value), { min: p.min, max: p.max });
+  return fitAxis(min, max, p.thresholds.map((t) => t.value), { min: p.min, max: p.max, softMin: p.softMin, softMax: p.softMax });
 }
 
 function legendHeight(el: HTMLElement): number {

@@ -61,8 +61,9 @@ describe("Tip", () => {
   it("fits the points after its start while they span no more than it", () => {
     const tip = new Tip(recorder().canvas);
     tip.start([0, 30, 31], 0.5, false);
-    expect(tip.fits(chart([]), [0, 30, 58])).toBe(true);
-    expect(tip.fits(chart([]), [0, 30, 59])).toBe(false);
+    // 32 px less 6 on each side for the widest line.
+    expect(tip.fits(chart([]), [0, 30, 50])).toBe(true);
+    expect(tip.fits(chart([]), [0, 30, 51])).toBe(false);
     tip.start([0, 30, 31], 0.5, true);
     expect(tip.fits(chart([]), [0, 30, 31])).toBe(false);
   });
@@ -73,11 +74,11 @@ describe("Tip", () => {
     const times = [0, 30.2, 40.6, 50.5];
     tip.start([0, 30.2, 31], 0.5, false);
     tip.draw(chart(times), times, [[1, 10.3, null, 20], [5, 5, 5, 5]], ["red", "blue"]);
-    // The canvas starts 2 px left of the start's pixel; the line's odd width puts it on pixel centres.
-    expect(canvas.style.transform).toBe("translateX(28px)");
+    // The canvas starts 6 px left of the start's pixel; the line's odd width puts it on pixel centres.
+    expect(canvas.style.transform).toBe("translateX(24px)");
     expect(canvas.width).toBe(32);
     expect(canvas.height).toBe(200);
-    expect(calls).toEqual(["clear", "begin", "move 2.5 179.5", "move 23.5 160.5", "stroke"]);
+    expect(calls).toEqual(["clear", "begin", "move 6.5 179.5", "move 27.5 160.5", "stroke"]);
   });
 
   it("draws on device pixels on a high-density screen", () => {
@@ -90,7 +91,18 @@ describe("Tip", () => {
     expect(canvas.width).toBe(64);
     expect(canvas.style.width).toBe("32px");
     // Width 2 device px: no half-pixel offset.
-    expect(calls).toEqual(["clear", "begin", "move 4 200", "line 6 160", "stroke"]);
+    expect(calls).toEqual(["clear", "begin", "move 12 200", "line 14 160", "stroke"]);
+  });
+
+  it("draws no line of no width, as uPlot does not (doStroke in uPlot.esm.js)", () => {
+    const { canvas, calls } = recorder();
+    const tip = new Tip(canvas);
+    const times = [0, 30, 31];
+    tip.start(times, 0.5, false);
+    const u = chart(times);
+    u.series[1].width = 0;
+    tip.draw(u, times, [[0, 50, 60], [0, 0, 0]], ["red", "blue"]);
+    expect(calls).toEqual(["clear"]);
   });
 
   it("leaves an empty canvas alone, and clears one it drew on", () => {

@@ -7,9 +7,10 @@
 import uPlot from "uplot";
 
 /** tipWidth is the width of the tip's canvas (CSS pixels), and margin the room it keeps on its
- * left for the line's width: what the tip draws spans at most tipWidth - 2 × margin. */
+ * left for the line's width, half the widest a panel may have (10 px) and a pixel: what the tip
+ * draws spans at most tipWidth - 2 × margin. */
 const tipWidth = 32;
-const margin = 2;
+const margin = 6;
 
 export class Tip {
   /** from is the time (seconds) the chart's series paths end at; Infinity while they reach the
@@ -82,8 +83,9 @@ export class Tip {
     ctx.lineCap = "butt";
     for (let s = 1; s < u.series.length; s++) {
       const series = u.series[s];
-      if (!series.show) continue;
       const lineWidth = Math.round((series.width ?? 1) * ratio * 1000) / 1000;
+      // As uPlot's doStroke: a line of no width is not drawn.
+      if (!series.show || lineWidth <= 0) continue;
       const offset = (lineWidth % 2) / 2;
       ctx.strokeStyle = colors[s - 1];
       ctx.lineWidth = lineWidth;
