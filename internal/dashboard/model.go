@@ -141,13 +141,12 @@ var variableTypes = []string{"query", "custom", "constant", "interval"}
 // Limits of the model, so that one dashboard cannot exhaust the store, the live scheduler (one
 // query per target per interval) or a browser.
 const (
-	GridColumns    = 24
-	maxGridRows    = 5000
-	maxPanelHeight = 100
-	MaxPanels      = 300
-	MaxTargets     = 10
-	// MaxLineWidth is the widest series line, Grafana's slider's end.
-	MaxLineWidth     = 10
+	GridColumns      = 24
+	maxGridRows      = 5000
+	maxPanelHeight   = 100
+	MaxPanels        = 300
+	MaxTargets       = 10
+	MaxLineWidth     = 10 // the widest series line, the end of Grafana's slider
 	maxVariables     = 50
 	maxTags          = 20
 	maxTagLen        = 50
