@@ -133,6 +133,11 @@ type grafanaPanel struct {
 				LineWidth   *float64 `json:"lineWidth"`
 				AxisSoftMin *float64 `json:"axisSoftMin"`
 				AxisSoftMax *float64 `json:"axisSoftMax"`
+				DrawStyle   string   `json:"drawStyle"`
+				FillOpacity float64  `json:"fillOpacity"`
+				Stacking    struct {
+					Mode string `json:"mode"`
+				} `json:"stacking"`
 			} `json:"custom"`
 		} `json:"defaults"`
 		Overrides []json.RawMessage `json:"overrides"`
@@ -147,8 +152,11 @@ type grafanaPanel struct {
 	// Panels are a row's, while it is collapsed.
 	Panels []json.RawMessage `json:"panels"`
 
-	// A graph panel's line width.
+	// A graph panel's line width, and how else it drew its series.
 	LineWidth *float64 `json:"linewidth"`
+	Fill      float64  `json:"fill"`
+	Stack     bool     `json:"stack"`
+	Bars      bool     `json:"bars"`
 	// Where graph panels kept their unit, decimals, min and max: the first (left) axis.
 	YAxes []struct {
 		Format   string          `json:"format"`
@@ -725,9 +733,19 @@ func (c *converter) display(label, path string, g grafanaPanel, p *Panel) {
 }
 
 // lines reads a time series' line width and its axis' soft min and max (a graph panel has a line
-// width only). A value the model refuses is left out, with a line.
+// width only). A value the model refuses is left out, with a line; so is every way of drawing
+// series other than as lines, unstacked: charts draw them so.
 func (c *converter) lines(label string, g grafanaPanel, p *Panel) {
 	custom := g.FieldConfig.Defaults.Custom
+	if style := custom.DrawStyle; (style != "" && style != "line") || g.Bars {
+		c.skip("%s: draw style %s is not supported; drawn as lines", label, cmp.Or(style, "bars"))
+	}
+	if custom.FillOpacity > 0 || g.Fill > 0 {
+		c.skip("%s: area fill is not supported; lines only", label)
+	}
+	if mode := custom.Stacking.Mode; (mode != "" && mode != "none") || g.Stack {
+		c.skip("%s: stacking (%s) is not supported; series drawn unstacked", label, cmp.Or(mode, "normal"))
+	}
 	width := custom.LineWidth
 	if g.Type == "graph" {
 		width = cmp.Or(width, g.LineWidth)
