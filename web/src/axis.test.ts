@@ -38,6 +38,12 @@ describe("fitAxis", () => {
   it("shows 0 to 100 when the data lie wholly past a limit, as Grafana's guard does", () => {
     expect(fitAxis(150, 160, [], { max: 100 })).toEqual([0, 100]);
   });
+
+  // Answers of Grafana's own range function (@grafana/ui 13.2.3) for these inputs.
+  it("stretches an axis a limit squeezed to one value from zero to twice it", () => {
+    expect(fitAxis(1, 91, [], { min: 100, softMin: 3.7 })).toEqual([0, 200]);
+    expect(fitAxis(1e6, 1e6, [], { max: 1, softMin: 1 })).toEqual([0, 2]);
+  });
 });
 
 describe("fitAxis with soft limits", () => {
