@@ -128,7 +128,8 @@ type grafanaPanel struct {
 				Mode  string        `json:"mode"`
 				Steps []grafanaStep `json:"steps"`
 			} `json:"thresholds"`
-			// The time series panel's own options.
+			// The time series panel's own options (GraphFieldConfig and its parts in grafana/grafana,
+			// packages/grafana-schema/src/common/common.gen.ts).
 			Custom struct {
 				LineWidth   *float64 `json:"lineWidth"`
 				AxisSoftMin *float64 `json:"axisSoftMin"`
