@@ -84,16 +84,22 @@ test("ada's crosshair is drawn over bob's chart, and the chart itself is not dra
     .evaluate((el) => getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number));
   const before = await chartPixels(bob, 1);
   assert.ok((await ink(bob, 1, color)) < 5, "no crosshair yet");
+  // Nobody points: neither the overlay nor the layer of pointer arrows is in bob's page.
+  const overlay = panel(bob, 1).locator("canvas.overlay");
+  assert.equal(await overlay.isVisible(), false, "no overlay while nobody points");
+  assert.equal(await bob.locator(".cursors").count(), 0, "no pointer layer while nobody points");
 
   // ada points at the middle of her last five minutes, which bob's range holds.
   const a = await panel(ada, 1).locator(".u-over").boundingBox();
   for (const f of [0.45, 0.5, 0.55]) await ada.mouse.move(a.x + a.width * f, a.y + a.height / 2);
   await waitFor(async () => (await ink(bob, 1, color)) > 20, { what: "ada's crosshair over bob's chart" });
   await settle(bob);
+  assert.equal(await overlay.isVisible(), true, "the overlay is shown for ada's crosshair");
   assert.equal(await chartPixels(bob, 1), before, "the chart's canvas is as it was");
 
   await ada.mouse.move(1, 1);
   await waitFor(async () => (await ink(bob, 1, color)) < 5, { what: "ada's crosshair to go" });
+  assert.equal(await overlay.isVisible(), false, "the overlay is out of the page again");
   assert.equal(await chartPixels(bob, 1), before, "the chart's canvas is as it was");
 });
 

@@ -153,9 +153,10 @@ type grafanaPanel struct {
 	// Panels are a row's, while it is collapsed.
 	Panels []json.RawMessage `json:"panels"`
 
-	// A graph panel's line width, and how else it drew its series.
+	// A graph panel's line width, and how else it drew its series. Its fill is 1 when left out
+	// (panelDefaults in grafana/grafana, public/app/plugins/panel/graph/module.ts).
 	LineWidth *float64 `json:"linewidth"`
-	Fill      float64  `json:"fill"`
+	Fill      *float64 `json:"fill"`
 	Stack     bool     `json:"stack"`
 	Bars      bool     `json:"bars"`
 	// Where graph panels kept their unit, decimals, min and max: the first (left) axis.
@@ -741,7 +742,7 @@ func (c *converter) lines(label string, g grafanaPanel, p *Panel) {
 	if style := custom.DrawStyle; (style != "" && style != "line") || g.Bars {
 		c.skip("%s: draw style %s is not supported; drawn as lines", label, cmp.Or(style, "bars"))
 	}
-	if custom.FillOpacity > 0 || g.Fill > 0 {
+	if custom.FillOpacity > 0 || (g.Type == "graph" && (g.Fill == nil || *g.Fill > 0)) {
 		c.skip("%s: area fill is not supported; lines only", label)
 	}
 	if mode := custom.Stacking.Mode; (mode != "" && mode != "none") || g.Stack {
